@@ -1,0 +1,275 @@
+// Dataplane: assembles pool, NIC, MAC table, ports and datapath threads, and runs the
+// transmit side on the thread that owns the pool.
+//
+//  endpoint --(copy into slot)--> SoftNic.receive --(RX ring per queue)--> pipeline
+//  (worker thread, or inline) --(TX ring per worker and port)--> tag op --> endpoint.send
+//  --> sent() releases the handle; dropped handles come back on each worker's return ring.
+//
+// workers = 0 runs the pipeline inline on this thread (tests, benchmarks, one-core hosts);
+// workers >= 1 spreads the queues over that many worker threads (queue q -> worker q % N).
+// Stopping drains: endpoints stop taking frames, rings and in-flight sends empty, workers
+// exit, sockets close. Every handle ends back in the pool (checked by the tests).
+
+import { Worker } from 'node:worker_threads';
+import { Clock, systemClock } from '../clock.js';
+import { CounterBlock } from '../counters.js';
+import { Doorbell } from '../nic/doorbell.js';
+import { PacketPool } from '../nic/pool.js';
+import { Ring } from '../nic/ring.js';
+import { Rss } from '../nic/rss.js';
+import { QUEUE_COUNTERS, SoftNic } from '../nic/soft-nic.js';
+import { Endpoint, PORT_COUNTERS, PortIo } from '../endpoints/endpoint.js';
+import { applyTagOp } from '../vswitch/egress-tag.js';
+import { MacTable } from '../vswitch/mac-table.js';
+import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
+import { PortTable, PortVlanConfig } from '../vswitch/port-table.js';
+import { FlowKeys } from '../wire/flow-key.js';
+import { serveQueues } from './serve.js';
+import { CTL_STOP, WorkerSetup } from './worker-setup.js';
+
+export interface PortSpec {
+  name: string;
+  endpoint: Endpoint;
+  vlan: PortVlanConfig;
+  /** Most MACs learned on this port; frames from further new MACs are dropped (dropMacLimit). */
+  macLimit?: number;
+}
+
+export interface DataplaneOptions {
+  poolSlots: number;
+  slotSize: number;
+  queues: number;
+  ringSize: number;
+  txRingSize: number;
+  workers: number;
+  filterCapacity: number;
+  macTableSize: number;
+  macAgingSeconds: number;
+  rss?: Rss;
+  ports: PortSpec[];
+  clock?: Clock;
+}
+
+const TX_BURST = 256;
+
+interface Source { tx: Ring[]; ret: Ring; counters: CounterBlock<typeof PIPELINE_COUNTERS> }
+
+export class Dataplane {
+  readonly o: DataplaneOptions;
+  readonly pool: PacketPool;
+  readonly keys: FlowKeys;
+  readonly nic: SoftNic;
+  readonly macs: MacTable;
+  readonly ports: PortTable;
+  readonly portCounters: CounterBlock<typeof PORT_COUNTERS>;
+  readonly clock: Clock;
+  private readonly txOp: Int32Array;
+  private readonly mainBell = new Doorbell();
+  private readonly sources: Source[] = [];
+  private readonly workers: Worker[] = [];
+  private readonly control = new Int32Array(new SharedArrayBuffer(4));
+  private inline: SwitchPipeline | null = null;
+  private readonly scratch = new Int32Array(TX_BURST);
+  private readonly batch = new Int32Array(BATCH_MAX);
+  private pumpScheduled = false;
+  private running = false;
+  private txLoopDone: Promise<void> | null = null;
+  private ios: PortIo[] = [];
+  /** Set when a worker died; the reason. */
+  failure: string | null = null;
+
+  constructor(o: DataplaneOptions) {
+    this.o = o;
+    this.clock = o.clock ?? systemClock;
+    this.pool = new PacketPool(o.poolSlots, o.slotSize);
+    this.keys = new FlowKeys(o.poolSlots);
+    this.nic = new SoftNic(this.pool, this.keys, { queues: o.queues, ringSize: o.ringSize, rss: o.rss, filterCapacity: o.filterCapacity });
+    this.macs = new MacTable(o.macTableSize, o.ports.length, o.macAgingSeconds);
+    this.ports = new PortTable(o.ports.length);
+    o.ports.forEach((p, i) => {
+      this.ports.configure(i, p.vlan);
+      if (p.macLimit !== undefined) this.macs.portLimit[i] = p.macLimit;
+    });
+    this.portCounters = new CounterBlock(PORT_COUNTERS, o.ports.length);
+    this.txOp = new Int32Array(new SharedArrayBuffer(o.ports.length * o.poolSlots * 4));
+    const nsrc = Math.max(1, o.workers);
+    for (let w = 0; w < nsrc; w++) {
+      this.sources.push({
+        tx: o.ports.map(() => new Ring(o.txRingSize)),
+        ret: new Ring(ceilPow2(o.poolSlots)),
+        counters: new CounterBlock(PIPELINE_COUNTERS, o.ports.length),
+      });
+    }
+  }
+
+  get portNames(): string[] { return this.o.ports.map((p) => p.name); }
+  endpoint(i: number): Endpoint { return this.o.ports[i].endpoint; }
+
+  /** Open endpoints and start the datapath threads. */
+  async start(): Promise<void> {
+    const o = this.o;
+    if (o.workers === 0) {
+      const s = this.sources[0];
+      this.inline = new SwitchPipeline(this.pool, this.keys, this.ports, this.macs, this.txOp, { tx: s.tx, ret: s.ret, bell: this.mainBell }, s.counters);
+    } else {
+      for (let w = 0; w < o.workers; w++) {
+        const bell = new Doorbell();
+        const queues: Ring[] = [];
+        for (let q = w; q < o.queues; q += o.workers) { queues.push(this.nic.rings[q]); this.nic.assign(q, bell); }
+        const s = this.sources[w];
+        const setup: WorkerSetup = {
+          pool: this.pool.shared(), keys: this.keys.shared(), ports: this.ports.shared(), macs: this.macs.shared(),
+          portCount: o.ports.length, txOp: this.txOp.buffer as SharedArrayBuffer, queues: queues.map((r) => r.shared()),
+          bell: bell.buffer, tx: s.tx.map((r) => r.shared()), ret: s.ret.shared(), mainBell: this.mainBell.buffer,
+          counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer,
+        };
+        const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
+        worker.on('error', (e) => { this.failure = `datapath worker ${w} failed: ${e.stack ?? e}`; });
+        this.workers.push(worker);
+      }
+    }
+    this.ios = o.ports.map((_, i) => this.portIo(i));
+    for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.ios[i]);
+    this.running = true;
+    if (o.workers > 0) this.txLoopDone = this.txLoop();
+  }
+
+  private portIo(i: number): PortIo {
+    const nic = this.nic, pool = this.pool, c = this.portCounters.values, nc = PORT_COUNTERS.length, at = this.portCounters.at;
+    const inline = this.o.workers === 0;
+    return {
+      port: i, pool, counters: this.portCounters,
+      receive: inline ? (h) => { nic.receive(h, i); this.schedulePump(); } : (h) => { nic.receive(h, i); },
+      sent: (h, err) => {
+        if (err === null) { c[i * nc + at.txPackets]++; c[i * nc + at.txBytes] += pool.len[h]; } else c[i * nc + at.txErrors]++;
+        this.release(h);
+      },
+    };
+  }
+
+  // Drop one reference to h; the last frees it.
+  private release(h: number): void {
+    if (Atomics.sub(this.pool.refs, h, 1) === 1) this.pool.free(h);
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => { this.pumpScheduled = false; this.poll(); });
+  }
+
+  /**
+   * Inline mode: run the pipeline over every queue until they are empty, then transmit.
+   * Both modes: move everything waiting on transmit and return rings. Returns handles moved.
+   */
+  poll(): number {
+    let work = 0;
+    if (this.inline) {
+      for (let n; (n = serveQueues(this.nic.rings, this.inline, this.batch, this.clock)) !== 0;) { work += n; work += this.drain(); }
+    }
+    return work + this.drain();
+  }
+
+  // Transmit what the datapath produced and free what it returned.
+  private drain(): number {
+    let moved = 0;
+    const pool = this.pool, tmp = this.scratch, slots = pool.slots, c = this.portCounters.values, nc = PORT_COUNTERS.length;
+    const dropAt = this.portCounters.at.txDropPoolEmpty;
+    for (let w = 0; w < this.sources.length; w++) {
+      const src = this.sources[w];
+      for (let p = 0; p < src.tx.length; p++) {
+        const ep = this.o.ports[p].endpoint;
+        for (let n; (n = src.tx[p].dequeueBurst(tmp, TX_BURST)) !== 0;) {
+          moved += n;
+          for (let i = 0; i < n; i++) {
+            const h = tmp[i];
+            const t = applyTagOp(pool, h, this.txOp[p * slots + h]);
+            if (t === h) { ep.send(h); continue; }
+            this.release(h);
+            if (t < 0) c[p * nc + dropAt]++; else ep.send(t);
+          }
+        }
+      }
+      for (let n; (n = src.ret.dequeueBurst(tmp, TX_BURST)) !== 0;) {
+        moved += n;
+        for (let i = 0; i < n; i++) pool.free(tmp[i]);
+      }
+    }
+    return moved;
+  }
+
+  // Threaded mode: transmit whenever a worker rings, yielding to the event loop between rounds.
+  private async txLoop(): Promise<void> {
+    while (this.running) {
+      if (this.drain() !== 0) { await new Promise<void>((r) => setImmediate(r)); continue; }
+      const seq = this.mainBell.prepareSleep();
+      if (this.pending()) { this.mainBell.wake(); continue; }
+      await this.mainBell.sleepAsync(seq, 50);
+    }
+  }
+
+  private pending(): boolean {
+    for (const s of this.sources) {
+      if (s.ret.count !== 0) return true;
+      for (const r of s.tx) if (r.count !== 0) return true;
+    }
+    return false;
+  }
+
+  private inFlight(): number {
+    let n = 0;
+    for (const r of this.nic.rings) n += r.count;
+    for (const p of this.o.ports) n += p.endpoint.inFlight;
+    return n + (this.pending() ? 1 : 0);
+  }
+
+  /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
+  async stop(timeoutMs = 2000): Promise<void> {
+    for (const p of this.o.ports) p.endpoint.quiesce();
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight() !== 0 && Date.now() < deadline) {
+      this.poll();
+      await new Promise<void>((r) => setTimeout(r, 1));
+    }
+    this.running = false;
+    Atomics.store(this.control, CTL_STOP, 1);
+    for (const q of this.nic.bells) { Atomics.add(q.cell, 0, 1); Atomics.notify(q.cell, 0); }
+    await Promise.all(this.workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); setTimeout(() => { void w.terminate(); }, 1000); })));
+    Atomics.add(this.mainBell.cell, 0, 1); Atomics.notify(this.mainBell.cell, 0);
+    if (this.txLoopDone) await this.txLoopDone;
+    this.poll();
+    for (const p of this.o.ports) await p.endpoint.close();
+  }
+
+  /** Counters summed over workers, per port; queue counters; MAC table and pool state. */
+  stats(): DataplaneStats {
+    const ports = this.o.ports.map((p, i) => {
+      const row: Record<string, number> = { ...this.portCounters.row(i) };
+      for (const s of this.sources) {
+        const r = s.counters.row(i);
+        for (const k of PIPELINE_COUNTERS) row[k] = (row[k] ?? 0) + r[k];
+      }
+      const ep = p.endpoint as Endpoint & { kernelDrops?: () => number };
+      if (ep.kernelDrops) { const d = ep.kernelDrops(); if (d >= 0) row.rxKernelDrops = d; }
+      return { name: p.name, endpoint: p.endpoint.describe(), counters: row };
+    });
+    const queues = [];
+    for (let q = 0; q < this.nic.queues; q++) queues.push({ queue: q, depth: this.nic.rings[q].count, counters: this.nic.counters.row(q) as Record<(typeof QUEUE_COUNTERS)[number], number> });
+    return {
+      ports, queues,
+      pool: { slots: this.pool.slots, free: this.pool.available },
+      macTable: { entries: this.macs.count, learned: this.macs.counter('learned'), moved: this.macs.counter('moved'), aged: this.macs.counter('aged'), tableFull: this.macs.counter('tableFull'), portLimit: this.macs.counter('portLimit') },
+      steering: { filters: this.nic.steering.size, capacity: this.nic.steering.capacity },
+    };
+  }
+}
+
+export interface DataplaneStats {
+  ports: { name: string; endpoint: string; counters: Record<string, number> }[];
+  queues: { queue: number; depth: number; counters: Record<(typeof QUEUE_COUNTERS)[number], number> }[];
+  pool: { slots: number; free: number };
+  macTable: Record<string, number>;
+  steering: { filters: number; capacity: number };
+}
+
+function ceilPow2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }

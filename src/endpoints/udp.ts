@@ -1,0 +1,132 @@
+// UdpEndpoint: one Ethernet frame per UDP datagram — the encapsulation QEMU's
+// `-netdev dgram` and `-netdev socket,udp=` backends use — between a local and a remote
+// address:port.
+//
+// The socket is bound to `local` and connected to `remote`: sends skip a per-packet address
+// lookup, a vanished peer shows up as ECONNREFUSED (counted as txErrors, the switch keeps
+// running), and only the configured peer's datagrams are accepted, as on a point-to-point
+// link. Socket buffers are sized generously (4 MiB asked; the kernel caps it at
+// net.core.rmem_max / wmem_max, and the effective size is reported). Datagrams the kernel
+// dropped because the receive buffer was full are read from /proc/net/udp{,6} (the "drops"
+// column of this socket) and reported as rxKernelDrops.
+// Frames are copied once, from the datagram into a pool slot; sends go straight from the slot.
+
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { Endpoint, PortIo } from './endpoint.js';
+
+export interface HostPort { host: string; port: number }
+
+export function parseHostPort(s: string): HostPort | null {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(s);
+  if (!m) return null;
+  const port = Number(m[2]);
+  if (port > 65535) return null;
+  return { host: m[1], port };
+}
+
+export const DEFAULT_SOCKET_BUFFER = 4 << 20;
+
+export class UdpEndpoint implements Endpoint {
+  readonly kind = 'udp';
+  readonly local: HostPort;
+  readonly remote: HostPort;
+  readonly bufferBytes: number;
+  private sock: dgram.Socket | null = null;
+  private io: PortIo | null = null;
+  private stopping = false;
+  private views: Buffer[] = [];
+  private done: (((err: Error | null) => void) | undefined)[] = [];
+  private inflight = 0;
+  /** Effective kernel buffer sizes after start(). */
+  recvBufferSize = 0;
+  sendBufferSize = 0;
+  lastError = '';
+
+  constructor(local: HostPort, remote: HostPort, bufferBytes = DEFAULT_SOCKET_BUFFER) {
+    this.local = local;
+    this.remote = remote;
+    this.bufferBytes = bufferBytes;
+  }
+
+  get inFlight(): number { return this.inflight; }
+  describe(): string { return `udp ${this.local.host}:${this.local.port} -> ${this.remote.host}:${this.remote.port}`; }
+
+  async start(io: PortIo): Promise<void> {
+    this.io = io;
+    const pool = io.pool;
+    const ab = pool.data.buffer;
+    for (let h = 0; h < pool.slots; h++) this.views.push(Buffer.from(ab, pool.data.byteOffset + h * pool.slotSize, pool.slotSize));
+    this.done = new Array(pool.slots);
+    const type = this.local.host.includes(':') ? 'udp6' : 'udp4';
+    const sock = dgram.createSocket({ type, recvBufferSize: this.bufferBytes, sendBufferSize: this.bufferBytes });
+    this.sock = sock;
+    const c = io.counters.values, row = io.port * io.counters.names.length, at = io.counters.at;
+    sock.on('message', (msg: Buffer) => {
+      if (this.stopping) { c[row + at.rxDropStopping]++; return; }
+      const h = pool.allocFrom(msg, 0, msg.length);
+      if (h === -1) { c[row + at.rxDropPoolEmpty]++; return; }
+      if (h === -2) { c[row + at.rxDropOversize]++; return; }
+      c[row + at.rxPackets]++;
+      c[row + at.rxBytes] += msg.length;
+      io.receive(h);
+    });
+    // Errors reported on receive (ECONNREFUSED after an ICMP port unreachable) are counted.
+    sock.on('error', (e: NodeJS.ErrnoException) => { c[row + at.txErrors]++; this.lastError = e.code ?? e.message; });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind({ address: this.local.host, port: this.local.port, exclusive: true }, () => {
+        sock.removeListener('error', reject);
+        sock.connect(this.remote.port, this.remote.host, () => resolve());
+      });
+    }).catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`cannot open udp ${this.local.host}:${this.local.port}: ${e.code ?? e.message}`);
+    });
+    this.recvBufferSize = sock.getRecvBufferSize();
+    this.sendBufferSize = sock.getSendBufferSize();
+  }
+
+  quiesce(): void { this.stopping = true; }
+
+  send(h: number): void {
+    const io = this.io!, sock = this.sock!;
+    const pool = io.pool;
+    let cb = this.done[h];
+    if (cb === undefined) {
+      // One completion function per slot, made the first time the slot is sent and reused.
+      cb = (err: Error | null) => { this.inflight--; io.sent(h, err ? ((err as NodeJS.ErrnoException).code ?? 'error') : null); };
+      this.done[h] = cb;
+    }
+    this.inflight++;
+    try {
+      sock.send(this.views[h], pool.off[h], pool.len[h], cb);
+    } catch (e) {
+      this.inflight--;
+      io.sent(h, (e as NodeJS.ErrnoException).code ?? 'send');
+    }
+  }
+
+  /** Kernel receive-buffer drops for this socket (Linux /proc/net/udp), or -1 if unknown. */
+  kernelDrops(): number {
+    if (!this.sock) return -1;
+    let port: number;
+    try { port = this.sock.address().port; } catch { return -1; }
+    const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+      let text: string;
+      try { text = readFileSync(f, 'utf8'); } catch { continue; }
+      for (const line of text.split('\n').slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        if (cols.length < 13) continue;
+        if (cols[1].endsWith(':' + hex)) return Number(cols[cols.length - 1]);
+      }
+    }
+    return -1;
+  }
+
+  async close(): Promise<void> {
+    const s = this.sock;
+    this.sock = null;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}

@@ -1,0 +1,50 @@
+// Egress tag operations: what a transmit port does to a frame's outer VLAN tag.
+//
+// The pipeline writes one op per (port, handle) into a shared Int32Array (op | vid << 4);
+// the transmitting thread applies it just before the endpoint sends. When the frame goes to
+// one port only, the edit is in place (the slot's headroom takes a pushed tag); when it is
+// flooded to several ports with different needs, the port edits a private copy.
+import { PacketPool } from '../nic/pool.js';
+import { put16 } from '../wire/bytes.js';
+import { ETHERTYPE_VLAN } from '../wire/ethernet.js';
+
+export const TAG_KEEP = 0;
+export const TAG_STRIP = 1;
+export const TAG_PUSH = 2;
+export const TAG_SET_VID = 3;
+
+/**
+ * Apply `op` to handle h for sending. Returns the handle to send: h itself (edited in place
+ * when this port holds its only reference) or a fresh copy; -1 when a copy was needed and the
+ * pool is empty. When a copy is made the caller still owns one reference on h to release.
+ */
+export function applyTagOp(pool: PacketPool, h: number, op: number): number {
+  const kind = op & 15;
+  if (kind === TAG_KEEP) return h;
+  let t = h;
+  if (Atomics.load(pool.refs, h) !== 1) {
+    t = pool.alloc();
+    if (t < 0) return -1;
+    pool.data.copyWithin(pool.start(t), pool.start(h), pool.start(h) + pool.len[h]);
+    pool.len[t] = pool.len[h];
+    pool.refs[t] = 1;
+  }
+  const d = pool.data;
+  const s = pool.start(t);
+  const vid = op >>> 4;
+  if (kind === TAG_STRIP) {
+    d.copyWithin(s + 4, s, s + 12);
+    pool.off[t] += 4;
+    pool.len[t] -= 4;
+  } else if (kind === TAG_PUSH) {
+    if (pool.off[t] < 4) return t; // no headroom left: send unchanged (cannot happen from HEADROOM)
+    d.copyWithin(s - 4, s, s + 12);
+    pool.off[t] -= 4;
+    pool.len[t] += 4;
+    put16(d, s + 8, ETHERTYPE_VLAN);
+    put16(d, s + 10, vid);
+  } else {
+    put16(d, s + 14, ((d[s + 14] << 8) & 0xf000) | vid);
+  }
+  return t;
+}

@@ -1,0 +1,187 @@
+// MacTable: the learning switch's (VLAN, MAC) -> port table, shared by every datapath worker.
+//
+// Layout: one SharedArrayBuffer of Int32 slots, 8 ints (32 bytes) per slot:
+// [state, keyHi = vlan<<16 | mac[0..1], keyLo = mac[2..5], port, stamp (seconds)], open
+// addressing with linear probing bounded by MAX_PROBE, capacity twice the entry limit.
+// Per-port learned counts follow the slots.
+//
+// Concurrency: any worker may learn, the control thread ages. A slot is claimed with
+// compareExchange (EMPTY or TOMB -> BUSY), filled, then published with Atomics.store(VALID);
+// readers only trust VALID slots. A refreshed timestamp is a plain store of the same value
+// most of the time and is skipped when unchanged, so hot entries do not bounce between cores.
+// Known, accepted races: two workers learning the same new MAC in the same instant after a
+// tombstone can leave a duplicate entry (lookups see the first; aging removes both), and a
+// reader comparing keys while the control thread recycles that exact slot may get one stale
+// answer. Neither loses a packet: the worst case is one frame flooded or sent to the old port.
+//
+// Counters (shared, Atomics): learned, moved, aged, tableFull, portLimit.
+
+const INTS_PER_SLOT = 8;
+const ST = 0, HI = 1, LO = 2, PORT = 3, STAMP = 4;
+const EMPTY = 0, BUSY = 1, VALID = 2, TOMB = 3;
+const MAX_PROBE = 32;
+
+export const MAC_COUNTERS = ['learned', 'moved', 'aged', 'tableFull', 'portLimit'] as const;
+const C_LEARNED = 0, C_MOVED = 1, C_AGED = 2, C_FULL = 3, C_LIMIT = 4;
+
+export const LEARN_OK = 0;
+export const LEARN_PORT_LIMIT = 1;
+export const LEARN_TABLE_FULL = 2;
+
+export interface MacTableShare { buffer: SharedArrayBuffer; maxEntries: number; maxPorts: number; agingSeconds: number }
+export interface MacEntry { vlan: number; mac: string; port: number; ageSeconds: number }
+
+function slotHash(hi: number, lo: number): number {
+  let h = Math.imul(hi ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(lo, 0xc2b2ae35);
+  h ^= h >>> 15; h = Math.imul(h, 0x2c1b3c6d); h ^= h >>> 12;
+  return h >>> 0;
+}
+
+export class MacTable {
+  readonly maxEntries: number;
+  readonly maxPorts: number;
+  readonly agingSeconds: number;
+  private readonly size: number;
+  private readonly mask: number;
+  private readonly t: Int32Array;
+  /** Learned entries per port, then total entries, then counters. */
+  private readonly perPort: Int32Array;
+  private readonly total: Int32Array;
+  readonly counters: Int32Array;
+  /** Per-port MAC limit (plain config, same in every thread). */
+  readonly portLimit: Int32Array;
+  private readonly buffer: SharedArrayBuffer;
+
+  constructor(maxEntries = 8192, maxPorts = 256, agingSeconds = 300, buffer?: SharedArrayBuffer) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > 1 << 22) throw new RangeError(`MAC table size must be 1..4194304, got ${maxEntries}`);
+    this.maxEntries = maxEntries;
+    this.maxPorts = maxPorts;
+    this.agingSeconds = agingSeconds;
+    let size = 16;
+    while (size < maxEntries * 2) size <<= 1;
+    this.size = size;
+    this.mask = size - 1;
+    const ints = size * INTS_PER_SLOT + maxPorts + 1 + MAC_COUNTERS.length + maxPorts;
+    this.buffer = buffer ?? new SharedArrayBuffer(ints * 4);
+    this.t = new Int32Array(this.buffer, 0, size * INTS_PER_SLOT);
+    let at = size * INTS_PER_SLOT * 4;
+    this.perPort = new Int32Array(this.buffer, at, maxPorts); at += maxPorts * 4;
+    this.total = new Int32Array(this.buffer, at, 1); at += 4;
+    this.counters = new Int32Array(this.buffer, at, MAC_COUNTERS.length); at += MAC_COUNTERS.length * 4;
+    this.portLimit = new Int32Array(this.buffer, at, maxPorts);
+    if (!buffer) this.portLimit.fill(maxEntries);
+  }
+
+  static attach(s: MacTableShare): MacTable { return new MacTable(s.maxEntries, s.maxPorts, s.agingSeconds, s.buffer); }
+  shared(): MacTableShare { return { buffer: this.buffer, maxEntries: this.maxEntries, maxPorts: this.maxPorts, agingSeconds: this.agingSeconds }; }
+
+  get count(): number { return Atomics.load(this.total, 0); }
+  learnedOn(port: number): number { return Atomics.load(this.perPort, port); }
+  counter(name: (typeof MAC_COUNTERS)[number]): number { return Atomics.load(this.counters, MAC_COUNTERS.indexOf(name)); }
+
+  // Slot index (in ints) of a VALID entry for the key, or -1.
+  private find(hi: number, lo: number): number {
+    const t = this.t;
+    let s = slotHash(hi, lo) & this.mask;
+    for (let n = 0; n < MAX_PROBE; n++, s = (s + 1) & this.mask) {
+      const b = s * INTS_PER_SLOT;
+      const st = Atomics.load(t, b + ST);
+      if (st === EMPTY) return -1;
+      if (st === VALID && t[b + HI] === hi && t[b + LO] === lo) return b;
+    }
+    return -1;
+  }
+
+  /** Port of (vlan, mac) or -1 when unknown or older than the aging time. */
+  lookup(vlan: number, macHi: number, macLo: number, now: number): number {
+    const b = this.find((vlan << 16) | macHi, macLo | 0);
+    if (b < 0) return -1;
+    if (now - this.t[b + STAMP] > this.agingSeconds) return -1;
+    return this.t[b + PORT];
+  }
+
+  /** Record that (vlan, mac) was seen on `port` at `now`; LEARN_OK or why it was refused. */
+  learn(vlan: number, macHi: number, macLo: number, port: number, now: number): number {
+    const hi = (vlan << 16) | macHi, lo = macLo | 0;
+    const t = this.t;
+    const b = this.find(hi, lo);
+    if (b >= 0) {
+      if (t[b + PORT] !== port) {
+        if (Atomics.load(this.perPort, port) >= this.portLimit[port]) { Atomics.add(this.counters, C_LIMIT, 1); return LEARN_PORT_LIMIT; }
+        const old = Atomics.exchange(t, b + PORT, port);
+        if (old !== port) {
+          Atomics.sub(this.perPort, old, 1);
+          Atomics.add(this.perPort, port, 1);
+          Atomics.add(this.counters, C_MOVED, 1);
+        }
+      }
+      if (t[b + STAMP] !== now) t[b + STAMP] = now;
+      return LEARN_OK;
+    }
+    if (Atomics.load(this.perPort, port) >= this.portLimit[port]) { Atomics.add(this.counters, C_LIMIT, 1); return LEARN_PORT_LIMIT; }
+    if (Atomics.load(this.total, 0) >= this.maxEntries) { Atomics.add(this.counters, C_FULL, 1); return LEARN_TABLE_FULL; }
+    let s = slotHash(hi, lo) & this.mask;
+    for (let n = 0; n < MAX_PROBE; n++, s = (s + 1) & this.mask) {
+      const c = s * INTS_PER_SLOT;
+      let st = Atomics.load(t, c + ST);
+      if (st === EMPTY || st === TOMB) {
+        if (Atomics.compareExchange(t, c + ST, st, BUSY) === st) {
+          t[c + HI] = hi; t[c + LO] = lo; t[c + PORT] = port; t[c + STAMP] = now;
+          Atomics.store(t, c + ST, VALID);
+          Atomics.add(this.total, 0, 1);
+          Atomics.add(this.perPort, port, 1);
+          Atomics.add(this.counters, C_LEARNED, 1);
+          return LEARN_OK;
+        }
+        st = Atomics.load(t, c + ST);
+      }
+      // Another writer may be publishing this very key right here: wait for it, then compare.
+      for (let spin = 0; st === BUSY && spin < 1000; spin++) st = Atomics.load(t, c + ST);
+      if (st === VALID && t[c + HI] === hi && t[c + LO] === lo) return LEARN_OK;
+    }
+    Atomics.add(this.counters, C_FULL, 1);
+    return LEARN_TABLE_FULL;
+  }
+
+  // Retire the VALID entry at int offset b (control thread).
+  private retire(b: number): boolean {
+    if (Atomics.compareExchange(this.t, b + ST, VALID, TOMB) !== VALID) return false;
+    Atomics.sub(this.perPort, this.t[b + PORT], 1);
+    Atomics.sub(this.total, 0, 1);
+    return true;
+  }
+
+  /** Remove entries not seen for longer than the aging time; returns how many. */
+  age(now: number): number {
+    let n = 0;
+    for (let s = 0; s < this.size; s++) {
+      const b = s * INTS_PER_SLOT;
+      if (Atomics.load(this.t, b + ST) === VALID && now - this.t[b + STAMP] > this.agingSeconds && this.retire(b)) n++;
+    }
+    if (n) Atomics.add(this.counters, C_AGED, n);
+    return n;
+  }
+
+  /** Remove every entry learned on `port` (port down or deleted). */
+  flushPort(port: number): number {
+    let n = 0;
+    for (let s = 0; s < this.size; s++) {
+      const b = s * INTS_PER_SLOT;
+      if (Atomics.load(this.t, b + ST) === VALID && this.t[b + PORT] === port && this.retire(b)) n++;
+    }
+    return n;
+  }
+
+  /** Current entries, for reports. */
+  entries(now: number): MacEntry[] {
+    const out: MacEntry[] = [];
+    for (let s = 0; s < this.size; s++) {
+      const b = s * INTS_PER_SLOT;
+      if (Atomics.load(this.t, b + ST) !== VALID) continue;
+      const hi = this.t[b + HI], lo = this.t[b + LO] >>> 0;
+      const bytes = [(hi >>> 8) & 255, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
+      out.push({ vlan: hi >>> 16, mac: bytes.map((x) => x.toString(16).padStart(2, '0')).join(':'), port: this.t[b + PORT], ageSeconds: now - this.t[b + STAMP] });
+    }
+    return out;
+  }
+}

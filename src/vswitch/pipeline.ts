@@ -1,0 +1,187 @@
+// SwitchPipeline: the per-batch forwarding stage a datapath worker runs on a receive queue.
+//
+// Input: a batch of handles whose flow keys the NIC already extracted.
+// Steps, each a loop over the whole batch:
+//   1. admit   — drop frames that did not parse (counted per parse reason) and classify the
+//                VLAN each frame belongs to from its input port's access/trunk config;
+//   2. learn   — record (VLAN, source MAC) -> input port in the shared MacTable;
+//   3. decide  — known unicast: one port; group or unknown destination: flood to every
+//                enabled port carrying the VLAN, never back out of the input port;
+//   4. output  — write the egress tag operation per (port, handle), set the handle's
+//                reference count to its number of destinations, then one burst enqueue per
+//                destination port. A full transmit ring drops (counted) and releases.
+// Every handle given is enqueued to >= 1 transmit ring or put on the return ring: none is
+// lost. Counters: PIPELINE_COUNTERS per port row (input port for receive-side reasons,
+// output port for txRingFull).
+
+import { CounterBlock } from '../counters.js';
+import { Doorbell } from '../nic/doorbell.js';
+import { PacketPool } from '../nic/pool.js';
+import { Ring } from '../nic/ring.js';
+import { MAX_VLAN_TAGS } from '../wire/ethernet.js';
+import { FlowKeys, PARSE_REASONS } from '../wire/flow-key.js';
+import { LEARN_PORT_LIMIT, MacTable } from './mac-table.js';
+import { MODE_ACCESS, PortTable } from './port-table.js';
+import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from './egress-tag.js';
+
+export const BATCH_MAX = 64;
+
+export const PIPELINE_COUNTERS = [
+  'rxPackets', 'forwarded', 'flooded', 'unknownUnicast', 'txRingFull',
+  'dropPortDisabled', 'dropTaggedOnAccess', 'dropUntaggedOnTrunk', 'dropVlanNotAllowed',
+  'dropSrcMacGroup', 'dropMacLimit', 'dropSameSegment', 'dropNoDestination',
+  ...PARSE_REASONS.slice(1).map((r) => `malformed.${r}` as const),
+] as const;
+export type PipelineCounter = (typeof PIPELINE_COUNTERS)[number];
+const MALFORMED_BASE = PIPELINE_COUNTERS.indexOf('malformed.ethTruncated') - 1;
+
+const FLOOD = -2;
+const DROP = -1;
+
+export interface PipelineOutputs {
+  /** One transmit ring per port, from this worker to the transmitting thread. */
+  tx: Ring[];
+  /** Handles this worker is done with, back to the pool owner. */
+  ret: Ring;
+  /** Wakes the transmitting thread. */
+  bell: Doorbell;
+}
+
+export class SwitchPipeline {
+  private readonly pool: PacketPool;
+  private readonly keys: FlowKeys;
+  private readonly ports: PortTable;
+  private readonly macs: MacTable;
+  private readonly txOp: Int32Array;
+  private readonly out: PipelineOutputs;
+  readonly counters: CounterBlock<typeof PIPELINE_COUNTERS>;
+  private readonly c: Float64Array;
+  private readonly nc: number;
+  private readonly at: CounterBlock<typeof PIPELINE_COUNTERS>['at'];
+  // Per-batch scratch, sized once.
+  private readonly vlan = new Int32Array(BATCH_MAX);
+  private readonly dest = new Int32Array(BATCH_MAX);
+  private readonly stage: Int32Array;
+  private readonly staged: Int32Array;
+
+  constructor(pool: PacketPool, keys: FlowKeys, ports: PortTable, macs: MacTable, txOp: Int32Array,
+    out: PipelineOutputs, counters?: CounterBlock<typeof PIPELINE_COUNTERS>) {
+    this.pool = pool; this.keys = keys; this.ports = ports; this.macs = macs; this.txOp = txOp; this.out = out;
+    this.counters = counters ?? new CounterBlock(PIPELINE_COUNTERS, ports.count);
+    this.c = this.counters.values;
+    this.nc = PIPELINE_COUNTERS.length;
+    this.at = this.counters.at;
+    this.stage = new Int32Array(ports.count * BATCH_MAX);
+    this.staged = new Int32Array(ports.count);
+  }
+
+  // Release one reference this worker holds on h; the last one goes back to the pool owner.
+  private release(h: number): void {
+    if (Atomics.sub(this.pool.refs, h, 1) === 1) this.out.ret.enqueue(h);
+  }
+
+  private drop(h: number, row: number, counter: number): void {
+    this.c[row * this.nc + counter]++;
+    this.pool.refs[h] = 1;
+    this.release(h);
+  }
+
+  /** Forward batch[0..n) (n <= BATCH_MAX); `now` is the batch time in whole seconds. */
+  process(batch: Int32Array, n: number, now: number): void {
+    const k = this.keys, ports = this.ports, macs = this.macs, c = this.c, nc = this.nc, at = this.at;
+    const vlan = this.vlan, dest = this.dest;
+
+    // 1. admit: parse result and ingress VLAN.
+    for (let i = 0; i < n; i++) {
+      const h = batch[i];
+      const inp = k.inPort[h];
+      const row = inp * nc;
+      c[row + at.rxPackets]++;
+      dest[i] = DROP;
+      const r = k.reason[h];
+      if (r !== 0) { this.drop(h, inp, MALFORMED_BASE + r); continue; }
+      if (!ports.enabled(inp)) { this.drop(h, inp, at.dropPortDisabled); continue; }
+      const tagged = k.vlanCount[h] !== 0;
+      const vid = tagged ? k.vlanTci[h * MAX_VLAN_TAGS] & 0xfff : 0;
+      let v: number;
+      if (ports.mode(inp) === MODE_ACCESS) {
+        if (vid !== 0) { this.drop(h, inp, at.dropTaggedOnAccess); continue; }
+        v = ports.accessVlan(inp);
+      } else if (vid === 0) {
+        v = ports.nativeVlan(inp);
+        if (v < 0) { this.drop(h, inp, at.dropUntaggedOnTrunk); continue; }
+      } else {
+        if (!ports.carries(inp, vid)) { this.drop(h, inp, at.dropVlanNotAllowed); continue; }
+        v = vid;
+      }
+      vlan[i] = v;
+      dest[i] = 0;
+    }
+
+    // 2. learn source MACs.
+    for (let i = 0; i < n; i++) {
+      if (dest[i] === DROP) continue;
+      const h = batch[i];
+      const inp = k.inPort[h];
+      if ((k.srcMacHi[h] & 0x100) !== 0) { dest[i] = DROP; this.drop(h, inp, at.dropSrcMacGroup); continue; }
+      if (macs.learn(vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now) === LEARN_PORT_LIMIT) {
+        dest[i] = DROP; this.drop(h, inp, at.dropMacLimit);
+      }
+    }
+
+    // 3. decide destinations.
+    for (let i = 0; i < n; i++) {
+      if (dest[i] === DROP) continue;
+      const h = batch[i];
+      const inp = k.inPort[h];
+      if ((k.dstMacHi[h] & 0x100) !== 0) { dest[i] = FLOOD; continue; }
+      const p = macs.lookup(vlan[i], k.dstMacHi[h], k.dstMacLo[h], now);
+      if (p < 0) { c[inp * nc + at.unknownUnicast]++; dest[i] = FLOOD; continue; }
+      if (p === inp) { dest[i] = DROP; this.drop(h, inp, at.dropSameSegment); continue; }
+      if (!ports.enabled(p) || !ports.carries(p, vlan[i])) { dest[i] = DROP; this.drop(h, inp, at.dropNoDestination); continue; }
+      dest[i] = p;
+    }
+
+    // 4. output: stage per port, then one burst per port.
+    const stage = this.stage, staged = this.staged, np = ports.count;
+    staged.fill(0);
+    for (let i = 0; i < n; i++) {
+      const d = dest[i];
+      if (d === DROP) continue;
+      const h = batch[i];
+      const inp = k.inPort[h];
+      const tagged = k.vlanCount[h] !== 0;
+      if (d >= 0) {
+        this.pool.refs[h] = 1;
+        this.stageTo(d, h, vlan[i], tagged);
+        c[inp * nc + at.forwarded]++;
+        continue;
+      }
+      let copies = 0;
+      for (let p = 0; p < np; p++) if (p !== inp && ports.enabled(p) && ports.carries(p, vlan[i])) copies++;
+      if (copies === 0) { this.drop(h, inp, at.dropNoDestination); continue; }
+      this.pool.refs[h] = copies;
+      for (let p = 0; p < np; p++) if (p !== inp && ports.enabled(p) && ports.carries(p, vlan[i])) this.stageTo(p, h, vlan[i], tagged);
+      c[inp * nc + at.flooded]++;
+    }
+    for (let p = 0; p < np; p++) {
+      const m = staged[p];
+      if (m === 0) continue;
+      const base = p * BATCH_MAX;
+      const sent = this.out.tx[p].enqueueBurst(stage, base, m);
+      for (let j = sent; j < m; j++) { c[p * nc + at.txRingFull]++; this.release(stage[base + j]); }
+    }
+    this.out.bell.ring();
+  }
+
+  // Queue h for port p with the tag operation that makes it right for p's VLAN mode.
+  private stageTo(p: number, h: number, v: number, tagged: boolean): void {
+    const ports = this.ports;
+    const wantTag = ports.mode(p) !== MODE_ACCESS && ports.nativeVlan(p) !== v;
+    let op: number;
+    if (wantTag) op = tagged ? (this.keys.vlanTci[h * MAX_VLAN_TAGS] & 0xfff) === v ? TAG_KEEP : TAG_SET_VID | (v << 4) : TAG_PUSH | (v << 4);
+    else op = tagged ? TAG_STRIP : TAG_KEEP;
+    this.txOp[p * this.pool.slots + h] = op;
+    this.stage[p * BATCH_MAX + this.staged[p]++] = h;
+  }
+}
