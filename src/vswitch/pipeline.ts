@@ -27,7 +27,7 @@ import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from './egress-tag.js';
 export const BATCH_MAX = 64;
 
 export const PIPELINE_COUNTERS = [
-  'rxPackets', 'forwarded', 'flooded', 'unknownUnicast', 'txRingFull',
+  'processed', 'forwarded', 'flooded', 'unknownUnicast', 'txRingFull',
   'dropPortDisabled', 'dropTaggedOnAccess', 'dropUntaggedOnTrunk', 'dropVlanNotAllowed',
   'dropSrcMacGroup', 'dropMacLimit', 'dropSameSegment', 'dropNoDestination',
   ...PARSE_REASONS.slice(1).map((r) => `malformed.${r}` as const),
@@ -96,7 +96,7 @@ export class SwitchPipeline {
       const h = batch[i];
       const inp = k.inPort[h];
       const row = inp * nc;
-      c[row + at.rxPackets]++;
+      c[row + at.processed]++;
       dest[i] = DROP;
       const r = k.reason[h];
       if (r !== 0) { this.drop(h, inp, MALFORMED_BASE + r); continue; }
