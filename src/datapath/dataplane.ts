@@ -75,6 +75,7 @@ export class Dataplane {
   private running = false;
   private txLoopDone: Promise<void> | null = null;
   private ios: PortIo[] = [];
+  private agingTimer: NodeJS.Timeout | null = null;
   /** Set when a worker died; the reason. */
   failure: string | null = null;
 
@@ -132,6 +133,10 @@ export class Dataplane {
     for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.ios[i]);
     this.running = true;
     if (o.workers > 0) this.txLoopDone = this.txLoop();
+    // Sweep expired MAC entries (lookups already ignore them; this frees their slots).
+    const every = Math.max(1, Math.min(10, Math.floor(o.macAgingSeconds / 2))) * 1000;
+    this.agingTimer = setInterval(() => this.macs.age(this.clock.seconds()), every);
+    this.agingTimer.unref();
   }
 
   private portIo(i: number): PortIo {
@@ -225,6 +230,7 @@ export class Dataplane {
 
   /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
   async stop(timeoutMs = 2000): Promise<void> {
+    if (this.agingTimer) clearInterval(this.agingTimer);
     for (const p of this.o.ports) p.endpoint.quiesce();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight() !== 0 && Date.now() < deadline) {

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// sluice command line: `sluice run` (and `sluice --help`). Exit codes: 0 done, 1 runtime
+// failure, 2 bad usage or configuration.
+
+import { checkConfig, CONFIG_SCHEMA, Config, DEFAULT_CONFIG_DOC, defaultConfig, loadConfig } from './control/config.js';
+import { run } from './control/run.js';
+import { ConfigError, describe } from './control/schema.js';
+
+const HELP = `sluice — a userspace software NIC and virtual switch
+
+usage: sluice <command> [options]
+
+commands:
+  run        run the switch (with no options: three UDP ports on 127.0.0.1, see below)
+
+  sluice <command> --help   options of a command
+  sluice run --help-config  every configuration field, its type, default and meaning
+`;
+
+const RUN_HELP = `usage: sluice run [--config FILE] [options]
+
+Runs a learning L2 switch whose ports are UDP endpoints carrying one Ethernet frame per
+datagram (the format of QEMU's -netdev dgram / -netdev socket,udp= backends). Frames are
+spread over the NIC's receive queues by steering filters and RSS, and forwarded by worker
+threads. With no --config it runs the embedded default:
+
+  p1  listens on 127.0.0.1:40001, sends to 127.0.0.1:50001
+  p2  listens on 127.0.0.1:40002, sends to 127.0.0.1:50002
+  p3  listens on 127.0.0.1:40003, sends to 127.0.0.1:50003
+  4 RX queues, 2 workers, all ports access ports in VLAN 1
+
+so a peer of port pN binds 127.0.0.1:5000N and sends to 127.0.0.1:4000N.
+
+options:
+  --config FILE          JSON configuration (start from --print-config); errors name the field
+  --print-config         print the effective configuration as JSON and exit
+  --help-config          print the configuration reference and exit
+  --workers N            override "workers" (0 = run the pipeline on the main thread)
+  --queues N             override "nic.queues"
+  --stats-interval S     live rate report every S seconds (0: off)
+  --json                 on exit, print the final counters as one JSON object
+  --quiet                no banner and no live rates
+  -h, --help             this text
+
+Stop with Ctrl-C (SIGINT) or SIGTERM: in-flight frames are delivered, the final counters
+are printed and the exit code is 0.
+`;
+
+function fail(msg: string): number {
+  process.stderr.write(`sluice: ${msg}\n`);
+  return 2;
+}
+
+function intArg(name: string, v: string | undefined): number {
+  if (v === undefined || !/^\d+$/.test(v)) throw new ConfigError(name, `expects a whole number, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  return Number(v);
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  let file: string | undefined;
+  let print = false, json = false, quiet = false;
+  const over: { workers?: number; queues?: number; interval?: number } = {};
+  try {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      switch (a) {
+        case '-h': case '--help': process.stdout.write(RUN_HELP); return 0;
+        case '--help-config': process.stdout.write(describe(CONFIG_SCHEMA).join('\n') + '\n'); return 0;
+        case '--config': file = args[++i]; if (!file) return fail('--config needs a file'); break;
+        case '--print-config': print = true; break;
+        case '--json': json = true; break;
+        case '--quiet': quiet = true; break;
+        case '--workers': over.workers = intArg('--workers', args[++i]); break;
+        case '--queues': over.queues = intArg('--queues', args[++i]); break;
+        case '--stats-interval': over.interval = intArg('--stats-interval', args[++i]); break;
+        default: return fail(`unknown option ${a} (see sluice run --help)`);
+      }
+    }
+    let c: Config = file ? loadConfig(file) : defaultConfig();
+    if (over.workers !== undefined || over.queues !== undefined || over.interval !== undefined) {
+      const doc = structuredClone(c) as unknown as typeof DEFAULT_CONFIG_DOC & Config;
+      if (over.workers !== undefined) doc.workers = over.workers;
+      if (over.queues !== undefined) doc.nic.queues = over.queues;
+      if (over.interval !== undefined) doc.stats.intervalSeconds = over.interval;
+      c = checkConfig(doc);
+    }
+    if (print) { process.stdout.write(JSON.stringify(c, null, 2) + '\n'); return 0; }
+    return await run(c, { json, quiet });
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(`invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
+    throw e;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(HELP); return cmd === undefined ? 2 : 0; }
+  if (cmd === 'run') return runCommand(rest);
+  return fail(`unknown command "${cmd}" (see sluice --help)`);
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.stderr.write(`sluice: internal error: ${e?.stack ?? e}\n`); process.exitCode = 1; });

@@ -1,0 +1,26 @@
+// Build a Dataplane from a checked Config: endpoints, RSS key/table, steering filters.
+import { Dataplane } from '../datapath/dataplane.js';
+import { Endpoint } from '../endpoints/endpoint.js';
+import { MemoryEndpoint } from '../endpoints/memory.js';
+import { parseHostPort, UdpEndpoint } from '../endpoints/udp.js';
+import { MICROSOFT_RSS_KEY, Rss } from '../nic/rss.js';
+import { SteeringFilter } from '../nic/steering.js';
+import { Config, PortConfig } from './config.js';
+
+function endpointFor(p: PortConfig): Endpoint {
+  if (p.endpoint.type === 'memory') return new MemoryEndpoint();
+  return new UdpEndpoint(parseHostPort(p.endpoint.local)!, parseHostPort(p.endpoint.remote)!, p.endpoint.socketBuffer);
+}
+
+export function buildDataplane(c: Config): Dataplane {
+  const key = c.nic.rss.key ? Uint8Array.from(c.nic.rss.key.replace(/:/g, '').match(/../g)!.map((x) => parseInt(x, 16))) : MICROSOFT_RSS_KEY;
+  const dp = new Dataplane({
+    poolSlots: c.pool.slots, slotSize: c.pool.slotSize, queues: c.nic.queues, ringSize: c.nic.ringSize,
+    txRingSize: c.switch.txRingSize, workers: c.workers, filterCapacity: c.nic.filterCapacity,
+    macTableSize: c.switch.macTableSize, macAgingSeconds: c.switch.macAgingSeconds,
+    rss: new Rss(c.nic.queues, key, c.nic.rss.indirection),
+    ports: c.ports.map((p) => ({ name: p.name, endpoint: endpointFor(p), vlan: p.vlan, macLimit: p.macLimit })),
+  });
+  for (const fl of c.nic.filters) dp.nic.steering.add(fl as SteeringFilter);
+  return dp;
+}

@@ -1,0 +1,158 @@
+// The configuration document: its schema, the embedded default, loading and cross-field checks.
+// One validated document describes the pool, the NIC (queues, RSS, steering filters), the
+// switch (MAC table), the workers and the ports with their endpoints and VLAN modes.
+
+import { readFileSync } from 'node:fs';
+import { parseHostPort } from '../endpoints/udp.js';
+import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
+import { ConfigError, Field, Schema, validate } from './schema.js';
+
+export interface UdpEndpointConfig { type: 'udp'; local: string; remote: string; socketBuffer: number }
+export interface MemoryEndpointConfig { type: 'memory' }
+export interface PortConfig {
+  name: string;
+  endpoint: UdpEndpointConfig | MemoryEndpointConfig;
+  vlan: { mode: 'access' | 'trunk'; vlan?: number; allowed?: number[]; native?: number };
+  macLimit: number;
+}
+export interface FilterConfig { kind: 'mac' | 'tuple'; queue: number; mac?: string; vlan?: number; proto?: string; src?: string; dst?: string; sport?: number; dport?: number }
+export interface Config {
+  workers: number;
+  pool: { slots: number; slotSize: number };
+  nic: { queues: number; ringSize: number; filterCapacity: number; rss: { key?: string; indirection?: number[] }; filters: FilterConfig[] };
+  switch: { macTableSize: number; macAgingSeconds: number; txRingSize: number };
+  ports: PortConfig[];
+  stats: { intervalSeconds: number };
+}
+
+const hostPort = (s: string) => (parseHostPort(s) ? null : `${JSON.stringify(s)} is not "address:port" (e.g. "127.0.0.1:40001")`);
+const mac = (s: string) => (parseMac(s) ? null : `${JSON.stringify(s)} is not a MAC address like "02:00:00:00:00:01"`);
+const ip = (s: string) => (parseIpv4(s) !== null || parseIpv6(s) ? null : `${JSON.stringify(s)} is not an IPv4 or IPv6 address`);
+const hexKey = (s: string) => (/^([0-9a-f]{2}:?){40,}$/i.test(s) && s.replace(/:/g, '').length % 2 === 0 ? null : 'must be at least 40 hex bytes, e.g. "6d:5a:56:da:..."');
+const int = (min: number, max: number, doc: string, powerOfTwo = false): Schema => ({ type: 'integer', min, max, doc, powerOfTwo });
+const f = (schema: Schema, doc: string, def?: unknown, required = false): Field => ({ schema, doc, default: def, required });
+const vlanId = (doc: string) => int(1, 4094, doc);
+
+const portSchema: Schema = {
+  type: 'object', doc: 'a switch port',
+  fields: {
+    name: f({ type: 'string', check: (s) => (/^[A-Za-z0-9_.-]{1,32}$/.test(s) ? null : 'use 1-32 letters, digits, "_", "-" or "."') }, 'port name, used in reports and commands', undefined, true),
+    endpoint: f({
+      type: 'object', fields: {
+        type: f({ type: 'string', enum: ['udp', 'memory'] }, '"udp": one Ethernet frame per datagram (QEMU dgram/socket backends); "memory": for tests', undefined, true),
+        local: f({ type: 'string', check: hostPort }, 'udp: address:port this port listens on'),
+        remote: f({ type: 'string', check: hostPort }, 'udp: address:port of the peer it sends to (the only source it accepts)'),
+        socketBuffer: f(int(65536, 1 << 30, 'bytes'), 'udp: kernel send/receive buffer asked for (capped by net.core.rmem_max/wmem_max)', 4 << 20),
+      },
+    }, 'where the port\'s frames come from and go to', undefined, true),
+    vlan: f({
+      type: 'object', fields: {
+        mode: f({ type: 'string', enum: ['access', 'trunk'] }, 'access: untagged frames in one VLAN; trunk: 802.1Q-tagged frames of the allowed VLANs', 'access'),
+        vlan: f(vlanId('VLAN id'), 'access: the port\'s VLAN', 1),
+        allowed: f({ type: 'array', items: vlanId('VLAN id'), maxItems: 4094 }, 'trunk: VLANs carried tagged'),
+        native: f(vlanId('VLAN id'), 'trunk: VLAN carried untagged (none: untagged frames are dropped)'),
+      },
+    }, 'VLAN mode of the port', { mode: 'access', vlan: 1 }),
+    macLimit: f(int(1, 1 << 22, 'MACs'), 'most MAC addresses learned on this port; frames from further new MACs are dropped (dropMacLimit)', 1024),
+  },
+};
+
+const filterSchema: Schema = {
+  type: 'object', doc: 'a steering filter',
+  fields: {
+    kind: f({ type: 'string', enum: ['mac', 'tuple'] }, '"mac": destination MAC (+ VLAN); "tuple": exact 5-tuple', undefined, true),
+    queue: f(int(0, 63, 'queue'), 'receive queue the matching frames go to', undefined, true),
+    mac: f({ type: 'string', check: mac }, 'mac: destination MAC'),
+    vlan: f(int(0, 4095, 'VLAN id'), 'mac: VLAN id (omit: any VLAN)'),
+    proto: f({ type: 'string', enum: ['tcp', 'udp'] }, 'tuple: protocol'),
+    src: f({ type: 'string', check: ip }, 'tuple: source address'),
+    dst: f({ type: 'string', check: ip }, 'tuple: destination address'),
+    sport: f(int(0, 65535, 'port'), 'tuple: source port'),
+    dport: f(int(0, 65535, 'port'), 'tuple: destination port'),
+  },
+};
+
+export const CONFIG_SCHEMA: Schema = {
+  type: 'object',
+  fields: {
+    workers: f(int(0, 64, 'threads'), 'datapath worker threads; queue q is served by worker q % workers; 0 runs the pipeline on the main thread', 2),
+    pool: f({ type: 'object', fields: {
+      slots: f(int(256, 1 << 20, 'slots'), 'packet buffers in the shared pool', 16384),
+      slotSize: f(int(256, 65663, 'bytes'), 'bytes per buffer: 128 headroom + largest frame (2048 fits 1518 + 4 tags; use 9216 for jumbo frames)', 2048),
+    } }, 'packet buffer pool', {}),
+    nic: f({ type: 'object', fields: {
+      queues: f(int(1, 64, 'queues'), 'receive queues of the software NIC', 4),
+      ringSize: f(int(16, 1 << 20, 'descriptors', true), 'descriptors per receive queue ring', 1024),
+      filterCapacity: f(int(0, 65536, 'filters'), 'steering filter table size, as a NIC has a fixed number', 64),
+      rss: f({ type: 'object', fields: {
+        key: f({ type: 'string', check: hexKey }, 'Toeplitz key as hex bytes (default: the Microsoft RSS key)'),
+        indirection: f({ type: 'array', items: int(0, 63, 'queue'), minItems: 1, maxItems: 4096 }, 'queue per indirection entry, power-of-two length (default: 128 entries, round-robin)'),
+      } }, 'receive side scaling', {}),
+      filters: f({ type: 'array', items: filterSchema }, 'steering filters installed at start', []),
+    } }, 'the software NIC', {}),
+    switch: f({ type: 'object', fields: {
+      macTableSize: f(int(16, 1 << 22, 'entries'), 'MAC learning table entries', 8192),
+      macAgingSeconds: f(int(1, 1000000, 'seconds'), 'a MAC not seen for this long is forgotten', 300),
+      txRingSize: f(int(16, 1 << 20, 'descriptors', true), 'transmit ring per worker and port', 1024),
+    } }, 'learning switch', {}),
+    ports: f({ type: 'array', items: portSchema, minItems: 1, maxItems: 256 }, 'switch ports', undefined, true),
+    stats: f({ type: 'object', fields: {
+      intervalSeconds: f(int(0, 3600, 'seconds'), 'live rate report period; 0 turns it off', 1),
+    } }, 'live statistics', {}),
+  },
+};
+
+/** The embedded default: three UDP ports; pN listens on 127.0.0.1:4000N, sends to 127.0.0.1:5000N. */
+export const DEFAULT_CONFIG_DOC = {
+  workers: 2,
+  nic: { queues: 4 },
+  ports: [1, 2, 3].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:4000${n}`, remote: `127.0.0.1:5000${n}` } })),
+};
+
+/** Validate a parsed document, fill defaults, and check what spans fields. */
+export function checkConfig(doc: unknown): Config {
+  const c = validate(CONFIG_SCHEMA, doc) as Config;
+  const names = new Set<string>();
+  const locals = new Set<string>();
+  c.ports.forEach((p, i) => {
+    const at = `ports[${i}]`;
+    if (names.has(p.name)) throw new ConfigError(`${at}.name`, `duplicate port name "${p.name}"`);
+    names.add(p.name);
+    if (p.endpoint.type === 'udp') {
+      if (!p.endpoint.local) throw new ConfigError(`${at}.endpoint.local`, 'is required for a udp endpoint');
+      if (!p.endpoint.remote) throw new ConfigError(`${at}.endpoint.remote`, 'is required for a udp endpoint');
+      if (locals.has(p.endpoint.local)) throw new ConfigError(`${at}.endpoint.local`, `${p.endpoint.local} is already used by another port`);
+      locals.add(p.endpoint.local);
+    }
+    const v = p.vlan;
+    if (v.mode === 'trunk' && !v.allowed?.length && v.native === undefined) throw new ConfigError(`${at}.vlan.allowed`, 'a trunk needs allowed VLANs or a native VLAN');
+    if (v.mode === 'access' && (v.allowed !== undefined || v.native !== undefined)) throw new ConfigError(`${at}.vlan`, '"allowed" and "native" apply to trunk ports only');
+  });
+  c.nic.filters.forEach((fl, i) => {
+    const at = `nic.filters[${i}]`;
+    if (fl.queue >= c.nic.queues) throw new ConfigError(`${at}.queue`, `${fl.queue} is not a queue (0..${c.nic.queues - 1})`);
+    const need = fl.kind === 'mac' ? ['mac'] : ['proto', 'src', 'dst', 'sport', 'dport'];
+    for (const k of need) if ((fl as unknown as Record<string, unknown>)[k] === undefined) throw new ConfigError(`${at}.${k}`, `is required for a ${fl.kind} filter`);
+    if (fl.kind === 'tuple' && (parseIpv4(fl.src!) === null) !== (parseIpv4(fl.dst!) === null)) throw new ConfigError(`${at}.dst`, 'src and dst must be the same IP version');
+  });
+  if (c.nic.filters.length > c.nic.filterCapacity) throw new ConfigError('nic.filters', `${c.nic.filters.length} filters exceed nic.filterCapacity (${c.nic.filterCapacity})`);
+  const ind = c.nic.rss.indirection;
+  if (ind) {
+    if ((ind.length & (ind.length - 1)) !== 0) throw new ConfigError('nic.rss.indirection', `length ${ind.length} is not a power of two`);
+    ind.forEach((q, i) => { if (q >= c.nic.queues) throw new ConfigError(`nic.rss.indirection[${i}]`, `${q} is not a queue (0..${c.nic.queues - 1})`); });
+  }
+  if (c.workers > c.nic.queues) throw new ConfigError('workers', `${c.workers} workers for ${c.nic.queues} queues: each worker needs a queue`);
+  if (c.pool.slots < c.nic.ringSize) throw new ConfigError('pool.slots', `${c.pool.slots} slots cannot fill one ${c.nic.ringSize}-descriptor ring`);
+  return c;
+}
+
+/** Read, parse and check a configuration file; errors name the file and the field. */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new ConfigError('', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`); }
+  let doc: unknown;
+  try { doc = JSON.parse(text); } catch (e) { throw new ConfigError('', `${file} is not valid JSON: ${(e as Error).message}`); }
+  return checkConfig(doc);
+}
+
+export function defaultConfig(): Config { return checkConfig(structuredClone(DEFAULT_CONFIG_DOC)); }

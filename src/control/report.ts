@@ -1,0 +1,38 @@
+// Human reports: the live per-port / per-queue rate lines and the final counter table.
+import { DataplaneStats } from '../datapath/dataplane.js';
+
+const si = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
+
+export function portDrops(c: Record<string, number>): number {
+  let d = 0;
+  for (const [k, v] of Object.entries(c)) if (k.startsWith('drop') || k.startsWith('rxDrop') || k.startsWith('txDrop') || k.startsWith('malformed.') || k === 'txRingFull') d += v;
+  return d;
+}
+
+/** Rate lines between two snapshots taken `dt` seconds apart. */
+export function rateLines(prev: DataplaneStats, cur: DataplaneStats, dt: number): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < cur.ports.length; i++) {
+    const a = prev.ports[i].counters, b = cur.ports[i].counters;
+    const r = (k: string) => (b[k] - a[k]) / dt;
+    lines.push(`  ${cur.ports[i].name.padEnd(8)} rx ${si(r('rxPackets')).padStart(7)}pps ${si(r('rxBytes') * 8).padStart(7)}b/s   tx ${si(r('txPackets')).padStart(7)}pps ${si(r('txBytes') * 8).padStart(7)}b/s   drops ${si(portDrops(b) - portDrops(a)).padStart(6)}/s  txErr ${b.txErrors}`);
+  }
+  lines.push('  queues   ' + cur.queues.map((q, i) => `q${q.queue} ${si((q.counters.packets - prev.queues[i].counters.packets) / dt)}pps`).join('  '));
+  return lines;
+}
+
+/** Final counters: every non-zero counter per port, per queue, MAC table and pool. */
+export function finalReport(s: DataplaneStats): string {
+  const out: string[] = ['final counters:'];
+  for (const p of s.ports) {
+    const nz = Object.entries(p.counters).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`);
+    out.push(`  ${p.name} (${p.endpoint}): ${nz.length ? nz.join(' ') : 'all zero'}`);
+  }
+  for (const q of s.queues) {
+    const nz = Object.entries(q.counters).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`);
+    out.push(`  queue ${q.queue}: ${nz.length ? nz.join(' ') : 'all zero'}`);
+  }
+  out.push(`  mac table: ${Object.entries(s.macTable).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out.push(`  pool: ${s.pool.free} of ${s.pool.slots} slots free`);
+  return out.join('\n');
+}

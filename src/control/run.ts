@@ -1,0 +1,71 @@
+// `sluice run`: start the switch from a configuration, tell the user how to attach, show
+// live rates, and on SIGINT/SIGTERM drain and print the final counters (exit 0).
+
+import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
+import { UdpEndpoint } from '../endpoints/udp.js';
+import { buildDataplane } from './build.js';
+import { Config } from './config.js';
+import { finalReport, rateLines } from './report.js';
+
+export interface RunOptions { json: boolean; quiet: boolean }
+
+function attachHelp(c: Config): string[] {
+  const lines: string[] = [];
+  c.ports.forEach((p) => {
+    const e = p.endpoint;
+    if (e.type !== 'udp') { lines.push(`  ${p.name.padEnd(8)} memory`); return; }
+    lines.push(`  ${p.name.padEnd(8)} udp listen ${e.local} -> send ${e.remote}   (a peer binds ${e.remote} and sends to ${e.local})`);
+  });
+  const first = c.ports.find((p) => p.endpoint.type === 'udp');
+  if (first && first.endpoint.type === 'udp') {
+    const [lh, lp] = [first.endpoint.local.replace(/:\d+$/, ''), first.endpoint.local.replace(/^.*:/, '')];
+    const [rh, rp] = [first.endpoint.remote.replace(/:\d+$/, ''), first.endpoint.remote.replace(/^.*:/, '')];
+    lines.push(`attach a QEMU VM to ${first.name}:`);
+    lines.push(`  -netdev dgram,id=n0,local.type=inet,local.host=${rh},local.port=${rp},remote.type=inet,remote.host=${lh},remote.port=${lp} -device virtio-net-pci,netdev=n0`);
+  }
+  return lines;
+}
+
+export async function run(c: Config, o: RunOptions): Promise<number> {
+  const dp: Dataplane = buildDataplane(c);
+  try {
+    await dp.start();
+  } catch (e) {
+    process.stderr.write(`sluice: ${(e as Error).message}\n`);
+    await dp.stop(100).catch(() => undefined);
+    return 1;
+  }
+  const log = (s: string) => { if (!o.quiet) process.stdout.write(s + '\n'); };
+  log(`sluice: switch up — ${c.ports.length} ports, ${c.nic.queues} RX queues, ${c.workers} worker${c.workers === 1 ? '' : 's'}`);
+  for (const l of attachHelp(c)) log(l);
+  c.ports.forEach((p, i) => {
+    const ep = dp.endpoint(i);
+    if (ep instanceof UdpEndpoint && p.endpoint.type === 'udp' && ep.recvBufferSize < p.endpoint.socketBuffer) {
+      log(`  note: ${p.name} got a ${ep.recvBufferSize}-byte receive buffer (asked ${p.endpoint.socketBuffer}); raise net.core.rmem_max to absorb bursts`);
+    }
+  });
+  log('Ctrl-C stops and prints the final counters.');
+
+  let prev: DataplaneStats = dp.stats();
+  let prevT = performance.now();
+  const timer = c.stats.intervalSeconds > 0 ? setInterval(() => {
+    const cur = dp.stats();
+    const t = performance.now();
+    if (dp.failure) { process.stderr.write(`sluice: ${dp.failure}\n`); process.kill(process.pid, 'SIGTERM'); }
+    log(`[${new Date().toISOString().slice(11, 19)}]`);
+    for (const l of rateLines(prev, cur, (t - prevT) / 1000)) log(l);
+    prev = cur; prevT = t;
+  }, c.stats.intervalSeconds * 1000) : null;
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  if (timer) clearInterval(timer);
+  await dp.stop();
+  const s = dp.stats();
+  if (o.json) process.stdout.write(JSON.stringify(s) + '\n');
+  else process.stdout.write(finalReport(s) + '\n');
+  return dp.failure ? 1 : 0;
+}
