@@ -1,0 +1,137 @@
+// End to end: `sluice run` in its own process, each UDP peer in its own process, real sockets
+// on 127.0.0.1. Proves flooding, learning, VLAN isolation, no frame back to its source, a
+// vanished peer counted as errors, and a clean SIGINT with final counters.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFrame } from '../../src/wire/frame-builder.js';
+import { CLI, Peer, sleep, start } from '../helpers/processes.js';
+
+const MAC = (n: number) => `02:00:00:00:00:0${n}`;
+const BCAST = 'ff:ff:ff:ff:ff:ff';
+const frame = (dst: string, src: string, tag?: number) => buildFrame({ dst, src, vlans: tag ? [{ vid: tag }] : undefined, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { sport: 1000, dport: 2000 }, payload: 18 });
+const settle = () => sleep(300);
+
+test('default configuration (npm start): flood, learn, unicast, never back to the source', async () => {
+  const sw = start([CLI, 'run', '--stats-interval', '0', '--json']);
+  await sw.waitLine(/switch up/);
+  const peers = [1, 2, 3].map((n) => new Peer(`127.0.0.1:5000${n}`, `127.0.0.1:4000${n}`));
+  await Promise.all(peers.map((p) => p.ready()));
+  try {
+    peers[0].send(frame(BCAST, MAC(1)));
+    await settle();
+    let got = peers.map((p) => p.take());
+    assert.deepEqual(got.map((g) => g.length), [0, 1, 1], 'broadcast floods to p2 and p3 only');
+    assert.deepEqual(got[1][0], frame(BCAST, MAC(1)), 'byte for byte');
+    peers[1].send(frame(MAC(1), MAC(2)));
+    await settle();
+    got = peers.map((p) => p.take());
+    assert.deepEqual(got.map((g) => g.length), [1, 0, 0], 'learned MAC1: only p1');
+    peers[0].send(frame(MAC(2), MAC(1)));
+    peers[0].send(frame(MAC(9), MAC(1)));
+    await settle();
+    got = peers.map((p) => p.take());
+    assert.deepEqual(got.map((g) => g.length), [0, 2, 1], 'known MAC2 to p2; unknown MAC9 floods to p2, p3');
+  } finally {
+    sw.child.kill('SIGINT');
+    assert.equal(await sw.exit, 0, 'SIGINT: exit 0');
+    await Promise.all(peers.map((p) => p.close()));
+  }
+  const stats = JSON.parse(sw.lines.find((l) => l.startsWith('{'))!);
+  assert.equal(stats.ports[0].counters.rxPackets, 3);
+  assert.equal(stats.ports[1].counters.txPackets, 3);
+  assert.equal(stats.pool.free, stats.pool.slots, 'every handle back in the pool after drain');
+});
+
+test('VLAN isolation across access and trunk ports; a missing peer is counted, not fatal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-'));
+  const cfg = join(dir, 'vlan.json');
+  const port = (n: number, vlan: object) => ({ name: `v${n}`, endpoint: { type: 'udp', local: `127.0.0.1:4110${n}`, remote: `127.0.0.1:5110${n}` }, vlan });
+  writeFileSync(cfg, JSON.stringify({
+    workers: 2, nic: { queues: 2 }, stats: { intervalSeconds: 0 },
+    ports: [port(1, { mode: 'access', vlan: 10 }), port(2, { mode: 'access', vlan: 10 }), port(3, { mode: 'access', vlan: 20 }),
+      port(4, { mode: 'trunk', allowed: [10, 20] }), port(5, { mode: 'access', vlan: 10 })],
+  }));
+  const sw = start([CLI, 'run', '--config', cfg, '--json']);
+  await sw.waitLine(/switch up/);
+  // v5 has no peer: its frames meet a closed port.
+  const peers = [1, 2, 3, 4].map((n) => new Peer(`127.0.0.1:5110${n}`, `127.0.0.1:4110${n}`));
+  await Promise.all(peers.map((p) => p.ready()));
+  try {
+    peers[0].send(frame(BCAST, MAC(1)));
+    await settle();
+    let got = peers.map((p) => p.take());
+    assert.deepEqual(got.map((g) => g.length), [0, 1, 0, 1], 'VLAN 10 broadcast: v2 and the trunk, never v3 (VLAN 20)');
+    assert.deepEqual(got[3][0], frame(BCAST, MAC(1), 10), 'trunk copy carries tag 10');
+    peers[3].send(frame(BCAST, MAC(4), 20));
+    await settle();
+    got = peers.map((p) => p.take());
+    assert.deepEqual(got.map((g) => g.length), [0, 0, 1, 0], 'tagged VLAN 20 from the trunk reaches v3 only');
+    assert.deepEqual(got[2][0], frame(BCAST, MAC(4)), 'untagged on the access port');
+    peers[2].send(frame(MAC(1), MAC(3)));
+    await settle();
+    got = peers.map((p) => p.take());
+    assert.deepEqual(got.map((g) => g.length), [0, 0, 0, 1], 'MAC1 is known only in VLAN 10: VLAN 20 floods, to the trunk only');
+    for (let i = 0; i < 5; i++) { peers[0].send(frame(BCAST, MAC(1))); await sleep(20); }
+    await settle();
+    assert.equal(peers[1].take().length, 5, 'switch keeps forwarding while v5 has no peer');
+  } finally {
+    sw.child.kill('SIGINT');
+    assert.equal(await sw.exit, 0);
+    await Promise.all(peers.map((p) => p.close()));
+  }
+  const stats = JSON.parse(sw.lines.find((l) => l.startsWith('{'))!);
+  assert.ok(stats.ports[4].counters.txErrors > 0, `v5 counts send errors (ECONNREFUSED): ${JSON.stringify(stats.ports[4].counters)}`);
+  assert.equal(stats.pool.free, stats.pool.slots);
+});
+
+test('invalid configuration: one message naming the field path, exit code 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-'));
+  const cases: [unknown, RegExp][] = [
+    [{ ports: [{ name: 'a', endpoint: { type: 'udp', local: '127.0.0.1:99999', remote: '127.0.0.1:1' } }] }, /ports\[0\]\.endpoint\.local: "127\.0\.0\.1:99999" is not "address:port"/],
+    [{ ports: [] }, /ports: needs at least 1 item/],
+    [{ nic: { queues: 65 }, ports: [{ name: 'a', endpoint: { type: 'memory' } }] }, /nic\.queues: 65 is out of range 1\.\.64/],
+    [{ ports: [{ name: 'a', endpoint: { type: 'memory' }, vlan: { mode: 'trunk' } }] }, /ports\[0\]\.vlan\.allowed: a trunk needs/],
+    [{ ports: [{ name: 'a', endpoint: { type: 'memory' } }], nic: { filters: [{ kind: 'mac', mac: '02:00:00:00:00:01', queue: 7 }] } }, /nic\.filters\[0\]\.queue: 7 is not a queue/],
+    [{ ports: [{ name: 'a', endpoint: { type: 'memory' }, colour: 'red' }] }, /ports\[0\]\.colour: unknown field/],
+    [{ nic: { ringSize: 1000 }, ports: [{ name: 'a', endpoint: { type: 'memory' } }] }, /nic\.ringSize: 1000 is not a power of two/],
+  ];
+  for (const [i, [doc, re]] of cases.entries()) {
+    const file = join(dir, `bad${i}.json`);
+    writeFileSync(file, JSON.stringify(doc));
+    const p = start([CLI, 'run', '--config', file]);
+    const code = await p.exit;
+    assert.equal(code, 2, `case ${i} exit code`);
+    const err = p.lines.filter((l) => l.startsWith('stderr: '));
+    assert.equal(err.length, 1, `one message: ${err.join(' / ')}`);
+    assert.match(err[0], re);
+  }
+  writeFileSync(join(dir, 'syntax.json'), '{"ports": [');
+  const p = start([CLI, 'run', '--config', join(dir, 'syntax.json')]);
+  assert.equal(await p.exit, 2);
+  assert.match(p.lines.join('\n'), /is not valid JSON/);
+});
+
+test('--print-config round-trips through --config; --help teaches', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-'));
+  const pc = start([CLI, 'run', '--print-config', '--workers', '1']);
+  assert.equal(await pc.exit, 0);
+  const doc = JSON.parse(pc.lines.join('\n'));
+  assert.equal(doc.workers, 1);
+  assert.equal(doc.ports.length, 3);
+  assert.equal(doc.ports[1].endpoint.local, '127.0.0.1:40002');
+  writeFileSync(join(dir, 'c.json'), JSON.stringify(doc));
+  const again = start([CLI, 'run', '--config', join(dir, 'c.json'), '--print-config']);
+  assert.equal(await again.exit, 0);
+  assert.deepEqual(JSON.parse(again.lines.join('\n')), doc);
+  const h = start([CLI, 'run', '--help']);
+  assert.equal(await h.exit, 0);
+  assert.match(h.lines.join('\n'), /127\.0\.0\.1:50001/);
+  const top = start([CLI, '--help']);
+  assert.equal(await top.exit, 0);
+  assert.match(top.lines.join('\n'), /sluice run/);
+  const bad = start([CLI, 'run', '--bogus']);
+  assert.equal(await bad.exit, 2);
+});

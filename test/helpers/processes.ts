@@ -1,0 +1,51 @@
+// Child-process helpers for end-to-end tests: the switch and its UDP peers each run in
+// their own process and talk over real sockets on 127.0.0.1.
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+const PEER = fileURLToPath(new URL('./udp-peer.js', import.meta.url));
+
+export interface Proc { child: ChildProcessWithoutNullStreams; lines: string[]; waitLine(re: RegExp, ms?: number): Promise<string>; exit: Promise<number> }
+
+export function start(args: string[], opts: { node?: string[] } = {}): Proc {
+  const child = spawn(process.execPath, [...(opts.node ?? []), ...args], { stdio: 'pipe' });
+  const lines: string[] = [];
+  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+  const onLine = (l: string) => {
+    lines.push(l);
+    for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i].re.test(l)) { waiters[i].resolve(l); waiters.splice(i, 1); }
+  };
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', (l) => onLine(`stderr: ${l}`));
+  const exit = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
+  return {
+    child, lines, exit,
+    waitLine(re, ms = 10000) {
+      const hit = lines.find((l) => re.test(l));
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no line matching ${re} within ${ms} ms; got:\n${lines.join('\n')}`)), ms);
+        waiters.push({ re, resolve: (l) => { clearTimeout(t); resolve(l); } });
+      });
+    },
+  };
+}
+
+export class Peer {
+  readonly p: Proc;
+  private seen = 0;
+  constructor(bind: string, remote: string) { this.p = start([PEER, bind, remote]); }
+  ready(): Promise<string> { return this.p.waitLine(/^ready$/); }
+  send(frame: Uint8Array): void { this.p.child.stdin.write(`send ${Buffer.from(frame).toString('hex')}\n`); }
+  /** Frames received since the last call. */
+  take(): Uint8Array[] {
+    const got = this.p.lines.slice(this.seen).filter((l) => l.startsWith('recv ')).map((l) => Uint8Array.from(Buffer.from(l.slice(5), 'hex')));
+    this.seen = this.p.lines.length;
+    return got;
+  }
+  async close(): Promise<void> { this.p.child.stdin.write('exit\n'); await this.p.exit; }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
