@@ -99,4 +99,7 @@ async function main(argv: string[]): Promise<number> {
   return fail(`unknown command "${cmd}" (see sluice --help)`);
 }
 
+// A reader that went away (a closed pipe) must not take the switch down with it.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; });
+
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.stderr.write(`sluice: internal error: ${e?.stack ?? e}\n`); process.exitCode = 1; });

@@ -48,7 +48,7 @@ const portSchema: Schema = {
     vlan: f({
       type: 'object', fields: {
         mode: f({ type: 'string', enum: ['access', 'trunk'] }, 'access: untagged frames in one VLAN; trunk: 802.1Q-tagged frames of the allowed VLANs', 'access'),
-        vlan: f(vlanId('VLAN id'), 'access: the port\'s VLAN', 1),
+        vlan: f(vlanId('VLAN id'), 'access: the port\'s VLAN (default 1)'),
         allowed: f({ type: 'array', items: vlanId('VLAN id'), maxItems: 4094 }, 'trunk: VLANs carried tagged'),
         native: f(vlanId('VLAN id'), 'trunk: VLAN carried untagged (none: untagged frames are dropped)'),
       },
@@ -127,6 +127,8 @@ export function checkConfig(doc: unknown): Config {
     const v = p.vlan;
     if (v.mode === 'trunk' && !v.allowed?.length && v.native === undefined) throw new ConfigError(`${at}.vlan.allowed`, 'a trunk needs allowed VLANs or a native VLAN');
     if (v.mode === 'access' && (v.allowed !== undefined || v.native !== undefined)) throw new ConfigError(`${at}.vlan`, '"allowed" and "native" apply to trunk ports only');
+    if (v.mode === 'trunk' && v.vlan !== undefined) throw new ConfigError(`${at}.vlan.vlan`, 'applies to access ports only (a trunk has "allowed" and "native")');
+    if (v.mode === 'access') v.vlan ??= 1;
   });
   c.nic.filters.forEach((fl, i) => {
     const at = `nic.filters[${i}]`;

@@ -1,0 +1,26 @@
+// Shared reporting for benchmarks: Mpps and ns/packet with the Node version and machine,
+// and a results file (bench-results/<name>.json) the README's figures come from.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+
+export interface Figure { case: string; packets: number; seconds: number; mpps: number; nsPerPacket: number; note?: string }
+
+export function figure(name: string, packets: number, seconds: number, note?: string): Figure {
+  return { case: name, packets, seconds, mpps: packets / seconds / 1e6, nsPerPacket: (seconds * 1e9) / packets, note };
+}
+
+export function machine(): string {
+  return `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${os.platform()} ${os.release()}`;
+}
+
+export function print(title: string, figs: Figure[]): void {
+  console.log(`\n${title} — ${machine()}`);
+  for (const f of figs) {
+    console.log(`  ${f.case.padEnd(48)} ${f.mpps.toFixed(3).padStart(8)} Mpps ${f.nsPerPacket.toFixed(1).padStart(9)} ns/packet${f.note ? '  ' + f.note : ''}`);
+  }
+}
+
+export function save(name: string, figs: Figure[]): void {
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync(`bench-results/${name}.json`, JSON.stringify({ machine: machine(), date: new Date().toISOString(), figures: figs }, null, 2) + '\n');
+}
