@@ -9,7 +9,7 @@ import { PacketPool } from '../nic/pool.js';
 /** Counters every port has, one row per port. Written by the thread that owns the pool. */
 export const PORT_COUNTERS = [
   'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops',
-  'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty',
+  'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable',
 ] as const;
 
 /** What the dataplane gives an endpoint. */

@@ -3,10 +3,11 @@
 // address:port.
 //
 // The socket is bound to `local` and connected to `remote`: sends skip a per-packet address
-// lookup, a vanished peer shows up as ECONNREFUSED (counted as txErrors, the switch keeps
-// running), and only the configured peer's datagrams are accepted, as on a point-to-point
-// link. Socket buffers are sized generously (4 MiB asked; the kernel caps it at
-// net.core.rmem_max / wmem_max, and the effective size is reported). Datagrams the kernel
+// lookup, a vanished peer shows up as ECONNREFUSED (failed sends count as txErrors, reports
+// on receive as peerUnreachable; the switch keeps running), and only the configured peer's
+// datagrams are accepted, as on a point-to-point link. Socket buffers are sized generously
+// (4 MiB asked; the kernel caps it at net.core.rmem_max / wmem_max; the effective size is
+// reported). Datagrams the kernel
 // dropped because the receive buffer was full are read from /proc/net/udp{,6} (the "drops"
 // column of this socket) and reported as rxKernelDrops.
 // Frames are copied once, from the datagram into a pool slot; sends go straight from the slot.
@@ -71,8 +72,9 @@ export class UdpEndpoint implements Endpoint {
       c[row + at.rxBytes] += msg.length;
       io.receive(h);
     });
-    // Errors reported on receive (ECONNREFUSED after an ICMP port unreachable) are counted.
-    sock.on('error', (e: NodeJS.ErrnoException) => { c[row + at.txErrors]++; this.lastError = e.code ?? e.message; });
+    // The kernel reports an ICMP port unreachable for an earlier datagram on the next receive
+    // (ECONNREFUSED): the peer is gone. Counted apart from failed sends (txErrors).
+    sock.on('error', (e: NodeJS.ErrnoException) => { c[row + at.peerUnreachable]++; this.lastError = e.code ?? e.message; });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind({ address: this.local.host, port: this.local.port, exclusive: true }, () => {
