@@ -46,23 +46,26 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   });
   log('Ctrl-C stops and prints the final counters.');
 
+  // One ticker: a failed datapath thread stops the switch; live rates every interval.
   let prev: DataplaneStats = dp.stats();
   let prevT = performance.now();
-  const timer = c.stats.intervalSeconds > 0 ? setInterval(() => {
+  let ticks = 0;
+  const timer = setInterval(() => {
+    if (dp.failure) { process.stderr.write(`sluice: ${dp.failure}\n`); process.kill(process.pid, 'SIGTERM'); return; }
+    if (c.stats.intervalSeconds === 0 || ++ticks % c.stats.intervalSeconds !== 0) return;
     const cur = dp.stats();
     const t = performance.now();
-    if (dp.failure) { process.stderr.write(`sluice: ${dp.failure}\n`); process.kill(process.pid, 'SIGTERM'); }
     log(`[${new Date().toISOString().slice(11, 19)}]`);
     for (const l of rateLines(prev, cur, (t - prevT) / 1000)) log(l);
     prev = cur; prevT = t;
-  }, c.stats.intervalSeconds * 1000) : null;
+  }, 1000);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  if (timer) clearInterval(timer);
+  clearInterval(timer);
   await dp.stop();
   const s = dp.stats();
   if (o.json) process.stdout.write(JSON.stringify(s) + '\n');

@@ -56,8 +56,7 @@ export class UdpEndpoint implements Endpoint {
   async start(io: PortIo): Promise<void> {
     this.io = io;
     const pool = io.pool;
-    const ab = pool.data.buffer;
-    for (let h = 0; h < pool.slots; h++) this.views.push(Buffer.from(ab, pool.data.byteOffset + h * pool.slotSize, pool.slotSize));
+    this.views = pool.slotBuffers();
     this.done = new Array(pool.slots);
     const type = this.local.host.includes(':') ? 'udp6' : 'udp4';
     const sock = dgram.createSocket({ type, recvBufferSize: this.bufferBytes, sendBufferSize: this.bufferBytes });

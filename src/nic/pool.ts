@@ -105,6 +105,17 @@ export class PacketPool {
     return h;
   }
 
+  private views: Buffer[] | null = null;
+
+  /** One Buffer view per slot over the shared memory, made once, for socket sends. */
+  slotBuffers(): Buffer[] {
+    if (!this.views) {
+      this.views = [];
+      for (let h = 0; h < this.slots; h++) this.views.push(Buffer.from(this.data.buffer, this.data.byteOffset + h * this.slotSize, this.slotSize));
+    }
+    return this.views;
+  }
+
   /** A copy of the frame of `h` (control code and tests; allocates). */
   frame(h: Handle): Uint8Array {
     const s = this.start(h);
