@@ -7,12 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFrame } from '../../src/wire/frame-builder.js';
-import { CLI, Peer, sleep, start } from '../helpers/processes.js';
+import { CLI, Peer, receive, sleep, start } from '../helpers/processes.js';
 
 const MAC = (n: number) => `02:00:00:00:00:0${n}`;
 const BCAST = 'ff:ff:ff:ff:ff:ff';
 const frame = (dst: string, src: string, tag?: number) => buildFrame({ dst, src, vlans: tag ? [{ vid: tag }] : undefined, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { sport: 1000, dport: 2000 }, payload: 18 });
-const settle = () => sleep(300);
 
 test('default configuration (npm start): flood, learn, unicast, never back to the source', async () => {
   const sw = start([CLI, 'run', '--stats-interval', '0', '--json']);
@@ -21,18 +20,15 @@ test('default configuration (npm start): flood, learn, unicast, never back to th
   await Promise.all(peers.map((p) => p.ready()));
   try {
     peers[0].send(frame(BCAST, MAC(1)));
-    await settle();
-    let got = peers.map((p) => p.take());
+    let got = await receive(peers, [0, 1, 1]);
     assert.deepEqual(got.map((g) => g.length), [0, 1, 1], 'broadcast floods to p2 and p3 only');
     assert.deepEqual(got[1][0], frame(BCAST, MAC(1)), 'byte for byte');
     peers[1].send(frame(MAC(1), MAC(2)));
-    await settle();
-    got = peers.map((p) => p.take());
+    got = await receive(peers, [1, 0, 0]);
     assert.deepEqual(got.map((g) => g.length), [1, 0, 0], 'learned MAC1: only p1');
     peers[0].send(frame(MAC(2), MAC(1)));
     peers[0].send(frame(MAC(9), MAC(1)));
-    await settle();
-    got = peers.map((p) => p.take());
+    got = await receive(peers, [0, 2, 1]);
     assert.deepEqual(got.map((g) => g.length), [0, 2, 1], 'known MAC2 to p2; unknown MAC9 floods to p2, p3');
   } finally {
     sw.child.kill('SIGINT');
@@ -61,22 +57,19 @@ test('VLAN isolation across access and trunk ports; a missing peer is counted, n
   await Promise.all(peers.map((p) => p.ready()));
   try {
     peers[0].send(frame(BCAST, MAC(1)));
-    await settle();
-    let got = peers.map((p) => p.take());
+    let got = await receive(peers, [0, 1, 0, 1]);
     assert.deepEqual(got.map((g) => g.length), [0, 1, 0, 1], 'VLAN 10 broadcast: v2 and the trunk, never v3 (VLAN 20)');
     assert.deepEqual(got[3][0], frame(BCAST, MAC(1), 10), 'trunk copy carries tag 10');
     peers[3].send(frame(BCAST, MAC(4), 20));
-    await settle();
-    got = peers.map((p) => p.take());
+    got = await receive(peers, [0, 0, 1, 0]);
     assert.deepEqual(got.map((g) => g.length), [0, 0, 1, 0], 'tagged VLAN 20 from the trunk reaches v3 only');
     assert.deepEqual(got[2][0], frame(BCAST, MAC(4)), 'untagged on the access port');
     peers[2].send(frame(MAC(1), MAC(3)));
-    await settle();
-    got = peers.map((p) => p.take());
+    got = await receive(peers, [0, 0, 0, 1]);
     assert.deepEqual(got.map((g) => g.length), [0, 0, 0, 1], 'MAC1 is known only in VLAN 10: VLAN 20 floods, to the trunk only');
     for (let i = 0; i < 5; i++) { peers[0].send(frame(BCAST, MAC(1))); await sleep(20); }
-    await settle();
-    assert.equal(peers[1].take().length, 5, 'switch keeps forwarding while v5 has no peer');
+    got = await receive(peers, [0, 5, 0, 5]);
+    assert.equal(got[1].length, 5, 'switch keeps forwarding while v5 has no peer');
   } finally {
     sw.child.kill('SIGINT');
     assert.equal(await sw.exit, 0);

@@ -45,7 +45,20 @@ export class Peer {
     this.seen = this.p.lines.length;
     return got;
   }
+  /** Frames received and not yet taken. */
+  pending(): number { return this.p.lines.slice(this.seen).filter((l) => l.startsWith('recv ')).length; }
   async close(): Promise<void> { this.p.child.stdin.write('exit\n'); await this.p.exit; }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Wait until each peer has at least the expected number of frames (up to 10 s), then a
+ * little longer so stray extra frames would show, and take them all.
+ */
+export async function receive(peers: Peer[], expected: number[]): Promise<Uint8Array[][]> {
+  const end = Date.now() + 10000;
+  while (peers.some((p, i) => p.pending() < expected[i]) && Date.now() < end) await sleep(10);
+  await sleep(150);
+  return peers.map((p) => p.take());
+}
