@@ -43,7 +43,7 @@ export const FRAG_LATER = 2;
 
 export interface FlowKeysShare { slots: number; buffer: SharedArrayBuffer }
 
-// Sum of the field widths below (74 bytes), rounded up; alignment padding is covered by the +64.
+// Sum of the field widths below (75 bytes), rounded up; alignment padding is covered by the +64.
 const BYTES_PER_SLOT = 80;
 
 /** Per-handle flow key fields, in typed arrays over one SharedArrayBuffer. */
@@ -64,6 +64,8 @@ export class FlowKeys {
   readonly src: Uint32Array; readonly dst: Uint32Array;
   readonly srcPort: Uint16Array; readonly dstPort: Uint16Array;
   readonly tcpFlags: Uint8Array;
+  /** IPv4 TOS / IPv6 traffic class byte (DSCP is the top six bits). */
+  readonly tos: Uint8Array;
   /** PARSE_OK or a PARSE_REASONS index. */
   readonly reason: Uint8Array;
   /** RSS hash (filled by the NIC). */
@@ -91,6 +93,7 @@ export class FlowKeys {
     this.vlanCount = take(Uint8Array, slots);
     this.ipVersion = take(Uint8Array, slots); this.proto = take(Uint8Array, slots); this.frag = take(Uint8Array, slots);
     this.tcpFlags = take(Uint8Array, slots);
+    this.tos = take(Uint8Array, slots);
     this.reason = take(Uint8Array, slots);
   }
 
@@ -106,7 +109,7 @@ export class FlowKeys {
     this.dst[a4] = 0; this.dst[a4 + 1] = 0; this.dst[a4 + 2] = 0; this.dst[a4 + 3] = 0;
     this.vlanCount[h] = 0; this.etherType[h] = 0; this.l3Off[h] = 0; this.l4Off[h] = 0;
     this.ipVersion[h] = 0; this.proto[h] = 0; this.frag[h] = FRAG_NONE;
-    this.srcPort[h] = 0; this.dstPort[h] = 0; this.tcpFlags[h] = 0;
+    this.srcPort[h] = 0; this.dstPort[h] = 0; this.tcpFlags[h] = 0; this.tos[h] = 0;
     if (length < ETH_HEADER_LEN) return this.fail(h, R.ethTruncated);
     this.dstMacHi[h] = u16(b, start); this.dstMacLo[h] = u32(b, start + 2);
     this.srcMacHi[h] = u16(b, start + 6); this.srcMacLo[h] = u32(b, start + 8);
@@ -149,6 +152,7 @@ export class FlowKeys {
     this.ipVersion[h] = 4;
     const proto = b[p + IPV4_PROTO];
     this.proto[h] = proto;
+    this.tos[h] = b[p + 1];
     this.src[h * 4] = u32(b, p + IPV4_SRC);
     this.dst[h * 4] = u32(b, p + IPV4_DST);
     const ff = u16(b, p + IPV4_FLAGS_FRAG);
@@ -169,6 +173,7 @@ export class FlowKeys {
       l3end = p + IPV6_HEADER_LEN + payload;
     }
     this.ipVersion[h] = 6;
+    this.tos[h] = ((b[p] & 15) << 4) | (b[p + 1] >>> 4);
     const a4 = h * 4;
     for (let i = 0; i < 4; i++) {
       this.src[a4 + i] = u32(b, p + IPV6_SRC + 4 * i);

@@ -1,0 +1,43 @@
+// Classification key: the flow key of one packet packed into KEY_WORDS u32 words, the form
+// the flow cache stores and the classifier masks. Packing is a fixed, documented layout:
+//
+//   w0  inPort(16) | outer VID(12) | PCP(3) | tagged(1)
+//   w1  EtherType(16) | IP proto(8) | IP version(4) | fragment(2) | 0(2)
+//   w2  dst MAC[0..1](16) | src MAC[0..1](16)
+//   w3  dst MAC[2..5]      w4  src MAC[2..5]
+//   w5..w8  source address (IPv4 in w5)     w9..w12  destination address
+//   w13 L4 source port(16) | L4 destination port(16)
+//   w14 TCP flags(8) | TOS/traffic class(8) | 0(16)
+
+import { MAX_VLAN_TAGS } from '../wire/ethernet.js';
+import { FlowKeys } from '../wire/flow-key.js';
+
+export const KEY_WORDS = 15;
+
+/** Pack the flow key of handle h into out[off..off+KEY_WORDS). */
+export function packKey(k: FlowKeys, h: number, out: Uint32Array, off: number): void {
+  const tagged = k.vlanCount[h] !== 0;
+  const tci = tagged ? k.vlanTci[h * MAX_VLAN_TAGS] : 0;
+  out[off] = ((k.inPort[h] << 16) | ((tci & 0xfff) << 4) | ((tci >>> 13) << 1) | (tagged ? 1 : 0)) >>> 0;
+  out[off + 1] = ((k.etherType[h] << 16) | (k.proto[h] << 8) | (k.ipVersion[h] << 4) | (k.frag[h] << 2)) >>> 0;
+  out[off + 2] = ((k.dstMacHi[h] << 16) | k.srcMacHi[h]) >>> 0;
+  out[off + 3] = k.dstMacLo[h];
+  out[off + 4] = k.srcMacLo[h];
+  const a = h * 4;
+  out[off + 5] = k.src[a]; out[off + 6] = k.src[a + 1]; out[off + 7] = k.src[a + 2]; out[off + 8] = k.src[a + 3];
+  out[off + 9] = k.dst[a]; out[off + 10] = k.dst[a + 1]; out[off + 11] = k.dst[a + 2]; out[off + 12] = k.dst[a + 3];
+  out[off + 13] = ((k.srcPort[h] << 16) | k.dstPort[h]) >>> 0;
+  out[off + 14] = ((k.tcpFlags[h] << 24) | (k.tos[h] << 16)) >>> 0;
+}
+
+/** Hash KEY_WORDS words at key[off..]: multiply-xorshift per word, then a finaliser. */
+export function hashKey(key: Uint32Array, off: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < KEY_WORDS; i++) {
+    h = Math.imul(h ^ key[off + i], 0x01000193);
+    h ^= h >>> 15;
+  }
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
