@@ -1,0 +1,124 @@
+// Classifier: tuple space search over one layer's rules — one hash table per distinct mask
+// (a "subtable"), probed in order of the best priority it holds, stopping as soon as no
+// remaining subtable can beat the match found. A lookup costs one masked hash probe per
+// subtable visited, not one test per rule.
+//
+// Bounding adversarial traffic: subtables come only from the rules (operators), never from
+// traffic, so traffic cannot add masks; the worst case for any packet is one probe per
+// distinct mask in the layer. `maxMasks` caps that number per layer (a rule that would add
+// one more distinct mask is refused, naming the cap), and the exact-match flow cache in
+// front means a flow pays the miss path once.
+//
+// Tie-break: the higher priority wins; on equal priority the rule added first (lower seq).
+// Lookup is allocation-free: one scratch key, Smi hash keys into a Map of buckets.
+
+import { hashKey, KEY_WORDS } from './key.js';
+import { CompiledRule, pairMatches } from './rule.js';
+
+interface Entry { rule: CompiledRule; pair: number }
+interface Subtable { mask: Uint32Array; maskId: string; buckets: Map<number, Entry[]>; maxPriority: number; entries: number }
+
+export class ClassifierError extends Error {}
+
+export class Classifier {
+  readonly maxMasks: number;
+  private subtables: Subtable[] = [];
+  private readonly byMask = new Map<string, Subtable>();
+  private readonly scratch = new Uint32Array(KEY_WORDS);
+  /** Subtables probed by the last lookup (for tests and the adversarial benchmark). */
+  probes = 0;
+
+  constructor(maxMasks = 1024) { this.maxMasks = maxMasks; }
+
+  get masks(): number { return this.subtables.length; }
+
+  /** Masks this rule would add that the layer does not have yet. */
+  newMasks(r: CompiledRule): number {
+    const seen = new Set<string>();
+    for (let i = 0; i < r.pairs; i++) {
+      const id = r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(',');
+      if (!this.byMask.has(id)) seen.add(id);
+    }
+    return seen.size;
+  }
+
+  add(r: CompiledRule): void {
+    if (this.masks + this.newMasks(r) > this.maxMasks) {
+      throw new ClassifierError(`layer ${r.layer} would need ${this.masks + this.newMasks(r)} distinct masks (limit ${this.maxMasks}): reuse the prefixes and fields other rules match on`);
+    }
+    for (let i = 0; i < r.pairs; i++) {
+      const mask = r.masks.slice(i * KEY_WORDS, (i + 1) * KEY_WORDS);
+      const id = mask.join(',');
+      let st = this.byMask.get(id);
+      if (!st) {
+        st = { mask, maskId: id, buckets: new Map(), maxPriority: -1, entries: 0 };
+        this.byMask.set(id, st);
+        this.subtables.push(st);
+      }
+      const h = hashKey(r.values, i * KEY_WORDS) & 0x3fffffff;
+      let b = st.buckets.get(h);
+      if (!b) { b = []; st.buckets.set(h, b); }
+      b.push({ rule: r, pair: i });
+      b.sort((x, y) => y.rule.priority - x.rule.priority || x.rule.seq - y.rule.seq);
+      st.entries++;
+      if (r.priority > st.maxPriority) st.maxPriority = r.priority;
+    }
+    this.order();
+  }
+
+  remove(r: CompiledRule): void {
+    for (let i = 0; i < r.pairs; i++) {
+      const id = r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(',');
+      const st = this.byMask.get(id);
+      if (!st) continue;
+      const h = hashKey(r.values, i * KEY_WORDS) & 0x3fffffff;
+      const b = st.buckets.get(h);
+      if (!b) continue;
+      const at = b.findIndex((e) => e.rule === r && e.pair === i);
+      if (at < 0) continue;
+      b.splice(at, 1);
+      if (b.length === 0) st.buckets.delete(h);
+      st.entries--;
+      if (st.entries === 0) { this.byMask.delete(id); this.subtables = this.subtables.filter((s) => s !== st); continue; }
+      let mp = -1;
+      for (const bucket of st.buckets.values()) if (bucket[0].rule.priority > mp) mp = bucket[0].rule.priority;
+      st.maxPriority = mp;
+    }
+    this.order();
+  }
+
+  private order(): void { this.subtables.sort((a, b) => b.maxPriority - a.maxPriority); }
+
+  /** Best rule for the packed key at key[off..], or null. */
+  lookup(key: Uint32Array, off: number): CompiledRule | null {
+    const s = this.scratch;
+    let best: CompiledRule | null = null;
+    let probes = 0;
+    for (let t = 0; t < this.subtables.length; t++) {
+      const st = this.subtables[t];
+      if (best !== null && st.maxPriority < best.priority) break;
+      probes++;
+      const m = st.mask;
+      for (let w = 0; w < KEY_WORDS; w++) s[w] = (key[off + w] & m[w]) >>> 0;
+      const b = st.buckets.get(hashKey(s, 0) & 0x3fffffff);
+      if (b === undefined) continue;
+      for (let i = 0; i < b.length; i++) {
+        const e = b[i];
+        if (best !== null && (e.rule.priority < best.priority || (e.rule.priority === best.priority && e.rule.seq > best.seq))) break;
+        if (pairMatches(e.rule, e.pair, key, off)) { best = e.rule; break; }
+      }
+    }
+    this.probes = probes;
+    return best;
+  }
+}
+
+/** The reference: test every rule in priority order (tests and the benchmark baseline). */
+export function linearLookup(rules: CompiledRule[], key: Uint32Array, off: number): CompiledRule | null {
+  let best: CompiledRule | null = null;
+  for (const r of rules) {
+    if (best !== null && (r.priority < best.priority || (r.priority === best.priority && r.seq > best.seq))) continue;
+    for (let i = 0; i < r.pairs; i++) if (pairMatches(r, i, key, off)) { best = r; break; }
+  }
+  return best;
+}

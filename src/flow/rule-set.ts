@@ -1,0 +1,137 @@
+// RuleSet: the programmed rules of a switch — one Classifier per layer, atomic batches of
+// changes, a generation number, and composed verdicts.
+//
+// A packet passes through every layer in LAYERS order; in each, the best matching rule (if
+// any) contributes its actions. Composition: a drop in any layer drops; otherwise fields a
+// later layer sets override an earlier layer's (output/flood, VLAN edits, DSCP, queue, rate
+// class, mirror). The composed verdict is interned by the tuple of matched rules, so the flow
+// cache stores one small integer per flow and the datapath reads verdict fields by index.
+//
+// Consistency: apply() validates and compiles the whole batch first and changes nothing if any
+// part is bad (the error names the batch entry and field); then it applies every change and
+// bumps `generation` once. Caches compare generations, so no packet classified after apply()
+// returns can use a verdict computed before it.
+
+import { Classifier, ClassifierError } from './classifier.js';
+import { KEY_WORDS } from './key.js';
+import { Actions, compileRule, CompiledRule, Layer, LAYERS, RuleContext, RuleError, RuleSpec } from './rule.js';
+
+export interface RuleBatch { add?: RuleSpec[]; del?: string[] }
+
+export interface Verdict {
+  id: number;
+  drop: boolean;
+  output: number[]; flood: boolean;
+  setVlan: number; stripVlan: boolean; setDscp: number; queue: number; rateClass: number; mirror: number;
+  /** The matched rule per layer (null: no rule matched in that layer). */
+  rules: (CompiledRule | null)[];
+}
+
+export class RuleSet {
+  readonly ctx: RuleContext;
+  readonly layers: Classifier[];
+  private readonly byId = new Map<string, CompiledRule>();
+  private seq = 0;
+  generation = 1;
+  readonly verdicts: Verdict[] = [];
+  private readonly intern = new Map<number, unknown>();
+  private readonly matched: (CompiledRule | null)[] = LAYERS.map(() => null);
+
+  constructor(ctx: RuleContext, maxMasksPerLayer = 1024) {
+    this.ctx = ctx;
+    this.layers = LAYERS.map(() => new Classifier(maxMasksPerLayer));
+  }
+
+  get size(): number { return this.byId.size; }
+  list(): CompiledRule[] { return [...this.byId.values()].sort((a, b) => LAYERS.indexOf(a.layer) - LAYERS.indexOf(b.layer) || b.priority - a.priority || a.seq - b.seq); }
+  get(id: string): CompiledRule | undefined { return this.byId.get(id); }
+
+  /** Apply a batch atomically; throws RuleError (nothing changed) when any part is invalid. */
+  apply(batch: RuleBatch): CompiledRule[] {
+    const dels = batch.del ?? [];
+    const adds = batch.add ?? [];
+    const gone = new Set<string>();
+    dels.forEach((id, i) => {
+      if (!this.byId.has(id)) throw new RuleError(`del[${i}]`, `no rule with id ${JSON.stringify(id)}`);
+      gone.add(id);
+    });
+    const ids = new Set([...this.byId.keys()].filter((id) => !gone.has(id)));
+    const compiled: CompiledRule[] = [];
+    let seq = this.seq;
+    adds.forEach((spec, i) => {
+      let r: CompiledRule;
+      try { r = compileRule(spec, this.ctx, ++seq); } catch (e) {
+        if (e instanceof RuleError) throw new RuleError(`add[${i}].${e.field}`, e.message.slice(e.field.length + 2));
+        throw e;
+      }
+      if (ids.has(r.id)) throw new RuleError(`add[${i}].id`, `a rule with id ${JSON.stringify(r.id)} exists`);
+      ids.add(r.id);
+      compiled.push(r);
+    });
+    // Mask budget per layer after the whole batch.
+    LAYERS.forEach((layer, li) => {
+      const masks = new Set<string>();
+      const keep = [...this.byId.values()].filter((r) => r.layer === layer && !gone.has(r.id));
+      for (const r of [...keep, ...compiled.filter((c) => c.layer === layer)]) {
+        for (let i = 0; i < r.pairs; i++) masks.add(r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(','));
+      }
+      if (masks.size > this.layers[li].maxMasks) {
+        throw new RuleError('add', `layer ${layer} would need ${masks.size} distinct masks (limit ${this.layers[li].maxMasks})`);
+      }
+    });
+    // Nothing can fail from here on.
+    for (const id of dels) { const r = this.byId.get(id)!; this.layers[LAYERS.indexOf(r.layer)].remove(r); this.byId.delete(id); }
+    for (const r of compiled) {
+      try { this.layers[LAYERS.indexOf(r.layer)].add(r); } catch (e) { if (e instanceof ClassifierError) throw new Error(`internal: ${e.message}`); throw e; }
+      this.byId.set(r.id, r);
+    }
+    this.seq = seq;
+    // Every cached verdict id is stale from here on, so the interned verdicts can start over:
+    // the table stays bounded by the rule combinations seen since the last change.
+    this.verdicts.length = 0;
+    this.intern.clear();
+    this.generation++;
+    return compiled;
+  }
+
+  /** Classify the packed key at key[off..] through every layer; returns the verdict id. */
+  classify(key: Uint32Array, off: number): number {
+    const m = this.matched;
+    for (let l = 0; l < this.layers.length; l++) m[l] = this.layers[l].lookup(key, off);
+    // Intern by the matched rules' seq numbers (0 = none), one nested map level per layer.
+    let node = this.intern as Map<number, unknown>;
+    for (let l = 0; l < m.length - 1; l++) {
+      const s = m[l]?.seq ?? 0;
+      let next = node.get(s) as Map<number, unknown> | undefined;
+      if (next === undefined) { next = new Map(); node.set(s, next); }
+      node = next;
+    }
+    const last = m[m.length - 1]?.seq ?? 0;
+    const id = node.get(last) as number | undefined;
+    if (id !== undefined) return id;
+    const v = compose(this.verdicts.length, m);
+    this.verdicts.push(v);
+    node.set(last, v.id);
+    return v.id;
+  }
+}
+
+function compose(id: number, rules: (CompiledRule | null)[]): Verdict {
+  const v: Verdict = { id, drop: false, output: [], flood: false, setVlan: -1, stripVlan: false, setDscp: -1, queue: -1, rateClass: -1, mirror: -1, rules: [...rules] };
+  for (const r of rules) {
+    if (!r) continue;
+    const a: Actions = r.actions;
+    if (a.drop) v.drop = true;
+    if (a.output.length) { v.output = [...a.output]; v.flood = false; }
+    if (a.flood) { v.flood = true; v.output = []; }
+    if (a.setVlan >= 0) { v.setVlan = a.setVlan; v.stripVlan = false; }
+    if (a.stripVlan) { v.stripVlan = true; v.setVlan = -1; }
+    if (a.setDscp >= 0) v.setDscp = a.setDscp;
+    if (a.queue >= 0) v.queue = a.queue;
+    if (a.rateClass >= 0) v.rateClass = a.rateClass;
+    if (a.mirror >= 0) v.mirror = a.mirror;
+  }
+  return v;
+}
+
+export type { Layer };
