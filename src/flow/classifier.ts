@@ -10,13 +10,35 @@
 // front means a flow pays the miss path once.
 //
 // Tie-break: the higher priority wins; on equal priority the rule added first (lower seq).
-// Lookup is allocation-free: one scratch key, Smi hash keys into a Map of buckets.
+// Lookup is allocation-free: a probe masks and hashes only the words its mask uses (two or
+// three of the fifteen for typical ACLs) and looks the Smi hash up in a Map of buckets.
 
-import { hashKey, KEY_WORDS } from './key.js';
+import { KEY_WORDS } from './key.js';
 import { CompiledRule, pairMatches } from './rule.js';
 
 interface Entry { rule: CompiledRule; pair: number }
-interface Subtable { mask: Uint32Array; maskId: string; buckets: Map<number, Entry[]>; maxPriority: number; entries: number }
+interface Subtable {
+  mask: Uint32Array;
+  /** Indices of the words this mask uses: a probe masks and hashes only these. */
+  words: Int32Array;
+  maskId: string;
+  buckets: Map<number, Entry[]>;
+  maxPriority: number;
+  entries: number;
+}
+
+/** Hash of (key & mask) over the listed words, as a Smi (30 bits) for Map keys. */
+function maskedHash(key: Uint32Array, off: number, mask: Uint32Array, words: Int32Array): number {
+  let h = 0x811c9dc5 ^ words.length;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    h = Math.imul(h ^ (key[off + w] & mask[w]), 0x01000193);
+    h ^= h >>> 15;
+  }
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h ^= h >>> 13;
+  return h & 0x3fffffff;
+}
 
 export class ClassifierError extends Error {}
 
@@ -24,13 +46,15 @@ export class Classifier {
   readonly maxMasks: number;
   private subtables: Subtable[] = [];
   private readonly byMask = new Map<string, Subtable>();
-  private readonly scratch = new Uint32Array(KEY_WORDS);
   /** Subtables probed by the last lookup (for tests and the adversarial benchmark). */
   probes = 0;
 
   constructor(maxMasks = 1024) { this.maxMasks = maxMasks; }
 
   get masks(): number { return this.subtables.length; }
+
+  /** Entries (rule pairs) using the mask with this id; 0 when the layer has no such mask. */
+  entriesOf(maskId: string): number { return this.byMask.get(maskId)?.entries ?? 0; }
 
   /** Masks this rule would add that the layer does not have yet. */
   newMasks(r: CompiledRule): number {
@@ -51,11 +75,13 @@ export class Classifier {
       const id = mask.join(',');
       let st = this.byMask.get(id);
       if (!st) {
-        st = { mask, maskId: id, buckets: new Map(), maxPriority: -1, entries: 0 };
+        const words: number[] = [];
+        for (let w = 0; w < KEY_WORDS; w++) if (mask[w] !== 0) words.push(w);
+        st = { mask, words: Int32Array.from(words), maskId: id, buckets: new Map(), maxPriority: -1, entries: 0 };
         this.byMask.set(id, st);
         this.subtables.push(st);
       }
-      const h = hashKey(r.values, i * KEY_WORDS) & 0x3fffffff;
+      const h = maskedHash(r.values, i * KEY_WORDS, st.mask, st.words);
       let b = st.buckets.get(h);
       if (!b) { b = []; st.buckets.set(h, b); }
       b.push({ rule: r, pair: i });
@@ -71,7 +97,7 @@ export class Classifier {
       const id = r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(',');
       const st = this.byMask.get(id);
       if (!st) continue;
-      const h = hashKey(r.values, i * KEY_WORDS) & 0x3fffffff;
+      const h = maskedHash(r.values, i * KEY_WORDS, st.mask, st.words);
       const b = st.buckets.get(h);
       if (!b) continue;
       const at = b.findIndex((e) => e.rule === r && e.pair === i);
@@ -91,16 +117,13 @@ export class Classifier {
 
   /** Best rule for the packed key at key[off..], or null. */
   lookup(key: Uint32Array, off: number): CompiledRule | null {
-    const s = this.scratch;
     let best: CompiledRule | null = null;
     let probes = 0;
     for (let t = 0; t < this.subtables.length; t++) {
       const st = this.subtables[t];
       if (best !== null && st.maxPriority < best.priority) break;
       probes++;
-      const m = st.mask;
-      for (let w = 0; w < KEY_WORDS; w++) s[w] = (key[off + w] & m[w]) >>> 0;
-      const b = st.buckets.get(hashKey(s, 0) & 0x3fffffff);
+      const b = st.buckets.get(maskedHash(key, off, st.mask, st.words));
       if (b === undefined) continue;
       for (let i = 0; i < b.length; i++) {
         const e = b[i];

@@ -55,7 +55,7 @@ export class RuleSet {
       if (!this.byId.has(id)) throw new RuleError(`del[${i}]`, `no rule with id ${JSON.stringify(id)}`);
       gone.add(id);
     });
-    const ids = new Set([...this.byId.keys()].filter((id) => !gone.has(id)));
+    const batchIds = new Set<string>();
     const compiled: CompiledRule[] = [];
     let seq = this.seq;
     adds.forEach((spec, i) => {
@@ -64,20 +64,30 @@ export class RuleSet {
         if (e instanceof RuleError) throw new RuleError(`add[${i}].${e.field}`, e.message.slice(e.field.length + 2));
         throw e;
       }
-      if (ids.has(r.id)) throw new RuleError(`add[${i}].id`, `a rule with id ${JSON.stringify(r.id)} exists`);
-      ids.add(r.id);
+      if ((this.byId.has(r.id) && !gone.has(r.id)) || batchIds.has(r.id)) throw new RuleError(`add[${i}].id`, `a rule with id ${JSON.stringify(r.id)} exists`);
+      batchIds.add(r.id);
       compiled.push(r);
     });
-    // Mask budget per layer after the whole batch.
+    // Mask budget per layer after the whole batch, from the batch alone: count per mask how
+    // many entries the batch adds or removes, then see which masks appear or disappear.
     LAYERS.forEach((layer, li) => {
-      const masks = new Set<string>();
-      const keep = [...this.byId.values()].filter((r) => r.layer === layer && !gone.has(r.id));
-      for (const r of [...keep, ...compiled.filter((c) => c.layer === layer)]) {
-        for (let i = 0; i < r.pairs; i++) masks.add(r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(','));
+      const cl = this.layers[li];
+      const delta = new Map<string, number>();
+      const tally = (r: CompiledRule, d: number) => {
+        for (let i = 0; i < r.pairs; i++) {
+          const id = r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(',');
+          delta.set(id, (delta.get(id) ?? 0) + d);
+        }
+      };
+      for (const id of gone) { const r = this.byId.get(id)!; if (r.layer === layer) tally(r, -1); }
+      for (const r of compiled) if (r.layer === layer) tally(r, 1);
+      let masks = cl.masks;
+      for (const [id, d] of delta) {
+        const cur = cl.entriesOf(id);
+        if (cur === 0 && d > 0) masks++;
+        else if (cur > 0 && cur + d === 0) masks--;
       }
-      if (masks.size > this.layers[li].maxMasks) {
-        throw new RuleError('add', `layer ${layer} would need ${masks.size} distinct masks (limit ${this.layers[li].maxMasks})`);
-      }
+      if (masks > cl.maxMasks) throw new RuleError('add', `layer ${layer} would need ${masks} distinct masks (limit ${cl.maxMasks})`);
     });
     // Nothing can fail from here on.
     for (const id of dels) { const r = this.byId.get(id)!; this.layers[LAYERS.indexOf(r.layer)].remove(r); this.byId.delete(id); }
