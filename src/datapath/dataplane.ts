@@ -240,7 +240,11 @@ export class Dataplane {
     this.running = false;
     Atomics.store(this.control, CTL_STOP, 1);
     for (const q of this.nic.bells) { Atomics.add(q.cell, 0, 1); Atomics.notify(q.cell, 0); }
-    await Promise.all(this.workers.map((w) => new Promise<void>((r) => { w.once('exit', () => r()); setTimeout(() => { void w.terminate(); }, 1000); })));
+    // Workers exit once their rings are empty; one that does not within a second is ended.
+    await Promise.all(this.workers.map((w) => new Promise<void>((r) => {
+      const t = setTimeout(() => { void w.terminate(); }, 1000);
+      w.once('exit', () => { clearTimeout(t); r(); });
+    })));
     Atomics.add(this.mainBell.cell, 0, 1); Atomics.notify(this.mainBell.cell, 0);
     if (this.txLoopDone) await this.txLoopDone;
     this.poll();
