@@ -2,7 +2,7 @@
 // sluice command line: `sluice run` (and `sluice --help`). Exit codes: 0 done, 1 runtime
 // failure, 2 bad usage or configuration.
 
-import { checkConfig, CONFIG_SCHEMA, Config, DEFAULT_CONFIG_DOC, defaultConfig, loadConfig } from './control/config.js';
+import { checkConfig, CONFIG_SCHEMA, Config, defaultConfig, loadConfig } from './control/config.js';
 import { run } from './control/run.js';
 import { ConfigError, describe } from './control/schema.js';
 
@@ -78,7 +78,7 @@ async function runCommand(args: string[]): Promise<number> {
     }
     let c: Config = file ? loadConfig(file) : defaultConfig();
     if (over.workers !== undefined || over.queues !== undefined || over.interval !== undefined) {
-      const doc = structuredClone(c) as unknown as typeof DEFAULT_CONFIG_DOC & Config;
+      const doc: Config = structuredClone(c);
       if (over.workers !== undefined) doc.workers = over.workers;
       if (over.queues !== undefined) doc.nic.queues = over.queues;
       if (over.interval !== undefined) doc.stats.intervalSeconds = over.interval;

@@ -2,7 +2,7 @@
 // live rates, and on SIGINT/SIGTERM drain and print the final counters (exit 0).
 
 import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
-import { UdpEndpoint } from '../endpoints/udp.js';
+import { parseHostPort, UdpEndpoint } from '../endpoints/udp.js';
 import { buildDataplane } from './build.js';
 import { Config } from './config.js';
 import { finalReport, rateLines } from './report.js';
@@ -18,10 +18,9 @@ function attachHelp(c: Config): string[] {
   });
   const first = c.ports.find((p) => p.endpoint.type === 'udp');
   if (first && first.endpoint.type === 'udp') {
-    const [lh, lp] = [first.endpoint.local.replace(/:\d+$/, ''), first.endpoint.local.replace(/^.*:/, '')];
-    const [rh, rp] = [first.endpoint.remote.replace(/:\d+$/, ''), first.endpoint.remote.replace(/^.*:/, '')];
+    const l = parseHostPort(first.endpoint.local)!, r = parseHostPort(first.endpoint.remote)!;
     lines.push(`attach a QEMU VM to ${first.name}:`);
-    lines.push(`  -netdev dgram,id=n0,local.type=inet,local.host=${rh},local.port=${rp},remote.type=inet,remote.host=${lh},remote.port=${lp} -device virtio-net-pci,netdev=n0`);
+    lines.push(`  -netdev dgram,id=n0,local.type=inet,local.host=${r.host},local.port=${r.port},remote.type=inet,remote.host=${l.host},remote.port=${l.port} -device virtio-net-pci,netdev=n0`);
   }
   return lines;
 }

@@ -74,7 +74,6 @@ export class Dataplane {
   private pumpScheduled = false;
   private running = false;
   private txLoopDone: Promise<void> | null = null;
-  private ios: PortIo[] = [];
   private agingTimer: NodeJS.Timeout | null = null;
   /** Set when a worker died; the reason. */
   failure: string | null = null;
@@ -103,7 +102,6 @@ export class Dataplane {
     }
   }
 
-  get portNames(): string[] { return this.o.ports.map((p) => p.name); }
   endpoint(i: number): Endpoint { return this.o.ports[i].endpoint; }
 
   /** Open endpoints and start the datapath threads. */
@@ -129,8 +127,7 @@ export class Dataplane {
         this.workers.push(worker);
       }
     }
-    this.ios = o.ports.map((_, i) => this.portIo(i));
-    for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.ios[i]);
+    for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.portIo(i));
     this.running = true;
     if (o.workers > 0) this.txLoopDone = this.txLoop();
     // Sweep expired MAC entries (lookups already ignore them; this frees their slots).
@@ -239,13 +236,13 @@ export class Dataplane {
     }
     this.running = false;
     Atomics.store(this.control, CTL_STOP, 1);
-    for (const q of this.nic.bells) { Atomics.add(q.cell, 0, 1); Atomics.notify(q.cell, 0); }
+    for (const q of this.nic.bells) q.wakeAlways();
     // Workers exit once their rings are empty; one that does not within a second is ended.
     await Promise.all(this.workers.map((w) => new Promise<void>((r) => {
       const t = setTimeout(() => { void w.terminate(); }, 1000);
       w.once('exit', () => { clearTimeout(t); r(); });
     })));
-    Atomics.add(this.mainBell.cell, 0, 1); Atomics.notify(this.mainBell.cell, 0);
+    this.mainBell.wakeAlways();
     if (this.txLoopDone) await this.txLoopDone;
     this.poll();
     for (const p of this.o.ports) await p.endpoint.close();
@@ -259,8 +256,8 @@ export class Dataplane {
         const r = s.counters.row(i);
         for (const k of PIPELINE_COUNTERS) row[k] = (row[k] ?? 0) + r[k];
       }
-      const ep = p.endpoint as Endpoint & { kernelDrops?: () => number };
-      if (ep.kernelDrops) { const d = ep.kernelDrops(); if (d >= 0) row.rxKernelDrops = d; }
+      const d = p.endpoint.kernelDrops?.() ?? -1;
+      if (d >= 0) row.rxKernelDrops = d;
       return { name: p.name, endpoint: p.endpoint.describe(), counters: row };
     });
     const queues = [];

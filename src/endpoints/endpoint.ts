@@ -32,6 +32,8 @@ export interface Endpoint {
   quiesce(): void;
   /** Send the frame in slot h; call io.sent(h, …) exactly once. */
   send(h: number): void;
+  /** Datagrams the kernel dropped for a full receive buffer, or -1 (unknown / not a socket). */
+  kernelDrops?(): number;
   /** Sends started but not yet reported done. */
   readonly inFlight: number;
   close(): Promise<void>;

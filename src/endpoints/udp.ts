@@ -42,7 +42,6 @@ export class UdpEndpoint implements Endpoint {
   /** Effective kernel buffer sizes after start(). */
   recvBufferSize = 0;
   sendBufferSize = 0;
-  lastError = '';
 
   constructor(local: HostPort, remote: HostPort, bufferBytes = DEFAULT_SOCKET_BUFFER) {
     this.local = local;
@@ -73,7 +72,7 @@ export class UdpEndpoint implements Endpoint {
     });
     // The kernel reports an ICMP port unreachable for an earlier datagram on the next receive
     // (ECONNREFUSED): the peer is gone. Counted apart from failed sends (txErrors).
-    sock.on('error', (e: NodeJS.ErrnoException) => { c[row + at.peerUnreachable]++; this.lastError = e.code ?? e.message; });
+    sock.on('error', () => { c[row + at.peerUnreachable]++; });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind({ address: this.local.host, port: this.local.port, exclusive: true }, () => {

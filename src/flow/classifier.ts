@@ -5,8 +5,8 @@
 //
 // Bounding adversarial traffic: subtables come only from the rules (operators), never from
 // traffic, so traffic cannot add masks; the worst case for any packet is one probe per
-// distinct mask in the layer. `maxMasks` caps that number per layer (a rule that would add
-// one more distinct mask is refused, naming the cap), and the exact-match flow cache in
+// distinct mask in the layer. `maxMasks` caps that number per layer (RuleSet refuses a batch
+// that would exceed it, naming the cap), and the exact-match flow cache in
 // front means a flow pays the miss path once.
 //
 // Tie-break: the higher priority wins; on equal priority the rule added first (lower seq).
@@ -40,8 +40,6 @@ function maskedHash(key: Uint32Array, off: number, mask: Uint32Array, words: Int
   return h & 0x3fffffff;
 }
 
-export class ClassifierError extends Error {}
-
 export class Classifier {
   readonly maxMasks: number;
   private subtables: Subtable[] = [];
@@ -56,20 +54,7 @@ export class Classifier {
   /** Entries (rule pairs) using the mask with this id; 0 when the layer has no such mask. */
   entriesOf(maskId: string): number { return this.byMask.get(maskId)?.entries ?? 0; }
 
-  /** Masks this rule would add that the layer does not have yet. */
-  newMasks(r: CompiledRule): number {
-    const seen = new Set<string>();
-    for (let i = 0; i < r.pairs; i++) {
-      const id = r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(',');
-      if (!this.byMask.has(id)) seen.add(id);
-    }
-    return seen.size;
-  }
-
   add(r: CompiledRule): void {
-    if (this.masks + this.newMasks(r) > this.maxMasks) {
-      throw new ClassifierError(`layer ${r.layer} would need ${this.masks + this.newMasks(r)} distinct masks (limit ${this.maxMasks}): reuse the prefixes and fields other rules match on`);
-    }
     for (let i = 0; i < r.pairs; i++) {
       const mask = r.masks.slice(i * KEY_WORDS, (i + 1) * KEY_WORDS);
       const id = mask.join(',');

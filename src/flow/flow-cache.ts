@@ -106,7 +106,8 @@ export class FlowCache {
         if (this.tail !== NIL) this.next[this.tail] = NIL; else this.head = NIL;
         this.evictions++;
       }
-      this.keys.set(key.subarray(off, off + KEY_WORDS), e * KEY_WORDS);
+      const base = e * KEY_WORDS;
+      for (let i = 0; i < KEY_WORDS; i++) this.keys[base + i] = key[off + i];
       this.hashes[e] = hash;
       const b = hash & this.bucketMask;
       this.chain[e] = this.buckets[b];

@@ -9,6 +9,7 @@
 //   w13 L4 source port(16) | L4 destination port(16)
 //   w14 TCP flags(8) | TOS/traffic class(8) | 0(16)
 
+import { hashWords } from '../hash.js';
 import { MAX_VLAN_TAGS } from '../wire/ethernet.js';
 import { FlowKeys } from '../wire/flow-key.js';
 
@@ -30,14 +31,5 @@ export function packKey(k: FlowKeys, h: number, out: Uint32Array, off: number): 
   out[off + 14] = ((k.tcpFlags[h] << 24) | (k.tos[h] << 16)) >>> 0;
 }
 
-/** Hash KEY_WORDS words at key[off..]: multiply-xorshift per word, then a finaliser. */
-export function hashKey(key: Uint32Array, off: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < KEY_WORDS; i++) {
-    h = Math.imul(h ^ key[off + i], 0x01000193);
-    h ^= h >>> 15;
-  }
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
+/** Hash of the packed key at key[off..off+KEY_WORDS). */
+export function hashKey(key: Uint32Array, off: number): number { return hashWords(key, off, KEY_WORDS); }

@@ -12,7 +12,7 @@
 // bumps `generation` once. Caches compare generations, so no packet classified after apply()
 // returns can use a verdict computed before it.
 
-import { Classifier, ClassifierError } from './classifier.js';
+import { Classifier } from './classifier.js';
 import { KEY_WORDS } from './key.js';
 import { Actions, compileRule, CompiledRule, Layer, LAYERS, RuleContext, RuleError, RuleSpec } from './rule.js';
 
@@ -61,7 +61,7 @@ export class RuleSet {
     adds.forEach((spec, i) => {
       let r: CompiledRule;
       try { r = compileRule(spec, this.ctx, ++seq); } catch (e) {
-        if (e instanceof RuleError) throw new RuleError(`add[${i}].${e.field}`, e.message.slice(e.field.length + 2));
+        if (e instanceof RuleError) throw new RuleError(`add[${i}].${e.field}`, e.problem);
         throw e;
       }
       if ((this.byId.has(r.id) && !gone.has(r.id)) || batchIds.has(r.id)) throw new RuleError(`add[${i}].id`, `a rule with id ${JSON.stringify(r.id)} exists`);
@@ -87,12 +87,12 @@ export class RuleSet {
         if (cur === 0 && d > 0) masks++;
         else if (cur > 0 && cur + d === 0) masks--;
       }
-      if (masks > cl.maxMasks) throw new RuleError('add', `layer ${layer} would need ${masks} distinct masks (limit ${cl.maxMasks})`);
+      if (masks > cl.maxMasks) throw new RuleError('add', `layer ${layer} would need ${masks} distinct masks (limit ${cl.maxMasks}): reuse the prefixes and fields other rules match on`);
     });
     // Nothing can fail from here on.
     for (const id of dels) { const r = this.byId.get(id)!; this.layers[LAYERS.indexOf(r.layer)].remove(r); this.byId.delete(id); }
     for (const r of compiled) {
-      try { this.layers[LAYERS.indexOf(r.layer)].add(r); } catch (e) { if (e instanceof ClassifierError) throw new Error(`internal: ${e.message}`); throw e; }
+      this.layers[LAYERS.indexOf(r.layer)].add(r);
       this.byId.set(r.id, r);
     }
     this.seq = seq;

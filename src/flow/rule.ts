@@ -14,7 +14,8 @@ import { KEY_WORDS } from './key.js';
 
 export class RuleError extends Error {
   readonly field: string;
-  constructor(field: string, problem: string) { super(`${field}: ${problem}`); this.field = field; }
+  readonly problem: string;
+  constructor(field: string, problem: string) { super(`${field}: ${problem}`); this.field = field; this.problem = problem; }
 }
 
 export const LAYERS = ['acl', 'forward', 'qos'] as const;

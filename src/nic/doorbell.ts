@@ -11,7 +11,6 @@ const SLEEPING = 1;
 
 export class Doorbell {
   readonly cell: Int32Array;
-  rings = 0;
 
   constructor(buffer?: SharedArrayBuffer) {
     this.cell = new Int32Array(buffer ?? new SharedArrayBuffer(8));
@@ -24,8 +23,13 @@ export class Doorbell {
     if (Atomics.load(this.cell, SLEEPING) !== 0) {
       Atomics.add(this.cell, SEQ, 1);
       Atomics.notify(this.cell, SEQ);
-      this.rings++;
     }
+  }
+
+  /** Wake the consumer whether or not it announced sleep (shutdown). */
+  wakeAlways(): void {
+    Atomics.add(this.cell, SEQ, 1);
+    Atomics.notify(this.cell, SEQ);
   }
 
   /** Consumer: announce sleep; returns the sequence to wait on. Check rings after this. */

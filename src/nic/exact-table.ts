@@ -1,24 +1,13 @@
 // ExactTable: an exact-match hash table over typed arrays, keyed by a fixed number of u32
 // words, with an i32 value. Open addressing with linear probing; deletions leave tombstones
-// that inserts reuse. Capacity is fixed at construction (twice the entry limit, so probe
+// that inserts reuse. Keys hash with hashWords (src/hash.ts). Capacity is fixed at construction (twice the entry limit, so probe
 // runs stay short); nothing allocates after that. Single-threaded.
+
+import { hashWords } from '../hash.js';
 
 const EMPTY = 0;
 const USED = 1;
 const TOMB = 2;
-
-/** Mix key words into a 32-bit hash (murmur3 finaliser per word). */
-export function hashWords(key: Uint32Array, off: number, n: number): number {
-  let h = 0x9e3779b9 ^ n;
-  for (let i = 0; i < n; i++) {
-    let k = Math.imul(key[off + i], 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
-  }
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export class ExactTable {
   readonly limit: number;

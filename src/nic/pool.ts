@@ -100,7 +100,8 @@ export class PacketPool {
     if (n > this.maxFrame) return -2;
     const h = this.alloc();
     if (h < 0) return -1;
-    this.data.set(src.subarray(srcOff, srcOff + n), h * this.slotSize + HEADROOM);
+    // A datagram arrives as its own Buffer: copy it whole, without making a view per packet.
+    this.data.set(srcOff === 0 && n === src.length ? src : src.subarray(srcOff, srcOff + n), h * this.slotSize + HEADROOM);
     this.len[h] = n;
     return h;
   }

@@ -158,10 +158,10 @@ export class SwitchPipeline {
         continue;
       }
       let copies = 0;
-      for (let p = 0; p < np; p++) if (p !== inp && ports.enabled(p) && ports.carries(p, vlan[i])) copies++;
+      for (let p = 0; p < np; p++) if (this.floodsTo(p, inp, vlan[i])) copies++;
       if (copies === 0) { this.drop(h, inp, at.dropNoDestination); continue; }
-      this.pool.refs[h] = copies;
-      for (let p = 0; p < np; p++) if (p !== inp && ports.enabled(p) && ports.carries(p, vlan[i])) this.stageTo(p, h, vlan[i], tagged);
+      this.pool.refs[h] = copies; // set before the first copy is visible to the sender
+      for (let p = 0; p < np; p++) if (this.floodsTo(p, inp, vlan[i])) this.stageTo(p, h, vlan[i], tagged);
       c[inp * nc + at.flooded]++;
     }
     for (let p = 0; p < np; p++) {
@@ -172,6 +172,11 @@ export class SwitchPipeline {
       for (let j = sent; j < m; j++) { c[p * nc + at.txRingFull]++; this.release(stage[base + j]); }
     }
     this.out.bell.ring();
+  }
+
+  // A flooded frame goes to every enabled port carrying its VLAN except the one it came in on.
+  private floodsTo(p: number, inp: number, v: number): boolean {
+    return p !== inp && this.ports.enabled(p) && this.ports.carries(p, v);
   }
 
   // Queue h for port p with the tag operation that makes it right for p's VLAN mode.
