@@ -61,6 +61,7 @@ export class PipelineRig {
     for (let done = 0; done < count;) {
       const n = source.dequeueBurst(burst, 32);
       for (let i = 0; i < n; i++) nic.receive(burst[i], 0);
+      nic.flush();
       done += n;
       serveQueues(rings, this.pipeline, batch, systemClock);
       // "Transmit": release the reference and recycle the handle as the next received frame.

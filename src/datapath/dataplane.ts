@@ -138,10 +138,9 @@ export class Dataplane {
 
   private portIo(i: number): PortIo {
     const nic = this.nic, pool = this.pool, c = this.portCounters.values, nc = PORT_COUNTERS.length, at = this.portCounters.at;
-    const inline = this.o.workers === 0;
     return {
       port: i, pool, counters: this.portCounters,
-      receive: inline ? (h) => { nic.receive(h, i); this.schedulePump(); } : (h) => { nic.receive(h, i); },
+      receive: (h) => { nic.receive(h, i); this.schedulePump(); },
       sent: (h, err) => {
         if (err === null) { c[i * nc + at.txPackets]++; c[i * nc + at.txBytes] += pool.len[h]; } else c[i * nc + at.txErrors]++;
         this.release(h);
@@ -159,13 +158,17 @@ export class Dataplane {
     this.pumpScheduled = true;
     setImmediate(() => { this.pumpScheduled = false; this.poll(); });
   }
+  // Frames received in one event-loop turn (libuv reads several datagrams per poll) are
+  // published to the rings together when this turn's I/O is done.
 
   /**
-   * Inline mode: run the pipeline over every queue until they are empty, then transmit.
-   * Both modes: move everything waiting on transmit and return rings. Returns handles moved.
+   * Both modes: publish what the NIC staged, and move everything waiting on transmit and return
+   * rings. Inline mode also runs the pipeline over every queue until they are empty. Returns
+   * handles moved.
    */
   poll(): number {
     let work = 0;
+    this.nic.flush();
     if (this.inline) {
       for (let n; (n = serveQueues(this.nic.rings, this.inline, this.batch, this.clock)) !== 0;) { work += n; work += this.drain(); }
     }
@@ -219,7 +222,7 @@ export class Dataplane {
   }
 
   private inFlight(): number {
-    let n = 0;
+    let n = this.nic.unflushed;
     for (const r of this.nic.rings) n += r.count;
     for (const p of this.o.ports) n += p.endpoint.inFlight;
     return n + (this.pending() ? 1 : 0);
