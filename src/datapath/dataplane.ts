@@ -9,8 +9,19 @@
 // workers >= 1 spreads the queues over that many worker threads (queue q -> worker q % N).
 // Stopping drains: endpoints stop taking frames, rings and in-flight sends empty, workers
 // exit, sockets close. Every handle ends back in the pool (checked by the tests).
+//
+// Rules: `rules` is the switch's authoritative RuleSet (validation, listing, the NIC's queue
+// actions). Each datapath thread classifies with its own replica and flow cache; a change
+// (applyRules) is applied here first — so a bad batch is refused before any thread sees it —
+// then posted to every worker, which applies it between two batches and acknowledges.
+// applyRules resolves once every worker has acknowledged: a packet classified after that
+// uses the new rules, and no batch is classified under half a change.
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
+import { FLOW_CACHE_COUNTERS, FlowCache } from '../flow/flow-cache.js';
+import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage } from '../flow/flow-stage.js';
+import { CompiledRule, LAYERS } from '../flow/rule.js';
+import { DEFAULT_MAX_RULES, RuleBatch, RuleSet } from '../flow/rule-set.js';
 import { Clock, systemClock } from '../clock.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -25,7 +36,7 @@ import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipelin
 import { PortTable, PortVlanConfig } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { serveQueues } from './serve.js';
-import { CTL_STOP, WorkerSetup } from './worker-setup.js';
+import { CTL_ACK, CTL_RULES, CTL_STOP, RuleMessage, WorkerSetup } from './worker-setup.js';
 
 export interface PortSpec {
   name: string;
@@ -48,11 +59,26 @@ export interface DataplaneOptions {
   rss?: Rss;
   ports: PortSpec[];
   clock?: Clock;
+  /** Rules installed at start (one atomic batch). */
+  rules?: RuleBatch;
+  /** Flow cache entries per datapath thread. */
+  flowCacheEntries?: number;
+  maxRules?: number;
 }
+
+/** NIC's own flow cache, used only for rules with a `queue` action. */
+const NIC_FLOW_CACHE_ENTRIES = 4096;
+/** How long applyRules waits for the workers' acknowledgements. */
+const RULE_ACK_TIMEOUT_MS = 5000;
 
 const TX_BURST = 256;
 
-interface Source { tx: Ring[]; ret: Ring; counters: CounterBlock<typeof PIPELINE_COUNTERS> }
+interface Source {
+  tx: Ring[]; ret: Ring; counters: CounterBlock<typeof PIPELINE_COUNTERS>;
+  /** The thread's rule counters and flow cache (in shared memory, read for stats). */
+  ruleCounters: Float64Array; cache: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
+  rulePort: MessagePort | null;
+}
 
 export class Dataplane {
   readonly o: DataplaneOptions;
@@ -67,7 +93,11 @@ export class Dataplane {
   private readonly mainBell = new Doorbell();
   private readonly sources: Source[] = [];
   private readonly workers: Worker[] = [];
-  private readonly control = new Int32Array(new SharedArrayBuffer(4));
+  private readonly control: Int32Array;
+  readonly rules: RuleSet;
+  private readonly flowCacheEntries: number;
+  private rulesVersion = 0;
+  private readonly initialRules: RuleBatch;
   private inline: SwitchPipeline | null = null;
   private readonly scratch = new Int32Array(TX_BURST);
   private readonly batch = new Int32Array(BATCH_MAX);
@@ -92,12 +122,22 @@ export class Dataplane {
     });
     this.portCounters = new CounterBlock(PORT_COUNTERS, o.ports.length);
     this.txOp = new Int32Array(new SharedArrayBuffer(o.ports.length * o.poolSlots * 4));
+    this.control = new Int32Array(new SharedArrayBuffer((CTL_ACK + Math.max(1, o.workers)) * 4));
+    const maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
+    this.rules = new RuleSet({ ports: o.ports.map((p) => p.name), queues: o.queues }, { maxRules });
+    this.initialRules = o.rules ?? {};
+    this.rules.apply(this.initialRules); // throws RuleError before anything starts
+    this.flowCacheEntries = o.flowCacheEntries ?? DEFAULT_FLOW_CACHE_ENTRIES;
+    this.nic.ruleQueues = new FlowStage(this.rules, new FlowCache(NIC_FLOW_CACHE_ENTRIES));
     const nsrc = Math.max(1, o.workers);
     for (let w = 0; w < nsrc; w++) {
       this.sources.push({
         tx: o.ports.map(() => new Ring(o.txRingSize)),
         ret: new Ring(ceilPow2(o.poolSlots)),
         counters: new CounterBlock(PIPELINE_COUNTERS, o.ports.length),
+        ruleCounters: o.workers === 0 ? this.rules.counters : new Float64Array(new SharedArrayBuffer(maxRules * 16)),
+        cache: new CounterBlock(FLOW_CACHE_COUNTERS),
+        rulePort: null,
       });
     }
   }
@@ -109,20 +149,26 @@ export class Dataplane {
     const o = this.o;
     if (o.workers === 0) {
       const s = this.sources[0];
-      this.inline = new SwitchPipeline(this.pool, this.keys, this.ports, this.macs, this.txOp, { tx: s.tx, ret: s.ret, bell: this.mainBell }, s.counters);
+      const flow = new FlowStage(this.rules, new FlowCache(this.flowCacheEntries, s.cache.buffer));
+      this.inline = new SwitchPipeline(this.pool, this.keys, this.ports, this.macs, this.txOp, { tx: s.tx, ret: s.ret, bell: this.mainBell }, s.counters, flow);
     } else {
       for (let w = 0; w < o.workers; w++) {
         const bell = new Doorbell();
         const queues: Ring[] = [];
         for (let q = w; q < o.queues; q += o.workers) { queues.push(this.nic.rings[q]); this.nic.assign(q, bell); }
         const s = this.sources[w];
+        const channel = new MessageChannel();
+        s.rulePort = channel.port1;
         const setup: WorkerSetup = {
           pool: this.pool.shared(), keys: this.keys.shared(), ports: this.ports.shared(), macs: this.macs.shared(),
           portCount: o.ports.length, txOp: this.txOp.buffer as SharedArrayBuffer, queues: queues.map((r) => r.shared()),
           bell: bell.buffer, tx: s.tx.map((r) => r.shared()), ret: s.ret.shared(), mainBell: this.mainBell.buffer,
-          counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer,
+          counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
+          rules: { ports: o.ports.map((p) => p.name), queues: o.queues, initial: this.initialRules, maxRules: this.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
+          flowCache: { entries: this.flowCacheEntries, counters: s.cache.buffer },
+          rulePort: channel.port2,
         };
-        const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
+        const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup, transferList: [channel.port2] });
         worker.on('error', (e) => { this.failure = `datapath worker ${w} failed: ${e.stack ?? e}`; });
         this.workers.push(worker);
       }
@@ -228,6 +274,40 @@ export class Dataplane {
     return n + (this.pending() ? 1 : 0);
   }
 
+  /**
+   * Apply a batch of rule changes atomically on every datapath thread. Rejects with RuleError
+   * (nothing changed anywhere) when the batch is invalid; resolves with the added rules once
+   * every worker applies it, so the next packet any thread classifies follows the new rules.
+   */
+  async applyRules(batch: RuleBatch): Promise<CompiledRule[]> {
+    const added = this.rules.apply(batch);
+    if (this.workers.length === 0) return added;
+    const version = ++this.rulesVersion;
+    const msg: RuleMessage = { version, batch: { add: added.map((r) => r.spec), del: batch.del ?? [] }, slots: added.map((r) => r.slot) };
+    for (const s of this.sources) s.rulePort!.postMessage(msg);
+    Atomics.store(this.control, CTL_RULES, version);
+    for (const b of this.nic.bells) b.wakeAlways();
+    const deadline = Date.now() + RULE_ACK_TIMEOUT_MS;
+    for (let w = 0; w < this.workers.length; w++) {
+      for (let acked; (acked = Atomics.load(this.control, CTL_ACK + w)) < version;) {
+        if (this.failure) throw new Error(this.failure);
+        if (Date.now() > deadline) throw new Error(`datapath worker ${w} did not take rule change ${version} within ${RULE_ACK_TIMEOUT_MS} ms`);
+        const r = Atomics.waitAsync(this.control, CTL_ACK + w, acked, 50);
+        if (r.async) await r.value;
+      }
+    }
+    return added;
+  }
+
+  /** Installed rules in evaluation order with their packet and byte counters (all threads). */
+  ruleStats(): RuleStat[] {
+    return this.rules.list().map((r) => {
+      let packets = 0, bytes = 0;
+      for (const s of this.sources) { packets += s.ruleCounters[r.slot * 2]; bytes += s.ruleCounters[r.slot * 2 + 1]; }
+      return { ...r.spec, id: r.id, packets, bytes };
+    });
+  }
+
   /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
   async stop(timeoutMs = 2000): Promise<void> {
     if (this.agingTimer) clearInterval(this.agingTimer);
@@ -245,6 +325,7 @@ export class Dataplane {
       const t = setTimeout(() => { void w.terminate(); }, 1000);
       w.once('exit', () => { clearTimeout(t); r(); });
     })));
+    for (const s of this.sources) s.rulePort?.close();
     this.mainBell.wakeAlways();
     if (this.txLoopDone) await this.txLoopDone;
     this.poll();
@@ -270,9 +351,23 @@ export class Dataplane {
       pool: { slots: this.pool.slots, free: this.pool.available },
       macTable: { entries: this.macs.count, learned: this.macs.counter('learned'), moved: this.macs.counter('moved'), aged: this.macs.counter('aged'), tableFull: this.macs.counter('tableFull'), portLimit: this.macs.counter('portLimit') },
       steering: { filters: this.nic.steering.size, capacity: this.nic.steering.capacity },
+      flows: this.flowStats(),
     };
   }
+
+  private flowStats(): DataplaneStats['flows'] {
+    const cache: Record<string, number> = {};
+    for (const n of FLOW_CACHE_COUNTERS) cache[n] = 0;
+    for (const s of this.sources) for (const n of FLOW_CACHE_COUNTERS) cache[n] += s.cache.get(n);
+    const looked = cache.hits + cache.misses;
+    const perLayer: Record<string, number> = {};
+    for (const l of LAYERS) perLayer[l] = 0;
+    for (const r of this.rules.list()) perLayer[r.layer]++;
+    return { rules: this.rules.size, rulesByLayer: perLayer, cacheEntriesPerThread: this.flowCacheEntries, cache, hitRate: looked === 0 ? 0 : cache.hits / looked };
+  }
 }
+
+export type RuleStat = CompiledRule['spec'] & { id: string; packets: number; bytes: number };
 
 export interface DataplaneStats {
   ports: { name: string; endpoint: string; counters: Record<string, number> }[];
@@ -280,6 +375,7 @@ export interface DataplaneStats {
   pool: { slots: number; free: number };
   macTable: Record<string, number>;
   steering: { filters: number; capacity: number };
+  flows: { rules: number; rulesByLayer: Record<string, number>; cacheEntriesPerThread: number; cache: Record<string, number>; hitRate: number };
 }
 
 function ceilPow2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }

@@ -1,8 +1,13 @@
 // Datapath worker thread: serves a group of receive queues. Drains them in batches through
 // its own SwitchPipeline, sleeps on its doorbell when they are empty, and exits when the
-// control word says stop and its rings are empty.
+// control word says stop and its rings are empty. It keeps its own replica of the rules and
+// its own flow cache; rule changes posted by the main thread are applied between batches
+// (never inside one) and acknowledged through the control words.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { FlowCache } from '../flow/flow-cache.js';
+import { FlowStage } from '../flow/flow-stage.js';
+import { RuleSet } from '../flow/rule-set.js';
 import { systemClock } from '../clock.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -13,7 +18,7 @@ import { MacTable } from '../vswitch/mac-table.js';
 import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
 import { PortTable } from '../vswitch/port-table.js';
 import { ringsEmpty, serveQueues } from './serve.js';
-import { WorkerSetup, CTL_STOP } from './worker-setup.js';
+import { CTL_ACK, CTL_RULES, CTL_STOP, RuleMessage, WorkerSetup } from './worker-setup.js';
 
 const s = workerData as WorkerSetup;
 const pool = PacketPool.attach(s.pool);
@@ -21,16 +26,36 @@ const keys = FlowKeys.attach(s.keys);
 const rings = s.queues.map(Ring.attach);
 const bell = new Doorbell(s.bell);
 const control = new Int32Array(s.control);
+const rules = new RuleSet({ ports: s.rules.ports, queues: s.rules.queues }, { maxRules: s.rules.maxRules, counterBuffer: s.rules.counters });
+rules.apply(s.rules.initial);
+const flow = new FlowStage(rules, new FlowCache(s.flowCache.entries, s.flowCache.counters));
+let rulesVersion = 0;
+
+// Apply every rule change posted so far, between batches, then acknowledge the newest.
+function takeRuleChanges(): void {
+  for (let m; (m = receiveMessageOnPort(s.rulePort)) !== undefined;) {
+    const msg = m.message as RuleMessage;
+    const compiled = rules.apply(msg.batch);
+    compiled.forEach((r, i) => {
+      if (r.slot !== msg.slots[i]) throw new Error(`rule replica diverged: ${r.id} got counter slot ${r.slot}, the switch has ${msg.slots[i]}`);
+    });
+    rulesVersion = msg.version;
+  }
+  Atomics.store(control, CTL_ACK + s.index, rulesVersion);
+  Atomics.notify(control, CTL_ACK + s.index);
+}
+
 const pipeline = new SwitchPipeline(pool, keys, PortTable.attach(s.ports), MacTable.attach(s.macs), new Int32Array(s.txOp), {
   tx: s.tx.map(Ring.attach), ret: Ring.attach(s.ret), bell: new Doorbell(s.mainBell),
-}, new CounterBlock(PIPELINE_COUNTERS, s.portCount, s.counters));
+}, new CounterBlock(PIPELINE_COUNTERS, s.portCount, s.counters), flow);
 const batch = new Int32Array(BATCH_MAX);
 
 for (;;) {
+  if (Atomics.load(control, CTL_RULES) !== rulesVersion) takeRuleChanges();
   if (serveQueues(rings, pipeline, batch, systemClock) !== 0) continue;
   if (Atomics.load(control, CTL_STOP) !== 0 && ringsEmpty(rings)) break;
   const seq = bell.prepareSleep();
-  if (!ringsEmpty(rings)) { bell.wake(); continue; }
+  if (!ringsEmpty(rings) || Atomics.load(control, CTL_RULES) !== rulesVersion) { bell.wake(); continue; }
   bell.sleep(seq, 100);
 }
 parentPort?.postMessage('stopped');

@@ -9,6 +9,8 @@ export class MemoryEndpoint implements Endpoint {
   private stopping = false;
   /** Copies of sent frames, oldest first, up to `keep`. */
   readonly sentFrames: Uint8Array[] = [];
+  /** The pool's rateClass of each kept frame (-1: none), parallel to sentFrames. */
+  readonly sentRateClasses: number[] = [];
   readonly keep: number;
   sentCount = 0;
   readonly inFlight = 0;
@@ -37,11 +39,11 @@ export class MemoryEndpoint implements Endpoint {
   send(h: number): void {
     const io = this.io!;
     this.sentCount++;
-    if (this.sentFrames.length < this.keep) this.sentFrames.push(io.pool.frame(h));
+    if (this.sentFrames.length < this.keep) { this.sentFrames.push(io.pool.frame(h)); this.sentRateClasses.push(io.pool.rateClass[h]); }
     io.sent(h, null);
   }
 
   /** Take and clear the kept frames. */
-  take(): Uint8Array[] { return this.sentFrames.splice(0); }
+  take(): Uint8Array[] { this.sentRateClasses.length = 0; return this.sentFrames.splice(0); }
   async close(): Promise<void> { this.io = null; }
 }

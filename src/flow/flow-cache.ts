@@ -11,9 +11,11 @@
 // Chosen over lru-cache v11 (numeric key + verification) and a string-keyed Map by
 // native-free-bench/flow-cache.ts; figures in the README.
 
+import { counterIndex, CounterBlock } from '../counters.js';
 import { KEY_WORDS } from './key.js';
 
 export const FLOW_CACHE_COUNTERS = ['hits', 'misses', 'stale', 'evictions', 'inserts'] as const;
+const FC = counterIndex(FLOW_CACHE_COUNTERS);
 const NIL = -1;
 
 export class FlowCache {
@@ -31,9 +33,11 @@ export class FlowCache {
   private tail = NIL;
   private used = 0;
   generation = 1;
-  hits = 0; misses = 0; stale = 0; evictions = 0; inserts = 0;
+  /** Counters, in shared memory so another thread can report them. */
+  readonly counters: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
+  private readonly c: Float64Array;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, counterBuffer?: SharedArrayBuffer) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) throw new RangeError(`flow cache capacity must be 1..16777216, got ${capacity}`);
     this.capacity = capacity;
     this.keys = new Uint32Array(capacity * KEY_WORDS);
@@ -47,7 +51,14 @@ export class FlowCache {
     while (b < capacity * 2) b <<= 1;
     this.buckets = new Int32Array(b).fill(NIL);
     this.bucketMask = b - 1;
+    this.counters = new CounterBlock(FLOW_CACHE_COUNTERS, 1, counterBuffer);
+    this.c = this.counters.values;
   }
+
+  get hits(): number { return this.c[FC.hits]; }
+  get misses(): number { return this.c[FC.misses]; }
+  get stale(): number { return this.c[FC.stale]; }
+  get evictions(): number { return this.c[FC.evictions]; }
 
   get size(): number { return this.used; }
 
@@ -82,16 +93,16 @@ export class FlowCache {
   /** Verdict cached for the key under the current generation, or -1 (a miss). */
   lookup(key: Uint32Array, off: number, hash: number): number {
     const e = this.find(key, off, hash);
-    if (e === NIL) { this.misses++; return -1; }
-    if (this.gens[e] !== this.generation) { this.stale++; this.misses++; return -1; }
-    this.hits++;
+    if (e === NIL) { this.c[FC.misses]++; return -1; }
+    if (this.gens[e] !== this.generation) { this.c[FC.stale]++; this.c[FC.misses]++; return -1; }
+    this.c[FC.hits]++;
     this.touch(e);
     return this.values[e];
   }
 
   /** Cache `value` for the key (replacing an entry for it, or evicting the least recent). */
   insert(key: Uint32Array, off: number, hash: number, value: number): void {
-    this.inserts++;
+    this.c[FC.inserts]++;
     let e = this.find(key, off, hash);
     if (e !== NIL) {
       this.touch(e);
@@ -104,7 +115,7 @@ export class FlowCache {
         this.unchain(e);
         this.tail = this.prev[e];
         if (this.tail !== NIL) this.next[this.tail] = NIL; else this.head = NIL;
-        this.evictions++;
+        this.c[FC.evictions]++;
       }
       const base = e * KEY_WORDS;
       for (let i = 0; i < KEY_WORDS; i++) this.keys[base + i] = key[off + i];

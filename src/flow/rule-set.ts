@@ -7,6 +7,11 @@
 // class, mirror). The composed verdict is interned by the tuple of matched rules, so the flow
 // cache stores one small integer per flow and the datapath reads verdict fields by index.
 //
+// Counters: every rule has a packet and a byte counter at its `slot` in `counters` (slot*2,
+// slot*2+1), a Float64Array that may live in a SharedArrayBuffer so another thread can read
+// it. Slots come from a free stack, so replicas that apply the same batches in the same order
+// (one per datapath worker) give every rule the same slot; a reused slot starts from zero.
+//
 // Consistency: apply() validates and compiles the whole batch first and changes nothing if any
 // part is bad (the error names the batch entry and field); then it applies every change and
 // bumps `generation` once. Caches compare generations, so no packet classified after apply()
@@ -25,7 +30,19 @@ export interface Verdict {
   setVlan: number; stripVlan: boolean; setDscp: number; queue: number; rateClass: number; mirror: number;
   /** The matched rule per layer (null: no rule matched in that layer). */
   rules: (CompiledRule | null)[];
+  /** Counter slots of the matched rules. */
+  slots: Int32Array;
 }
+
+export interface RuleSetOptions {
+  maxMasksPerLayer?: number;
+  /** Most rules installed at once (sizes the counter array). */
+  maxRules?: number;
+  /** Counter storage (2 * maxRules float64s); default: a fresh SharedArrayBuffer. */
+  counterBuffer?: SharedArrayBuffer;
+}
+
+export const DEFAULT_MAX_RULES = 131072;
 
 export class RuleSet {
   readonly ctx: RuleContext;
@@ -36,10 +53,29 @@ export class RuleSet {
   readonly verdicts: Verdict[] = [];
   private readonly intern = new Map<number, unknown>();
   private readonly matched: (CompiledRule | null)[] = LAYERS.map(() => null);
+  readonly maxRules: number;
+  /** Packets at slot*2, bytes at slot*2+1. */
+  readonly counters: Float64Array;
+  private readonly freeSlots: Int32Array;
+  private freeTop: number;
+  /** Installed rules with a `queue` action (the NIC consults the rules only when > 0). */
+  queueRules = 0;
 
-  constructor(ctx: RuleContext, maxMasksPerLayer = 1024) {
+  constructor(ctx: RuleContext, o: RuleSetOptions = {}) {
     this.ctx = ctx;
-    this.layers = LAYERS.map(() => new Classifier(maxMasksPerLayer));
+    this.layers = LAYERS.map(() => new Classifier(o.maxMasksPerLayer ?? 1024));
+    this.maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
+    this.counters = new Float64Array(o.counterBuffer ?? new SharedArrayBuffer(this.maxRules * 16));
+    if (this.counters.length !== this.maxRules * 2) throw new RangeError('rule counter buffer size does not match maxRules');
+    this.freeSlots = new Int32Array(this.maxRules);
+    for (let i = 0; i < this.maxRules; i++) this.freeSlots[i] = this.maxRules - 1 - i;
+    this.freeTop = this.maxRules;
+  }
+
+  /** Count one packet of `bytes` against every rule that made verdict v. */
+  count(v: Verdict, bytes: number): void {
+    const s = v.slots, c = this.counters;
+    for (let i = 0; i < s.length; i++) { c[s[i] * 2]++; c[s[i] * 2 + 1] += bytes; }
   }
 
   get size(): number { return this.byId.size; }
@@ -68,6 +104,9 @@ export class RuleSet {
       batchIds.add(r.id);
       compiled.push(r);
     });
+    if (this.byId.size - gone.size + compiled.length > this.maxRules) {
+      throw new RuleError('add', `the rule set would hold ${this.byId.size - gone.size + compiled.length} rules (limit ${this.maxRules})`);
+    }
     // Mask budget per layer after the whole batch, from the batch alone: count per mask how
     // many entries the batch adds or removes, then see which masks appear or disappear.
     LAYERS.forEach((layer, li) => {
@@ -90,10 +129,20 @@ export class RuleSet {
       if (masks > cl.maxMasks) throw new RuleError('add', `layer ${layer} would need ${masks} distinct masks (limit ${cl.maxMasks}): reuse the prefixes and fields other rules match on`);
     });
     // Nothing can fail from here on.
-    for (const id of dels) { const r = this.byId.get(id)!; this.layers[LAYERS.indexOf(r.layer)].remove(r); this.byId.delete(id); }
+    for (const id of dels) {
+      const r = this.byId.get(id)!;
+      this.layers[LAYERS.indexOf(r.layer)].remove(r);
+      this.byId.delete(id);
+      this.freeSlots[this.freeTop++] = r.slot;
+      if (r.actions.queue >= 0) this.queueRules--;
+    }
     for (const r of compiled) {
       this.layers[LAYERS.indexOf(r.layer)].add(r);
       this.byId.set(r.id, r);
+      r.slot = this.freeSlots[--this.freeTop];
+      this.counters[r.slot * 2] = 0;
+      this.counters[r.slot * 2 + 1] = 0;
+      if (r.actions.queue >= 0) this.queueRules++;
     }
     this.seq = seq;
     // Every cached verdict id is stale from here on, so the interned verdicts can start over:
@@ -127,7 +176,11 @@ export class RuleSet {
 }
 
 function compose(id: number, rules: (CompiledRule | null)[]): Verdict {
-  const v: Verdict = { id, drop: false, output: [], flood: false, setVlan: -1, stripVlan: false, setDscp: -1, queue: -1, rateClass: -1, mirror: -1, rules: [...rules] };
+  const matched = rules.filter((r): r is CompiledRule => r !== null);
+  const v: Verdict = {
+    id, drop: false, output: [], flood: false, setVlan: -1, stripVlan: false, setDscp: -1, queue: -1, rateClass: -1, mirror: -1,
+    rules: [...rules], slots: Int32Array.from(matched, (r) => r.slot),
+  };
   for (const r of rules) {
     if (!r) continue;
     const a: Actions = r.actions;

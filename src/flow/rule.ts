@@ -19,6 +19,8 @@ export class RuleError extends Error {
 }
 
 export const LAYERS = ['acl', 'forward', 'qos'] as const;
+/** Rate classes are 0..MAX_RATE_CLASS (carried per packet in the pool's rateClass array). */
+export const MAX_RATE_CLASS = 4095;
 export type Layer = (typeof LAYERS)[number];
 
 export interface MatchSpec {
@@ -57,6 +59,8 @@ export interface CompiledRule {
   values: Uint32Array;
   masks: Uint32Array;
   pairs: number;
+  /** Index of this rule's packet and byte counters (assigned by its RuleSet). */
+  slot: number;
   actions: Actions;
   spec: RuleSpec;
 }
@@ -170,12 +174,16 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
   if (m.proto !== undefined) {
     proto = typeof m.proto === 'string' ? PROTOS[m.proto] ?? -1 : int('match.proto', m.proto, 0, 255);
     if (proto < 0) throw new RuleError('match.proto', `${JSON.stringify(m.proto)} is not tcp, udp, icmp, icmpv6, sctp or 0..255`);
-    if (etherType < 0) throw new RuleError('match.proto', 'needs an IP match: set etherType ipv4/ipv6 or srcIp/dstIp');
+    if (etherType >= 0 && etherType !== 0x0800 && etherType !== 0x86dd) throw new RuleError('match.proto', 'needs an IP EtherType (ipv4, ipv6) or none');
   }
+  // IP-only fields without an EtherType or address match IPv4 and IPv6 alike: the rule
+  // expands into one entry per IP version (below).
+  const anyIp = etherType < 0 && (proto >= 0 || m.dscp !== undefined || m.fragment !== undefined);
+  if (anyIp) etherType = 0x0800;
   if (etherType >= 0) set(1, etherType << 16, 0xffff0000);
   if (proto >= 0) set(1, proto << 8, 0xff00);
   if (m.dscp !== undefined) {
-    if (etherType !== 0x0800 && etherType !== 0x86dd) throw new RuleError('match.dscp', 'needs an IP match (etherType ipv4/ipv6 or an address)');
+    if (etherType !== 0x0800 && etherType !== 0x86dd) throw new RuleError('match.dscp', 'needs an IP EtherType (ipv4, ipv6), an address match or no EtherType');
     set(14, int('match.dscp', m.dscp, 0, 63) << 18, 0xfc0000);
   }
   if (m.tcpFlags !== undefined) {
@@ -198,23 +206,26 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
   let frags: [number, number][] = [[0, 0]];
   if (m.fragment !== undefined) {
     if (typeof m.fragment !== 'boolean') throw new RuleError('match.fragment', 'expected true or false');
-    if (etherType !== 0x0800 && etherType !== 0x86dd) throw new RuleError('match.fragment', 'needs an IP match (etherType ipv4/ipv6 or an address)');
+    if (etherType !== 0x0800 && etherType !== 0x86dd) throw new RuleError('match.fragment', 'needs an IP EtherType (ipv4, ipv6), an address match or no EtherType');
     frags = m.fragment ? [[1 << 2, 0xc], [2 << 2, 0xc]] : [[0, 0xc]];
   }
   if (m.fragment === true && hasPorts) throw new RuleError('match.fragment', 'later fragments carry no ports: do not combine fragment:true with port matches');
 
-  const pairs = sr.length * dr.length * frags.length;
+  const ets: number[] = anyIp ? [0x0800, 0x86dd] : [etherType];
+  const pairs = sr.length * dr.length * frags.length * ets.length;
   if (pairs > 4096) throw new RuleError('match', `port ranges expand to ${pairs} entries (limit 4096): narrow a range`);
   const values = new Uint32Array(pairs * KEY_WORDS), masks = new Uint32Array(pairs * KEY_WORDS);
   let i = 0;
-  for (const [sv, sm] of sr) for (const [dv, dm] of dr) for (const [fv, fm] of frags) {
+  for (const [sv, sm] of sr) for (const [dv, dm] of dr) for (const [fv, fm] of frags) for (const et of ets) {
     const o = i * KEY_WORDS;
     masks.set(mask, o); values.set(value, o);
+    if (anyIp) values[o + 1] = ((values[o + 1] & 0xffff) | (et << 16)) >>> 0;
     masks[o + 13] = ((sm << 16) | dm) >>> 0; values[o + 13] = ((sv << 16) | dv) >>> 0;
     masks[o + 1] = (masks[o + 1] | fm) >>> 0; values[o + 1] = (values[o + 1] | fv) >>> 0;
     i++;
   }
-  return { id: spec.id ?? `r${seq}`, layer: spec.layer, priority, seq, values, masks, pairs, actions: compileActions(spec.actions, ctx), spec };
+  if (spec.id !== undefined && (typeof spec.id !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(spec.id))) throw new RuleError('id', `${JSON.stringify(spec.id)} is not 1..64 letters, digits or _ . : -`);
+  return { id: spec.id ?? `r${seq}`, layer: spec.layer, priority, seq, values, masks, pairs, slot: -1, actions: compileActions(spec.actions, ctx), spec: { ...spec, id: spec.id ?? `r${seq}` } };
 }
 
 function compileActions(list: ActionSpec[], ctx: RuleContext): Actions {
@@ -245,7 +256,7 @@ function compileActions(list: ActionSpec[], ctx: RuleContext): Actions {
       case 'setVlan': a.setVlan = int(`${f}.setVlan`, v, 1, 4094); break;
       case 'setDscp': a.setDscp = int(`${f}.setDscp`, v, 0, 63); break;
       case 'queue': a.queue = int(`${f}.queue`, v, 0, ctx.queues - 1); break;
-      case 'rateClass': a.rateClass = int(`${f}.rateClass`, v, 0, 65535); break;
+      case 'rateClass': a.rateClass = int(`${f}.rateClass`, v, 0, MAX_RATE_CLASS); break;
       default: throw new RuleError(`${f}.${k}`, 'unknown action (allow, drop, output, flood, setVlan, stripVlan, setDscp, queue, rateClass, mirror, count)');
     }
   });

@@ -41,6 +41,8 @@ export class PacketPool {
   readonly len: Uint16Array;
   /** Number of transmit rings still holding the handle. */
   readonly refs: Int32Array;
+  /** Rate class a rule assigned (-1: none), read by the transmit side's QoS. */
+  readonly rateClass: Int16Array;
   private readonly share: PoolShare;
   // Owner-only free stack.
   private readonly freeStack: Int32Array;
@@ -55,12 +57,13 @@ export class PacketPool {
     this.slots = slots;
     this.slotSize = slotSize;
     this.maxFrame = slotSize - HEADROOM;
-    const metaBytes = slots * (2 + 2 + 4);
+    const metaBytes = slots * (4 + 2 + 2 + 2);
     this.share = share ?? { slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes) };
     this.data = new Uint8Array(this.share.data);
     this.refs = new Int32Array(this.share.meta, 0, slots);
     this.off = new Uint16Array(this.share.meta, slots * 4, slots);
     this.len = new Uint16Array(this.share.meta, slots * 6, slots);
+    this.rateClass = new Int16Array(this.share.meta, slots * 8, slots);
     this.freeStack = new Int32Array(share ? 0 : slots);
     if (!share) {
       // Hand out low handles first: stack top is handle 0.
@@ -84,6 +87,7 @@ export class PacketPool {
     const h = this.freeStack[--this.top];
     this.off[h] = HEADROOM;
     this.len[h] = 0;
+    this.rateClass[h] = -1;
     return h;
   }
 

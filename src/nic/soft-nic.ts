@@ -3,22 +3,24 @@
 // places the staged handles on each queue's ring in one burst and rings the doorbell of the
 // worker serving it once — not once per packet.
 //
-// Queue choice: a steering filter match (SteeringTable), else RSS (Toeplitz hash through the
-// indirection table); frames that did not parse go to queue 0, where the pipeline counts
+// Queue choice: a steering filter match (SteeringTable), else a programmed rule's `queue`
+// action (the rules' flow stage, consulted only while some rule has one), else RSS (Toeplitz
+// hash through the indirection table); frames that did not parse go to queue 0, where the pipeline counts
 // and drops them under their reason.
 // Counters per queue (QUEUE_COUNTERS): packets and bytes placed, drops by reason (ringFull),
-// and how the queue was chosen (byFilter, byRss, unparsed).
+// and how the queue was chosen (byFilter, byRule, byRss, unparsed).
 // Runs on the thread that owns the pool (the main thread), so a full ring frees at once.
 
 import { counterIndex, CounterBlock } from '../counters.js';
 import { FlowKeys, PARSE_OK } from '../wire/flow-key.js';
+import { FlowStage } from '../flow/flow-stage.js';
 import { Doorbell } from './doorbell.js';
 import { PacketPool } from './pool.js';
 import { Ring } from './ring.js';
 import { Rss } from './rss.js';
 import { SteeringTable } from './steering.js';
 
-export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRss', 'unparsed'] as const;
+export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed'] as const;
 export const MAX_QUEUES = 64;
 const QC = counterIndex(QUEUE_COUNTERS);
 /** Handles staged per queue before a flush publishes them in one burst. */
@@ -46,6 +48,8 @@ export class SoftNic {
   private readonly staged: Int32Array;
   private readonly stagedCount: Int32Array;
   private pending = 0;
+  /** Rules with `queue` actions, behind this thread's own flow cache; null: none programmed. */
+  ruleQueues: FlowStage | null = null;
 
   constructor(pool: PacketPool, keys: FlowKeys, o: SoftNicOptions) {
     if (!Number.isInteger(o.queues) || o.queues < 1 || o.queues > MAX_QUEUES) throw new RangeError(`queues must be 1..${MAX_QUEUES}, got ${o.queues}`);
@@ -80,8 +84,11 @@ export class SoftNic {
       c[QC.unparsed]++; // row 0: queue 0
     } else {
       q = this.steering.lookup(k, h);
+      const rq = this.ruleQueues;
       if (q >= 0) {
         c[q * nc + QC.byFilter]++;
+      } else if (rq !== null && rq.rules.queueRules !== 0 && (q = rq.verdictOf(k, h).queue) >= 0) {
+        c[q * nc + QC.byRule]++;
       } else {
         const hash = this.rss.hashKey(k, h);
         k.hash[h] = hash;

@@ -27,6 +27,7 @@ export function applyTagOp(pool: PacketPool, h: number, op: number): number {
     if (t < 0) return -1;
     pool.data.copyWithin(pool.start(t), pool.start(h), pool.start(h) + pool.len[h]);
     pool.len[t] = pool.len[h];
+    pool.rateClass[t] = pool.rateClass[h];
     pool.refs[t] = 1;
   }
   const d = pool.data;

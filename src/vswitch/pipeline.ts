@@ -3,13 +3,20 @@
 // Input: a batch of handles whose flow keys the NIC already extracted.
 // Steps, each a loop over the whole batch:
 //   1. admit   — drop frames that did not parse (counted per parse reason) and classify the
-//                VLAN each frame belongs to from its input port's access/trunk config;
+//                VLAN each frame belongs to from its input port's access/trunk config; then,
+//                when rules are installed, take each frame's verdict from the FlowStage (flow
+//                cache, classifier on a miss): a rule drop ends here (dropRule);
 //   2. learn   — record (VLAN, source MAC) -> input port in the shared MacTable;
-//   3. decide  — known unicast: one port; group or unknown destination: flood to every
-//                enabled port carrying the VLAN, never back out of the input port;
-//   4. output  — write the egress tag operation per (port, handle), set the handle's
-//                reference count to its number of destinations, then one burst enqueue per
-//                destination port. A full transmit ring drops (counted) and releases.
+//   3. decide  — a rule's output ports or flood win; otherwise known unicast: one port; group
+//                or unknown destination: flood to every enabled port carrying the VLAN,
+//                never back out of the input port. A rule's setVlan moves the frame into
+//                that VLAN first (lookup, flooding and egress tagging use it; learning used
+//                the ingress VLAN);
+//   4. output  — apply the verdict's edits (DSCP, rate class), list the destinations (plus
+//                the mirror port, which gets the frame with its tag as received), write the
+//                egress tag operation per (port, handle), set the handle's reference count,
+//                then one burst enqueue per destination port. A full transmit ring drops
+//                (counted) and releases.
 // Every handle given is enqueued to >= 1 transmit ring or put on the return ring: none is
 // lost. Counters: PIPELINE_COUNTERS per port row (input port for receive-side reasons,
 // output port for txRingFull).
@@ -20,6 +27,9 @@ import { PacketPool } from '../nic/pool.js';
 import { Ring } from '../nic/ring.js';
 import { MAX_VLAN_TAGS } from '../wire/ethernet.js';
 import { FlowKeys, PARSE_REASONS } from '../wire/flow-key.js';
+import { setDscp } from '../wire/dscp.js';
+import { FlowStage } from '../flow/flow-stage.js';
+import { Verdict } from '../flow/rule-set.js';
 import { LEARN_PORT_LIMIT, MacTable } from './mac-table.js';
 import { MODE_ACCESS, PortTable } from './port-table.js';
 import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from './egress-tag.js';
@@ -27,7 +37,7 @@ import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from './egress-tag.js';
 export const BATCH_MAX = 64;
 
 export const PIPELINE_COUNTERS = [
-  'processed', 'forwarded', 'flooded', 'unknownUnicast', 'txRingFull',
+  'processed', 'forwarded', 'flooded', 'ruleOutput', 'mirrored', 'unknownUnicast', 'txRingFull', 'dropRule',
   'dropPortDisabled', 'dropTaggedOnAccess', 'dropUntaggedOnTrunk', 'dropVlanNotAllowed',
   'dropSrcMacGroup', 'dropMacLimit', 'dropSameSegment', 'dropNoDestination',
   ...PARSE_REASONS.slice(1).map((r) => `malformed.${r}` as const),
@@ -35,6 +45,7 @@ export const PIPELINE_COUNTERS = [
 export type PipelineCounter = (typeof PIPELINE_COUNTERS)[number];
 const MALFORMED_BASE = PIPELINE_COUNTERS.indexOf('malformed.ethTruncated') - 1;
 
+const EXPLICIT = -3;
 const FLOOD = -2;
 const DROP = -1;
 
@@ -61,12 +72,18 @@ export class SwitchPipeline {
   // Per-batch scratch, sized once.
   private readonly vlan = new Int32Array(BATCH_MAX);
   private readonly dest = new Int32Array(BATCH_MAX);
+  private readonly verdict: (Verdict | null)[] = new Array<Verdict | null>(BATCH_MAX).fill(null);
   private readonly stage: Int32Array;
   private readonly staged: Int32Array;
+  private readonly outList: Int32Array;
+  /** Rules and flow cache; null: plain learning switch. */
+  readonly flow: FlowStage | null;
 
   constructor(pool: PacketPool, keys: FlowKeys, ports: PortTable, macs: MacTable, txOp: Int32Array,
-    out: PipelineOutputs, counters?: CounterBlock<typeof PIPELINE_COUNTERS>) {
+    out: PipelineOutputs, counters?: CounterBlock<typeof PIPELINE_COUNTERS>, flow: FlowStage | null = null) {
     this.pool = pool; this.keys = keys; this.ports = ports; this.macs = macs; this.txOp = txOp; this.out = out;
+    this.flow = flow;
+    this.outList = new Int32Array(ports.count + 1);
     this.counters = counters ?? new CounterBlock(PIPELINE_COUNTERS, ports.count);
     this.c = this.counters.values;
     this.nc = PIPELINE_COUNTERS.length;
@@ -89,15 +106,17 @@ export class SwitchPipeline {
   /** Forward batch[0..n) (n <= BATCH_MAX); `now` is the batch time in whole seconds. */
   process(batch: Int32Array, n: number, now: number): void {
     const k = this.keys, ports = this.ports, macs = this.macs, c = this.c, nc = this.nc, at = this.at;
-    const vlan = this.vlan, dest = this.dest;
+    const vlan = this.vlan, dest = this.dest, verdict = this.verdict;
+    const flow = this.flow !== null && this.flow.active ? this.flow : null;
 
-    // 1. admit: parse result and ingress VLAN.
+    // 1. admit: parse result, ingress VLAN, rule verdict.
     for (let i = 0; i < n; i++) {
       const h = batch[i];
       const inp = k.inPort[h];
       const row = inp * nc;
       c[row + at.processed]++;
       dest[i] = DROP;
+      verdict[i] = null;
       const r = k.reason[h];
       if (r !== 0) { this.drop(h, inp, MALFORMED_BASE + r); continue; }
       if (!ports.enabled(inp)) { this.drop(h, inp, at.dropPortDisabled); continue; }
@@ -116,6 +135,12 @@ export class SwitchPipeline {
       }
       vlan[i] = v;
       dest[i] = 0;
+      if (flow !== null) {
+        const vd = flow.verdictOf(k, h);
+        flow.rules.count(vd, this.pool.len[h]);
+        if (vd.drop) { dest[i] = DROP; this.drop(h, inp, at.dropRule); continue; }
+        verdict[i] = vd;
+      }
     }
 
     // 2. learn source MACs.
@@ -134,6 +159,12 @@ export class SwitchPipeline {
       if (dest[i] === DROP) continue;
       const h = batch[i];
       const inp = k.inPort[h];
+      const vd = verdict[i];
+      if (vd !== null) {
+        if (vd.setVlan >= 0) vlan[i] = vd.setVlan;
+        if (vd.output.length !== 0) { dest[i] = EXPLICIT; continue; }
+        if (vd.flood) { dest[i] = FLOOD; continue; }
+      }
       if ((k.dstMacHi[h] & 0x100) !== 0) { dest[i] = FLOOD; continue; }
       const p = macs.lookup(vlan[i], k.dstMacHi[h], k.dstMacLo[h], now);
       if (p < 0) { c[inp * nc + at.unknownUnicast]++; dest[i] = FLOOD; continue; }
@@ -142,27 +173,45 @@ export class SwitchPipeline {
       dest[i] = p;
     }
 
-    // 4. output: stage per port, then one burst per port.
-    const stage = this.stage, staged = this.staged, np = ports.count;
+    // 4. output: edits, destination list, tag op per destination; stage per port, then one
+    //    burst per port.
+    const stage = this.stage, staged = this.staged, np = ports.count, list = this.outList, pool = this.pool;
     staged.fill(0);
     for (let i = 0; i < n; i++) {
       const d = dest[i];
       if (d === DROP) continue;
       const h = batch[i];
       const inp = k.inPort[h];
-      const tagged = k.vlanCount[h] !== 0;
-      if (d >= 0) {
-        this.pool.refs[h] = 1;
-        this.stageTo(d, h, vlan[i], tagged);
-        c[inp * nc + at.forwarded]++;
-        continue;
+      const v = vlan[i];
+      const vd = verdict[i];
+      let m = 0;
+      if (d >= 0) list[m++] = d;
+      else if (d === FLOOD) { for (let p = 0; p < np; p++) if (this.floodsTo(p, inp, v)) list[m++] = p; }
+      else {
+        const out = vd!.output;
+        for (let j = 0; j < out.length; j++) if (out[j] !== inp && ports.enabled(out[j])) list[m++] = out[j];
       }
-      let copies = 0;
-      for (let p = 0; p < np; p++) if (this.floodsTo(p, inp, vlan[i])) copies++;
-      if (copies === 0) { this.drop(h, inp, at.dropNoDestination); continue; }
-      this.pool.refs[h] = copies; // set before the first copy is visible to the sender
-      for (let p = 0; p < np; p++) if (this.floodsTo(p, inp, vlan[i])) this.stageTo(p, h, vlan[i], tagged);
-      c[inp * nc + at.flooded]++;
+      const forwards = m;
+      let mirror = -1;
+      if (vd !== null && vd.mirror >= 0 && vd.mirror !== inp && ports.enabled(vd.mirror)) {
+        mirror = vd.mirror;
+        for (let j = 0; j < m; j++) if (list[j] === mirror) { mirror = -1; break; }
+        if (mirror >= 0) list[m++] = mirror;
+      }
+      if (forwards === 0) {
+        c[inp * nc + at.dropNoDestination]++;
+        if (m === 0) { pool.refs[h] = 1; this.release(h); continue; }
+      }
+      if (vd !== null) {
+        if (vd.setDscp >= 0) setDscp(pool.data, pool.start(h) + k.l3Off[h], k.ipVersion[h], vd.setDscp);
+        if (vd.rateClass >= 0) pool.rateClass[h] = vd.rateClass;
+      }
+      pool.refs[h] = m; // set before the first copy is visible to the sender
+      const tagged = k.vlanCount[h] !== 0;
+      const strip = vd !== null && vd.stripVlan;
+      for (let j = 0; j < forwards; j++) this.stageTo(list[j], h, v, tagged, strip);
+      if (mirror >= 0) { this.stageOp(mirror, h, TAG_KEEP); c[inp * nc + at.mirrored]++; }
+      if (forwards !== 0) c[inp * nc + (d >= 0 ? at.forwarded : d === FLOOD ? at.flooded : at.ruleOutput)]++;
     }
     for (let p = 0; p < np; p++) {
       const m = staged[p];
@@ -179,13 +228,18 @@ export class SwitchPipeline {
     return p !== inp && this.ports.enabled(p) && this.ports.carries(p, v);
   }
 
-  // Queue h for port p with the tag operation that makes it right for p's VLAN mode.
-  private stageTo(p: number, h: number, v: number, tagged: boolean): void {
+  // Queue h for port p with the tag operation that makes it right for p's VLAN mode (or, for
+  // a stripVlan verdict, untagged whatever the mode).
+  private stageTo(p: number, h: number, v: number, tagged: boolean, strip: boolean): void {
     const ports = this.ports;
-    const wantTag = ports.mode(p) !== MODE_ACCESS && ports.nativeVlan(p) !== v;
+    const wantTag = !strip && ports.mode(p) !== MODE_ACCESS && ports.nativeVlan(p) !== v;
     let op: number;
     if (wantTag) op = tagged ? (this.keys.vlanTci[h * MAX_VLAN_TAGS] & 0xfff) === v ? TAG_KEEP : TAG_SET_VID | (v << 4) : TAG_PUSH | (v << 4);
     else op = tagged ? TAG_STRIP : TAG_KEEP;
+    this.stageOp(p, h, op);
+  }
+
+  private stageOp(p: number, h: number, op: number): void {
     this.txOp[p * this.pool.slots + h] = op;
     this.stage[p * BATCH_MAX + this.staged[p]++] = h;
   }

@@ -13,8 +13,8 @@ export interface FrameSpec {
   vlans?: VlanTagSpec[];
   /** Raw EtherType when no IP header is built. */
   etherType?: number;
-  ipv4?: { src: string; dst: string; proto?: number; ttl?: number; mf?: boolean; fragOffset?: number };
-  ipv6?: { src: string; dst: string; next?: number };
+  ipv4?: { src: string; dst: string; proto?: number; ttl?: number; mf?: boolean; fragOffset?: number; tos?: number };
+  ipv6?: { src: string; dst: string; next?: number; trafficClass?: number };
   arp?: { op: number; spa: string; tpa: string };
   tcp?: { sport: number; dport: number; flags?: number };
   udp?: { sport: number; dport: number };
@@ -58,6 +58,7 @@ export function buildFrame(spec: FrameSpec): Uint8Array {
     const s = parseIpv4(spec.ipv4.src), d = parseIpv4(spec.ipv4.dst);
     if (s === null || d === null) throw new Error('bad IPv4 address');
     b[l3] = 0x45;
+    b[l3 + 1] = spec.ipv4.tos ?? 0;
     put16(b, l3 + 2, 20 + l4len + payload.length);
     put16(b, l3 + 6, (spec.ipv4.mf ? 0x2000 : 0) | ((spec.ipv4.fragOffset ?? 0) & 0x1fff));
     b[l3 + 8] = spec.ipv4.ttl ?? 64;
@@ -68,7 +69,9 @@ export function buildFrame(spec: FrameSpec): Uint8Array {
   } else if (spec.ipv6) {
     const s = parseIpv6(spec.ipv6.src), d = parseIpv6(spec.ipv6.dst);
     if (!s || !d) throw new Error('bad IPv6 address');
-    b[l3] = 0x60;
+    const tc = spec.ipv6.trafficClass ?? 0;
+    b[l3] = 0x60 | (tc >>> 4);
+    b[l3 + 1] = (tc & 0x0f) << 4;
     put16(b, l3 + 4, l4len + payload.length);
     b[l3 + 6] = spec.ipv6.next ?? proto;
     b[l3 + 7] = 64;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFrame } from '../../src/wire/frame-builder.js';
-import { BCAST, MAC, memorySwitch } from '../helpers/switch.js';
+import { BCAST, MAC, memorySwitch, waitFor } from '../helpers/switch.js';
 
 test('random bytes through NIC and pipeline: no throw, every drop counted, pool restored', async () => {
   const s = await memorySwitch([{}, { vlan: { mode: 'trunk', allowed: [1, 2, 3], native: 1 } }, {}]);
@@ -97,11 +97,3 @@ test('two worker threads forward 200,000 frames over four queues; every handle r
   await s.dp.stop();
   assert.equal(s.dp.pool.available, s.dp.pool.slots);
 });
-
-async function waitFor(cond: () => boolean, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for condition');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}

@@ -171,7 +171,7 @@ test('property: cached verdict == fresh linear classification, under random rule
 });
 
 test('a layer refuses rules beyond its distinct-mask budget', () => {
-  const rs = new RuleSet(ctx, 4);
+  const rs = new RuleSet(ctx, { maxMasksPerLayer: 4 });
   const prefixes = ['10.0.0.0/8', '10.0.0.0/9', '10.0.0.0/10', '10.0.0.0/11'];
   rs.apply({ add: prefixes.map((p, i) => ({ id: `m${i}`, layer: 'acl' as const, priority: 1, match: { srcIp: p }, actions: [{ drop: true as const }] })) });
   assert.throws(() => rs.apply({ add: [{ layer: 'acl', priority: 1, match: { srcIp: '10.0.0.0/12' }, actions: [{ drop: true }] }] }), /5 distinct masks \(limit 4\)/);

@@ -23,3 +23,12 @@ export async function memorySwitch(ports: TestPort[], over: Partial<DataplaneOpt
 
 export const MAC = (n: number) => `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`;
 export const BCAST = 'ff:ff:ff:ff:ff:ff';
+
+/** Resolve when cond() holds (polling every 2 ms); reject after `ms`. */
+export async function waitFor(cond: () => boolean, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting for condition');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
