@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// sluice command line: `sluice run` (and `sluice --help`). Exit codes: 0 done, 1 runtime
+// sluice command line: `sluice run`, `sluice rules` (and `sluice --help`). Exit codes: 0 done, 1 runtime
 // failure, 2 bad usage or configuration.
 
 import { checkConfig, CONFIG_SCHEMA, Config, defaultConfig, loadConfig } from './control/config.js';
 import { run } from './control/run.js';
+import { rulesCommand } from './control/rules-command.js';
 import { ConfigError, describe } from './control/schema.js';
 
 const HELP = `sluice — a userspace software NIC and virtual switch
@@ -11,7 +12,8 @@ const HELP = `sluice — a userspace software NIC and virtual switch
 usage: sluice <command> [options]
 
 commands:
-  run        run the switch (with no options: three UDP ports on 127.0.0.1, see below)
+  run        run the switch (with no options: three UDP ports on 127.0.0.1)
+  rules      add, delete, list and count the rules of a running switch
 
   sluice <command> --help   options of a command
   sluice run --help-config  every configuration field, its type, default and meaning
@@ -22,7 +24,8 @@ const RUN_HELP = `usage: sluice run [--config FILE] [options]
 Runs a learning L2 switch whose ports are UDP endpoints carrying one Ethernet frame per
 datagram (the format of QEMU's -netdev dgram / -netdev socket,udp= backends). Frames are
 spread over the NIC's receive queues by steering filters and RSS, and forwarded by worker
-threads. With no --config it runs the embedded default:
+threads, through the programmed rules (config "rules", or \`sluice rules\` while it runs,
+via the control API on 127.0.0.1:7400). With no --config it runs the embedded default:
 
   p1  listens on 127.0.0.1:40001, sends to 127.0.0.1:50001
   p2  listens on 127.0.0.1:40002, sends to 127.0.0.1:50002
@@ -96,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(HELP); return cmd === undefined ? 2 : 0; }
   if (cmd === 'run') return runCommand(rest);
+  if (cmd === 'rules') return rulesCommand(rest);
   return fail(`unknown command "${cmd}" (see sluice --help)`);
 }
 

@@ -20,6 +20,7 @@ export function buildDataplane(c: Config): Dataplane {
     macTableSize: c.switch.macTableSize, macAgingSeconds: c.switch.macAgingSeconds,
     rss: new Rss(c.nic.queues, key, c.nic.rss.indirection),
     ports: c.ports.map((p) => ({ name: p.name, endpoint: endpointFor(p), vlan: p.vlan, macLimit: p.macLimit })),
+    rules: { add: c.rules }, flowCacheEntries: c.flow.cacheEntries, maxRules: c.flow.maxRules,
   });
   for (const fl of c.nic.filters) dp.nic.steering.add(fl as SteeringFilter);
   return dp;

@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { parseHostPort } from '../endpoints/udp.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
+import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
+import { RuleError, RuleSpec } from '../flow/rule.js';
+import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';
 import { ConfigError, Field, Schema, validate } from './schema.js';
 
 export interface UdpEndpointConfig { type: 'udp'; local: string; remote: string; socketBuffer: number }
@@ -23,7 +26,13 @@ export interface Config {
   switch: { macTableSize: number; macAgingSeconds: number; txRingSize: number };
   ports: PortConfig[];
   stats: { intervalSeconds: number };
+  rules: RuleSpec[];
+  flow: { cacheEntries: number; maxRules: number };
+  control: { listen: string };
 }
+
+/** Where `sluice run` serves its control API and `sluice rules` looks for it. */
+export const DEFAULT_CONTROL = '127.0.0.1:7400';
 
 const hostPort = (s: string) => (parseHostPort(s) ? null : `${JSON.stringify(s)} is not "address:port" (e.g. "127.0.0.1:40001")`);
 const mac = (s: string) => (parseMac(s) ? null : `${JSON.stringify(s)} is not a MAC address like "02:00:00:00:00:01"`);
@@ -99,8 +108,24 @@ export const CONFIG_SCHEMA: Schema = {
     stats: f({ type: 'object', fields: {
       intervalSeconds: f(int(0, 3600, 'seconds'), 'live rate report period; 0 turns it off', 1),
     } }, 'live statistics', {}),
+    rules: f({ type: 'array', items: { type: 'json', doc: 'a rule: {id?, layer, priority, match, actions} (README "Rules")' }, maxItems: DEFAULT_MAX_RULES }, 'rules installed at start, as one atomic batch', []),
+    flow: f({ type: 'object', fields: {
+      cacheEntries: f(int(16, 1 << 24, 'entries'), 'flow cache entries per datapath thread (LRU of classified flows)', DEFAULT_FLOW_CACHE_ENTRIES),
+      maxRules: f(int(1, 1 << 20, 'rules'), 'most rules installed at once', DEFAULT_MAX_RULES),
+    } }, 'rule classification', {}),
+    control: f({ type: 'object', fields: {
+      listen: f({ type: 'string', check: controlAddress }, 'loopback address:port of the HTTP control API used by `sluice rules`; "off" disables it', DEFAULT_CONTROL),
+    } }, 'control API of the running switch', {}),
   },
 };
+
+function controlAddress(s: string): string | null {
+  if (s === 'off') return null;
+  const hp = parseHostPort(s);
+  if (!hp) return `${JSON.stringify(s)} is not "address:port" or "off"`;
+  if (hp.host !== '127.0.0.1' && hp.host !== '::1' && !hp.host.startsWith('127.')) return `${hp.host} is not a loopback address: the control API has no authentication, so it only listens on loopback`;
+  return null;
+}
 
 /** The embedded default: three UDP ports; pN listens on 127.0.0.1:4000N, sends to 127.0.0.1:5000N. */
 export const DEFAULT_CONFIG_DOC = {
@@ -145,6 +170,13 @@ export function checkConfig(doc: unknown): Config {
   }
   if (c.workers > c.nic.queues) throw new ConfigError('workers', `${c.workers} workers for ${c.nic.queues} queues: each worker needs a queue`);
   if (c.pool.slots < c.nic.ringSize) throw new ConfigError('pool.slots', `${c.pool.slots} slots cannot fill one ${c.nic.ringSize}-descriptor ring`);
+  // Rules: compile the whole list as the switch will (one batch), naming rules[i].field.
+  try {
+    new RuleSet({ ports: c.ports.map((p) => p.name), queues: c.nic.queues }, { maxRules: c.flow.maxRules }).apply({ add: c.rules });
+  } catch (e) {
+    if (e instanceof RuleError) throw new ConfigError(e.field.replace(/^add/, 'rules'), e.problem);
+    throw e;
+  }
   return c;
 }
 

@@ -34,5 +34,7 @@ export function finalReport(s: DataplaneStats): string {
   }
   out.push(`  mac table: ${Object.entries(s.macTable).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   out.push(`  pool: ${s.pool.free} of ${s.pool.slots} slots free`);
+  const f = s.flows;
+  if (f.rules > 0) out.push(`  rules: ${f.rules} (${Object.entries(f.rulesByLayer).map(([k, v]) => `${k}=${v}`).join(' ')}); flow cache ${Object.entries(f.cache).map(([k, v]) => `${k}=${v}`).join(' ')} hitRate=${(f.hitRate * 100).toFixed(1)}%`);
   return out.join('\n');
 }

@@ -4,7 +4,8 @@
 import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
 import { parseHostPort, UdpEndpoint } from '../endpoints/udp.js';
 import { buildDataplane } from './build.js';
-import { Config } from './config.js';
+import { ControlApi } from './control-api.js';
+import { Config, DEFAULT_CONTROL } from './config.js';
 import { finalReport, rateLines } from './report.js';
 
 export interface RunOptions { json: boolean; quiet: boolean }
@@ -27,15 +28,17 @@ function attachHelp(c: Config): string[] {
 
 export async function run(c: Config, o: RunOptions): Promise<number> {
   const dp: Dataplane = buildDataplane(c);
+  const api = c.control.listen === 'off' ? null : new ControlApi(dp);
   try {
     await dp.start();
+    await api?.listen(parseHostPort(c.control.listen)!);
   } catch (e) {
     process.stderr.write(`sluice: ${(e as Error).message}\n`);
     await dp.stop(100).catch(() => undefined);
     return 1;
   }
   const log = (s: string) => { if (!o.quiet) process.stdout.write(s + '\n'); };
-  log(`sluice: switch up — ${c.ports.length} ports, ${c.nic.queues} RX queues, ${c.workers} worker${c.workers === 1 ? '' : 's'}`);
+  log(`sluice: switch up — ${c.ports.length} ports, ${c.nic.queues} RX queues, ${c.workers} worker${c.workers === 1 ? '' : 's'}, ${dp.rules.size} rule${dp.rules.size === 1 ? '' : 's'}`);
   for (const l of attachHelp(c)) log(l);
   c.ports.forEach((p, i) => {
     const ep = dp.endpoint(i);
@@ -43,6 +46,7 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
       log(`  note: ${p.name} got a ${ep.recvBufferSize}-byte receive buffer (asked ${p.endpoint.socketBuffer}); raise net.core.rmem_max to absorb bursts`);
     }
   });
+  if (api) log(`control API on http://${c.control.listen} — change rules with: sluice rules add|del|list|stats${c.control.listen === DEFAULT_CONTROL ? '' : ` --control ${c.control.listen}`}`);
   log('Ctrl-C stops and prints the final counters.');
 
   // One ticker: a failed datapath thread stops the switch; live rates every interval.
@@ -65,6 +69,7 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
     process.once('SIGTERM', stop);
   });
   clearInterval(timer);
+  await api?.close();
   await dp.stop();
   const s = dp.stats();
   if (o.json) process.stdout.write(JSON.stringify(s) + '\n');

@@ -15,6 +15,8 @@ export type Schema =
   | { type: 'integer'; min: number; max: number; doc?: string; powerOfTwo?: boolean }
   | { type: 'string'; enum?: readonly string[]; check?: (s: string) => string | null; doc?: string }
   | { type: 'boolean'; doc?: string }
+  /** Any JSON value, checked elsewhere (rules are validated by their compiler). */
+  | { type: 'json'; doc?: string }
   | { type: 'array'; items: Schema; minItems?: number; maxItems?: number; doc?: string }
   | { type: 'object'; fields: Record<string, Field>; doc?: string };
 
@@ -38,6 +40,8 @@ export function validate(schema: Schema, value: unknown, path = ''): unknown {
       if (problem) throw new ConfigError(path, problem);
       return value;
     }
+    case 'json':
+      return value;
     case 'boolean':
       if (typeof value !== 'boolean') throw new ConfigError(path, `expected true or false, got ${show(value)}`);
       return value;

@@ -361,8 +361,7 @@ export class Dataplane {
     for (const s of this.sources) for (const n of FLOW_CACHE_COUNTERS) cache[n] += s.cache.get(n);
     const looked = cache.hits + cache.misses;
     const perLayer: Record<string, number> = {};
-    for (const l of LAYERS) perLayer[l] = 0;
-    for (const r of this.rules.list()) perLayer[r.layer]++;
+    LAYERS.forEach((l, i) => { perLayer[l] = this.rules.perLayer[i]; });
     return { rules: this.rules.size, rulesByLayer: perLayer, cacheEntriesPerThread: this.flowCacheEntries, cache, hitRate: looked === 0 ? 0 : cache.hits / looked };
   }
 }

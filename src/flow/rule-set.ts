@@ -58,6 +58,8 @@ export class RuleSet {
   readonly counters: Float64Array;
   private readonly freeSlots: Int32Array;
   private freeTop: number;
+  /** Installed rules per layer, in LAYERS order. */
+  readonly perLayer: number[] = LAYERS.map(() => 0);
   /** Installed rules with a `queue` action (the NIC consults the rules only when > 0). */
   queueRules = 0;
 
@@ -134,12 +136,14 @@ export class RuleSet {
       this.layers[LAYERS.indexOf(r.layer)].remove(r);
       this.byId.delete(id);
       this.freeSlots[this.freeTop++] = r.slot;
+      this.perLayer[LAYERS.indexOf(r.layer)]--;
       if (r.actions.queue >= 0) this.queueRules--;
     }
     for (const r of compiled) {
       this.layers[LAYERS.indexOf(r.layer)].add(r);
       this.byId.set(r.id, r);
       r.slot = this.freeSlots[--this.freeTop];
+      this.perLayer[LAYERS.indexOf(r.layer)]++;
       this.counters[r.slot * 2] = 0;
       this.counters[r.slot * 2 + 1] = 0;
       if (r.actions.queue >= 0) this.queueRules++;
