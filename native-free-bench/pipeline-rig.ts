@@ -12,6 +12,10 @@ import { BATCH_MAX, SwitchPipeline } from '../src/vswitch/pipeline.js';
 import { PortTable } from '../src/vswitch/port-table.js';
 import { FlowKeys } from '../src/wire/flow-key.js';
 import { buildFrame } from '../src/wire/frame-builder.js';
+import { FlowCache } from '../src/flow/flow-cache.js';
+import { FlowStage } from '../src/flow/flow-stage.js';
+import { RuleSpec } from '../src/flow/rule.js';
+import { RuleSet } from '../src/flow/rule-set.js';
 
 export const FRAME_SIZE = 64;
 export const FLOWS = 1024;
@@ -35,7 +39,10 @@ export class PipelineRig {
   private readonly batch = new Int32Array(BATCH_MAX);
   private readonly burst = new Int32Array(BATCH_MAX);
 
-  constructor(frames: Uint8Array[], macShare?: MacTableShare) {
+  readonly flow: FlowStage | null;
+
+  /** With `rules`, the pipeline classifies every packet through a flow cache of 65536 entries. */
+  constructor(frames: Uint8Array[], macShare?: MacTableShare, rules?: RuleSpec[]) {
     const n = frames.length;
     this.pool = new PacketPool(n + 64, 2048);
     const keys = new FlowKeys(this.pool.slots);
@@ -46,7 +53,12 @@ export class PipelineRig {
     ports.configure(1, { mode: 'access', vlan: 1 });
     this.tx = [new Ring(1024), new Ring(1024)];
     this.ret = new Ring(ceil2(this.pool.slots));
-    this.pipeline = new SwitchPipeline(this.pool, keys, ports, macs, new Int32Array(2 * this.pool.slots), { tx: this.tx, ret: this.ret, bell: new Doorbell() });
+    if (rules) {
+      const rs = new RuleSet({ ports: ['p1', 'p2'], queues: 4 });
+      rs.apply({ add: rules });
+      this.flow = new FlowStage(rs, new FlowCache(65536));
+    } else this.flow = null;
+    this.pipeline = new SwitchPipeline(this.pool, keys, ports, macs, new Int32Array(2 * this.pool.slots), { tx: this.tx, ret: this.ret, bell: new Doorbell() }, undefined, this.flow);
     // The destination MAC is learned on port 1, as after the first reply.
     macs.learn(1, 0x0200, 0x00000002, 1, systemClock.seconds());
     this.source = new Ring(ceil2(n));

@@ -2,6 +2,7 @@
 // bench-results/<name>.json (the README's tables come from these).
 import { classifierBench } from './classifier.js';
 import { flowCacheBench } from './flow-cache.js';
+import { flowHitRateBench } from './flow-hit-rate.js';
 import { pipelineBench } from './pipeline.js';
 import { Figure, print, save } from './report.js';
 import { ringBench } from './ring-handoff.js';
@@ -11,6 +12,7 @@ const benches: [string, string, () => Promise<Figure[]>][] = [
   ['pipeline', 'in-memory pipeline, 64-byte frames, 1024 flows', pipelineBench],
   ['ring-handoff', 'ring handoff between two threads', ringBench],
   ['flow-cache', 'flow cache hit path, 10k active flows', flowCacheBench],
+  ['flow-hit-rate', 'flow cache hit rate replaying captures (parse + pack + lookup, a miss inserts)', () => flowHitRateBench()],
   ['classifier', 'classifier miss path (Mpps = M classifications/s)', classifierBench],
   ['udp-forwarding', 'UDP forwarding on 127.0.0.1 (frames delivered per second)', socketBench],
 ];

@@ -108,7 +108,7 @@ export const CONFIG_SCHEMA: Schema = {
     stats: f({ type: 'object', fields: {
       intervalSeconds: f(int(0, 3600, 'seconds'), 'live rate report period; 0 turns it off', 1),
     } }, 'live statistics', {}),
-    rules: f({ type: 'array', items: { type: 'json', doc: 'a rule: {id?, layer, priority, match, actions} (README "Rules")' }, maxItems: DEFAULT_MAX_RULES }, 'rules installed at start, as one atomic batch', []),
+    rules: f({ type: 'array', items: { type: 'json', doc: 'a rule: {id?, layer, priority, match, actions} (README "Rules")' }, maxItems: 1 << 20 }, 'rules installed at start, as one atomic batch', []),
     flow: f({ type: 'object', fields: {
       cacheEntries: f(int(16, 1 << 24, 'entries'), 'flow cache entries per datapath thread (LRU of classified flows)', DEFAULT_FLOW_CACHE_ENTRIES),
       maxRules: f(int(1, 1 << 20, 'rules'), 'most rules installed at once', DEFAULT_MAX_RULES),

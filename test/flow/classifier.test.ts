@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { linearLookup } from '../../src/flow/classifier.js';
 import { FlowCache } from '../../src/flow/flow-cache.js';
-import { hashKey, KEY_WORDS, packKey } from '../../src/flow/key.js';
+import { FlowStage } from '../../src/flow/flow-stage.js';
+import { KEY_WORDS, packKey } from '../../src/flow/key.js';
 import { compileRule, rangeToPrefixes, RuleSpec } from '../../src/flow/rule.js';
 import { RuleSet } from '../../src/flow/rule-set.js';
 import { FlowKeys } from '../../src/wire/flow-key.js';
@@ -130,7 +131,10 @@ test('property: cached verdict == fresh linear classification, under random rule
     let s = seed * 7919;
     const rnd = (n: number) => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) % n; };
     const rs = new RuleSet(ctx);
-    const cache = new FlowCache(64);
+    // The production path: a FlowStage (flow cache + generation check) over parsed packets.
+    const stage = new FlowStage(rs, new FlowCache(64));
+    const cache = stage.cache;
+    const pk = new FlowKeys(40);
     const nets = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.3/32', '192.168.0.0/16'];
     const randomRule = (i: number): RuleSpec => {
       const m: RuleSpec['match'] = {};
@@ -144,7 +148,12 @@ test('property: cached verdict == fresh linear classification, under random rule
     const packets: Uint32Array[] = [];
     for (let i = 0; i < 40; i++) {
       const a = `10.${rnd(2)}.${rnd(3)}.${rnd(5)}`, b = rnd(3) ? `10.1.2.${rnd(5)}` : `192.168.${rnd(3)}.1`;
-      packets.push(rnd(2) ? tcp4(a, b, 1000 + rnd(200), rnd(2) ? 80 : 1050) : key({ ipv4: { src: a, dst: b }, udp: { sport: 5, dport: 1000 + rnd(150) } }, rnd(3)));
+      const spec: Partial<FrameSpec> = rnd(2) ? { ipv4: { src: a, dst: b }, tcp: { sport: 1000 + rnd(200), dport: rnd(2) ? 80 : 1050 } } : { ipv4: { src: a, dst: b }, udp: { sport: 5, dport: 1000 + rnd(150) } };
+      const inPort = rnd(3);
+      const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ...spec } as FrameSpec);
+      assert.equal(pk.extract(f, 0, f.length, i), 0);
+      pk.inPort[i] = inPort;
+      packets.push(key(spec, inPort));
     }
     let n = 0;
     for (let step = 0; step < 400; step++) {
@@ -153,12 +162,9 @@ test('property: cached verdict == fresh linear classification, under random rule
         const del = ids.length && rnd(2) ? [ids[rnd(ids.length)]] : [];
         rs.apply({ del, add: rnd(3) ? [randomRule(n++), randomRule(n++)] : [] });
       }
-      const k = packets[rnd(packets.length)];
-      const h = hashKey(k, 0);
-      cache.generation = rs.generation;
-      let vid = cache.lookup(k, 0, h);
-      if (vid < 0) { vid = rs.classify(k, 0); cache.insert(k, 0, h, vid); }
-      const got = rs.verdicts[vid];
+      const i = rnd(packets.length);
+      const k = packets[i];
+      const got = stage.verdictOf(pk, i);
       // Fresh linear classification, layer by layer.
       const all = rs.list();
       for (const [li, layer] of (['acl', 'forward', 'qos'] as const).entries()) {
