@@ -37,6 +37,11 @@ import { PortTable, PortVlanConfig } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { serveQueues } from './serve.js';
 import { CTL_ACK, CTL_RULES, CTL_STOP, RuleMessage, WorkerSetup } from './worker-setup.js';
+import { ControlOp } from '../vswitch/ext/api.js';
+import { datapathExtensions } from '../vswitch/ext/datapath.js';
+import { ExtensionError, ExtensionHost, ExtensionLimits, ExtensionReport, ExtensionSpec } from '../vswitch/ext/host.js';
+import { ExtensionStack } from '../vswitch/ext/stack.js';
+import { EXT_COUNTERS, extensionCounters } from '../vswitch/ext/state.js';
 
 export interface PortSpec {
   name: string;
@@ -64,7 +69,18 @@ export interface DataplaneOptions {
   /** Flow cache entries per datapath thread. */
   flowCacheEntries?: number;
   maxRules?: number;
+  /** Extensions bound to this switch, in configuration order. */
+  extensions?: ExtensionSpec[];
+  extensionLimits?: Partial<ExtensionLimits>;
+  /** Directory extension module paths are relative to (the configuration file's). */
+  extensionBaseDir?: string;
+  /** Extension events (faults, ignored vetoes, log lines). */
+  onLog?: (message: string) => void;
 }
+
+/** Port life cycle, in order (README "Extensions"). */
+export const PORT_STATES = ['none', 'created', 'nicCreated', 'connected', 'disconnected', 'nicDeleted', 'tornDown', 'deleted'] as const;
+export type PortState = (typeof PORT_STATES)[number];
 
 /** NIC's own flow cache, used only for rules with a `queue` action. */
 const NIC_FLOW_CACHE_ENTRIES = 4096;
@@ -75,6 +91,7 @@ const TX_BURST = 256;
 
 interface Source {
   tx: Ring[]; ret: Ring; counters: CounterBlock<typeof PIPELINE_COUNTERS>;
+  ext: CounterBlock<typeof EXT_COUNTERS>;
   /** The thread's rule counters and flow cache (in shared memory, read for stats). */
   ruleCounters: Float64Array; cache: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
   rulePort: MessagePort | null;
@@ -98,6 +115,9 @@ export class Dataplane {
   private readonly flowCacheEntries: number;
   private rulesVersion = 0;
   private readonly initialRules: RuleBatch;
+  readonly extensions: ExtensionHost;
+  readonly portState: PortState[];
+  readonly properties = { switch: new Map<string, unknown>(), port: new Map<string, Map<string, unknown>>() };
   private inline: SwitchPipeline | null = null;
   private readonly scratch = new Int32Array(TX_BURST);
   private readonly batch = new Int32Array(BATCH_MAX);
@@ -138,19 +158,47 @@ export class Dataplane {
         ruleCounters: o.workers === 0 ? this.rules.counters : new Float64Array(new SharedArrayBuffer(maxRules * 16)),
         cache: new CounterBlock(FLOW_CACHE_COUNTERS),
         rulePort: null,
+        ext: extensionCounters((o.extensions ?? []).length),
       });
     }
+    this.extensions = new ExtensionHost(o.extensions ?? [], o.ports.map((p) => p.name), { limits: o.extensionLimits, baseDir: o.extensionBaseDir, onLog: o.onLog });
+    for (const s of this.sources) this.extensions.threadCounters.push(s.ext);
+    this.portState = o.ports.map(() => 'none');
   }
 
   endpoint(i: number): Endpoint { return this.o.ports[i].endpoint; }
 
-  /** Open endpoints and start the datapath threads. */
+  /**
+   * Bind the extensions, take every port through create -> NIC create -> connect (each
+   * delivered to the extensions, which may veto), open endpoints and start the datapath
+   * threads. A veto or a bad extension fails the start (ExtensionError / VetoError).
+   */
   async start(): Promise<void> {
     const o = this.o;
+    const host = this.extensions;
+    await host.bind();
+    try {
+      for (let i = 0; i < o.ports.length; i++) {
+        const port = o.ports[i].name;
+        this.portOp(i, { op: 'portCreate', port }, 'created', { op: 'portDelete', port });
+        this.portOp(i, { op: 'nicCreate', port }, 'nicCreated', { op: 'nicDelete', port });
+        this.portOp(i, { op: 'nicConnect', port }, 'connected');
+      }
+    } catch (e) {
+      await host.stop();
+      throw e;
+    }
+    const names = o.ports.map((p) => p.name);
     if (o.workers === 0) {
       const s = this.sources[0];
       const flow = new FlowStage(this.rules, new FlowCache(this.flowCacheEntries, s.cache.buffer));
-      this.inline = new SwitchPipeline(this.pool, this.keys, this.ports, this.macs, this.txOp, { tx: s.tx, ret: s.ret, bell: this.mainBell }, s.counters, flow);
+      let stack: ExtensionStack | null = null;
+      if (host.count > 0) {
+        const bound = await datapathExtensions(host.bound, 0, names, (e, port, frame) => this.originate(e, port, frame, s.ext));
+        stack = new ExtensionStack(bound, host.state, s.ext, this.pool, this.keys, BATCH_MAX, o.ports.length,
+          { budgetMs: host.limits.batchBudgetMs, overrunLimit: host.limits.overrunLimit, onFault: (_e, m) => host.note(m) });
+      }
+      this.inline = new SwitchPipeline(this.pool, this.keys, this.ports, this.macs, this.txOp, { tx: s.tx, ret: s.ret, bell: this.mainBell }, s.counters, flow, stack);
     } else {
       for (let w = 0; w < o.workers; w++) {
         const bell = new Doorbell();
@@ -167,9 +215,14 @@ export class Dataplane {
           rules: { ports: o.ports.map((p) => p.name), queues: o.queues, initial: this.initialRules, maxRules: this.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
           flowCache: { entries: this.flowCacheEntries, counters: s.cache.buffer },
           rulePort: channel.port2,
+          extensions: { bound: host.bound, state: host.state.buffer, counters: s.ext.buffer, ports: names, limits: host.limits },
         };
         const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup, transferList: [channel.port2] });
         worker.on('error', (e) => { this.failure = `datapath worker ${w} failed: ${e.stack ?? e}`; });
+        worker.on('message', (m: WorkerEvent) => {
+          if (m.fault) host.note(m.fault);
+          else if (m.originate) this.originate(m.originate.ext, m.originate.port, m.originate.frame, s.ext);
+        });
         this.workers.push(worker);
       }
     }
@@ -216,7 +269,8 @@ export class Dataplane {
     let work = 0;
     this.nic.flush();
     if (this.inline) {
-      for (let n; (n = serveQueues(this.nic.rings, this.inline, this.batch, this.clock)) !== 0;) { work += n; work += this.drain(); }
+      // Extensions may originate frames while the pipeline runs: publish those too.
+      for (let n; (n = serveQueues(this.nic.rings, this.inline, this.batch, this.clock)) !== 0;) { work += n; work += this.drain(); this.nic.flush(); }
     }
     return work + this.drain();
   }
@@ -274,6 +328,76 @@ export class Dataplane {
     return n + (this.pending() ? 1 : 0);
   }
 
+  // One port life-cycle step, delivered to the extensions (which may veto, undone by `undo`).
+  private portOp(i: number, op: ControlOp, to: PortState, undo?: ControlOp): void {
+    const from = this.portState[i];
+    if (PORT_STATES.indexOf(to) !== PORT_STATES.indexOf(from) + 1 && !(to === 'connected' && from === 'disconnected')) {
+      throw new ExtensionError(`port ${this.o.ports[i].name}: cannot go from ${from} to ${to}`);
+    }
+    this.extensions.controlOp(op, undo);
+    this.portState[i] = to;
+    if (to === 'connected') this.ports.setEnabled(i, true);
+    if (to === 'disconnected') this.ports.setEnabled(i, false);
+  }
+
+  private portIndex(name: string): number {
+    const i = this.o.ports.findIndex((p) => p.name === name);
+    if (i < 0) throw new ExtensionError(`no port named ${JSON.stringify(name)}`);
+    return i;
+  }
+
+  /** Disconnect a port's NIC (frames to and from it are dropped as dropPortDisabled) or connect it again. */
+  setConnected(port: string, on: boolean): void {
+    const i = this.portIndex(port);
+    if (on) this.portOp(i, { op: 'nicConnect', port }, 'connected');
+    else this.portOp(i, { op: 'nicDisconnect', port }, 'disconnected');
+  }
+
+  /**
+   * Add or update a switch property (port undefined) or a port property; delivered to every
+   * extension, which may veto. Throws VetoError (nothing changed) on a veto.
+   */
+  setProperty(name: string, value: unknown, port?: string): void {
+    const store = this.propertyStore(port);
+    const had = store.has(name);
+    const old = store.get(name);
+    const scope = port === undefined ? 'switch' as const : 'port' as const;
+    this.extensions.controlOp({ op: had ? 'propertyUpdate' : 'propertyAdd', scope, port, name, value },
+      had ? { op: 'propertyUpdate', scope, port, name, value: old } : { op: 'propertyDelete', scope, port, name, value });
+    store.set(name, value);
+  }
+
+  deleteProperty(name: string, port?: string): void {
+    const store = this.propertyStore(port);
+    if (!store.has(name)) throw new ExtensionError(`no ${port === undefined ? 'switch' : `port ${port}`} property ${JSON.stringify(name)}`);
+    const old = store.get(name);
+    const scope = port === undefined ? 'switch' as const : 'port' as const;
+    this.extensions.controlOp({ op: 'propertyDelete', scope, port, name, value: old }, { op: 'propertyAdd', scope, port, name, value: old });
+    store.delete(name);
+  }
+
+  private propertyStore(port?: string): Map<string, unknown> {
+    if (port === undefined) return this.properties.switch;
+    this.portIndex(port);
+    let m = this.properties.port.get(port);
+    if (!m) { m = new Map(); this.properties.port.set(port, m); }
+    return m;
+  }
+
+  // A frame an extension originates enters the switch as if received on `port`.
+  private originate(e: number, port: number, frame: Uint8Array, counters: CounterBlock<typeof EXT_COUNTERS>): boolean {
+    if (!this.running || port < 0 || port >= this.o.ports.length) return false;
+    const h = this.pool.allocFrom(frame, 0, frame.length);
+    if (h < 0) return false;
+    counters.values[counters.slot('originated', e)]++;
+    this.nic.receive(h, port);
+    this.schedulePump();
+    return true;
+  }
+
+  /** Bound extensions with their state and counters. */
+  extensionReport(): ExtensionReport[] { return this.extensions.report(); }
+
   /**
    * Apply a batch of rule changes atomically on every datapath thread. Rejects with RuleError
    * (nothing changed anywhere) when the batch is invalid; resolves with the added rules once
@@ -330,6 +454,19 @@ export class Dataplane {
     if (this.txLoopDone) await this.txLoopDone;
     this.poll();
     for (const p of this.o.ports) await p.endpoint.close();
+    // Port teardown, delivered to the extensions (not vetoable), then the extensions go.
+    for (let i = 0; i < this.o.ports.length; i++) {
+      const port = this.o.ports[i].name;
+      const steps: [ControlOp, PortState][] = [[{ op: 'nicDisconnect', port }, 'disconnected'], [{ op: 'nicDelete', port }, 'nicDeleted'],
+        [{ op: 'portTeardown', port }, 'tornDown'], [{ op: 'portDelete', port }, 'deleted']];
+      for (const [op, to] of steps) {
+        if (PORT_STATES.indexOf(this.portState[i]) >= PORT_STATES.indexOf(to) || this.portState[i] === 'none') continue;
+        if (to === 'disconnected' && this.portState[i] !== 'connected') continue;
+        this.extensions.controlOp(op);
+        this.portState[i] = to;
+      }
+    }
+    await this.extensions.stop();
   }
 
   /** Counters summed over workers, per port; queue counters; MAC table and pool state. */
@@ -352,6 +489,7 @@ export class Dataplane {
       macTable: { entries: this.macs.count, learned: this.macs.counter('learned'), moved: this.macs.counter('moved'), aged: this.macs.counter('aged'), tableFull: this.macs.counter('tableFull'), portLimit: this.macs.counter('portLimit') },
       steering: { filters: this.nic.steering.size, capacity: this.nic.steering.capacity },
       flows: this.flowStats(),
+      extensions: this.extensions.count ? this.extensions.report() : [],
     };
   }
 
@@ -374,7 +512,11 @@ export interface DataplaneStats {
   pool: { slots: number; free: number };
   macTable: Record<string, number>;
   steering: { filters: number; capacity: number };
+  extensions: ExtensionReport[];
   flows: { rules: number; rulesByLayer: Record<string, number>; cacheEntriesPerThread: number; cache: Record<string, number>; hitRate: number };
 }
+
+/** What a datapath worker posts to the main thread. */
+export interface WorkerEvent { fault?: string; originate?: { ext: number; port: number; frame: Uint8Array } }
 
 function ceilPow2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }

@@ -7,6 +7,7 @@ import { PortTableShare } from '../vswitch/port-table.js';
 
 import { MessagePort } from 'node:worker_threads';
 import { RuleBatch } from '../flow/rule-set.js';
+import { BoundSpec, ExtensionLimits } from '../vswitch/ext/host.js';
 
 // Control words (Int32Array over `control`): stop flag, newest rule version posted, then one
 // acknowledged rule version per worker.
@@ -40,4 +41,6 @@ export interface WorkerSetup {
   flowCache: { entries: number; counters: SharedArrayBuffer };
   /** Rule changes arrive here (read with receiveMessageOnPort between batches). */
   rulePort: MessagePort;
+  /** Extensions to import and bind in this thread, their shared state and this thread's counters. */
+  extensions: { bound: BoundSpec[]; state: SharedArrayBuffer; counters: SharedArrayBuffer; ports: string[]; limits: ExtensionLimits };
 }

@@ -19,6 +19,10 @@ import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipelin
 import { PortTable } from '../vswitch/port-table.js';
 import { ringsEmpty, serveQueues } from './serve.js';
 import { CTL_ACK, CTL_RULES, CTL_STOP, RuleMessage, WorkerSetup } from './worker-setup.js';
+import { datapathExtensions } from '../vswitch/ext/datapath.js';
+import { ExtensionStack } from '../vswitch/ext/stack.js';
+import { ExtensionState, extensionCounters } from '../vswitch/ext/state.js';
+import type { WorkerEvent } from './dataplane.js';
 
 const s = workerData as WorkerSetup;
 const pool = PacketPool.attach(s.pool);
@@ -45,9 +49,18 @@ function takeRuleChanges(): void {
   Atomics.notify(control, CTL_ACK + s.index);
 }
 
+const post = (m: WorkerEvent) => parentPort?.postMessage(m);
+const x = s.extensions;
+let stack: ExtensionStack | null = null;
+if (x.bound.length > 0) {
+  const bound = await datapathExtensions(x.bound, s.index + 1, x.ports, (ext, port, frame) => { post({ originate: { ext, port, frame: frame.slice() } }); return true; });
+  stack = new ExtensionStack(bound, new ExtensionState(x.bound.length, x.state), extensionCounters(x.bound.length, x.counters), pool, keys, BATCH_MAX, s.portCount,
+    { budgetMs: x.limits.batchBudgetMs, overrunLimit: x.limits.overrunLimit, onFault: (_e, m) => post({ fault: m }) });
+}
+
 const pipeline = new SwitchPipeline(pool, keys, PortTable.attach(s.ports), MacTable.attach(s.macs), new Int32Array(s.txOp), {
   tx: s.tx.map(Ring.attach), ret: Ring.attach(s.ret), bell: new Doorbell(s.mainBell),
-}, new CounterBlock(PIPELINE_COUNTERS, s.portCount, s.counters), flow);
+}, new CounterBlock(PIPELINE_COUNTERS, s.portCount, s.counters), flow, stack);
 const batch = new Int32Array(BATCH_MAX);
 
 for (;;) {

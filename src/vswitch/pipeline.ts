@@ -6,17 +6,22 @@
 //                VLAN each frame belongs to from its input port's access/trunk config; then,
 //                when rules are installed, take each frame's verdict from the FlowStage (flow
 //                cache, classifier on a miss): a rule drop ends here (dropRule);
+//   1b. ingress extensions (ExtensionStack: captures, filters, the forwarding extension) see
+//                the admitted frames; they may drop them (dropExtension), edit them (the flow
+//                key is parsed again), or — the forwarding extension — choose destinations;
 //   2. learn   — record (VLAN, source MAC) -> input port in the shared MacTable;
-//   3. decide  — a rule's output ports or flood win; otherwise known unicast: one port; group
+//   3. decide  — a forwarding extension's destinations win, then a rule's output ports or
+//                flood; otherwise known unicast: one port; group
 //                or unknown destination: flood to every enabled port carrying the VLAN,
 //                never back out of the input port. A rule's setVlan moves the frame into
 //                that VLAN first (lookup, flooding and egress tagging use it; learning used
 //                the ingress VLAN);
-//   4. output  — apply the verdict's edits (DSCP, rate class), list the destinations (plus
-//                the mirror port, which gets the frame with its tag as received), write the
-//                egress tag operation per (port, handle), set the handle's reference count,
-//                then one burst enqueue per destination port. A full transmit ring drops
-//                (counted) and releases.
+//   4. output  — list the (frame, destination port) pairs (plus the mirror port, which gets
+//                the frame with its tag as received); egress extensions (reverse order) may
+//                exclude pairs (a frame left with none: dropExcluded); apply the verdict's
+//                edits (DSCP, rate class), write the egress tag operation per pair, set the
+//                handle's reference count, then one burst enqueue per destination port. A full
+//                transmit ring drops (counted) and releases.
 // Every handle given is enqueued to >= 1 transmit ring or put on the return ring: none is
 // lost. Counters: PIPELINE_COUNTERS per port row (input port for receive-side reasons,
 // output port for txRingFull).
@@ -30,6 +35,7 @@ import { FlowKeys, PARSE_REASONS } from '../wire/flow-key.js';
 import { setDscp } from '../wire/dscp.js';
 import { FlowStage } from '../flow/flow-stage.js';
 import { Verdict } from '../flow/rule-set.js';
+import { ExtensionStack } from './ext/stack.js';
 import { LEARN_PORT_LIMIT, MacTable } from './mac-table.js';
 import { MODE_ACCESS, PortTable } from './port-table.js';
 import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from './egress-tag.js';
@@ -37,7 +43,8 @@ import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from './egress-tag.js';
 export const BATCH_MAX = 64;
 
 export const PIPELINE_COUNTERS = [
-  'processed', 'forwarded', 'flooded', 'ruleOutput', 'mirrored', 'unknownUnicast', 'txRingFull', 'dropRule',
+  'processed', 'forwarded', 'flooded', 'ruleOutput', 'extensionOutput', 'mirrored', 'unknownUnicast', 'txRingFull',
+  'dropRule', 'dropExtension', 'dropExcluded',
   'dropPortDisabled', 'dropTaggedOnAccess', 'dropUntaggedOnTrunk', 'dropVlanNotAllowed',
   'dropSrcMacGroup', 'dropMacLimit', 'dropSameSegment', 'dropNoDestination',
   ...PARSE_REASONS.slice(1).map((r) => `malformed.${r}` as const),
@@ -45,6 +52,7 @@ export const PIPELINE_COUNTERS = [
 export type PipelineCounter = (typeof PIPELINE_COUNTERS)[number];
 const MALFORMED_BASE = PIPELINE_COUNTERS.indexOf('malformed.ethTruncated') - 1;
 
+const EXTENSION = -4;
 const EXPLICIT = -3;
 const FLOOD = -2;
 const DROP = -1;
@@ -78,11 +86,26 @@ export class SwitchPipeline {
   private readonly outList: Int32Array;
   /** Rules and flow cache; null: plain learning switch. */
   readonly flow: FlowStage | null;
+  /** Bound extensions; null: none. */
+  readonly ext: ExtensionStack | null;
+  private readonly live = new Uint8Array(BATCH_MAX);
+  // (frame position, destination port, tag op) per output pair; pairGone marks exclusions.
+  private readonly pairPos: Int32Array;
+  private readonly pairPort: Int32Array;
+  private readonly pairOp: Int32Array;
+  private readonly pairGone: Uint8Array;
+  private readonly pairFrom = new Int32Array(BATCH_MAX + 1);
 
   constructor(pool: PacketPool, keys: FlowKeys, ports: PortTable, macs: MacTable, txOp: Int32Array,
-    out: PipelineOutputs, counters?: CounterBlock<typeof PIPELINE_COUNTERS>, flow: FlowStage | null = null) {
+    out: PipelineOutputs, counters?: CounterBlock<typeof PIPELINE_COUNTERS>, flow: FlowStage | null = null, ext: ExtensionStack | null = null) {
     this.pool = pool; this.keys = keys; this.ports = ports; this.macs = macs; this.txOp = txOp; this.out = out;
     this.flow = flow;
+    this.ext = ext;
+    const maxPairs = BATCH_MAX * (ports.count + 1);
+    this.pairPos = new Int32Array(maxPairs);
+    this.pairPort = new Int32Array(maxPairs);
+    this.pairOp = new Int32Array(maxPairs);
+    this.pairGone = new Uint8Array(maxPairs);
     this.outList = new Int32Array(ports.count + 1);
     this.counters = counters ?? new CounterBlock(PIPELINE_COUNTERS, ports.count);
     this.c = this.counters.values;
@@ -143,6 +166,29 @@ export class SwitchPipeline {
       }
     }
 
+    // 1b. ingress extensions.
+    const ext = this.ext;
+    if (ext !== null) ext.refresh();
+    const iv = ext !== null && ext.hasIngress ? ext.ingressView : null;
+    if (iv !== null) {
+      const live = this.live;
+      for (let i = 0; i < n; i++) live[i] = dest[i] === DROP ? 0 : 1;
+      ext!.ingress(batch, n, live);
+      for (let i = 0; i < n; i++) {
+        if (!live[i]) continue;
+        const h = batch[i];
+        if (iv.dropped[i]) { dest[i] = DROP; this.drop(h, k.inPort[h], at.dropExtension); continue; }
+        if (iv.modified[i]) {
+          // An edited frame is parsed again: later stages must see what leaves.
+          const inp = k.inPort[h];
+          const r = k.extract(this.pool.data, this.pool.start(h), this.pool.len[h], h);
+          k.inPort[h] = inp;
+          if (r !== 0) { dest[i] = DROP; this.drop(h, inp, MALFORMED_BASE + r); continue; }
+        }
+        if (iv.destCount[i] >= 0) dest[i] = EXTENSION;
+      }
+    }
+
     // 2. learn source MACs.
     for (let i = 0; i < n; i++) {
       if (dest[i] === DROP) continue;
@@ -160,8 +206,9 @@ export class SwitchPipeline {
       const h = batch[i];
       const inp = k.inPort[h];
       const vd = verdict[i];
+      if (vd !== null && vd.setVlan >= 0) vlan[i] = vd.setVlan;
+      if (dest[i] === EXTENSION) continue;
       if (vd !== null) {
-        if (vd.setVlan >= 0) vlan[i] = vd.setVlan;
         if (vd.output.length !== 0) { dest[i] = EXPLICIT; continue; }
         if (vd.flood) { dest[i] = FLOOD; continue; }
       }
@@ -173,11 +220,12 @@ export class SwitchPipeline {
       dest[i] = p;
     }
 
-    // 4. output: edits, destination list, tag op per destination; stage per port, then one
-    //    burst per port.
+    // 4. output. a) every (frame, destination) pair with its tag op.
     const stage = this.stage, staged = this.staged, np = ports.count, list = this.outList, pool = this.pool;
-    staged.fill(0);
+    const pairPos = this.pairPos, pairPort = this.pairPort, pairOp = this.pairOp, pairGone = this.pairGone, pairFrom = this.pairFrom;
+    let pairs = 0;
     for (let i = 0; i < n; i++) {
+      pairFrom[i] = pairs;
       const d = dest[i];
       if (d === DROP) continue;
       const h = batch[i];
@@ -187,31 +235,57 @@ export class SwitchPipeline {
       let m = 0;
       if (d >= 0) list[m++] = d;
       else if (d === FLOOD) { for (let p = 0; p < np; p++) if (this.floodsTo(p, inp, v)) list[m++] = p; }
-      else {
+      else if (d === EXPLICIT) {
         const out = vd!.output;
         for (let j = 0; j < out.length; j++) if (out[j] !== inp && ports.enabled(out[j])) list[m++] = out[j];
+      } else {
+        const iv2 = ext!.ingressView, base = i * np;
+        for (let j = 0; j < iv2.destCount[i]; j++) { const p = iv2.dest[base + j]; if (p !== inp && ports.enabled(p) && !this.listed(list, m, p)) list[m++] = p; }
       }
       const forwards = m;
-      let mirror = -1;
-      if (vd !== null && vd.mirror >= 0 && vd.mirror !== inp && ports.enabled(vd.mirror)) {
-        mirror = vd.mirror;
-        for (let j = 0; j < m; j++) if (list[j] === mirror) { mirror = -1; break; }
-        if (mirror >= 0) list[m++] = mirror;
+      if (vd !== null && vd.mirror >= 0 && vd.mirror !== inp && ports.enabled(vd.mirror) && !this.listed(list, m, vd.mirror)) list[m++] = vd.mirror;
+      if (forwards === 0) c[inp * nc + at.dropNoDestination]++;
+      const tagged = k.vlanCount[h] !== 0;
+      const strip = vd !== null && vd.stripVlan;
+      for (let j = 0; j < m; j++) {
+        pairPos[pairs] = i; pairPort[pairs] = list[j]; pairGone[pairs] = 0;
+        // The mirror copy (after the forwards) keeps the tag as received; negative marks it.
+        pairOp[pairs] = j < forwards ? this.tagOp(list[j], h, v, tagged, strip) : -1 - TAG_KEEP;
+        pairs++;
       }
-      if (forwards === 0) {
-        c[inp * nc + at.dropNoDestination]++;
-        if (m === 0) { pool.refs[h] = 1; this.release(h); continue; }
+    }
+    pairFrom[n] = pairs;
+
+    // b) egress extensions, reverse order, may exclude pairs.
+    if (ext !== null && ext.hasEgress && pairs !== 0) ext.egress(batch, pairPos, pairPort, pairGone, pairs, n);
+
+    // c) per frame: edits, reference count = surviving pairs, stage each pair.
+    staged.fill(0);
+    for (let i = 0; i < n; i++) {
+      const d = dest[i];
+      if (d === DROP) continue;
+      const h = batch[i];
+      const inp = k.inPort[h];
+      let m = 0, fwd = 0;
+      for (let q = pairFrom[i]; q < pairFrom[i + 1]; q++) if (!pairGone[q]) { m++; if (pairOp[q] >= 0) fwd++; }
+      if (m === 0) {
+        if (pairFrom[i + 1] !== pairFrom[i]) c[inp * nc + at.dropExcluded]++;
+        pool.refs[h] = 1; this.release(h);
+        continue;
       }
+      const vd = verdict[i];
       if (vd !== null) {
         if (vd.setDscp >= 0) setDscp(pool.data, pool.start(h) + k.l3Off[h], k.ipVersion[h], vd.setDscp);
         if (vd.rateClass >= 0) pool.rateClass[h] = vd.rateClass;
       }
       pool.refs[h] = m; // set before the first copy is visible to the sender
-      const tagged = k.vlanCount[h] !== 0;
-      const strip = vd !== null && vd.stripVlan;
-      for (let j = 0; j < forwards; j++) this.stageTo(list[j], h, v, tagged, strip);
-      if (mirror >= 0) { this.stageOp(mirror, h, TAG_KEEP); c[inp * nc + at.mirrored]++; }
-      if (forwards !== 0) c[inp * nc + (d >= 0 ? at.forwarded : d === FLOOD ? at.flooded : at.ruleOutput)]++;
+      for (let q = pairFrom[i]; q < pairFrom[i + 1]; q++) {
+        if (pairGone[q]) continue;
+        const op = pairOp[q];
+        this.stageOp(pairPort[q], h, op >= 0 ? op : -1 - op);
+        if (op < 0) c[inp * nc + at.mirrored]++;
+      }
+      if (fwd !== 0) c[inp * nc + (d >= 0 ? at.forwarded : d === FLOOD ? at.flooded : d === EXPLICIT ? at.ruleOutput : at.extensionOutput)]++;
     }
     for (let p = 0; p < np; p++) {
       const m = staged[p];
@@ -228,15 +302,18 @@ export class SwitchPipeline {
     return p !== inp && this.ports.enabled(p) && this.ports.carries(p, v);
   }
 
-  // Queue h for port p with the tag operation that makes it right for p's VLAN mode (or, for
-  // a stripVlan verdict, untagged whatever the mode).
-  private stageTo(p: number, h: number, v: number, tagged: boolean, strip: boolean): void {
+  // The tag operation that makes h right for port p's VLAN mode (or, for a stripVlan
+  // verdict, untagged whatever the mode).
+  private tagOp(p: number, h: number, v: number, tagged: boolean, strip: boolean): number {
     const ports = this.ports;
     const wantTag = !strip && ports.mode(p) !== MODE_ACCESS && ports.nativeVlan(p) !== v;
-    let op: number;
-    if (wantTag) op = tagged ? (this.keys.vlanTci[h * MAX_VLAN_TAGS] & 0xfff) === v ? TAG_KEEP : TAG_SET_VID | (v << 4) : TAG_PUSH | (v << 4);
-    else op = tagged ? TAG_STRIP : TAG_KEEP;
-    this.stageOp(p, h, op);
+    if (wantTag) return tagged ? (this.keys.vlanTci[h * MAX_VLAN_TAGS] & 0xfff) === v ? TAG_KEEP : TAG_SET_VID | (v << 4) : TAG_PUSH | (v << 4);
+    return tagged ? TAG_STRIP : TAG_KEEP;
+  }
+
+  private listed(list: Int32Array, m: number, p: number): boolean {
+    for (let j = 0; j < m; j++) if (list[j] === p) return true;
+    return false;
   }
 
   private stageOp(p: number, h: number, op: number): void {

@@ -1,0 +1,108 @@
+// The extension contract: what a switch extension is, what it may do, and what it is given.
+//
+// An extension module's default export is an ExtensionDefinition. The switch binds it when it
+// starts: on the main thread it calls `start` (may be async, bounded by a timeout) and sends it
+// every control operation (`control`, which a filter or forwarding extension may veto); on
+// every datapath thread it calls `datapath(ctx)` once to get that thread's per-packet hooks.
+// Main-thread and datapath parts share state only through what `start` returns as `shared`
+// (structured-cloneable, e.g. SharedArrayBuffers), handed to every `datapath` call.
+// Per-packet hooks are synchronous and see whole batches; they act through the batch's
+// methods, which enforce the rights of the extension's kind (RIGHTS below): a call beyond
+// them is refused, counted as a violation, and has no effect.
+
+import type { FlowKeys } from '../../wire/flow-key.js';
+import type { PacketPool } from '../../nic/pool.js';
+
+export const KINDS = ['capture', 'filter', 'forward'] as const;
+export type ExtensionKind = (typeof KINDS)[number];
+
+/** The rights table of the contract (README "Extensions"). */
+export const RIGHTS = {
+  capture: { modify: false, drop: false, exclude: false, choose: false, veto: false },
+  filter: { modify: true, drop: true, exclude: true, choose: false, veto: true },
+  forward: { modify: true, drop: true, exclude: true, choose: true, veto: true },
+} as const satisfies Record<ExtensionKind, Record<string, boolean>>;
+
+/** Why an extension dropped a packet: a short name, counted per extension. */
+export type DropReason = string;
+
+/** Ingress: packets whose source port is known and destinations are not yet chosen. */
+export interface IngressBatch {
+  readonly count: number;
+  /** Pool handle of entry j. */
+  handle(j: number): number;
+  inPort(j: number): number;
+  readonly pool: PacketPool;
+  readonly keys: FlowKeys;
+  /** Drop entry j (filter, forward). */
+  drop(j: number, reason: DropReason): void;
+  /** Declare that entry j's bytes will be changed in place (filter, forward). */
+  modify(j: number): boolean;
+  /** Choose entry j's destination ports instead of the learning switch (forward only). */
+  setDestinations(j: number, ports: readonly number[]): void;
+}
+
+/** Egress: (packet, destination port) pairs; a packet flooded to 3 ports is 3 entries. */
+export interface EgressBatch {
+  readonly count: number;
+  handle(j: number): number;
+  inPort(j: number): number;
+  /** Destination port of entry j. */
+  outPort(j: number): number;
+  readonly pool: PacketPool;
+  readonly keys: FlowKeys;
+  /** Do not send entry j's packet to this destination (filter, forward). */
+  exclude(j: number, reason: DropReason): void;
+  modify(j: number): boolean;
+}
+
+export interface DatapathHooks {
+  ingress?(b: IngressBatch): void;
+  egress?(b: EgressBatch): void;
+}
+
+export interface DatapathContext {
+  /** This extension's configuration (from the switch configuration). */
+  config: unknown;
+  /** What `start` returned as `shared`. */
+  shared: unknown;
+  /** Datapath thread index (0 for the inline pipeline). */
+  thread: number;
+  ports: readonly string[];
+  /** Send a frame into the switch as if received on `port` (all kinds may originate). */
+  originate(port: number, frame: Uint8Array): boolean;
+}
+
+export interface ControlContext {
+  config: unknown;
+  ports: readonly string[];
+  log(message: string): void;
+}
+
+/** Control operations, delivered to every extension in order (README "Extensions"). */
+export type ControlOp =
+  | { op: 'portCreate'; port: string }
+  | { op: 'nicCreate'; port: string }
+  | { op: 'nicConnect'; port: string }
+  | { op: 'nicDisconnect'; port: string }
+  | { op: 'nicDelete'; port: string }
+  | { op: 'portTeardown'; port: string }
+  | { op: 'portDelete'; port: string }
+  | { op: 'propertyAdd' | 'propertyUpdate' | 'propertyDelete'; scope: 'switch' | 'port'; port?: string; name: string; value?: unknown };
+
+/** Operations an extension may veto. */
+export const VETOABLE: ReadonlySet<ControlOp['op']> = new Set(['portCreate', 'nicCreate', 'propertyAdd', 'propertyUpdate', 'propertyDelete']);
+
+/** A control hook returns nothing to accept, or a veto with its reason. */
+export type ControlAnswer = void | undefined | { veto: string };
+
+export interface ExtensionDefinition {
+  name: string;
+  kind: ExtensionKind;
+  /** Per-packet decisions depend only on the flow key: made once per flow, kept in the flow cache. */
+  cacheable?: boolean;
+  start?(ctx: ControlContext): void | Promise<void | { shared?: unknown }> | { shared?: unknown };
+  control?(op: ControlOp): ControlAnswer;
+  datapath?(ctx: DatapathContext): DatapathHooks;
+  stop?(): void | Promise<void>;
+}
