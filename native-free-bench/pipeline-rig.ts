@@ -56,7 +56,7 @@ export class PipelineRig {
     if (rules) {
       const rs = new RuleSet({ ports: ['p1', 'p2'], queues: 4 });
       rs.apply({ add: rules });
-      this.flow = new FlowStage(rs, new FlowCache(65536));
+      this.flow = new FlowStage(rs, new FlowCache(65536), 2);
     } else this.flow = null;
     this.pipeline = new SwitchPipeline(this.pool, keys, ports, macs, new Int32Array(2 * this.pool.slots), { tx: this.tx, ret: this.ret, bell: new Doorbell() }, undefined, this.flow);
     // The destination MAC is learned on port 1, as after the first reply.

@@ -148,7 +148,7 @@ export class Dataplane {
     this.initialRules = o.rules ?? {};
     this.rules.apply(this.initialRules); // throws RuleError before anything starts
     this.flowCacheEntries = o.flowCacheEntries ?? DEFAULT_FLOW_CACHE_ENTRIES;
-    this.nic.ruleQueues = new FlowStage(this.rules, new FlowCache(NIC_FLOW_CACHE_ENTRIES));
+    this.nic.ruleQueues = new FlowStage(this.rules, new FlowCache(NIC_FLOW_CACHE_ENTRIES), o.ports.length);
     const nsrc = Math.max(1, o.workers);
     for (let w = 0; w < nsrc; w++) {
       this.sources.push({
@@ -191,7 +191,7 @@ export class Dataplane {
     const names = o.ports.map((p) => p.name);
     if (o.workers === 0) {
       const s = this.sources[0];
-      const flow = new FlowStage(this.rules, new FlowCache(this.flowCacheEntries, s.cache.buffer));
+      const flow = new FlowStage(this.rules, new FlowCache(this.flowCacheEntries, s.cache.buffer), o.ports.length);
       let stack: ExtensionStack | null = null;
       if (host.count > 0) {
         const bound = await datapathExtensions(host.bound, 0, names, (e, port, frame) => this.originate(e, port, frame, s.ext));

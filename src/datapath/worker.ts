@@ -32,7 +32,7 @@ const bell = new Doorbell(s.bell);
 const control = new Int32Array(s.control);
 const rules = new RuleSet({ ports: s.rules.ports, queues: s.rules.queues }, { maxRules: s.rules.maxRules, counterBuffer: s.rules.counters });
 rules.apply(s.rules.initial);
-const flow = new FlowStage(rules, new FlowCache(s.flowCache.entries, s.flowCache.counters));
+const flow = new FlowStage(rules, new FlowCache(s.flowCache.entries, s.flowCache.counters), s.portCount);
 let rulesVersion = 0;
 
 // Apply every rule change posted so far, between batches, then acknowledge the newest.

@@ -1,46 +1,84 @@
-// FlowStage: the flow cache in front of a RuleSet — what a datapath thread asks for a verdict.
+// FlowStage: the flow cache in front of the rules and the flow-cacheable extensions — what a
+// datapath thread asks for a flow's decision.
 //
-// Input: a handle whose flow key the NIC extracted. Output: its composed Verdict.
-// Steps: pack the key (KEY_WORDS words), hash it, look it up in this thread's FlowCache; on a
-// miss classify through every layer of the RuleSet and cache the verdict id.
-// Consistency: the stage remembers the rule generation its cache was filled under; the first
-// lookup after the RuleSet changed invalidates the whole cache (one counter bump), so no
-// verdict computed under older rules is ever used.
-// One per thread (the cache is not shared). Allocation-free on hits and on misses that reuse
-// an interned verdict.
+// Input: a handle whose flow key the NIC extracted. Output: a FlowDecisions id (rule verdict
+// plus the cached outcome of flow-cacheable extensions), or a miss.
+// Steps: pack the key (KEY_WORDS words) into a per-batch-position buffer, hash it, look it up
+// in this thread's FlowCache. On a miss the rules are classified at once (missRule) and the
+// caller inserts the full decision later (insert), once the cacheable extensions have had
+// their say on that packet; verdictOf() does both at once for callers with no extensions.
+// Consistency: the cache is tagged with the rule generation and the extension-state version
+// it was filled under; the first lookup after either moves invalidates it (one counter bump)
+// and starts the decision table over, so no decision made under older rules or an older
+// extension stack is ever used.
+// One per thread (the cache is not shared). Allocation-free on hits.
 
 import { FlowKeys } from '../wire/flow-key.js';
 import { FlowCache } from './flow-cache.js';
+import { FlowDecisions } from './flow-decisions.js';
 import { hashKey, KEY_WORDS, packKey } from './key.js';
 import { RuleSet, Verdict } from './rule-set.js';
 
 export const DEFAULT_FLOW_CACHE_ENTRIES = 65536;
+const POSITIONS = 64;
 
 export class FlowStage {
   readonly rules: RuleSet;
   readonly cache: FlowCache;
-  private readonly key = new Uint32Array(KEY_WORDS);
-  private generation = 0;
+  readonly decisions: FlowDecisions;
+  /** Version of whatever else decisions depend on (the extension state); 0 when nothing. */
+  extVersion: () => number = () => 0;
+  private readonly keys = new Uint32Array(POSITIONS * KEY_WORDS);
+  private readonly hashes = new Uint32Array(POSITIONS);
+  /** Rule verdict id of a position that missed. */
+  readonly missRule = new Int32Array(POSITIONS);
+  private generation = -1;
+  private version = -1;
 
-  constructor(rules: RuleSet, cache: FlowCache) {
+  constructor(rules: RuleSet, cache: FlowCache, ports: number) {
     this.rules = rules;
     this.cache = cache;
+    this.decisions = new FlowDecisions(ports);
   }
 
-  /** True when there is something to classify against (no rules: every verdict is "none"). */
+  /** Anything to classify against? (The pipeline also runs the stage for cacheable extensions.) */
   get active(): boolean { return this.rules.size !== 0; }
 
-  /** The verdict for handle h. */
-  verdictOf(keys: FlowKeys, h: number): Verdict {
-    const rules = this.rules, cache = this.cache, key = this.key;
-    if (rules.generation !== this.generation) { cache.invalidateAll(); this.generation = rules.generation; }
-    packKey(keys, h, key, 0);
-    const hash = hashKey(key, 0);
-    let id = cache.lookup(key, 0, hash);
-    if (id < 0) {
-      id = rules.classify(key, 0);
-      cache.insert(key, 0, hash, id);
+  private check(): void {
+    const g = this.rules.generation, v = this.extVersion();
+    if (g !== this.generation || v !== this.version) {
+      this.cache.invalidateAll();
+      this.decisions.reset();
+      this.generation = g;
+      this.version = v;
     }
-    return rules.verdicts[id];
+  }
+
+  /** Look up handle h's flow at batch position pos: a decision id, or -1 (missRule[pos] then holds its rule verdict). */
+  lookup(keys: FlowKeys, h: number, pos: number): number {
+    this.check();
+    const key = this.keys, off = pos * KEY_WORDS;
+    packKey(keys, h, key, off);
+    const hash = hashKey(key, off);
+    this.hashes[pos] = hash;
+    const d = this.cache.lookup(key, off, hash);
+    if (d >= 0) return d;
+    this.missRule[pos] = this.rules.classify(key, off);
+    return -1;
+  }
+
+  /** Cache decision d for the flow looked up at position pos (in this batch). */
+  insert(pos: number, d: number): void {
+    this.cache.insert(this.keys, pos * KEY_WORDS, this.hashes[pos], d);
+  }
+
+  /** The rule verdict of decision d. */
+  verdict(d: number): Verdict { return this.rules.verdicts[this.decisions.rule[d]]; }
+
+  /** The rule verdict for handle h, cached (for callers with no extensions: the NIC). */
+  verdictOf(keys: FlowKeys, h: number): Verdict {
+    let d = this.lookup(keys, h, 0);
+    if (d < 0) { d = this.decisions.forRule(this.missRule[0]); this.insert(0, d); }
+    return this.verdict(d);
   }
 }

@@ -89,6 +89,8 @@ export class SwitchPipeline {
   /** Bound extensions; null: none. */
   readonly ext: ExtensionStack | null;
   private readonly live = new Uint8Array(BATCH_MAX);
+  /** Flow decision per position: >= 0 cached, -1 a miss, -2 not looked up. */
+  private readonly dec = new Int32Array(BATCH_MAX);
   // (frame position, destination port, tag op) per output pair; pairGone marks exclusions.
   private readonly pairPos: Int32Array;
   private readonly pairPort: Int32Array;
@@ -101,6 +103,7 @@ export class SwitchPipeline {
     this.pool = pool; this.keys = keys; this.ports = ports; this.macs = macs; this.txOp = txOp; this.out = out;
     this.flow = flow;
     this.ext = ext;
+    if (flow !== null && ext !== null) flow.extVersion = () => ext.stateVersion;
     const maxPairs = BATCH_MAX * (ports.count + 1);
     this.pairPos = new Int32Array(maxPairs);
     this.pairPort = new Int32Array(maxPairs);
@@ -129,10 +132,14 @@ export class SwitchPipeline {
   /** Forward batch[0..n) (n <= BATCH_MAX); `now` is the batch time in whole seconds. */
   process(batch: Int32Array, n: number, now: number): void {
     const k = this.keys, ports = this.ports, macs = this.macs, c = this.c, nc = this.nc, at = this.at;
-    const vlan = this.vlan, dest = this.dest, verdict = this.verdict;
-    const flow = this.flow !== null && this.flow.active ? this.flow : null;
+    const vlan = this.vlan, dest = this.dest, verdict = this.verdict, dec = this.dec;
+    const ext = this.ext;
+    if (ext !== null) ext.refresh();
+    // The flow stage runs when rules are installed or a flow-cacheable extension is enabled.
+    const flow = this.flow !== null && (this.flow.active || (ext !== null && ext.hasCacheable)) ? this.flow : null;
+    const cached = flow !== null && ext !== null && ext.hasCacheable;
 
-    // 1. admit: parse result, ingress VLAN, rule verdict.
+    // 1. admit: parse result, ingress VLAN, flow decision (cache; rules on a miss).
     for (let i = 0; i < n; i++) {
       const h = batch[i];
       const inp = k.inPort[h];
@@ -140,6 +147,7 @@ export class SwitchPipeline {
       c[row + at.processed]++;
       dest[i] = DROP;
       verdict[i] = null;
+      dec[i] = -2; // not looked up
       const r = k.reason[h];
       if (r !== 0) { this.drop(h, inp, MALFORMED_BASE + r); continue; }
       if (!ports.enabled(inp)) { this.drop(h, inp, at.dropPortDisabled); continue; }
@@ -159,7 +167,16 @@ export class SwitchPipeline {
       vlan[i] = v;
       dest[i] = 0;
       if (flow !== null) {
-        const vd = flow.verdictOf(k, h);
+        let d = flow.lookup(k, h, i);
+        let vd: Verdict;
+        if (d >= 0) vd = flow.verdict(d);
+        else {
+          vd = flow.rules.verdicts[flow.missRule[i]];
+          // Without cacheable extensions (or when the rules drop it) the rule verdict is the
+          // whole decision: cache it now.
+          if (!cached || vd.drop) { d = flow.decisions.forRule(flow.missRule[i]); flow.insert(i, d); }
+        }
+        dec[i] = d;
         flow.rules.count(vd, this.pool.len[h]);
         if (vd.drop) { dest[i] = DROP; this.drop(h, inp, at.dropRule); continue; }
         verdict[i] = vd;
@@ -167,13 +184,11 @@ export class SwitchPipeline {
     }
 
     // 1b. ingress extensions.
-    const ext = this.ext;
-    if (ext !== null) ext.refresh();
-    const iv = ext !== null && ext.hasIngress ? ext.ingressView : null;
+    const iv = ext !== null && (ext.hasIngress || cached) ? ext.ingressView : null;
     if (iv !== null) {
       const live = this.live;
       for (let i = 0; i < n; i++) live[i] = dest[i] === DROP ? 0 : 1;
-      ext!.ingress(batch, n, live);
+      ext!.ingress(batch, n, live, cached ? dec : null, cached ? flow!.decisions : null);
       for (let i = 0; i < n; i++) {
         if (!live[i]) continue;
         const h = batch[i];
@@ -257,7 +272,10 @@ export class SwitchPipeline {
     pairFrom[n] = pairs;
 
     // b) egress extensions, reverse order, may exclude pairs.
-    if (ext !== null && ext.hasEgress && pairs !== 0) ext.egress(batch, pairPos, pairPort, pairGone, pairs, n);
+    const live = this.live;
+    for (let i = 0; i < n; i++) live[i] = dest[i] === DROP ? 0 : 1;
+    if (ext !== null && (ext.hasEgress || cached)) ext.egress(batch, pairPos, pairPort, pairGone, pairs, n, live, cached ? dec : null, cached ? flow!.decisions : null);
+    if (cached) this.cacheDecisions(n);
 
     // c) per frame: edits, reference count = surviving pairs, stage each pair.
     staged.fill(0);
@@ -309,6 +327,26 @@ export class SwitchPipeline {
     const wantTag = !strip && ports.mode(p) !== MODE_ACCESS && ports.nativeVlan(p) !== v;
     if (wantTag) return tagged ? (this.keys.vlanTci[h * MAX_VLAN_TAGS] & 0xfff) === v ? TAG_KEEP : TAG_SET_VID | (v << 4) : TAG_PUSH | (v << 4);
     return tagged ? TAG_STRIP : TAG_KEEP;
+  }
+
+  // Flows that missed the cache: store the decision the cacheable extensions just made —
+  // when every one of them had its say (a packet dropped by a non-cacheable extension, or by
+  // the switch after the extensions, leaves the flow uncached: its next packet asks again).
+  private cacheDecisions(n: number): void {
+    const flow = this.flow!, ext = this.ext!, fd = flow.decisions, dec = this.dec, live = this.live, iv = ext.ingressView;
+    const np = this.ports.count;
+    for (let i = 0; i < n; i++) {
+      if (dec[i] !== -1) continue;
+      const rule = flow.missRule[i];
+      let d: number;
+      if (ext.pendDropBy[i] >= 0) d = fd.get(rule, ext.pendDropBy[i], ext.pendDropReason[i], null, -1, ext.pendExclBy, ext.pendExclReason, i * np);
+      else if (!live[i] || ext.incomplete[i]) continue;
+      else {
+        const destN = ext.pendDest[i] ? iv.destCount[i] : -1;
+        d = fd.get(rule, -1, 0, iv.dest.subarray(i * np, i * np + np), destN, ext.pendExclBy, ext.pendExclReason, i * np);
+      }
+      flow.insert(i, d);
+    }
   }
 
   private listed(list: Int32Array, m: number, p: number): boolean {

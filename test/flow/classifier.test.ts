@@ -132,7 +132,7 @@ test('property: cached verdict == fresh linear classification, under random rule
     const rnd = (n: number) => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) % n; };
     const rs = new RuleSet(ctx);
     // The production path: a FlowStage (flow cache + generation check) over parsed packets.
-    const stage = new FlowStage(rs, new FlowCache(64));
+    const stage = new FlowStage(rs, new FlowCache(64), 3);
     const cache = stage.cache;
     const pk = new FlowKeys(40);
     const nets = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.3/32', '192.168.0.0/16'];

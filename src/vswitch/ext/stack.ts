@@ -16,6 +16,7 @@
 
 import { CounterBlock } from '../../counters.js';
 import { PacketPool } from '../../nic/pool.js';
+import { FlowDecisions } from '../../flow/flow-decisions.js';
 import { FlowKeys } from '../../wire/flow-key.js';
 import { DatapathHooks, DropReason, EgressBatch, ExtensionKind, IngressBatch, KINDS, RIGHTS } from './api.js';
 import { EXT_COUNTERS, ExtensionState, MAX_REASONS, REASON_BASE, STATUS_FAILED_CLOSED, STATUS_FAILED_OPEN, STATUS_OK } from './state.js';
@@ -45,19 +46,24 @@ const AT = Object.fromEntries(EXT_COUNTERS.map((n, i) => [n, i])) as Record<(typ
 abstract class View {
   protected e = 0;
   protected kind: ExtensionKind = 'capture';
+  protected cacheable = false;
   protected reasons: readonly string[] = [];
+  /** Reason slot of the last drop/exclusion, per entry target (position or pair). */
+  readonly lastReason: Uint8Array;
   protected c: Float64Array;
   readonly pool: PacketPool;
   readonly keys: FlowKeys;
   count = 0;
-  constructor(pool: PacketPool, keys: FlowKeys, counters: Float64Array) { this.pool = pool; this.keys = keys; this.c = counters; }
-  bind(e: number, x: BoundExtension): void { this.e = e; this.kind = x.kind; this.reasons = x.dropReasons; }
+  constructor(pool: PacketPool, keys: FlowKeys, counters: Float64Array, targets: number) { this.pool = pool; this.keys = keys; this.c = counters; this.lastReason = new Uint8Array(targets); }
+  bind(e: number, x: BoundExtension): void { this.e = e; this.kind = x.kind; this.reasons = x.dropReasons; this.cacheable = x.cacheable; }
   protected violation(): void { this.c[this.e * NC + AT.violations]++; }
-  protected reason(r: DropReason): void {
+  protected reason(r: DropReason, target: number): void {
     const rs = this.reasons;
     let k = 0;
     while (k < rs.length && rs[k] !== r) k++;
-    this.c[this.e * NC + REASON_BASE + (k < MAX_REASONS - 1 ? k : MAX_REASONS - 1)]++;
+    const slot = k < MAX_REASONS - 1 ? k : MAX_REASONS - 1;
+    this.lastReason[target] = slot;
+    this.c[this.e * NC + REASON_BASE + slot]++;
   }
 }
 
@@ -73,7 +79,7 @@ class IngressView extends View implements IngressBatch {
   private readonly portCount: number;
 
   constructor(pool: PacketPool, keys: FlowKeys, counters: Float64Array, batchMax: number, portCount: number) {
-    super(pool, keys, counters);
+    super(pool, keys, counters, batchMax);
     this.dropped = new Uint8Array(batchMax);
     this.modified = new Uint8Array(batchMax);
     this.destCount = new Int32Array(batchMax).fill(-1);
@@ -88,10 +94,11 @@ class IngressView extends View implements IngressBatch {
     if (this.dropped[i]) return;
     this.dropped[i] = 1;
     this.c[this.e * NC + AT.dropped]++;
-    this.reason(reason);
+    this.reason(reason, i);
   }
   modify(j: number): boolean {
-    if (!RIGHTS[this.kind].modify || j < 0 || j >= this.count) { this.violation(); return false; }
+    // A flow-cacheable extension's decisions are replayed from the cache: it cannot edit bytes.
+    if (!RIGHTS[this.kind].modify || this.cacheable || j < 0 || j >= this.count) { this.violation(); return false; }
     this.modified[this.idx[j]] = 1;
     this.c[this.e * NC + AT.modified]++;
     return true;
@@ -125,7 +132,7 @@ class EgressView extends View implements EgressBatch {
   /** Set when an extension modified a packet (egress edits apply to all its copies). */
   readonly modified: Uint8Array;
   constructor(pool: PacketPool, keys: FlowKeys, counters: Float64Array, maxPairs: number, batchMax: number) {
-    super(pool, keys, counters);
+    super(pool, keys, counters, maxPairs);
     this.idx = new Int32Array(maxPairs);
     this.modified = new Uint8Array(batchMax);
   }
@@ -138,10 +145,10 @@ class EgressView extends View implements EgressBatch {
     if (this.pairGone[p]) return;
     this.pairGone[p] = 1;
     this.c[this.e * NC + AT.excluded]++;
-    this.reason(reason);
+    this.reason(reason, p);
   }
   modify(j: number): boolean {
-    if (!RIGHTS[this.kind].modify || j < 0 || j >= this.count) { this.violation(); return false; }
+    if (!RIGHTS[this.kind].modify || this.cacheable || j < 0 || j >= this.count) { this.violation(); return false; }
     this.modified[this.pairPos[this.idx[j]]] = 1;
     this.c[this.e * NC + AT.modified]++;
     return true;
@@ -162,6 +169,7 @@ export class ExtensionStack {
   private readonly o: StackOptions;
   private readonly c: Float64Array;
   private readonly now: () => number;
+  private readonly np: number;
   private version = -1;
   /** Extension indices in ingress order (enabled, not failed-open); egress is the reverse. */
   private order = new Int32Array(0);
@@ -171,16 +179,44 @@ export class ExtensionStack {
   /** Any extension with an ingress / egress hook in the current order. */
   hasIngress = false;
   hasEgress = false;
+  /** Any flow-cacheable extension in the current order (the pipeline then runs the flow stage). */
+  hasCacheable = false;
+
+  // Per batch position, for flows that missed the cache: what the cacheable extensions decided.
+  private alive: Uint8Array;
+  readonly pendDropBy: Int16Array;
+  readonly pendDropReason: Int16Array;
+  /** A non-cacheable extension dropped the packet before every cacheable one saw it. */
+  readonly incomplete: Uint8Array;
+  /** The destinations in ingressView.dest were chosen by a cacheable forwarding extension. */
+  readonly pendDest: Uint8Array;
+  readonly pendExclBy: Uint8Array;
+  readonly pendExclReason: Uint8Array;
+  // Synthetic (position, every port) pairs a cacheable egress hook is asked about on a miss.
+  private readonly synPos: Int32Array;
+  private readonly synPort: Int32Array;
+  private readonly synGone: Uint8Array;
 
   constructor(exts: BoundExtension[], state: ExtensionState, counters: CounterBlock<typeof EXT_COUNTERS>, pool: PacketPool, keys: FlowKeys,
     batchMax: number, portCount: number, o: StackOptions) {
     this.exts = exts; this.state = state; this.counters = counters; this.o = o;
     this.c = counters.values;
+    this.np = portCount;
     this.now = o.now ?? (() => performance.now());
     this.overrunsIn = new Int32Array(Math.max(1, exts.length));
     this.overrunsOut = new Int32Array(Math.max(1, exts.length));
     this.ingressView = new IngressView(pool, keys, this.c, batchMax, portCount);
     this.egressView = new EgressView(pool, keys, this.c, batchMax * (portCount + 1), batchMax);
+    this.alive = new Uint8Array(batchMax);
+    this.pendDropBy = new Int16Array(batchMax);
+    this.pendDropReason = new Int16Array(batchMax);
+    this.incomplete = new Uint8Array(batchMax);
+    this.pendDest = new Uint8Array(batchMax);
+    this.pendExclBy = new Uint8Array(batchMax * portCount);
+    this.pendExclReason = new Uint8Array(batchMax * portCount);
+    this.synPos = new Int32Array(batchMax * portCount);
+    this.synPort = new Int32Array(batchMax * portCount);
+    this.synGone = new Uint8Array(batchMax * portCount);
   }
 
   /** Pick up enable/disable/reorder/failure changes (cheap when nothing changed). */
@@ -195,8 +231,12 @@ export class ExtensionStack {
     this.order = Int32Array.from(list);
     this.hasIngress = list.some((e) => this.exts[e].hooks.ingress !== undefined || st.status(e) === STATUS_FAILED_CLOSED);
     this.hasEgress = list.some((e) => this.exts[e].hooks.egress !== undefined || st.status(e) === STATUS_FAILED_CLOSED);
+    this.hasCacheable = list.some((e) => this.exts[e].cacheable);
     return true;
   }
+
+  /** Version of everything cached decisions depend on (the flow stage compares it). */
+  get stateVersion(): number { return this.state.version; }
 
   /** Current ingress order, for reports and tests. */
   get ingressOrder(): readonly number[] { return [...this.order]; }
@@ -231,40 +271,88 @@ export class ExtensionStack {
     if (this.state.fail(e, x.failClosed ? STATUS_FAILED_CLOSED : STATUS_FAILED_OPEN)) this.o.onFault?.(e, `extension ${x.name} (${x.kind}) disabled, fail-${x.failClosed ? 'closed' : 'open'}: ${why}`);
   }
 
+  // Rebuild the ingress view's live list (entries alive and, when `which` is 0/1, only
+  // misses/hits of the flow cache; -1: all).
+  private select(n: number, dec: Int32Array | null, which: number): void {
+    const v = this.ingressView, alive = this.alive;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      if (!alive[i]) continue;
+      if (which >= 0 && (dec![i] >= 0 ? 1 : 0) !== which) continue;
+      v.idx[m++] = i;
+    }
+    v.count = m;
+  }
+
   /**
    * Ingress over batch positions where live[i] is set; marks ingressView.dropped /
-   * .modified / .destCount per position. Returns how many entries extensions dropped.
+   * .modified / .destCount per position. `dec` holds each position's cached flow decision
+   * (-1: a miss) when the flow stage ran: cacheable extensions are then applied from the
+   * cache for hits and called only for misses, whose outcome is left in pendDropBy /
+   * pendDropReason / destCount for the caller to cache. Returns how many entries were dropped.
    */
-  ingress(handles: Int32Array, n: number, live: Uint8Array): number {
-    const v = this.ingressView;
+  ingress(handles: Int32Array, n: number, live: Uint8Array, dec: Int32Array | null, fd: FlowDecisions | null): number {
+    const v = this.ingressView, alive = this.alive, np = this.np, c = this.c;
     v.handles = handles;
-    v.count = 0;
     for (let i = 0; i < n; i++) {
       v.dropped[i] = 0; v.modified[i] = 0; v.destCount[i] = -1;
-      if (live[i]) v.idx[v.count++] = i;
+      alive[i] = live[i];
+      this.pendDropBy[i] = -1; this.pendDropReason[i] = 0; this.incomplete[i] = 0; this.pendDest[i] = 0;
     }
     let dropped = 0;
     const order = this.order;
-    for (let k = 0; k < order.length && v.count !== 0; k++) {
+    for (let k = 0; k < order.length; k++) {
       const e = order[k], x = this.exts[e];
       const st = this.state.status(e);
       if (st === STATUS_FAILED_OPEN) continue; // failed on another thread since the refresh
-      if (st === STATUS_FAILED_CLOSED) { dropped += this.dropAllIngress(e); continue; }
+      if (st === STATUS_FAILED_CLOSED) { this.select(n, null, -1); dropped += this.dropAllIngress(e); continue; }
       const hook = x.hooks.ingress;
+      if (x.cacheable && dec !== null && fd !== null) {
+        // Hits: the flow's cached outcome for this extension, no call.
+        this.select(n, dec, 1);
+        for (let j = 0; j < v.count; j++) {
+          const i = v.idx[j], d = dec[i];
+          c[e * NC + AT.cacheHits]++;
+          if (fd.dropBy[d] === e) {
+            v.dropped[i] = 1; alive[i] = 0; dropped++;
+            c[e * NC + AT.dropped]++;
+            c[e * NC + REASON_BASE + fd.dropReason[d]]++;
+          } else if (x.kind === 'forward') {
+            const ds = fd.dest[d];
+            if (ds !== null) { for (let q = 0; q < ds.length; q++) v.dest[i * np + q] = ds[q]; v.destCount[i] = ds.length; }
+          }
+        }
+        if (hook === undefined) continue;
+        // Misses: call it on them and remember what it decided.
+        this.select(n, dec, 0);
+        if (v.count === 0) continue;
+        v.bind(e, x);
+        const ok = this.call(e, () => hook.call(x.hooks, v), v.count, this.overrunsIn);
+        for (let j = 0; j < v.count; j++) {
+          const i = v.idx[j];
+          if (v.dropped[i] && alive[i]) { alive[i] = 0; dropped++; this.pendDropBy[i] = e; this.pendDropReason[i] = v.lastReason[i]; }
+          else if (x.kind === 'forward' && v.destCount[i] >= 0) this.pendDest[i] = 1;
+        }
+        if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { this.select(n, null, -1); dropped += this.dropAllIngress(e); }
+        continue;
+      }
       if (hook === undefined) continue;
+      this.select(n, null, -1);
+      if (v.count === 0) break;
       v.bind(e, x);
-      const before = v.count;
-      const ok = this.call(e, () => hook.call(x.hooks, v), before, this.overrunsIn);
-      if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { v.compact(); dropped += this.dropAllIngress(e); continue; }
-      v.compact();
-      dropped += before - v.count;
+      const ok = this.call(e, () => hook.call(x.hooks, v), v.count, this.overrunsIn);
+      for (let j = 0; j < v.count; j++) {
+        const i = v.idx[j];
+        if (v.dropped[i] && alive[i]) { alive[i] = 0; dropped++; this.incomplete[i] = 1; }
+      }
+      if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { this.select(n, null, -1); dropped += this.dropAllIngress(e); }
     }
     return dropped;
   }
 
   private dropAllIngress(e: number): number {
     const v = this.ingressView, m = v.count;
-    for (let j = 0; j < m; j++) v.dropped[v.idx[j]] = 1;
+    for (let j = 0; j < m; j++) { const i = v.idx[j]; v.dropped[i] = 1; this.alive[i] = 0; this.incomplete[i] = 1; }
     this.c[e * NC + AT.droppedFailClosed] += m;
     v.count = 0;
     return m;
@@ -272,34 +360,81 @@ export class ExtensionStack {
 
   /**
    * Egress over `pairs` (packet position, destination port) pairs; sets pairGone for each
-   * excluded pair. Returns how many pairs were excluded.
+   * excluded pair. With `dec`, cacheable extensions exclude hits' pairs from the cached
+   * decision and, for each miss still alive (alive[i]), are asked once about every port;
+   * the answer is left in pendExclBy/pendExclReason (1 + extension per position and port).
+   * Returns how many pairs were excluded.
    */
-  egress(handles: Int32Array, pairPos: Int32Array, pairPort: Int32Array, pairGone: Uint8Array, pairs: number, n: number): number {
-    const v = this.egressView;
-    v.handles = handles; v.pairPos = pairPos; v.pairPort = pairPort; v.pairGone = pairGone;
-    v.count = 0;
+  egress(handles: Int32Array, pairPos: Int32Array, pairPort: Int32Array, pairGone: Uint8Array, pairs: number, n: number,
+    alive: Uint8Array, dec: Int32Array | null, fd: FlowDecisions | null): number {
+    const v = this.egressView, np = this.np, c = this.c;
+    v.handles = handles;
     for (let i = 0; i < n; i++) v.modified[i] = 0;
-    for (let p = 0; p < pairs; p++) if (!pairGone[p]) v.idx[v.count++] = p;
+    let syn = 0;
+    if (dec !== null && fd !== null && this.hasCacheable) {
+      for (let i = 0; i < n; i++) {
+        const base = i * np;
+        for (let p = 0; p < np; p++) { this.pendExclBy[base + p] = 0; this.pendExclReason[base + p] = 0; }
+        if (dec[i] >= 0 || !alive[i]) continue;
+        for (let p = 0; p < np; p++) { this.synPos[syn] = i; this.synPort[syn] = p; this.synGone[syn] = 0; syn++; }
+      }
+    }
     let gone = 0;
     const order = this.order;
-    for (let k = order.length - 1; k >= 0 && v.count !== 0; k--) {
+    for (let k = order.length - 1; k >= 0; k--) {
       const e = order[k], x = this.exts[e];
       const st = this.state.status(e);
       if (st === STATUS_FAILED_OPEN) continue; // failed earlier in this batch
-      if (st === STATUS_FAILED_CLOSED) { gone += this.excludeAll(e); continue; }
+      if (st === STATUS_FAILED_CLOSED) { gone += this.excludeAll(e, pairPos, pairPort, pairGone, pairs); continue; }
       const hook = x.hooks.egress;
+      if (x.cacheable && dec !== null && fd !== null) {
+        // Misses first: ask about every port, remember the answer.
+        if (hook !== undefined && syn !== 0) {
+          this.view(this.synPos, this.synPort, this.synGone, syn);
+          if (v.count !== 0) {
+            v.bind(e, x);
+            const before = c[e * NC + AT.excluded];
+            this.call(e, () => hook.call(x.hooks, v), v.count, this.overrunsOut);
+            c[e * NC + AT.excluded] = before; // counted below, on the real pairs
+            for (let q = 0; q < syn; q++) {
+              if (!this.synGone[q]) continue;
+              const t = this.synPos[q] * np + this.synPort[q];
+              if (this.pendExclBy[t] === 0) { this.pendExclBy[t] = e + 1; this.pendExclReason[t] = v.lastReason[q]; }
+            }
+          }
+        }
+        // Then every real pair, from the cache (hits) or the answer just given (misses).
+        for (let q = 0; q < pairs; q++) {
+          if (pairGone[q]) continue;
+          const i = pairPos[q], d = dec[i], p = pairPort[q];
+          let by: number, why: number;
+          if (d >= 0) { by = fd.exclBy[d * np + p]; why = fd.exclReason[d * np + p]; c[e * NC + AT.cacheHits]++; } else { by = this.pendExclBy[i * np + p]; why = this.pendExclReason[i * np + p]; }
+          if (by === e + 1) { pairGone[q] = 1; gone++; c[e * NC + AT.excluded]++; c[e * NC + REASON_BASE + why]++; }
+        }
+        continue;
+      }
       if (hook === undefined) continue;
+      this.view(pairPos, pairPort, pairGone, pairs);
+      if (v.count === 0) continue;
       v.bind(e, x);
       const before = v.count;
       const ok = this.call(e, () => hook.call(x.hooks, v), before, this.overrunsOut);
       v.compact();
-      if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { gone += before - v.count; gone += this.excludeAll(e); continue; }
       gone += before - v.count;
+      if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) gone += this.excludeAll(e, pairPos, pairPort, pairGone, pairs);
     }
     return gone;
   }
 
-  private excludeAll(e: number): number {
+  private view(pos: Int32Array, port: Int32Array, goneArr: Uint8Array, pairs: number): void {
+    const v = this.egressView;
+    v.pairPos = pos; v.pairPort = port; v.pairGone = goneArr;
+    v.count = 0;
+    for (let p = 0; p < pairs; p++) if (!goneArr[p]) v.idx[v.count++] = p;
+  }
+
+  private excludeAll(e: number, pairPos: Int32Array, pairPort: Int32Array, pairGone: Uint8Array, pairs: number): number {
+    this.view(pairPos, pairPort, pairGone, pairs);
     const v = this.egressView, m = v.count;
     for (let j = 0; j < m; j++) v.pairGone[v.idx[j]] = 1;
     this.c[e * NC + AT.droppedFailClosed] += m;

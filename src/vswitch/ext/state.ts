@@ -20,7 +20,7 @@ export const STATUS_FAILED_CLOSED = 2;
 
 export const EXT_COUNTERS = [
   'calls', 'entries', 'dropped', 'excluded', 'modified', 'destinationsSet', 'originated',
-  'violations', 'faults', 'overruns', 'vetoes', 'droppedFailClosed',
+  'violations', 'faults', 'overruns', 'vetoes', 'droppedFailClosed', 'cacheHits',
   ...Array.from({ length: MAX_REASONS }, (_, i) => `reason${i}` as const),
 ] as const;
 export const REASON_BASE = EXT_COUNTERS.indexOf('reason0');
