@@ -16,6 +16,9 @@ import { FlowCache } from '../src/flow/flow-cache.js';
 import { FlowStage } from '../src/flow/flow-stage.js';
 import { RuleSpec } from '../src/flow/rule.js';
 import { RuleSet } from '../src/flow/rule-set.js';
+import noop from '../src/extensions/noop.js';
+import { BoundExtension, ExtensionStack } from '../src/vswitch/ext/stack.js';
+import { ExtensionState, extensionCounters } from '../src/vswitch/ext/state.js';
 
 export const FRAME_SIZE = 64;
 export const FLOWS = 1024;
@@ -37,12 +40,19 @@ export class PipelineRig {
   readonly tx: Ring[];
   readonly ret: Ring;
   private readonly batch = new Int32Array(BATCH_MAX);
-  private readonly burst = new Int32Array(BATCH_MAX);
+  private readonly burst = new Int32Array(256);
+  /** Frames taken from the source per round (spread over 4 queues by RSS); 32 gives batches of ~8. */
+  inputBurst = 32;
 
   readonly flow: FlowStage | null;
 
-  /** With `rules`, the pipeline classifies every packet through a flow cache of 65536 entries. */
-  constructor(frames: Uint8Array[], macShare?: MacTableShare, rules?: RuleSpec[]) {
+  readonly ext: ExtensionStack | null;
+
+  /**
+   * With `rules`, the pipeline classifies every packet through a flow cache of 65536 entries;
+   * with `extensions`, that many built-in no-op extensions (filters) are bound and enabled.
+   */
+  constructor(frames: Uint8Array[], macShare?: MacTableShare, rules?: RuleSpec[], extensions?: { count: number; cacheable: boolean }) {
     const n = frames.length;
     this.pool = new PacketPool(n + 64, 2048);
     const keys = new FlowKeys(this.pool.slots);
@@ -53,12 +63,23 @@ export class PipelineRig {
     ports.configure(1, { mode: 'access', vlan: 1 });
     this.tx = [new Ring(1024), new Ring(1024)];
     this.ret = new Ring(ceil2(this.pool.slots));
-    if (rules) {
+    if (rules || extensions) {
       const rs = new RuleSet({ ports: ['p1', 'p2'], queues: 4 });
-      rs.apply({ add: rules });
+      rs.apply({ add: rules ?? [] });
       this.flow = new FlowStage(rs, new FlowCache(65536), 2);
     } else this.flow = null;
-    this.pipeline = new SwitchPipeline(this.pool, keys, ports, macs, new Int32Array(2 * this.pool.slots), { tx: this.tx, ret: this.ret, bell: new Doorbell() }, undefined, this.flow);
+    this.ext = null;
+    if (extensions && extensions.count > 0) {
+      const bound: BoundExtension[] = [];
+      for (let e = 0; e < extensions.count; e++) {
+        const d = noop({ name: `noop${e}`, kind: 'filter', cacheable: extensions.cacheable });
+        bound.push({ name: d.name, kind: d.kind, failClosed: false, cacheable: d.cacheable === true, dropReasons: [], hooks: d.datapath!({ config: {}, shared: undefined, thread: 0, ports: ['p1', 'p2'], originate: () => false }) });
+      }
+      const state = new ExtensionState(extensions.count);
+      for (let e = 0; e < extensions.count; e++) { state.setPosition(e, e); state.setEnabled(e, true); }
+      this.ext = new ExtensionStack(bound, state, extensionCounters(extensions.count), this.pool, keys, BATCH_MAX, 2, { budgetMs: 1000, overrunLimit: 1000 });
+    }
+    this.pipeline = new SwitchPipeline(this.pool, keys, ports, macs, new Int32Array(2 * this.pool.slots), { tx: this.tx, ret: this.ret, bell: new Doorbell() }, undefined, this.flow, this.ext);
     // The destination MAC is learned on port 1, as after the first reply.
     macs.learn(1, 0x0200, 0x00000002, 1, systemClock.seconds());
     this.source = new Ring(ceil2(n));
@@ -71,7 +92,7 @@ export class PipelineRig {
     const rings = nic.rings;
     let out = 0;
     for (let done = 0; done < count;) {
-      const n = source.dequeueBurst(burst, 32);
+      const n = source.dequeueBurst(burst, this.inputBurst);
       for (let i = 0; i < n; i++) nic.receive(burst[i], 0);
       nic.flush();
       done += n;

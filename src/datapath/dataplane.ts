@@ -196,7 +196,7 @@ export class Dataplane {
       if (host.count > 0) {
         const bound = await datapathExtensions(host.bound, 0, names, (e, port, frame) => this.originate(e, port, frame, s.ext));
         stack = new ExtensionStack(bound, host.state, s.ext, this.pool, this.keys, BATCH_MAX, o.ports.length,
-          { budgetMs: host.limits.batchBudgetMs, overrunLimit: host.limits.overrunLimit, onFault: (_e, m) => host.note(m) });
+          { budgetMs: host.limits.batchBudgetMs, overrunLimit: host.limits.overrunLimit, timeEvery: host.limits.timeEvery, onFault: (_e, m) => host.note(m) });
       }
       this.inline = new SwitchPipeline(this.pool, this.keys, this.ports, this.macs, this.txOp, { tx: s.tx, ret: s.ret, bell: this.mainBell }, s.counters, flow, stack);
     } else {

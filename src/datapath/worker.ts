@@ -55,7 +55,7 @@ let stack: ExtensionStack | null = null;
 if (x.bound.length > 0) {
   const bound = await datapathExtensions(x.bound, s.index + 1, x.ports, (ext, port, frame) => { post({ originate: { ext, port, frame: frame.slice() } }); return true; });
   stack = new ExtensionStack(bound, new ExtensionState(x.bound.length, x.state), extensionCounters(x.bound.length, x.counters), pool, keys, BATCH_MAX, s.portCount,
-    { budgetMs: x.limits.batchBudgetMs, overrunLimit: x.limits.overrunLimit, onFault: (_e, m) => post({ fault: m }) });
+    { budgetMs: x.limits.batchBudgetMs, overrunLimit: x.limits.overrunLimit, timeEvery: x.limits.timeEvery, onFault: (_e, m) => post({ fault: m }) });
 }
 
 const pipeline = new SwitchPipeline(pool, keys, PortTable.attach(s.ports), MacTable.attach(s.macs), new Int32Array(s.txOp), {

@@ -20,6 +20,8 @@ export class FlowDecisions {
   dropReason = new Int16Array(this.cap);
   /** Destinations chosen by a cacheable forwarding extension (null: none). */
   dest: (Int32Array | null)[] = [];
+  /** 1 when the decision has no extension outcome at all (the common case: skip them all). */
+  plain = new Uint8Array(this.cap);
   /** Per (decision, port): 1 + the extension that excluded the port (0: none), and its reason slot. */
   exclBy: Uint8Array;
   exclReason: Uint8Array;
@@ -43,7 +45,7 @@ export class FlowDecisions {
   private grow(): void {
     const cap = this.cap * 2;
     const g = <T extends Int32Array | Int16Array | Uint8Array>(a: T, n: number): T => { const b = new (a.constructor as new (n: number) => T)(n); b.set(a); return b; };
-    this.rule = g(this.rule, cap); this.dropBy = g(this.dropBy, cap); this.dropReason = g(this.dropReason, cap);
+    this.rule = g(this.rule, cap); this.dropBy = g(this.dropBy, cap); this.dropReason = g(this.dropReason, cap); this.plain = g(this.plain, cap);
     this.exclBy = g(this.exclBy, cap * this.ports); this.exclReason = g(this.exclReason, cap * this.ports);
     this.cap = cap;
   }
@@ -54,7 +56,13 @@ export class FlowDecisions {
     this.rule[d] = rule; this.dropBy[d] = dropBy; this.dropReason[d] = dropReason;
     this.dest[d] = dest;
     const np = this.ports, base = d * np;
-    for (let p = 0; p < np; p++) { this.exclBy[base + p] = exclBy ? exclBy[off + p] : 0; this.exclReason[base + p] = exclReason ? exclReason[off + p] : 0; }
+    let any = dropBy !== NONE || dest !== null;
+    for (let p = 0; p < np; p++) {
+      const by = exclBy ? exclBy[off + p] : 0;
+      this.exclBy[base + p] = by; this.exclReason[base + p] = exclReason ? exclReason[off + p] : 0;
+      if (by !== 0) any = true;
+    }
+    this.plain[d] = any ? 0 : 1;
     return d;
   }
 

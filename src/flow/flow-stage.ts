@@ -4,7 +4,7 @@
 // Input: a handle whose flow key the NIC extracted. Output: a FlowDecisions id (rule verdict
 // plus the cached outcome of flow-cacheable extensions), or a miss.
 // Steps: pack the key (KEY_WORDS words) into a per-batch-position buffer, hash it, look it up
-// in this thread's FlowCache. On a miss the rules are classified at once (missRule) and the
+// in this thread's FlowCache (begin() once per batch first). On a miss the rules are classified at once (missRule) and the
 // caller inserts the full decision later (insert), once the cacheable extensions have had
 // their say on that packet; verdictOf() does both at once for callers with no extensions.
 // Consistency: the cache is tagged with the rule generation and the extension-state version
@@ -44,7 +44,8 @@ export class FlowStage {
   /** Anything to classify against? (The pipeline also runs the stage for cacheable extensions.) */
   get active(): boolean { return this.rules.size !== 0; }
 
-  private check(): void {
+  /** Pick up rule and extension changes: once per batch, before the lookups. */
+  begin(): void {
     const g = this.rules.generation, v = this.extVersion();
     if (g !== this.generation || v !== this.version) {
       this.cache.invalidateAll();
@@ -56,7 +57,6 @@ export class FlowStage {
 
   /** Look up handle h's flow at batch position pos: a decision id, or -1 (missRule[pos] then holds its rule verdict). */
   lookup(keys: FlowKeys, h: number, pos: number): number {
-    this.check();
     const key = this.keys, off = pos * KEY_WORDS;
     packKey(keys, h, key, off);
     const hash = hashKey(key, off);
@@ -77,6 +77,7 @@ export class FlowStage {
 
   /** The rule verdict for handle h, cached (for callers with no extensions: the NIC). */
   verdictOf(keys: FlowKeys, h: number): Verdict {
+    this.begin();
     let d = this.lookup(keys, h, 0);
     if (d < 0) { d = this.decisions.forRule(this.missRule[0]); this.insert(0, d); }
     return this.verdict(d);

@@ -138,6 +138,7 @@ export class SwitchPipeline {
     // The flow stage runs when rules are installed or a flow-cacheable extension is enabled.
     const flow = this.flow !== null && (this.flow.active || (ext !== null && ext.hasCacheable)) ? this.flow : null;
     const cached = flow !== null && ext !== null && ext.hasCacheable;
+    if (flow !== null) flow.begin();
 
     // 1. admit: parse result, ingress VLAN, flow decision (cache; rules on a miss).
     for (let i = 0; i < n; i++) {

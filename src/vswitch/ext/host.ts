@@ -32,9 +32,11 @@ export interface ExtensionLimits {
   overrunLimit: number;
   /** Longest a `start` hook may take, ms. */
   startTimeoutMs: number;
+  /** Time every n-th hook call of an extension (clock reads cost as much as a small hook). */
+  timeEvery: number;
 }
 
-export const DEFAULT_LIMITS: ExtensionLimits = { batchBudgetMs: 5, overrunLimit: 3, startTimeoutMs: 5000 };
+export const DEFAULT_LIMITS: ExtensionLimits = { batchBudgetMs: 5, overrunLimit: 3, startTimeoutMs: 5000, timeEvery: 4 };
 
 /** Built-in extensions by name: module paths relative to this file. */
 export const BUILTINS: Record<string, string> = {

@@ -36,6 +36,8 @@ export interface StackOptions {
   /** Consecutive overruns that disable an extension. */
   overrunLimit: number;
   now?: () => number;
+  /** Time every n-th call of each extension (1: every call). */
+  timeEvery?: number;
   onFault?: (ext: number, message: string) => void;
 }
 
@@ -170,12 +172,16 @@ export class ExtensionStack {
   private readonly c: Float64Array;
   private readonly now: () => number;
   private readonly np: number;
+  private readonly timeEvery: number;
   private version = -1;
   /** Extension indices in ingress order (enabled, not failed-open); egress is the reverse. */
   private order = new Int32Array(0);
   // Consecutive overruns per extension, ingress and egress hooks counted apart.
   private readonly overrunsIn: Int32Array;
   private readonly overrunsOut: Int32Array;
+  // Calls per extension and direction, for sampling the clock.
+  private readonly ticksIn: Int32Array;
+  private readonly ticksOut: Int32Array;
   /** Any extension with an ingress / egress hook in the current order. */
   hasIngress = false;
   hasEgress = false;
@@ -203,8 +209,11 @@ export class ExtensionStack {
     this.c = counters.values;
     this.np = portCount;
     this.now = o.now ?? (() => performance.now());
+    this.timeEvery = o.timeEvery ?? 4;
     this.overrunsIn = new Int32Array(Math.max(1, exts.length));
     this.overrunsOut = new Int32Array(Math.max(1, exts.length));
+    this.ticksIn = new Int32Array(Math.max(1, exts.length));
+    this.ticksOut = new Int32Array(Math.max(1, exts.length));
     this.ingressView = new IngressView(pool, keys, this.c, batchMax, portCount);
     this.egressView = new EgressView(pool, keys, this.c, batchMax * (portCount + 1), batchMax);
     this.alive = new Uint8Array(batchMax);
@@ -217,6 +226,7 @@ export class ExtensionStack {
     this.synPos = new Int32Array(batchMax * portCount);
     this.synPort = new Int32Array(batchMax * portCount);
     this.synGone = new Uint8Array(batchMax * portCount);
+    this.pairSpecial = new Int32Array(batchMax * (portCount + 1));
   }
 
   /** Pick up enable/disable/reorder/failure changes (cheap when nothing changed). */
@@ -241,19 +251,26 @@ export class ExtensionStack {
   /** Current ingress order, for reports and tests. */
   get ingressOrder(): readonly number[] { return [...this.order]; }
 
-  // Run one hook with fault isolation; false when the extension failed during it.
-  private call(e: number, run: () => void, count: number, overruns: Int32Array): boolean {
+  // Run one hook over a view with fault isolation; false when the extension failed during it.
+  // Time is read on every TIME_EVERY-th call of each extension (a clock read costs as much as
+  // a small hook): an extension that keeps overrunning is still caught, a few calls later.
+  private invoke(e: number, x: BoundExtension, v: IngressView | EgressView, ingress: boolean): boolean {
     const c = this.c, row = e * NC;
+    const overruns = ingress ? this.overrunsIn : this.overrunsOut;
+    const ticks = ingress ? this.ticksIn : this.ticksOut;
     c[row + AT.calls]++;
-    c[row + AT.entries] += count;
-    const t0 = this.now();
+    c[row + AT.entries] += v.count;
+    v.bind(e, x);
+    const timed = ++ticks[e] % this.timeEvery === 0;
+    const t0 = timed ? this.now() : 0;
     try {
-      run();
+      if (ingress) x.hooks.ingress!(v as IngressView); else x.hooks.egress!(v as EgressView);
     } catch (err) {
       c[row + AT.faults]++;
       this.fail(e, `threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
       return false;
     }
+    if (!timed) return true;
     const dt = this.now() - t0;
     if (dt > this.o.budgetMs) {
       c[row + AT.overruns]++;
@@ -271,16 +288,19 @@ export class ExtensionStack {
     if (this.state.fail(e, x.failClosed ? STATUS_FAILED_CLOSED : STATUS_FAILED_OPEN)) this.o.onFault?.(e, `extension ${x.name} (${x.kind}) disabled, fail-${x.failClosed ? 'closed' : 'open'}: ${why}`);
   }
 
-  // Rebuild the ingress view's live list (entries alive and, when `which` is 0/1, only
-  // misses/hits of the flow cache; -1: all).
-  private select(n: number, dec: Int32Array | null, which: number): void {
+  // Positions of this batch, sorted once: misses of the flow cache, hits whose decision has an
+  // extension outcome ("special"); plain hits need nothing from cacheable extensions.
+  private readonly misses = new Int32Array(64);
+  private readonly special = new Int32Array(64);
+  private nMiss = 0;
+  private nSpecial = 0;
+  private hitsAlive = 0;
+
+  // The ingress view's live list: every alive position, or only alive misses.
+  private fill(n: number, onlyMisses: boolean): void {
     const v = this.ingressView, alive = this.alive;
     let m = 0;
-    for (let i = 0; i < n; i++) {
-      if (!alive[i]) continue;
-      if (which >= 0 && (dec![i] >= 0 ? 1 : 0) !== which) continue;
-      v.idx[m++] = i;
-    }
+    if (onlyMisses) { for (let j = 0; j < this.nMiss; j++) { const i = this.misses[j]; if (alive[i]) v.idx[m++] = i; } } else { for (let i = 0; i < n; i++) if (alive[i]) v.idx[m++] = i; }
     v.count = m;
   }
 
@@ -288,33 +308,40 @@ export class ExtensionStack {
    * Ingress over batch positions where live[i] is set; marks ingressView.dropped /
    * .modified / .destCount per position. `dec` holds each position's cached flow decision
    * (-1: a miss) when the flow stage ran: cacheable extensions are then applied from the
-   * cache for hits and called only for misses, whose outcome is left in pendDropBy /
-   * pendDropReason / destCount for the caller to cache. Returns how many entries were dropped.
+   * cache for hits (nothing to do for plain decisions) and called only for misses, whose
+   * outcome is left in pendDropBy / pendDropReason / pendDest for the caller to cache.
+   * Returns how many entries were dropped.
    */
   ingress(handles: Int32Array, n: number, live: Uint8Array, dec: Int32Array | null, fd: FlowDecisions | null): number {
     const v = this.ingressView, alive = this.alive, np = this.np, c = this.c;
     v.handles = handles;
+    this.nMiss = 0; this.nSpecial = 0; this.hitsAlive = 0;
     for (let i = 0; i < n; i++) {
       v.dropped[i] = 0; v.modified[i] = 0; v.destCount[i] = -1;
       alive[i] = live[i];
       this.pendDropBy[i] = -1; this.pendDropReason[i] = 0; this.incomplete[i] = 0; this.pendDest[i] = 0;
+      if (dec === null || !live[i]) continue;
+      const d = dec[i];
+      if (d < 0) this.misses[this.nMiss++] = i;
+      else { this.hitsAlive++; if (!fd!.plain[d]) this.special[this.nSpecial++] = i; }
     }
     let dropped = 0;
+    let dirty = true; // v.idx does not hold the full live list
     const order = this.order;
     for (let k = 0; k < order.length; k++) {
       const e = order[k], x = this.exts[e];
       const st = this.state.status(e);
       if (st === STATUS_FAILED_OPEN) continue; // failed on another thread since the refresh
-      if (st === STATUS_FAILED_CLOSED) { this.select(n, null, -1); dropped += this.dropAllIngress(e); continue; }
+      if (st === STATUS_FAILED_CLOSED) { this.fill(n, false); dropped += this.dropAllIngress(e); dirty = true; continue; }
       const hook = x.hooks.ingress;
       if (x.cacheable && dec !== null && fd !== null) {
         // Hits: the flow's cached outcome for this extension, no call.
-        this.select(n, dec, 1);
-        for (let j = 0; j < v.count; j++) {
-          const i = v.idx[j], d = dec[i];
-          c[e * NC + AT.cacheHits]++;
+        c[e * NC + AT.cacheHits] += this.hitsAlive;
+        for (let j = 0; j < this.nSpecial; j++) {
+          const i = this.special[j], d = dec[i];
+          if (!alive[i]) continue;
           if (fd.dropBy[d] === e) {
-            v.dropped[i] = 1; alive[i] = 0; dropped++;
+            v.dropped[i] = 1; alive[i] = 0; dropped++; this.hitsAlive--; dirty = true;
             c[e * NC + AT.dropped]++;
             c[e * NC + REASON_BASE + fd.dropReason[d]]++;
           } else if (x.kind === 'forward') {
@@ -322,30 +349,32 @@ export class ExtensionStack {
             if (ds !== null) { for (let q = 0; q < ds.length; q++) v.dest[i * np + q] = ds[q]; v.destCount[i] = ds.length; }
           }
         }
-        if (hook === undefined) continue;
         // Misses: call it on them and remember what it decided.
-        this.select(n, dec, 0);
+        if (hook === undefined || this.nMiss === 0) continue;
+        this.fill(n, true);
+        dirty = true;
         if (v.count === 0) continue;
-        v.bind(e, x);
-        const ok = this.call(e, () => hook.call(x.hooks, v), v.count, this.overrunsIn);
+        const ok = this.invoke(e, x, v, true);
         for (let j = 0; j < v.count; j++) {
           const i = v.idx[j];
           if (v.dropped[i] && alive[i]) { alive[i] = 0; dropped++; this.pendDropBy[i] = e; this.pendDropReason[i] = v.lastReason[i]; }
           else if (x.kind === 'forward' && v.destCount[i] >= 0) this.pendDest[i] = 1;
         }
-        if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { this.select(n, null, -1); dropped += this.dropAllIngress(e); }
+        if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { this.fill(n, false); dropped += this.dropAllIngress(e); }
         continue;
       }
       if (hook === undefined) continue;
-      this.select(n, null, -1);
+      if (dirty) { this.fill(n, false); dirty = false; }
       if (v.count === 0) break;
-      v.bind(e, x);
-      const ok = this.call(e, () => hook.call(x.hooks, v), v.count, this.overrunsIn);
+      const ok = this.invoke(e, x, v, true);
       for (let j = 0; j < v.count; j++) {
         const i = v.idx[j];
-        if (v.dropped[i] && alive[i]) { alive[i] = 0; dropped++; this.incomplete[i] = 1; }
+        if (v.dropped[i] && alive[i]) {
+          alive[i] = 0; dropped++; this.incomplete[i] = 1; dirty = true;
+          if (dec !== null && dec[i] >= 0) this.hitsAlive--;
+        }
       }
-      if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { this.select(n, null, -1); dropped += this.dropAllIngress(e); }
+      if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { this.fill(n, false); dropped += this.dropAllIngress(e); dirty = true; }
     }
     return dropped;
   }
@@ -355,8 +384,12 @@ export class ExtensionStack {
     for (let j = 0; j < m; j++) { const i = v.idx[j]; v.dropped[i] = 1; this.alive[i] = 0; this.incomplete[i] = 1; }
     this.c[e * NC + AT.droppedFailClosed] += m;
     v.count = 0;
+    this.hitsAlive = 0;
     return m;
   }
+
+  // Real pairs whose frame is a miss or a special hit: the only ones cacheable extensions touch.
+  private readonly pairSpecial: Int32Array;
 
   /**
    * Egress over `pairs` (packet position, destination port) pairs; sets pairGone for each
@@ -370,31 +403,37 @@ export class ExtensionStack {
     const v = this.egressView, np = this.np, c = this.c;
     v.handles = handles;
     for (let i = 0; i < n; i++) v.modified[i] = 0;
-    let syn = 0;
-    if (dec !== null && fd !== null && this.hasCacheable) {
+    let syn = 0, nSpecial = 0, plainPairs = 0;
+    const cached = dec !== null && fd !== null && this.hasCacheable;
+    if (cached) {
       for (let i = 0; i < n; i++) {
+        if (dec![i] >= 0 || !alive[i]) continue;
         const base = i * np;
-        for (let p = 0; p < np; p++) { this.pendExclBy[base + p] = 0; this.pendExclReason[base + p] = 0; }
-        if (dec[i] >= 0 || !alive[i]) continue;
-        for (let p = 0; p < np; p++) { this.synPos[syn] = i; this.synPort[syn] = p; this.synGone[syn] = 0; syn++; }
+        for (let p = 0; p < np; p++) { this.pendExclBy[base + p] = 0; this.pendExclReason[base + p] = 0; this.synPos[syn] = i; this.synPort[syn] = p; this.synGone[syn] = 0; syn++; }
+      }
+      for (let q = 0; q < pairs; q++) {
+        const d = dec![pairPos[q]];
+        if (d < 0 || !fd!.plain[d]) this.pairSpecial[nSpecial++] = q; else plainPairs++;
       }
     }
     let gone = 0;
+    let dirty = true;
     const order = this.order;
     for (let k = order.length - 1; k >= 0; k--) {
       const e = order[k], x = this.exts[e];
       const st = this.state.status(e);
       if (st === STATUS_FAILED_OPEN) continue; // failed earlier in this batch
-      if (st === STATUS_FAILED_CLOSED) { gone += this.excludeAll(e, pairPos, pairPort, pairGone, pairs); continue; }
+      if (st === STATUS_FAILED_CLOSED) { gone += this.excludeAll(e, pairPos, pairPort, pairGone, pairs); dirty = true; continue; }
       const hook = x.hooks.egress;
-      if (x.cacheable && dec !== null && fd !== null) {
+      if (x.cacheable && cached) {
+        c[e * NC + AT.cacheHits] += plainPairs;
         // Misses first: ask about every port, remember the answer.
         if (hook !== undefined && syn !== 0) {
           this.view(this.synPos, this.synPort, this.synGone, syn);
+          dirty = true;
           if (v.count !== 0) {
-            v.bind(e, x);
             const before = c[e * NC + AT.excluded];
-            this.call(e, () => hook.call(x.hooks, v), v.count, this.overrunsOut);
+            this.invoke(e, x, v, false);
             c[e * NC + AT.excluded] = before; // counted below, on the real pairs
             for (let q = 0; q < syn; q++) {
               if (!this.synGone[q]) continue;
@@ -403,25 +442,25 @@ export class ExtensionStack {
             }
           }
         }
-        // Then every real pair, from the cache (hits) or the answer just given (misses).
-        for (let q = 0; q < pairs; q++) {
+        // Then the real pairs of misses and special hits.
+        for (let j = 0; j < nSpecial; j++) {
+          const q = this.pairSpecial[j];
           if (pairGone[q]) continue;
-          const i = pairPos[q], d = dec[i], p = pairPort[q];
+          const i = pairPos[q], d = dec![i], p = pairPort[q];
           let by: number, why: number;
-          if (d >= 0) { by = fd.exclBy[d * np + p]; why = fd.exclReason[d * np + p]; c[e * NC + AT.cacheHits]++; } else { by = this.pendExclBy[i * np + p]; why = this.pendExclReason[i * np + p]; }
-          if (by === e + 1) { pairGone[q] = 1; gone++; c[e * NC + AT.excluded]++; c[e * NC + REASON_BASE + why]++; }
+          if (d >= 0) { by = fd!.exclBy[d * np + p]; why = fd!.exclReason[d * np + p]; c[e * NC + AT.cacheHits]++; } else { by = this.pendExclBy[i * np + p]; why = this.pendExclReason[i * np + p]; }
+          if (by === e + 1) { pairGone[q] = 1; gone++; c[e * NC + AT.excluded]++; c[e * NC + REASON_BASE + why]++; dirty = true; }
         }
         continue;
       }
       if (hook === undefined) continue;
-      this.view(pairPos, pairPort, pairGone, pairs);
+      if (dirty) { this.view(pairPos, pairPort, pairGone, pairs); dirty = false; }
       if (v.count === 0) continue;
-      v.bind(e, x);
       const before = v.count;
-      const ok = this.call(e, () => hook.call(x.hooks, v), before, this.overrunsOut);
+      const ok = this.invoke(e, x, v, false);
       v.compact();
       gone += before - v.count;
-      if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) gone += this.excludeAll(e, pairPos, pairPort, pairGone, pairs);
+      if (!ok && this.state.status(e) === STATUS_FAILED_CLOSED) { gone += this.excludeAll(e, pairPos, pairPort, pairGone, pairs); dirty = true; }
     }
     return gone;
   }
