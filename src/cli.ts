@@ -2,9 +2,11 @@
 // sluice command line: `sluice run`, `sluice rules` (and `sluice --help`). Exit codes: 0 done, 1 runtime
 // failure, 2 bad usage or configuration.
 
+import { dirname, resolve } from 'node:path';
 import { checkConfig, CONFIG_SCHEMA, Config, defaultConfig, loadConfig } from './control/config.js';
 import { run } from './control/run.js';
 import { rulesCommand } from './control/rules-command.js';
+import { extCommand } from './control/ext-command.js';
 import { ConfigError, describe } from './control/schema.js';
 
 const HELP = `sluice — a userspace software NIC and virtual switch
@@ -14,6 +16,9 @@ usage: sluice <command> [options]
 commands:
   run        run the switch (with no options: three UDP ports on 127.0.0.1)
   rules      add, delete, list and count the rules of a running switch
+  ext        list, enable, disable and reorder the extensions of a running switch
+  prop       set or delete a switch or port property (extensions may veto)
+  port       connect or disconnect a port's NIC
 
   sluice <command> --help   options of a command
   sluice run --help-config  every configuration field, its type, default and meaning
@@ -88,7 +93,7 @@ async function runCommand(args: string[]): Promise<number> {
       c = checkConfig(doc);
     }
     if (print) { process.stdout.write(JSON.stringify(c, null, 2) + '\n'); return 0; }
-    return await run(c, { json, quiet });
+    return await run(c, { json, quiet, baseDir: file ? dirname(resolve(file)) : process.cwd() });
   } catch (e) {
     if (e instanceof ConfigError) return fail(`invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
     throw e;
@@ -100,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(HELP); return cmd === undefined ? 2 : 0; }
   if (cmd === 'run') return runCommand(rest);
   if (cmd === 'rules') return rulesCommand(rest);
+  if (cmd === 'ext' || cmd === 'prop' || cmd === 'port') return extCommand(cmd, rest);
   return fail(`unknown command "${cmd}" (see sluice --help)`);
 }
 

@@ -12,7 +12,13 @@ function endpointFor(p: PortConfig): Endpoint {
   return new UdpEndpoint(parseHostPort(p.endpoint.local)!, parseHostPort(p.endpoint.remote)!, p.endpoint.socketBuffer);
 }
 
-export function buildDataplane(c: Config): Dataplane {
+export interface BuildOptions {
+  /** Directory extension module paths are relative to (the configuration file's). */
+  baseDir?: string;
+  onLog?: (message: string) => void;
+}
+
+export function buildDataplane(c: Config, b: BuildOptions = {}): Dataplane {
   const key = c.nic.rss.key ? Uint8Array.from(c.nic.rss.key.replace(/:/g, '').match(/../g)!.map((x) => parseInt(x, 16))) : MICROSOFT_RSS_KEY;
   const dp = new Dataplane({
     poolSlots: c.pool.slots, slotSize: c.pool.slotSize, queues: c.nic.queues, ringSize: c.nic.ringSize,
@@ -21,6 +27,7 @@ export function buildDataplane(c: Config): Dataplane {
     rss: new Rss(c.nic.queues, key, c.nic.rss.indirection),
     ports: c.ports.map((p) => ({ name: p.name, endpoint: endpointFor(p), vlan: p.vlan, macLimit: p.macLimit })),
     rules: { add: c.rules }, flowCacheEntries: c.flow.cacheEntries, maxRules: c.flow.maxRules,
+    extensions: c.extensions, extensionLimits: c.extensionLimits, extensionBaseDir: b.baseDir, onLog: b.onLog,
   });
   for (const fl of c.nic.filters) dp.nic.steering.add(fl as SteeringFilter);
   return dp;

@@ -8,6 +8,7 @@ import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
 import { RuleError, RuleSpec } from '../flow/rule.js';
 import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';
+import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
 import { ConfigError, Field, Schema, validate } from './schema.js';
 
 export interface UdpEndpointConfig { type: 'udp'; local: string; remote: string; socketBuffer: number }
@@ -29,6 +30,8 @@ export interface Config {
   rules: RuleSpec[];
   flow: { cacheEntries: number; maxRules: number };
   control: { listen: string };
+  extensions: ExtensionSpec[];
+  extensionLimits: ExtensionLimits;
 }
 
 /** Where `sluice run` serves its control API and `sluice rules` looks for it. */
@@ -113,6 +116,18 @@ export const CONFIG_SCHEMA: Schema = {
       cacheEntries: f(int(16, 1 << 24, 'entries'), 'flow cache entries per datapath thread (LRU of classified flows)', DEFAULT_FLOW_CACHE_ENTRIES),
       maxRules: f(int(1, 1 << 20, 'rules'), 'most rules installed at once', DEFAULT_MAX_RULES),
     } }, 'rule classification', {}),
+    extensions: f({ type: 'array', maxItems: 64, items: { type: 'object', doc: 'an extension bound to the switch', fields: {
+      module: f({ type: 'string' }, `a built-in (${Object.keys(BUILTINS).join(', ')}) or the path of an ES module (relative to the configuration file) whose default export is an extension definition`, undefined, true),
+      enabled: f({ type: 'boolean' }, 'enabled at start (at most one forwarding extension may be)', true),
+      failMode: f({ type: 'string', enum: ['open', 'closed'] }, 'when it throws or keeps overrunning its budget it is disabled: "open" lets traffic pass without it, "closed" drops what it would have seen', 'open'),
+      config: f({ type: 'json' }, 'the extension\'s own configuration (see its documentation)', {}),
+    } } }, 'extensions bound to the switch, in stack order within each kind (README "Extensions")', []),
+    extensionLimits: f({ type: 'object', fields: {
+      batchBudgetMs: f(int(1, 10000, 'ms'), 'time one extension hook may take per batch', DEFAULT_LIMITS.batchBudgetMs),
+      overrunLimit: f(int(1, 1000, 'batches'), 'consecutive over-budget batches that disable an extension', DEFAULT_LIMITS.overrunLimit),
+      startTimeoutMs: f(int(1, 600000, 'ms'), 'time a start or stop hook may take', DEFAULT_LIMITS.startTimeoutMs),
+      timeEvery: f(int(1, 1024, 'calls'), 'time every n-th hook call (clock reads cost as much as a small hook)', DEFAULT_LIMITS.timeEvery),
+    } }, 'fault isolation limits for extensions', {}),
     control: f({ type: 'object', fields: {
       listen: f({ type: 'string', check: controlAddress }, 'loopback address:port of the HTTP control API used by `sluice rules`; "off" disables it', DEFAULT_CONTROL),
     } }, 'control API of the running switch', {}),

@@ -9,6 +9,12 @@
 //                        -> 400 { error, field } when any part is invalid (nothing applied)
 //   DELETE /rules/ID     -> 200 { deleted: [ID] } | 400 (no such rule)
 //   GET  /stats          -> 200 the switch's counters (as `sluice run --json` prints on exit)
+//   GET  /extensions     -> 200 { extensions: [{name, kind, enabled, position, status, counters, dropReasons}] }
+//   POST /extensions/NAME/enable | /disable, POST /extensions/order { order: [names] }
+//                        -> 200 { extensions } | 400 { error } (e.g. a second forwarding extension)
+//   PUT  /properties/NAME[?port=P] { value }, DELETE /properties/NAME[?port=P]
+//                        -> 200 | 409 { error, extension, reason } when an extension vetoes it
+//   POST /ports/NAME/connect | /disconnect -> 200 | 400
 // Bodies over 16 MiB are refused (413); other paths 404; other methods 405.
 
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -16,6 +22,7 @@ import { Dataplane } from '../datapath/dataplane.js';
 import { RuleError } from '../flow/rule.js';
 import { RuleBatch } from '../flow/rule-set.js';
 import { HostPort } from '../endpoints/udp.js';
+import { ExtensionError, VetoError } from '../vswitch/ext/host.js';
 
 const MAX_BODY = 16 << 20;
 
@@ -92,13 +99,45 @@ export class ControlApi {
         await this.dp.applyRules({ del: [id] });
         return send(200, { added: [], deleted: [id] });
       }
+      if (path === '/extensions' && req.method === 'GET') return send(200, { extensions: this.dp.extensionReport() });
+      let m = /^\/extensions\/([^/]+)\/(enable|disable)$/.exec(path);
+      if (m && req.method === 'POST') {
+        this.dp.extensions.setEnabled(decodeURIComponent(m[1]), m[2] === 'enable');
+        return send(200, { extensions: this.dp.extensionReport() });
+      }
+      if (path === '/extensions/order' && req.method === 'POST') {
+        const body = JSON.parse(await readBody(req) || '{}') as { order?: unknown };
+        if (!Array.isArray(body.order) || body.order.some((x) => typeof x !== 'string')) throw new HttpError(400, 'body must be { "order": [extension names] }', 'order');
+        this.dp.extensions.reorder(body.order as string[]);
+        return send(200, { extensions: this.dp.extensionReport() });
+      }
+      m = /^\/properties\/([^/]+)$/.exec(path);
+      if (m) {
+        const name = decodeURIComponent(m[1]), port = url.searchParams.get('port') ?? undefined;
+        if (req.method === 'PUT') {
+          const body = JSON.parse(await readBody(req) || '{}') as { value?: unknown };
+          if (!('value' in body)) throw new HttpError(400, 'body must be { "value": ... }', 'value');
+          this.dp.setProperty(name, body.value, port);
+          return send(200, { property: name, port: port ?? null, value: body.value });
+        }
+        if (req.method === 'DELETE') { this.dp.deleteProperty(name, port); return send(200, { deleted: name, port: port ?? null }); }
+        throw new HttpError(405, `${req.method} not allowed on ${path} (PUT, DELETE)`);
+      }
+      m = /^\/ports\/([^/]+)\/(connect|disconnect)$/.exec(path);
+      if (m && req.method === 'POST') {
+        this.dp.setConnected(decodeURIComponent(m[1]), m[2] === 'connect');
+        return send(200, { port: decodeURIComponent(m[1]), state: m[2] === 'connect' ? 'connected' : 'disconnected' });
+      }
       if (path === '/stats') {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /stats (GET)`);
         return send(200, this.dp.stats());
       }
-      throw new HttpError(404, `no such resource ${path} (/rules, /rules/ID, /stats)`);
+      throw new HttpError(404, `no such resource ${path} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats)`);
     } catch (e) {
       if (e instanceof RuleError) return send(400, { error: e.message, field: e.field });
+      if (e instanceof VetoError) return send(409, { error: e.message, extension: e.extension, reason: e.reason });
+      if (e instanceof ExtensionError) return send(400, { error: e.message });
+      if (e instanceof SyntaxError) return send(400, { error: `body is not JSON: ${e.message}` });
       if (e instanceof HttpError) return send(e.status, { error: e.message, ...(e.field ? { field: e.field } : {}) });
       return send(500, { error: (e as Error).message });
     }

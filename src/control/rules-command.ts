@@ -2,10 +2,10 @@
 // (src/control/control-api.ts). Exit codes: 0 done, 1 refused or unreachable, 2 bad usage.
 
 import { readFileSync } from 'node:fs';
-import { parseHostPort } from '../endpoints/udp.js';
 import { ActionSpec, LAYERS, MatchSpec, RuleSpec } from '../flow/rule.js';
 import { RuleBatch } from '../flow/rule-set.js';
 import { DEFAULT_CONTROL } from './config.js';
+import { ClientError, clientArgs, request } from './client.js';
 
 export const RULES_HELP = `usage: sluice rules <add|del|list|stats> [options]
 
@@ -137,19 +137,9 @@ function listText(a: RulesAnswer, counters: boolean): string {
 
 export async function rulesCommand(args: string[]): Promise<number> {
   const fail = (code: number, msg: string) => { process.stderr.write(`sluice rules: ${msg}\n`); return code; };
-  let control = process.env.SLUICE_CONTROL || DEFAULT_CONTROL;
-  let json = false;
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '-h' || a === '--help') { process.stdout.write(RULES_HELP); return 0; }
-    if (a === '--json') json = true;
-    else if (a === '--control') { const v = args[++i]; if (!v) return fail(2, '--control needs HOST:PORT'); control = v; }
-    else rest.push(a);
-  }
-  const at = parseHostPort(control);
-  if (!at) return fail(2, `--control: ${JSON.stringify(control)} is not HOST:PORT`);
-  const base = `http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`;
+  if (args.includes('-h') || args.includes('--help')) { process.stdout.write(RULES_HELP); return 0; }
+  let control: string, json: boolean, rest: string[];
+  try { ({ control, json, rest } = clientArgs(args)); } catch (e) { if (e instanceof ClientError) return fail(e.code, e.message); throw e; }
   const [sub, ...subArgs] = rest;
   let method = 'GET', path = '/rules', body: string | undefined;
   try {
@@ -168,17 +158,11 @@ export async function rulesCommand(args: string[]): Promise<number> {
     if (e instanceof UsageError) return fail(2, e.message);
     throw e;
   }
-  let res: Response;
-  try {
-    res = await fetch(base + path, { method, body, headers: body ? { 'content-type': 'application/json' } : undefined, signal: AbortSignal.timeout(15000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
-    return fail(1, `no switch answered at ${control} (${cause}): is \`sluice run\` running there? (--control or $SLUICE_CONTROL pick another)`);
-  }
-  const text = await res.text();
-  if (json) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-  const answer = JSON.parse(text) as Record<string, unknown>;
-  if (!res.ok) {
+  let r: Awaited<ReturnType<typeof request>>;
+  try { r = await request(control, method, path, body === undefined ? undefined : JSON.parse(body)); } catch (e) { if (e instanceof ClientError) return fail(e.code, e.message); throw e; }
+  if (json) process.stdout.write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+  const answer = r.answer;
+  if (!r.ok) {
     if (!json) process.stderr.write(`sluice rules: refused: ${String(answer.error)}\n`);
     return 1;
   }

@@ -8,7 +8,7 @@ import { ControlApi } from './control-api.js';
 import { Config, DEFAULT_CONTROL } from './config.js';
 import { finalReport, rateLines } from './report.js';
 
-export interface RunOptions { json: boolean; quiet: boolean }
+export interface RunOptions { json: boolean; quiet: boolean; baseDir?: string }
 
 function attachHelp(c: Config): string[] {
   const lines: string[] = [];
@@ -27,7 +27,7 @@ function attachHelp(c: Config): string[] {
 }
 
 export async function run(c: Config, o: RunOptions): Promise<number> {
-  const dp: Dataplane = buildDataplane(c);
+  const dp: Dataplane = buildDataplane(c, { baseDir: o.baseDir, onLog: (m) => process.stderr.write(`sluice: ${m}\n`) });
   const api = c.control.listen === 'off' ? null : new ControlApi(dp);
   try {
     await dp.start();
@@ -38,7 +38,8 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
     return 1;
   }
   const log = (s: string) => { if (!o.quiet) process.stdout.write(s + '\n'); };
-  log(`sluice: switch up — ${c.ports.length} ports, ${c.nic.queues} RX queues, ${c.workers} worker${c.workers === 1 ? '' : 's'}, ${dp.rules.size} rule${dp.rules.size === 1 ? '' : 's'}`);
+  log(`sluice: switch up — ${c.ports.length} ports, ${c.nic.queues} RX queues, ${c.workers} worker${c.workers === 1 ? '' : 's'}, ${dp.rules.size} rule${dp.rules.size === 1 ? '' : 's'}, ${dp.extensions.count} extension${dp.extensions.count === 1 ? '' : 's'}`);
+  for (const r of dp.extensionReport()) log(`  extension ${r.name} (${r.kind}${r.cacheable ? ', flow-cacheable' : ''}) ${r.enabled ? 'enabled' : 'disabled'}`);
   for (const l of attachHelp(c)) log(l);
   c.ports.forEach((p, i) => {
     const ep = dp.endpoint(i);
