@@ -161,7 +161,7 @@ export class Dataplane {
         ext: extensionCounters((o.extensions ?? []).length),
       });
     }
-    this.extensions = new ExtensionHost(o.extensions ?? [], o.ports.map((p) => p.name), { limits: o.extensionLimits, baseDir: o.extensionBaseDir, onLog: o.onLog });
+    this.extensions = new ExtensionHost(o.extensions ?? [], o.ports.map((p) => p.name), { limits: o.extensionLimits, baseDir: o.extensionBaseDir, onLog: o.onLog, threads: o.workers === 0 ? 1 : o.workers + 1 });
     for (const s of this.sources) this.extensions.threadCounters.push(s.ext);
     this.portState = o.ports.map(() => 'none');
   }

@@ -35,7 +35,7 @@ import { FlowKeys, PARSE_REASONS } from '../wire/flow-key.js';
 import { setDscp } from '../wire/dscp.js';
 import { FlowStage } from '../flow/flow-stage.js';
 import { Verdict } from '../flow/rule-set.js';
-import { ExtensionStack } from './ext/stack.js';
+import { ExtensionStack, MIRRORS } from './ext/stack.js';
 import { LEARN_PORT_LIMIT, MacTable } from './mac-table.js';
 import { MODE_ACCESS, PortTable } from './port-table.js';
 import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from './egress-tag.js';
@@ -89,6 +89,7 @@ export class SwitchPipeline {
   /** Bound extensions; null: none. */
   readonly ext: ExtensionStack | null;
   private readonly live = new Uint8Array(BATCH_MAX);
+  private nowSec = 0;
   /** Flow decision per position: >= 0 cached, -1 a miss, -2 not looked up. */
   private readonly dec = new Int32Array(BATCH_MAX);
   // (frame position, destination port, tag op) per output pair; pairGone marks exclusions.
@@ -104,6 +105,11 @@ export class SwitchPipeline {
     this.flow = flow;
     this.ext = ext;
     if (flow !== null && ext !== null) flow.extVersion = () => ext.stateVersion;
+    if (ext !== null) {
+      const iv = ext.ingressView;
+      iv.vlans = this.vlan;
+      iv.macLookup = (v, h) => this.macs.lookup(v, keys.dstMacHi[h], keys.dstMacLo[h], this.nowSec);
+    }
     const maxPairs = BATCH_MAX * (ports.count + 1);
     this.pairPos = new Int32Array(maxPairs);
     this.pairPort = new Int32Array(maxPairs);
@@ -134,7 +140,8 @@ export class SwitchPipeline {
     const k = this.keys, ports = this.ports, macs = this.macs, c = this.c, nc = this.nc, at = this.at;
     const vlan = this.vlan, dest = this.dest, verdict = this.verdict, dec = this.dec;
     const ext = this.ext;
-    if (ext !== null) ext.refresh();
+    this.nowSec = now;
+    if (ext !== null) { ext.refresh(); ext.mirrorCount.fill(0, 0, n); }
     // The flow stage runs when rules are installed or a flow-cacheable extension is enabled.
     const flow = this.flow !== null && (this.flow.active || (ext !== null && ext.hasCacheable)) ? this.flow : null;
     const cached = flow !== null && ext !== null && ext.hasCacheable;
@@ -297,13 +304,22 @@ export class SwitchPipeline {
         if (vd.setDscp >= 0) setDscp(pool.data, pool.start(h) + k.l3Off[h], k.ipVersion[h], vd.setDscp);
         if (vd.rateClass >= 0) pool.rateClass[h] = vd.rateClass;
       }
-      pool.refs[h] = m; // set before the first copy is visible to the sender
+      // Copies extensions asked for (mirror), unless the port already gets the frame.
+      let extra = 0;
+      const mc = ext !== null ? ext.mirrorCount[i] : 0;
+      for (let j = 0; j < mc; j++) {
+        const mp = ext!.mirrorPorts[i * MIRRORS + j];
+        if (mp === inp || !ports.enabled(mp) || this.pairTo(i, mp)) continue;
+        list[extra++] = mp;
+      }
+      pool.refs[h] = m + extra; // set before the first copy is visible to the sender
       for (let q = pairFrom[i]; q < pairFrom[i + 1]; q++) {
         if (pairGone[q]) continue;
         const op = pairOp[q];
         this.stageOp(pairPort[q], h, op >= 0 ? op : -1 - op);
         if (op < 0) c[inp * nc + at.mirrored]++;
       }
+      for (let j = 0; j < extra; j++) { this.stageOp(list[j], h, TAG_KEEP); c[inp * nc + at.mirrored]++; }
       if (fwd !== 0) c[inp * nc + (d >= 0 ? at.forwarded : d === FLOOD ? at.flooded : d === EXPLICIT ? at.ruleOutput : at.extensionOutput)]++;
     }
     for (let p = 0; p < np; p++) {
@@ -348,6 +364,12 @@ export class SwitchPipeline {
       }
       flow.insert(i, d);
     }
+  }
+
+  // Does position i have a surviving pair to port p?
+  private pairTo(i: number, p: number): boolean {
+    for (let q = this.pairFrom[i]; q < this.pairFrom[i + 1]; q++) if (!this.pairGone[q] && this.pairPort[q] === p) return true;
+    return false;
   }
 
   private listed(list: Int32Array, m: number, p: number): boolean {

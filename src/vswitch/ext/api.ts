@@ -40,6 +40,12 @@ export interface IngressBatch {
   modify(j: number): boolean;
   /** Choose entry j's destination ports instead of the learning switch (forward only). */
   setDestinations(j: number, ports: readonly number[]): void;
+  /** Send a copy of entry j, as received, out of `port` too (originating: every kind). */
+  mirror(j: number, port: number): boolean;
+  /** VLAN the entry is switched in. */
+  vlan(j: number): number;
+  /** Does the switch know which port entry j's destination MAC lives on (unicast, learned)? */
+  knownDestination(j: number): boolean;
 }
 
 /** Egress: (packet, destination port) pairs; a packet flooded to 3 ports is 3 entries. */
@@ -54,6 +60,8 @@ export interface EgressBatch {
   /** Do not send entry j's packet to this destination (filter, forward). */
   exclude(j: number, reason: DropReason): void;
   modify(j: number): boolean;
+  /** Send a copy of entry j's packet out of `port` too (originating: every kind). */
+  mirror(j: number, port: number): boolean;
 }
 
 export interface DatapathHooks {
@@ -66,7 +74,7 @@ export interface DatapathContext {
   config: unknown;
   /** What `start` returned as `shared`. */
   shared: unknown;
-  /** Datapath thread index (0 for the inline pipeline). */
+  /** Datapath thread index: 0 for the inline pipeline, 1..N for worker threads. */
   thread: number;
   ports: readonly string[];
   /** Send a frame into the switch as if received on `port` (all kinds may originate). */
@@ -76,6 +84,8 @@ export interface DatapathContext {
 export interface ControlContext {
   config: unknown;
   ports: readonly string[];
+  /** Datapath thread indices run 0..threads-1 (DatapathContext.thread). */
+  threads: number;
   log(message: string): void;
 }
 

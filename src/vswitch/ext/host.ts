@@ -40,7 +40,13 @@ export const DEFAULT_LIMITS: ExtensionLimits = { batchBudgetMs: 5, overrunLimit:
 
 /** Built-in extensions by name: module paths relative to this file. */
 export const BUILTINS: Record<string, string> = {
-  noop: '../../extensions/noop.js',
+  'noop': '../../extensions/noop.js',
+  'dhcp-guard': '../../extensions/dhcp-guard.js',
+  'router-guard': '../../extensions/router-guard.js',
+  'mac-guard': '../../extensions/mac-guard.js',
+  'storm-limit': '../../extensions/storm-limit.js',
+  'port-mirror': '../../extensions/port-mirror.js',
+  'capture': '../../extensions/capture.js',
 };
 
 export class ExtensionError extends Error {}
@@ -106,7 +112,10 @@ export class ExtensionHost {
   private readonly onLog: (m: string) => void;
   private started = false;
 
-  constructor(specs: ExtensionSpec[], ports: readonly string[], o: { limits?: Partial<ExtensionLimits>; baseDir?: string; onLog?: (m: string) => void } = {}) {
+  private readonly threads: number;
+
+  constructor(specs: ExtensionSpec[], ports: readonly string[], o: { limits?: Partial<ExtensionLimits>; baseDir?: string; onLog?: (m: string) => void; threads?: number } = {}) {
+    this.threads = o.threads ?? 1;
     this.specs = specs;
     this.ports = ports;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
@@ -143,7 +152,7 @@ export class ExtensionHost {
     for (let e = 0; e < this.defs.length; e++) {
       const d = this.defs[e];
       if (!d.start) continue;
-      const ctx = { config: this.specs[e].config, ports: this.ports, log: (m: string) => this.note(`${d.name}: ${m}`) };
+      const ctx = { config: this.specs[e].config, ports: this.ports, threads: this.threads, log: (m: string) => this.note(`${d.name}: ${m}`) };
       const r = await withTimeout(Promise.resolve().then(() => d.start!(ctx)), this.limits.startTimeoutMs, `extension ${d.name}: start`);
       if (r && typeof r === 'object' && 'shared' in r) this.bound[e].shared = r.shared;
     }

@@ -45,6 +45,9 @@ const NC = EXT_COUNTERS.length;
 const AT = Object.fromEntries(EXT_COUNTERS.map((n, i) => [n, i])) as Record<(typeof EXT_COUNTERS)[number], number>;
 
 // Common state of the two views: which extension is running and its rights.
+/** Mirror copies one packet may be given per batch. */
+export const MIRRORS = 4;
+
 abstract class View {
   protected e = 0;
   protected kind: ExtensionKind = 'capture';
@@ -59,6 +62,20 @@ abstract class View {
   constructor(pool: PacketPool, keys: FlowKeys, counters: Float64Array, targets: number) { this.pool = pool; this.keys = keys; this.c = counters; this.lastReason = new Uint8Array(targets); }
   bind(e: number, x: BoundExtension): void { this.e = e; this.kind = x.kind; this.reasons = x.dropReasons; this.cacheable = x.cacheable; }
   protected violation(): void { this.c[this.e * NC + AT.violations]++; }
+  /** Mirror ports per batch position (shared by both views): count and up to MIRRORS ports. */
+  mirrorCount: Int32Array = new Int32Array(0);
+  mirrorPorts: Int32Array = new Int32Array(0);
+  portCount = 0;
+  protected addMirror(i: number, port: number): boolean {
+    if (!Number.isInteger(port) || port < 0 || port >= this.portCount) { this.violation(); return false; }
+    const n = this.mirrorCount[i];
+    for (let k = 0; k < n; k++) if (this.mirrorPorts[i * MIRRORS + k] === port) return true;
+    if (n === MIRRORS) return false;
+    this.mirrorPorts[i * MIRRORS + n] = port;
+    this.mirrorCount[i] = n + 1;
+    this.c[this.e * NC + AT.originated]++;
+    return true;
+  }
   protected reason(r: DropReason, target: number): void {
     const rs = this.reasons;
     let k = 0;
@@ -78,7 +95,6 @@ class IngressView extends View implements IngressBatch {
   /** Destinations chosen by the forwarding extension: count per position (-1: none). */
   readonly destCount: Int32Array;
   readonly dest: Int32Array;
-  private readonly portCount: number;
 
   constructor(pool: PacketPool, keys: FlowKeys, counters: Float64Array, batchMax: number, portCount: number) {
     super(pool, keys, counters, batchMax);
@@ -90,6 +106,19 @@ class IngressView extends View implements IngressBatch {
   }
   handle(j: number): number { return this.handles[this.idx[j]]; }
   inPort(j: number): number { return this.keys.inPort[this.handles[this.idx[j]]]; }
+  /** Set by the pipeline: the VLAN per position and a MAC table lookup. */
+  vlans: Int32Array = new Int32Array(64);
+  macLookup: ((vlan: number, h: number) => number) | null = null;
+  vlan(j: number): number { return this.vlans[this.idx[j]]; }
+  knownDestination(j: number): boolean {
+    const h = this.handles[this.idx[j]];
+    if ((this.keys.dstMacHi[h] & 0x100) !== 0 || this.macLookup === null) return false;
+    return this.macLookup(this.vlans[this.idx[j]], h) >= 0;
+  }
+  mirror(j: number, port: number): boolean {
+    if (j < 0 || j >= this.count) { this.violation(); return false; }
+    return this.addMirror(this.idx[j], port);
+  }
   drop(j: number, reason: DropReason): void {
     if (!RIGHTS[this.kind].drop || j < 0 || j >= this.count) { this.violation(); return; }
     const i = this.idx[j];
@@ -141,6 +170,13 @@ class EgressView extends View implements EgressBatch {
   handle(j: number): number { return this.handles[this.pairPos[this.idx[j]]]; }
   inPort(j: number): number { return this.keys.inPort[this.handle(j)]; }
   outPort(j: number): number { return this.pairPort[this.idx[j]]; }
+  /** Egress copies are taken only from real pairs, not from a cacheable extension's survey of every port. */
+  synthetic = false;
+  mirror(j: number, port: number): boolean {
+    if (j < 0 || j >= this.count) { this.violation(); return false; }
+    if (this.synthetic) return false;
+    return this.addMirror(this.pairPos[this.idx[j]], port);
+  }
   exclude(j: number, reason: DropReason): void {
     if (!RIGHTS[this.kind].exclude || j < 0 || j >= this.count) { this.violation(); return; }
     const p = this.idx[j];
@@ -185,6 +221,9 @@ export class ExtensionStack {
   /** Any extension with an ingress / egress hook in the current order. */
   hasIngress = false;
   hasEgress = false;
+  /** Mirror copies requested per batch position (see MIRRORS). */
+  readonly mirrorCount: Int32Array;
+  readonly mirrorPorts: Int32Array;
   /** Any flow-cacheable extension in the current order (the pipeline then runs the flow stage). */
   hasCacheable = false;
 
@@ -216,6 +255,9 @@ export class ExtensionStack {
     this.ticksOut = new Int32Array(Math.max(1, exts.length));
     this.ingressView = new IngressView(pool, keys, this.c, batchMax, portCount);
     this.egressView = new EgressView(pool, keys, this.c, batchMax * (portCount + 1), batchMax);
+    this.mirrorCount = new Int32Array(batchMax);
+    this.mirrorPorts = new Int32Array(batchMax * MIRRORS);
+    for (const v of [this.ingressView, this.egressView]) { v.mirrorCount = this.mirrorCount; v.mirrorPorts = this.mirrorPorts; v.portCount = portCount; }
     this.alive = new Uint8Array(batchMax);
     this.pendDropBy = new Int16Array(batchMax);
     this.pendDropReason = new Int16Array(batchMax);
@@ -433,7 +475,9 @@ export class ExtensionStack {
           dirty = true;
           if (v.count !== 0) {
             const before = c[e * NC + AT.excluded];
+            v.synthetic = true;
             this.invoke(e, x, v, false);
+            v.synthetic = false;
             c[e * NC + AT.excluded] = before; // counted below, on the real pairs
             for (let q = 0; q < syn; q++) {
               if (!this.synGone[q]) continue;
