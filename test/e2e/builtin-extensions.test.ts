@@ -32,6 +32,11 @@ test('built-in extensions act on real UDP traffic; capture files read back by ts
       { module: 'dhcp-guard', config: { ports: ['p1', 'p2'] } },
       { module: 'router-guard', config: { ports: ['p1', 'p2'] } },
       { module: 'storm-limit', config: { ports: ['p2'], broadcastPps: 20 } },
+      { module: 'port-acl', config: { rules: [
+        { port: 'p3', direction: 'out', action: 'deny', weight: 5, protocol: 'udp', remotePort: 99 },
+        { port: 'p3', direction: 'out', action: 'allow', weight: 10, protocol: 'udp', remotePort: 53, stateful: true },
+        { port: 'p3', direction: 'in', action: 'deny', weight: 1, protocol: 'udp' },
+      ] } },
     ],
   }));
   const sw = start([CLI, 'run', '--config', cfg, '--json']);
@@ -65,6 +70,19 @@ test('built-in extensions act on real UDP traffic; capture files read back by ts
     g = await receive(peers, [1, 0, 0, 0]);
     assert.deepEqual(n(g), [1, 0, 0, 0], 'only the echo reaches p1');
 
+    // port-acl on p3: outbound udp/99 denied; udp/53 allowed and stateful, so its reply gets
+    // in although inbound udp is denied; an unsolicited datagram does not.
+    peers[2].send(ip(3, 1, { udp: { sport: 4000, dport: 99 } }));
+    peers[2].send(ip(3, 1, { udp: { sport: 4000, dport: 53 } }));
+    g = await receive(peers, [1, 0, 0, 0]);
+    assert.deepEqual(n(g), [1, 0, 0, 0], 'only the DNS query leaves p3');
+    assert.equal(g[0][0][14 + 20 + 3], 53);
+    peers[0].send(ip(1, 3, { udp: { sport: 53, dport: 4000 } }));
+    peers[0].send(ip(1, 3, { udp: { sport: 54, dport: 4000 } }));
+    g = await receive(peers, [0, 0, 1, 1]);
+    assert.deepEqual(n(g), [0, 0, 1, 1], 'the reply gets in (and p1\'s mirror copy to p4), the unsolicited one does not');
+    assert.equal(g[2][0][14 + 20 + 1], 53, 'and it is the reply (source port 53)');
+
     // port-mirror: what p1 sends is copied to p4, byte for byte.
     const f = ip(1, 2, { udp: { sport: 5, dport: 6 } });
     peers[0].send(f);
@@ -91,6 +109,7 @@ test('built-in extensions act on real UDP traffic; capture files read back by ts
   assert.deepEqual(ext('dhcp-guard').dropReasons, { dhcpServer: 1 });
   assert.deepEqual(ext('router-guard').dropReasons, { routerAdvertisement: 1, redirect: 1 });
   assert.ok(ext('storm-limit').dropReasons.broadcastStorm >= 40 - 2 * 10);
+  assert.deepEqual(ext('port-acl').dropReasons, { aclDeny: 2 });
   assert.equal(stats.pool.free, stats.pool.slots);
 
   // capture: every frame received from or sent to p1 and p2, as the port counters say.

@@ -47,6 +47,7 @@ export const BUILTINS: Record<string, string> = {
   'storm-limit': '../../extensions/storm-limit.js',
   'port-mirror': '../../extensions/port-mirror.js',
   'capture': '../../extensions/capture.js',
+  'port-acl': '../../extensions/port-acl.js',
 };
 
 export class ExtensionError extends Error {}
