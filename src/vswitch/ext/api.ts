@@ -87,6 +87,8 @@ export interface ControlContext {
   /** Datapath thread indices run 0..threads-1 (DatapathContext.thread). */
   threads: number;
   log(message: string): void;
+  /** A flow-cacheable extension whose decisions changed (new configuration): forget cached ones. */
+  invalidateFlows(): void;
 }
 
 /** Control operations, delivered to every extension in order (README "Extensions"). */
