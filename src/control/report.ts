@@ -34,6 +34,11 @@ export function finalReport(s: DataplaneStats): string {
   }
   out.push(`  mac table: ${Object.entries(s.macTable).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   out.push(`  pool: ${s.pool.free} of ${s.pool.slots} slots free`);
+  for (const x of s.extensions) {
+    const nz = Object.entries(x.counters).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`);
+    const why = Object.entries(x.dropReasons).map(([k, v]) => `${k}=${v}`);
+    out.push(`  extension ${x.name} (${x.kind}, ${x.status !== 'ok' ? x.status : x.enabled ? 'enabled' : 'disabled'}): ${nz.length ? nz.join(' ') : 'all zero'}${why.length ? ` drops by reason: ${why.join(' ')}` : ''}`);
+  }
   const f = s.flows;
   if (f.rules > 0) out.push(`  rules: ${f.rules} (${Object.entries(f.rulesByLayer).map(([k, v]) => `${k}=${v}`).join(' ')}); flow cache ${Object.entries(f.cache).map(([k, v]) => `${k}=${v}`).join(' ')} hitRate=${(f.hitRate * 100).toFixed(1)}%`);
   return out.join('\n');

@@ -47,7 +47,7 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
       log(`  note: ${p.name} got a ${ep.recvBufferSize}-byte receive buffer (asked ${p.endpoint.socketBuffer}); raise net.core.rmem_max to absorb bursts`);
     }
   });
-  if (api) log(`control API on http://${c.control.listen} — change rules with: sluice rules add|del|list|stats${c.control.listen === DEFAULT_CONTROL ? '' : ` --control ${c.control.listen}`}`);
+  if (api) log(`control API on http://${c.control.listen} — use it with sluice rules | ext | prop | port${c.control.listen === DEFAULT_CONTROL ? '' : ` --control ${c.control.listen}`}`);
   log('Ctrl-C stops and prints the final counters.');
 
   // One ticker: a failed datapath thread stops the switch; live rates every interval.
