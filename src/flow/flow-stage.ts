@@ -3,7 +3,8 @@
 //
 // Input: a handle whose flow key the NIC extracted. Output: a FlowDecisions id (rule verdict
 // plus the cached outcome of flow-cacheable extensions), or a miss.
-// Steps: pack the key (KEY_WORDS words) into a per-batch-position buffer, hash it, look it up
+// Steps: pack the key (KEY_WORDS words) into a per-batch-position buffer, hash it (from the
+// NIC's RSS hash when there is one), look it up
 // in this thread's FlowCache (begin() once per batch first). On a miss the rules are classified at once (missRule) and the
 // caller inserts the full decision later (insert), once the cacheable extensions have had
 // their say on that packet; verdictOf() does both at once for callers with no extensions.
@@ -20,6 +21,13 @@ import { hashKey, KEY_WORDS, packKey } from './key.js';
 import { RuleSet, Verdict } from './rule-set.js';
 
 export const DEFAULT_FLOW_CACHE_ENTRIES = 65536;
+
+/** Flow cache hash from the RSS hash and the key words RSS does not cover but that vary within a 5-tuple. */
+function mixRss(rss: number, w0: number, w1: number, w2: number, w14: number): number {
+  let x = rss ^ Math.imul(w0 ^ (w1 >>> 7), 0x9e3779b1) ^ Math.imul(w2 ^ w14, 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d);
+  return (x ^ (x >>> 13)) >>> 0;
+}
 const POSITIONS = 64;
 
 export class FlowStage {
@@ -59,7 +67,10 @@ export class FlowStage {
   lookup(keys: FlowKeys, h: number, pos: number): number {
     const key = this.keys, off = pos * KEY_WORDS;
     packKey(keys, h, key, off);
-    const hash = hashKey(key, off);
+    // The NIC's RSS hash already mixes addresses and ports: fold in the rest of the key's
+    // first two words and the flags word, and skip hashing all fifteen. (0: no RSS hash.)
+    const rss = keys.hash[h];
+    const hash = rss !== 0 ? mixRss(rss, key[off], key[off + 1], key[off + 2], key[off + 14]) : hashKey(key, off);
     this.hashes[pos] = hash;
     const d = this.cache.lookup(key, off, hash);
     if (d >= 0) return d;

@@ -78,6 +78,7 @@ export class SoftNic {
   receive(h: number, port: number): number {
     const k = this.keys, pool = this.pool, c = this.c, nc = QUEUE_COUNTERS.length;
     k.inPort[h] = port;
+    k.hash[h] = 0; // set below when RSS hashes the frame (0: no RSS hash)
     let q: number;
     if (k.extract(pool.data, pool.start(h), pool.len[h], h) !== PARSE_OK) {
       q = 0;

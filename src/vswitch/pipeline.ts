@@ -146,6 +146,8 @@ export class SwitchPipeline {
     const flow = this.flow !== null && (this.flow.active || (ext !== null && ext.hasCacheable)) ? this.flow : null;
     const cached = flow !== null && ext !== null && ext.hasCacheable;
     if (flow !== null) flow.begin();
+    // Frames that missed the cache or hit a decision with an extension outcome.
+    let unusual = 0;
 
     // 1. admit: parse result, ingress VLAN, flow decision (cache; rules on a miss).
     for (let i = 0; i < n; i++) {
@@ -185,14 +187,19 @@ export class SwitchPipeline {
           if (!cached || vd.drop) { d = flow.decisions.forRule(flow.missRule[i]); flow.insert(i, d); }
         }
         dec[i] = d;
+        if (d < 0 || !flow.decisions.plain[d]) unusual++;
         flow.rules.count(vd, this.pool.len[h]);
         if (vd.drop) { dest[i] = DROP; this.drop(h, inp, at.dropRule); continue; }
         verdict[i] = vd;
       }
     }
 
-    // 1b. ingress extensions.
-    const iv = ext !== null && (ext.hasIngress || cached) ? ext.ingressView : null;
+    // 1b. ingress extensions (none to call when every frame hit a plain cached decision and
+    //     every running extension is cacheable).
+    const plain = cached && unusual === 0 && ext!.onlyCacheable;
+    let plainFrames = 0;
+    if (plain) for (let i = 0; i < n; i++) if (dest[i] !== DROP) plainFrames++;
+    const iv = ext !== null && !plain && (ext.hasIngress || cached) ? ext.ingressView : null;
     if (iv !== null) {
       const live = this.live;
       for (let i = 0; i < n; i++) live[i] = dest[i] === DROP ? 0 : 1;
@@ -280,10 +287,13 @@ export class SwitchPipeline {
     pairFrom[n] = pairs;
 
     // b) egress extensions, reverse order, may exclude pairs.
-    const live = this.live;
-    for (let i = 0; i < n; i++) live[i] = dest[i] === DROP ? 0 : 1;
-    if (ext !== null && (ext.hasEgress || cached)) ext.egress(batch, pairPos, pairPort, pairGone, pairs, n, live, cached ? dec : null, cached ? flow!.decisions : null);
-    if (cached) this.cacheDecisions(n);
+    if (plain) ext!.plainBatch(plainFrames, pairs);
+    else if (ext !== null && (ext.hasEgress || cached)) {
+      const live = this.live;
+      for (let i = 0; i < n; i++) live[i] = dest[i] === DROP ? 0 : 1;
+      ext.egress(batch, pairPos, pairPort, pairGone, pairs, n, live, cached ? dec : null, cached ? flow!.decisions : null);
+      if (cached) this.cacheDecisions(n);
+    }
 
     // c) per frame: edits, reference count = surviving pairs, stage each pair.
     staged.fill(0);

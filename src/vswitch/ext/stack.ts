@@ -226,6 +226,21 @@ export class ExtensionStack {
   readonly mirrorPorts: Int32Array;
   /** Any flow-cacheable extension in the current order (the pipeline then runs the flow stage). */
   hasCacheable = false;
+  /** Every running extension is cacheable (or has no hooks): a batch of plain cache hits needs no call at all. */
+  onlyCacheable = false;
+
+  /**
+   * A batch whose every frame hit a plain cached decision, with only cacheable extensions
+   * running: nothing to call or apply; count what each extension was spared.
+   */
+  plainBatch(frames: number, pairs: number): void {
+    const order = this.order, c = this.c;
+    for (let k = 0; k < order.length; k++) {
+      const e = order[k], x = this.exts[e];
+      if (!x.cacheable) continue;
+      c[e * NC + AT.cacheHits] += frames + pairs;
+    }
+  }
 
   // Per batch position, for flows that missed the cache: what the cacheable extensions decided.
   private alive: Uint8Array;
@@ -284,6 +299,7 @@ export class ExtensionStack {
     this.hasIngress = list.some((e) => this.exts[e].hooks.ingress !== undefined || st.status(e) === STATUS_FAILED_CLOSED);
     this.hasEgress = list.some((e) => this.exts[e].hooks.egress !== undefined || st.status(e) === STATUS_FAILED_CLOSED);
     this.hasCacheable = list.some((e) => this.exts[e].cacheable);
+    this.onlyCacheable = list.every((e) => st.status(e) === STATUS_OK && (this.exts[e].cacheable || (this.exts[e].hooks.ingress === undefined && this.exts[e].hooks.egress === undefined)));
     return true;
   }
 
