@@ -7,6 +7,7 @@ import { checkConfig, CONFIG_SCHEMA, Config, defaultConfig, loadConfig } from '.
 import { run } from './control/run.js';
 import { rulesCommand } from './control/rules-command.js';
 import { extCommand } from './control/ext-command.js';
+import { replay, ReplayOptions } from './control/replay.js';
 import { ConfigError, describe } from './control/schema.js';
 
 const HELP = `sluice — a userspace software NIC and virtual switch
@@ -15,6 +16,7 @@ usage: sluice <command> [options]
 
 commands:
   run        run the switch (with no options: three UDP ports on 127.0.0.1)
+  replay     push pcap/pcapng captures through a switch (paced, or --topspeed)
   rules      add, delete, list and count the rules of a running switch
   ext        list, enable, disable and reorder the extensions of a running switch
   prop       set or delete a switch or port property (extensions may veto)
@@ -100,10 +102,80 @@ async function runCommand(args: string[]): Promise<number> {
   }
 }
 
+const REPLAY_HELP = `usage: sluice replay FILE... [--config FILE] [options]
+
+Pushes the Ethernet records of classic pcap or pcapng captures through a switch built from
+the configuration (default: the embedded one) as if they arrived on its ports: record of
+capture interface i enters port i (modulo the port count) unless --port is given. They pass
+the NIC queues, rules and extensions and leave through the switch's ports.
+
+pacing (one of; default: original timing):
+  --speed X        original timing, X times faster (0.5 = half speed)
+  --pps N          N packets per second
+  --mbps N         N megabits per second (captured bytes)
+  --topspeed       as fast as the switch takes them
+  --max-gap S      original timing: cut longer gaps to S seconds (default 1); gaps cut and
+                   timestamps that go backwards are counted in the summary
+options:
+  --loop N         replay the files N times (default 1)
+  --port NAME      every record enters this port
+  --out DIR        write what each port sends to DIR/<port>.pcapng
+  --workers N      override "workers"
+  --json           print one JSON object: packets, bytes, flows, drops, mpps, gbps, ...
+  --quiet          no summary (exit code only)
+
+Exit codes: 0 replayed; 1 a file was missing or corrupt (the valid records before the
+error were replayed; the message names the byte offset); 2 bad usage or configuration.
+`;
+
+async function replayCommand(args: string[]): Promise<number> {
+  const o: ReplayOptions = { files: [], pacing: { kind: 'original', speed: 1 }, loop: 1, maxGapSeconds: 1, json: false, quiet: false };
+  let file: string | undefined;
+  let workers: number | undefined;
+  const num = (name: string, v: string | undefined, int = false): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) throw new ConfigError(name, `expects a positive ${int ? 'whole ' : ''}number, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+    return n;
+  };
+  try {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      switch (a) {
+        case '-h': case '--help': process.stdout.write(REPLAY_HELP); return 0;
+        case '--config': file = args[++i]; if (!file) return fail('--config needs a file'); break;
+        case '--port': o.port = args[++i]; if (!o.port) return fail('--port needs a port name'); break;
+        case '--topspeed': o.pacing = { kind: 'topspeed' }; break;
+        case '--speed': o.pacing = { kind: 'original', speed: num('--speed', args[++i]) }; break;
+        case '--pps': o.pacing = { kind: 'pps', pps: num('--pps', args[++i]) }; break;
+        case '--mbps': o.pacing = { kind: 'mbps', mbps: num('--mbps', args[++i]) }; break;
+        case '--max-gap': o.maxGapSeconds = num('--max-gap', args[++i]); break;
+        case '--loop': o.loop = num('--loop', args[++i], true); break;
+        case '--out': o.out = args[++i]; if (!o.out) return fail('--out needs a directory'); break;
+        case '--workers': workers = intArg('--workers', args[++i]); break;
+        case '--json': o.json = true; break;
+        case '--quiet': o.quiet = true; break;
+        default:
+          if (a.startsWith('-')) return fail(`unknown option ${a} (see sluice replay --help)`);
+          o.files.push(a);
+      }
+    }
+    if (o.files.length === 0) return fail('which capture files? (see sluice replay --help)');
+    let c: Config = file ? loadConfig(file) : defaultConfig();
+    if (workers !== undefined) { const doc: Config = structuredClone(c); doc.workers = workers; c = checkConfig(doc); }
+    c = { ...c, stats: { intervalSeconds: 0 } };
+    o.baseDir = file ? dirname(resolve(file)) : process.cwd();
+    return await replay(c, o);
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(`invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
+    throw e;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(HELP); return cmd === undefined ? 2 : 0; }
   if (cmd === 'run') return runCommand(rest);
+  if (cmd === 'replay') return replayCommand(rest);
   if (cmd === 'rules') return rulesCommand(rest);
   if (cmd === 'ext' || cmd === 'prop' || cmd === 'port') return extCommand(cmd, rest);
   return fail(`unknown command "${cmd}" (see sluice --help)`);

@@ -384,6 +384,27 @@ export class Dataplane {
     return m;
   }
 
+  /**
+   * A frame enters the switch as if received on `port` (replay, tools): copied into a slot and
+   * counted on the port like a received frame. Returns false when it was not taken — the pool
+   * is empty (try again once handles come back: see `poolFree`) or the frame is larger than a
+   * slot (counted as rxDropOversize).
+   */
+  inject(port: number, data: Uint8Array, off: number, len: number): boolean {
+    const c = this.portCounters.values, row = port * PORT_COUNTERS.length, at = this.portCounters.at;
+    const h = this.pool.allocFrom(data, off, len);
+    if (h === -2) { c[row + at.rxDropOversize]++; return false; }
+    if (h < 0) return false;
+    c[row + at.rxPackets]++;
+    c[row + at.rxBytes] += len;
+    this.nic.receive(h, port);
+    this.schedulePump();
+    return true;
+  }
+
+  /** Free pool slots right now. */
+  get poolFree(): number { return this.pool.available; }
+
   // A frame an extension originates enters the switch as if received on `port`.
   private originate(e: number, port: number, frame: Uint8Array, counters: CounterBlock<typeof EXT_COUNTERS>): boolean {
     if (!this.running || port < 0 || port >= this.o.ports.length) return false;

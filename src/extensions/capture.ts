@@ -5,14 +5,15 @@
 // memory; the main thread drains the rings every 20 ms and writes the files. A full ring
 // loses the copy, not the packet: such copies are counted and reported at stop.
 // Configuration: { name?: string, directory: string, ports?: [port names] (default all),
-//   snaplen?: number (default 65535), ringBytes?: power of two (default 4 MiB per thread) }.
+//   snaplen?: number (default 65535), ringBytes?: power of two (default 4 MiB per thread),
+//   direction?: "both" (default) | "received" (frames from the port) | "sent" (frames to it) }.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EgressBatch, ExtensionDefinition, IngressBatch } from '../vswitch/ext/api.js';
 import { DIRECTION_INBOUND, DIRECTION_OUTBOUND, epbLength, interfaceDescription, sectionHeader, writePacket } from '../capture/pcapng-writer.js';
 import { portFlags } from './common.js';
 
-interface Config { name?: string; directory?: string; ports?: string[]; snaplen?: number; ringBytes?: number }
+interface Config { name?: string; directory?: string; ports?: string[]; snaplen?: number; ringBytes?: number; direction?: 'both' | 'received' | 'sent' }
 
 // Ring header words: [0] head (bytes written, free-running), [1] tail (bytes read), [2] copies lost.
 const HEAD = 0, TAIL = 1, LOST = 2;
@@ -28,7 +29,9 @@ function settings(config: Config, name: string) {
   if (typeof config.directory !== 'string' || config.directory === '') throw new Error(`${name}: config.directory (where the .pcapng files go) is required`);
   if (!Number.isInteger(snaplen) || snaplen < 14 || snaplen > 262144) throw new Error(`${name}: config.snaplen must be 14..262144`);
   if (!Number.isInteger(ringBytes) || ringBytes < 65536 || (ringBytes & (ringBytes - 1)) !== 0) throw new Error(`${name}: config.ringBytes must be a power of two of at least 65536`);
-  return { snaplen, ringBytes, directory: config.directory };
+  const direction = config.direction ?? 'both';
+  if (!['both', 'received', 'sent'].includes(direction)) throw new Error(`${name}: config.direction must be "both", "received" or "sent"`);
+  return { snaplen, ringBytes, directory: config.directory, received: direction !== 'sent', sent: direction !== 'received' };
 }
 
 export default function capture(config: Config = {}): ExtensionDefinition {
@@ -125,14 +128,14 @@ export default function capture(config: Config = {}): ExtensionDefinition {
         Atomics.store(words, HEAD, ((head + len) >>> 0) | 0);
       };
       return {
-        ingress(b: IngressBatch) {
+        ingress: s.received ? (b: IngressBatch) => {
           const ms = performance.timeOrigin + performance.now();
           for (let j = 0; j < b.count; j++) { const p = b.inPort(j); if (flags[p]) put(b.pool, b.handle(j), p, DIRECTION_INBOUND, ms); }
-        },
-        egress(b: EgressBatch) {
+        } : undefined,
+        egress: s.sent ? (b: EgressBatch) => {
           const ms = performance.timeOrigin + performance.now();
           for (let j = 0; j < b.count; j++) { const p = b.outPort(j); if (flags[p]) put(b.pool, b.handle(j), p, DIRECTION_OUTBOUND, ms); }
-        },
+        } : undefined,
       };
     },
   };

@@ -104,8 +104,12 @@ export class PacketPool {
     if (n > this.maxFrame) return -2;
     const h = this.alloc();
     if (h < 0) return -1;
-    // A datagram arrives as its own Buffer: copy it whole, without making a view per packet.
-    this.data.set(srcOff === 0 && n === src.length ? src : src.subarray(srcOff, srcOff + n), h * this.slotSize + HEADROOM);
+    // A datagram arrives as its own Buffer: copy it whole, without making a view per packet;
+    // a frame inside a larger buffer (a capture) is copied by hand when small, not through a view.
+    const to = h * this.slotSize + HEADROOM;
+    if (srcOff === 0 && n === src.length) this.data.set(src, to);
+    else if (n <= 256) { const d = this.data; for (let i = 0; i < n; i++) d[to + i] = src[srcOff + i]; }
+    else this.data.set(src.subarray(srcOff, srcOff + n), to);
     this.len[h] = n;
     return h;
   }
