@@ -118,6 +118,7 @@ pacing (one of; default: original timing):
                    timestamps that go backwards are counted in the summary
 options:
   --loop N         replay the files N times (default 1)
+  --duration S     stop after S seconds
   --port NAME      every record enters this port
   --out DIR        write what each port sends to DIR/<port>.pcapng
   --workers N      override "workers"
@@ -129,7 +130,7 @@ error were replayed; the message names the byte offset); 2 bad usage or configur
 `;
 
 async function replayCommand(args: string[]): Promise<number> {
-  const o: ReplayOptions = { files: [], pacing: { kind: 'original', speed: 1 }, loop: 1, maxGapSeconds: 1, json: false, quiet: false };
+  const o: ReplayOptions = { files: [], pacing: { kind: 'original', speed: 1 }, loop: 1, durationSeconds: 0, maxGapSeconds: 1, json: false, quiet: false };
   let file: string | undefined;
   let workers: number | undefined;
   const num = (name: string, v: string | undefined, int = false): number => {
@@ -150,6 +151,7 @@ async function replayCommand(args: string[]): Promise<number> {
         case '--mbps': o.pacing = { kind: 'mbps', mbps: num('--mbps', args[++i]) }; break;
         case '--max-gap': o.maxGapSeconds = num('--max-gap', args[++i]); break;
         case '--loop': o.loop = num('--loop', args[++i], true); break;
+        case '--duration': o.durationSeconds = num('--duration', args[++i]); break;
         case '--out': o.out = args[++i]; if (!o.out) return fail('--out needs a directory'); break;
         case '--workers': workers = intArg('--workers', args[++i]); break;
         case '--json': o.json = true; break;

@@ -25,6 +25,8 @@ export interface ReplayOptions {
   port?: string;
   pacing: { kind: 'original'; speed: number } | { kind: 'pps'; pps: number } | { kind: 'mbps'; mbps: number } | { kind: 'topspeed' };
   loop: number;
+  /** Stop after this many seconds (0: when the files end). */
+  durationSeconds: number;
   maxGapSeconds: number;
   out?: string;
   json: boolean;
@@ -67,8 +69,13 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const yieldLoop = () => new Promise((r) => setImmediate(r));
 
-  for (let round = 0; round < o.loop; round++) {
+  // Fixed-rate pacing runs on one schedule over all files and loops.
+  let sent = 0, sentBytes = 0;
+  const endAt = o.durationSeconds > 0 ? t0 + o.durationSeconds * 1000 : Infinity;
+  let timeUp = false;
+  for (let round = 0; round < o.loop && !timeUp; round++) {
     for (const file of o.files) {
+      if (timeUp) break;
       let r: CaptureReader;
       try { r = CaptureReader.open(file); } catch (e) {
         const msg = e instanceof CaptureError ? e.message : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
@@ -76,8 +83,8 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
         continue;
       }
       let warned = false;
-      let capStart = -1, lastCap = -1, shift = 0, sent = 0, sentBytes = 0;
-      const wallStart = performance.now();
+      let capStart = -1, lastCap = -1, shift = 0;
+      const fileStart = performance.now();
       try {
         for (;;) {
           if (!r.next()) break;
@@ -95,12 +102,13 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
               if (t < lastCap) { sum.backwards++; shift += lastCap - t; t = lastCap; }
               else if (t - lastCap > o.maxGapSeconds * 1000) { sum.gapsCut++; shift -= t - lastCap - o.maxGapSeconds * 1000; t = lastCap + o.maxGapSeconds * 1000; }
               lastCap = t;
-              due = (t - capStart) / o.pacing.speed;
+              due = fileStart - t0 + (t - capStart) / o.pacing.speed;
             } else if (o.pacing.kind === 'pps') due = (sent * 1000) / o.pacing.pps;
             else due = (sentBytes * 8) / (o.pacing.mbps * 1000);
-            const wait = wallStart + due - performance.now();
+            const wait = t0 + due - performance.now();
             if (wait > 1) await sleep(wait);
           }
+          if (performance.now() >= endAt) { timeUp = true; break; }
           const port = fixedPort >= 0 ? fixedPort : r.iface % nports;
           while (dp.poolFree < lowWater) await yieldLoop();
           if (!dp.inject(port, r.data, r.off, r.caplen)) {
