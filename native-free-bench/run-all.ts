@@ -4,6 +4,7 @@ import { classifierBench } from './classifier.js';
 import { flowCacheBench } from './flow-cache.js';
 import { flowHitRateBench } from './flow-hit-rate.js';
 import { extensionsBench } from './extensions.js';
+import { pcapReadBench } from './pcap-read.js';
 import { pipelineBench } from './pipeline.js';
 import { Figure, print, save } from './report.js';
 import { ringBench } from './ring-handoff.js';
@@ -12,6 +13,7 @@ import { socketBench } from './socket/udp-forwarding.js';
 const benches: [string, string, () => Promise<Figure[]>][] = [
   ['pipeline', 'in-memory pipeline, 64-byte frames, 1024 flows', pipelineBench],
   ['extensions', 'pipeline with no-op extensions, 64-byte frames, 1024 flows, 1 thread', extensionsBench],
+  ['pcap-read', 'reading captures from the page cache', pcapReadBench],
   ['ring-handoff', 'ring handoff between two threads', ringBench],
   ['flow-cache', 'flow cache hit path, 10k active flows', flowCacheBench],
   ['flow-hit-rate', 'flow cache hit rate replaying captures (parse + pack + lookup, a miss inserts)', () => flowHitRateBench()],
