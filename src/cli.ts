@@ -8,6 +8,7 @@ import { run } from './control/run.js';
 import { rulesCommand } from './control/rules-command.js';
 import { extCommand } from './control/ext-command.js';
 import { replay, ReplayOptions } from './control/replay.js';
+import { bench, BenchOptions, benchText } from './control/bench.js';
 import { ConfigError, describe } from './control/schema.js';
 
 const HELP = `sluice — a userspace software NIC and virtual switch
@@ -17,6 +18,7 @@ usage: sluice <command> [options]
 commands:
   run        run the switch (with no options: three UDP ports on 127.0.0.1)
   replay     push pcap/pcapng captures through a switch (paced, or --topspeed)
+  bench      measure the whole switch in memory (synthetic traffic or a capture)
   rules      add, delete, list and count the rules of a running switch
   ext        list, enable, disable and reorder the extensions of a running switch
   prop       set or delete a switch or port property (extensions may veto)
@@ -173,11 +175,66 @@ async function replayCommand(args: string[]): Promise<number> {
   }
 }
 
+const BENCH_HELP = `usage: sluice bench [options]
+
+Measures the whole switch in memory — NIC (parse, RSS, queues), the pipeline on worker threads
+or the main thread, rules, extensions, transmit — with frames entering p1 for a MAC learned on
+p2, pushed as fast as the switch takes them.
+
+options:
+  --flows N          distinct flows (default 1024)
+  --size S[,S...]    frame sizes in bytes, used in turn (default 64; e.g. 64,576,1518)
+  --pcap FILE        traffic from a capture loaded into memory instead (Ethernet records)
+  --rules N          install N rules the traffic must be classified against (default 0)
+  --extensions N     bind N no-op filter extensions (default 0); --cacheable makes them flow-cacheable
+  --workers N        worker threads (default 1; 0 runs the pipeline on the main thread)
+  --queues N         receive queues (default 4)
+  --seconds S        measuring time (default 3)
+  --json             one JSON object: mpps, gbps, nsPerPacket, flowCacheHitRate, queueShare, ...
+`;
+
+async function benchCommand(args: string[]): Promise<number> {
+  const o: BenchOptions = { flows: 1024, sizes: [64], rules: 0, extensions: 0, cacheable: false, workers: 1, queues: 4, seconds: 3, json: false };
+  try {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      switch (a) {
+        case '-h': case '--help': process.stdout.write(BENCH_HELP); return 0;
+        case '--flows': o.flows = intArg('--flows', args[++i]); break;
+        case '--size': {
+          const v = args[++i] ?? '';
+          const sizes = v.split(',').map(Number);
+          if (!sizes.length || sizes.some((x) => !Number.isInteger(x) || x < 60 || x > 1518)) return fail(`--size expects frame sizes 60..1518, got ${JSON.stringify(v)}`);
+          o.sizes = sizes; break;
+        }
+        case '--pcap': o.pcap = args[++i]; if (!o.pcap) return fail('--pcap needs a file'); break;
+        case '--rules': o.rules = intArg('--rules', args[++i]); break;
+        case '--extensions': o.extensions = intArg('--extensions', args[++i]); break;
+        case '--cacheable': o.cacheable = true; break;
+        case '--workers': o.workers = intArg('--workers', args[++i]); break;
+        case '--queues': o.queues = intArg('--queues', args[++i]); break;
+        case '--seconds': o.seconds = intArg('--seconds', args[++i]); break;
+        case '--json': o.json = true; break;
+        default: return fail(`unknown option ${a} (see sluice bench --help)`);
+      }
+    }
+    if (o.flows < 1 || o.queues < 1 || o.queues > 64 || o.workers > o.queues || o.seconds < 1 || o.extensions > 64) return fail('need --flows >= 1, --queues 1..64, --workers <= --queues, --seconds >= 1, --extensions <= 64');
+    const r = await bench(o);
+    process.stdout.write((o.json ? JSON.stringify(r) : benchText(r)) + '\n');
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(e.message);
+    process.stderr.write(`sluice bench: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(HELP); return cmd === undefined ? 2 : 0; }
   if (cmd === 'run') return runCommand(rest);
   if (cmd === 'replay') return replayCommand(rest);
+  if (cmd === 'bench') return benchCommand(rest);
   if (cmd === 'rules') return rulesCommand(rest);
   if (cmd === 'ext' || cmd === 'prop' || cmd === 'port') return extCommand(cmd, rest);
   return fail(`unknown command "${cmd}" (see sluice --help)`);

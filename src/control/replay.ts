@@ -108,7 +108,7 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
             const wait = t0 + due - performance.now();
             if (wait > 1) await sleep(wait);
           }
-          if (performance.now() >= endAt) { timeUp = true; break; }
+          if ((sent & 63) === 0 && endAt !== Infinity && performance.now() >= endAt) { timeUp = true; break; }
           const port = fixedPort >= 0 ? fixedPort : r.iface % nports;
           while (dp.poolFree < lowWater) await yieldLoop();
           if (!dp.inject(port, r.data, r.off, r.caplen)) {

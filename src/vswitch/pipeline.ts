@@ -129,6 +129,16 @@ export class SwitchPipeline {
     if (Atomics.sub(this.pool.refs, h, 1) === 1) this.out.ret.enqueue(h);
   }
 
+  // Drops decided after the extensions: counted now, released at the end of the batch (the
+  // extensions may still look at the frame while completing its flow's cached decision).
+  private readonly afterIngress = new Uint8Array(BATCH_MAX);
+  private readonly deferred = new Int32Array(BATCH_MAX);
+  private nDeferred = 0;
+  private dropLater(h: number, row: number, counter: number): void {
+    this.c[row * this.nc + counter]++;
+    this.deferred[this.nDeferred++] = h;
+  }
+
   private drop(h: number, row: number, counter: number): void {
     this.c[row * this.nc + counter]++;
     this.pool.refs[h] = 1;
@@ -219,14 +229,19 @@ export class SwitchPipeline {
       }
     }
 
+    // Frames alive after the extensions: the ones whose cacheable decisions can be completed.
+    const afterIngress = this.afterIngress;
+    for (let i = 0; i < n; i++) afterIngress[i] = dest[i] === DROP ? 0 : 1;
+    this.nDeferred = 0;
+
     // 2. learn source MACs.
     for (let i = 0; i < n; i++) {
       if (dest[i] === DROP) continue;
       const h = batch[i];
       const inp = k.inPort[h];
-      if ((k.srcMacHi[h] & 0x100) !== 0) { dest[i] = DROP; this.drop(h, inp, at.dropSrcMacGroup); continue; }
+      if ((k.srcMacHi[h] & 0x100) !== 0) { dest[i] = DROP; this.dropLater(h, inp, at.dropSrcMacGroup); continue; }
       if (macs.learn(vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now) === LEARN_PORT_LIMIT) {
-        dest[i] = DROP; this.drop(h, inp, at.dropMacLimit);
+        dest[i] = DROP; this.dropLater(h, inp, at.dropMacLimit);
       }
     }
 
@@ -245,8 +260,8 @@ export class SwitchPipeline {
       if ((k.dstMacHi[h] & 0x100) !== 0) { dest[i] = FLOOD; continue; }
       const p = macs.lookup(vlan[i], k.dstMacHi[h], k.dstMacLo[h], now);
       if (p < 0) { c[inp * nc + at.unknownUnicast]++; dest[i] = FLOOD; continue; }
-      if (p === inp) { dest[i] = DROP; this.drop(h, inp, at.dropSameSegment); continue; }
-      if (!ports.enabled(p) || !ports.carries(p, vlan[i])) { dest[i] = DROP; this.drop(h, inp, at.dropNoDestination); continue; }
+      if (p === inp) { dest[i] = DROP; this.dropLater(h, inp, at.dropSameSegment); continue; }
+      if (!ports.enabled(p) || !ports.carries(p, vlan[i])) { dest[i] = DROP; this.dropLater(h, inp, at.dropNoDestination); continue; }
       dest[i] = p;
     }
 
@@ -289,9 +304,9 @@ export class SwitchPipeline {
     // b) egress extensions, reverse order, may exclude pairs.
     if (plain) ext!.plainBatch(plainFrames, pairs);
     else if (ext !== null && (ext.hasEgress || cached)) {
-      const live = this.live;
-      for (let i = 0; i < n; i++) live[i] = dest[i] === DROP ? 0 : 1;
-      ext.egress(batch, pairPos, pairPort, pairGone, pairs, n, live, cached ? dec : null, cached ? flow!.decisions : null);
+      // Misses dropped by the switch itself after the extensions (their handles are released at
+      // the end of the batch) are still asked about every port, so their flows get cached.
+      ext.egress(batch, pairPos, pairPort, pairGone, pairs, n, afterIngress, cached ? dec : null, cached ? flow!.decisions : null);
       if (cached) this.cacheDecisions(n);
     }
 
@@ -339,6 +354,7 @@ export class SwitchPipeline {
       const sent = this.out.tx[p].enqueueBurst(stage, base, m);
       for (let j = sent; j < m; j++) { c[p * nc + at.txRingFull]++; this.release(stage[base + j]); }
     }
+    for (let j = 0; j < this.nDeferred; j++) { const h = this.deferred[j]; this.pool.refs[h] = 1; this.release(h); }
     this.out.bell.ring();
   }
 
@@ -360,7 +376,7 @@ export class SwitchPipeline {
   // when every one of them had its say (a packet dropped by a non-cacheable extension, or by
   // the switch after the extensions, leaves the flow uncached: its next packet asks again).
   private cacheDecisions(n: number): void {
-    const flow = this.flow!, ext = this.ext!, fd = flow.decisions, dec = this.dec, live = this.live, iv = ext.ingressView;
+    const flow = this.flow!, ext = this.ext!, fd = flow.decisions, dec = this.dec, live = this.afterIngress, iv = ext.ingressView;
     const np = this.ports.count;
     for (let i = 0; i < n; i++) {
       if (dec[i] !== -1) continue;
