@@ -5,6 +5,7 @@ import { flowCacheBench } from './flow-cache.js';
 import { flowHitRateBench } from './flow-hit-rate.js';
 import { extensionsBench } from './extensions.js';
 import { pcapReadBench } from './pcap-read.js';
+import { parseRssBench } from './parse-rss.js';
 import { pipelineBench } from './pipeline.js';
 import { Figure, print, save } from './report.js';
 import { ringBench } from './ring-handoff.js';
@@ -14,6 +15,7 @@ const benches: [string, string, () => Promise<Figure[]>][] = [
   ['pipeline', 'in-memory pipeline, 64-byte frames, 1024 flows', pipelineBench],
   ['extensions', 'pipeline with no-op extensions, 64-byte frames, 1024 flows, 1 thread', extensionsBench],
   ['pcap-read', 'reading captures from the page cache', pcapReadBench],
+  ['parse-rss', 'parsing and RSS, tls2.pcap frames', parseRssBench],
   ['ring-handoff', 'ring handoff between two threads', ringBench],
   ['flow-cache', 'flow cache hit path, 10k active flows', flowCacheBench],
   ['flow-hit-rate', 'flow cache hit rate replaying captures (parse + pack + lookup, a miss inserts)', () => flowHitRateBench()],
