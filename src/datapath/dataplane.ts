@@ -189,6 +189,7 @@ export class Dataplane {
       throw e;
     }
     const names = o.ports.map((p) => p.name);
+    const readies: Promise<void>[] = [];
     if (o.workers === 0) {
       const s = this.sources[0];
       const flow = new FlowStage(this.rules, new FlowCache(this.flowCacheEntries, s.cache.buffer), o.ports.length);
@@ -219,6 +220,11 @@ export class Dataplane {
         };
         const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup, transferList: [channel.port2] });
         worker.on('error', (e) => { this.failure = `datapath worker ${w} failed: ${e.stack ?? e}`; });
+        readies.push(new Promise<void>((resolve, reject) => {
+          worker.on('message', (m: WorkerEvent) => { if (m.ready) resolve(); });
+          worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`datapath worker ${w} exited (code ${code}) before it was ready`)));
+        }));
         worker.on('message', (m: WorkerEvent) => {
           if (m.fault) host.note(m.fault);
           else if (m.originate) this.originate(m.originate.ext, m.originate.port, m.originate.frame, s.ext);
@@ -226,6 +232,8 @@ export class Dataplane {
         this.workers.push(worker);
       }
     }
+    // Workers load their extensions asynchronously: take no frame before every one is serving.
+    await Promise.all(readies);
     for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.portIo(i));
     this.running = true;
     if (o.workers > 0) this.txLoopDone = this.txLoop();
@@ -538,6 +546,6 @@ export interface DataplaneStats {
 }
 
 /** What a datapath worker posts to the main thread. */
-export interface WorkerEvent { fault?: string; originate?: { ext: number; port: number; frame: Uint8Array } }
+export interface WorkerEvent { ready?: boolean; fault?: string; originate?: { ext: number; port: number; frame: Uint8Array } }
 
 function ceilPow2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }

@@ -63,6 +63,8 @@ const pipeline = new SwitchPipeline(pool, keys, PortTable.attach(s.ports), MacTa
 }, new CounterBlock(PIPELINE_COUNTERS, s.portCount, s.counters), flow, stack);
 const batch = new Int32Array(BATCH_MAX);
 
+post({ ready: true });
+
 for (;;) {
   if (Atomics.load(control, CTL_RULES) !== rulesVersion) takeRuleChanges();
   if (serveQueues(rings, pipeline, batch, systemClock) !== 0) continue;
