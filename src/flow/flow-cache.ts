@@ -1,32 +1,36 @@
 // FlowCache: an exact-match LRU cache from a packed classification key (KEY_WORDS u32 words)
-// to a verdict number. One per datapath worker; not shared between threads.
+// to a decision number. One per datapath thread; not shared between threads.
 //
-// Layout (all typed arrays, sized once): per entry the key words, its hash, its verdict, the
-// rule generation it was computed under, chain link and LRU prev/next indices. Buckets are
-// chained (head per bucket, `chain` per entry); the LRU is a doubly linked list through
-// `prev`/`next` with `head` = most recent, `tail` = next to evict.
+// Layout (typed arrays, sized once), chosen so a hit touches few cache lines:
+//   ent   KEY_STRIDE words per entry — the key in words 0..14, the value in word 15: one
+//         64-byte line holds everything a hit compares and returns;
+//   meta  4 ints per entry — hash, bucket chain link, LRU prev, LRU next;
+//   gens  the generation each entry was filled under;
+//   buckets  head entry per bucket (chained; twice as many buckets as entries).
+// The LRU is a doubly linked list through meta's prev/next with `head` = most recent and
+// `tail` = next to evict.
 // Consistency: `generation` is bumped by invalidateAll(); an entry from an older generation
 // is a miss (counted as `stale`) and is overwritten by the next insert — no sweep needed.
 // Counters: hits, misses, stale, evictions, inserts.
 // Chosen over lru-cache v11 (numeric key + verification) and a string-keyed Map by
-// native-free-bench/flow-cache.ts; figures in the README.
+// native-free-bench/flow-cache.ts; the one-line entry layout replaced separate key, hash,
+// value and link arrays (same benchmark, README figures).
 
 import { counterIndex, CounterBlock } from '../counters.js';
-import { KEY_WORDS } from './key.js';
+import { KEY_STRIDE } from './key.js';
 
 export const FLOW_CACHE_COUNTERS = ['hits', 'misses', 'stale', 'evictions', 'inserts'] as const;
 const FC = counterIndex(FLOW_CACHE_COUNTERS);
 const NIL = -1;
+const VALUE = 15;
+// meta fields
+const M_HASH = 0, M_CHAIN = 1, M_PREV = 2, M_NEXT = 3;
 
 export class FlowCache {
   readonly capacity: number;
-  private readonly keys: Uint32Array;
-  private readonly hashes: Uint32Array;
-  private readonly values: Int32Array;
+  private readonly ent: Uint32Array;
+  private readonly meta: Int32Array;
   private readonly gens: Uint32Array;
-  private readonly chain: Int32Array;
-  private readonly prev: Int32Array;
-  private readonly next: Int32Array;
   private readonly buckets: Int32Array;
   private readonly bucketMask: number;
   private head = NIL;
@@ -40,13 +44,9 @@ export class FlowCache {
   constructor(capacity: number, counterBuffer?: SharedArrayBuffer) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) throw new RangeError(`flow cache capacity must be 1..16777216, got ${capacity}`);
     this.capacity = capacity;
-    this.keys = new Uint32Array(capacity * KEY_WORDS);
-    this.hashes = new Uint32Array(capacity);
-    this.values = new Int32Array(capacity);
+    this.ent = new Uint32Array(capacity * KEY_STRIDE);
+    this.meta = new Int32Array(capacity * 4);
     this.gens = new Uint32Array(capacity);
-    this.chain = new Int32Array(capacity);
-    this.prev = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
     let b = 16;
     while (b < capacity * 2) b <<= 1;
     this.buckets = new Int32Array(b).fill(NIL);
@@ -62,47 +62,49 @@ export class FlowCache {
 
   get size(): number { return this.used; }
 
-  // Entry index holding key[off..] with this hash, or NIL.
+  // Entry holding key[off..] with this hash, or NIL. The fifteen words are compared unrolled
+  // (a loop with a bound check per word cost more).
   private find(key: Uint32Array, off: number, hash: number): number {
-    const keys = this.keys;
-    for (let e = this.buckets[hash & this.bucketMask]; e !== NIL; e = this.chain[e]) {
-      if (this.hashes[e] !== hash) continue;
-      const base = e * KEY_WORDS;
-      let i = 0;
-      while (i < KEY_WORDS && keys[base + i] === key[off + i]) i++;
-      if (i === KEY_WORDS) return e;
+    const ent = this.ent, meta = this.meta, hv = hash | 0;
+    for (let e = this.buckets[hash & this.bucketMask]; e !== NIL; e = meta[e * 4 + M_CHAIN]) {
+      if (meta[e * 4 + M_HASH] !== hv) continue;
+      const b = e * KEY_STRIDE;
+      if (ent[b + 5] === key[off + 5] && ent[b + 13] === key[off + 13] && ent[b + 9] === key[off + 9] && ent[b] === key[off] &&
+          ent[b + 1] === key[off + 1] && ent[b + 2] === key[off + 2] && ent[b + 3] === key[off + 3] && ent[b + 4] === key[off + 4] &&
+          ent[b + 6] === key[off + 6] && ent[b + 7] === key[off + 7] && ent[b + 8] === key[off + 8] && ent[b + 10] === key[off + 10] &&
+          ent[b + 11] === key[off + 11] && ent[b + 12] === key[off + 12] && ent[b + 14] === key[off + 14]) return e;
     }
     return NIL;
   }
 
-  // Move entry e to the most-recent end. Unlink: its neighbours point past it; relink: it
-  // becomes the new head and the old head's prev.
+  // Move entry e to the most-recent end. Unlink: its neighbours point past it (e is not the
+  // head, so it has a prev); relink: it becomes the new head and the old head's prev.
   private touch(e: number): void {
-    if (this.head === e) return;
-    const p = this.prev[e], n = this.next[e];
-    if (p !== NIL) this.next[p] = n;
-    if (n !== NIL) this.prev[n] = p;
-    if (this.tail === e) this.tail = p;
-    this.prev[e] = NIL;
-    this.next[e] = this.head;
-    if (this.head !== NIL) this.prev[this.head] = e;
+    const head = this.head;
+    if (head === e) return;
+    const meta = this.meta, m = e * 4, p = meta[m + M_PREV], n = meta[m + M_NEXT];
+    meta[p * 4 + M_NEXT] = n;
+    if (n !== NIL) meta[n * 4 + M_PREV] = p; else this.tail = p;
+    meta[m + M_PREV] = NIL;
+    meta[m + M_NEXT] = head;
+    meta[head * 4 + M_PREV] = e;
     this.head = e;
-    if (this.tail === NIL) this.tail = e;
   }
 
-  /** Verdict cached for the key under the current generation, or -1 (a miss). */
+  /** Value cached for the key under the current generation, or -1 (a miss). */
   lookup(key: Uint32Array, off: number, hash: number): number {
     const e = this.find(key, off, hash);
     if (e === NIL) { this.c[FC.misses]++; return -1; }
     if (this.gens[e] !== this.generation) { this.c[FC.stale]++; this.c[FC.misses]++; return -1; }
     this.c[FC.hits]++;
     this.touch(e);
-    return this.values[e];
+    return this.ent[e * KEY_STRIDE + VALUE];
   }
 
-  /** Cache `value` for the key (replacing an entry for it, or evicting the least recent). */
+  /** Cache `value` (>= 0) for the key (replacing an entry for it, or evicting the least recent). */
   insert(key: Uint32Array, off: number, hash: number, value: number): void {
     this.c[FC.inserts]++;
+    const meta = this.meta;
     let e = this.find(key, off, hash);
     if (e !== NIL) {
       this.touch(e);
@@ -113,35 +115,35 @@ export class FlowCache {
         // Evict the tail: off its bucket chain and off the LRU end.
         e = this.tail;
         this.unchain(e);
-        this.tail = this.prev[e];
-        if (this.tail !== NIL) this.next[this.tail] = NIL; else this.head = NIL;
+        this.tail = meta[e * 4 + M_PREV];
+        if (this.tail !== NIL) meta[this.tail * 4 + M_NEXT] = NIL; else this.head = NIL;
         this.c[FC.evictions]++;
       }
-      const base = e * KEY_WORDS;
-      for (let i = 0; i < KEY_WORDS; i++) this.keys[base + i] = key[off + i];
-      this.hashes[e] = hash;
-      const b = hash & this.bucketMask;
-      this.chain[e] = this.buckets[b];
+      const base = e * KEY_STRIDE, ent = this.ent;
+      for (let i = 0; i < VALUE; i++) ent[base + i] = key[off + i];
+      const m = e * 4, b = hash & this.bucketMask;
+      meta[m + M_HASH] = hash | 0;
+      meta[m + M_CHAIN] = this.buckets[b];
       this.buckets[b] = e;
       // Link the detached entry in front of the LRU list.
-      this.prev[e] = NIL;
-      this.next[e] = this.head;
-      if (this.head !== NIL) this.prev[this.head] = e; else this.tail = e;
+      meta[m + M_PREV] = NIL;
+      meta[m + M_NEXT] = this.head;
+      if (this.head !== NIL) meta[this.head * 4 + M_PREV] = e; else this.tail = e;
       this.head = e;
     }
-    this.values[e] = value;
+    this.ent[e * KEY_STRIDE + VALUE] = value;
     this.gens[e] = this.generation;
   }
 
   // Remove entry e from its bucket chain (its LRU links are reused by the caller).
   private unchain(e: number): void {
-    const b = this.hashes[e] & this.bucketMask;
-    if (this.buckets[b] === e) { this.buckets[b] = this.chain[e]; return; }
-    for (let x = this.buckets[b]; x !== NIL; x = this.chain[x]) {
-      if (this.chain[x] === e) { this.chain[x] = this.chain[e]; return; }
+    const meta = this.meta, b = meta[e * 4 + M_HASH] & this.bucketMask;
+    if (this.buckets[b] === e) { this.buckets[b] = meta[e * 4 + M_CHAIN]; return; }
+    for (let x = this.buckets[b]; x !== NIL; x = meta[x * 4 + M_CHAIN]) {
+      if (meta[x * 4 + M_CHAIN] === e) { meta[x * 4 + M_CHAIN] = meta[e * 4 + M_CHAIN]; return; }
     }
   }
 
-  /** Make every cached verdict stale at once (a rule change). */
+  /** Make every cached value stale at once (a rule change). */
   invalidateAll(): void { this.generation = (this.generation + 1) >>> 0 || 1; }
 }

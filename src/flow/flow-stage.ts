@@ -3,11 +3,13 @@
 //
 // Input: a handle whose flow key the NIC extracted. Output: a FlowDecisions id (rule verdict
 // plus the cached outcome of flow-cacheable extensions), or a miss.
-// Steps: pack the key (KEY_WORDS words) into a per-batch-position buffer, hash it (from the
-// NIC's RSS hash when there is one), look it up
-// in this thread's FlowCache (begin() once per batch first). On a miss the rules are classified at once (missRule) and the
-// caller inserts the full decision later (insert), once the cacheable extensions have had
+// Steps: hash the packed key the NIC wrote while parsing (FlowKeys.packed; the hash is folded
+// from the NIC's RSS hash when there is one), look it up in place in this thread's FlowCache
+// (begin() once per batch first). On a miss the rules are classified at once (missRule) and
+// the caller inserts the full decision later (insert), once the cacheable extensions have had
 // their say on that packet; verdictOf() does both at once for callers with no extensions.
+// A frame edited between lookup and insert is re-parsed, which rewrites its packed key:
+// preserve(pos) keeps the key it was looked up under, so the insert files it there.
 // Consistency: the cache is tagged with the rule generation and the extension-state version
 // it was filled under; the first lookup after either moves invalidates it (one counter bump)
 // and starts the decision table over, so no decision made under older rules or an older
@@ -17,7 +19,7 @@
 import { FlowKeys } from '../wire/flow-key.js';
 import { FlowCache } from './flow-cache.js';
 import { FlowDecisions } from './flow-decisions.js';
-import { hashKey, KEY_WORDS, packKey } from './key.js';
+import { hashKey, KEY_STRIDE, KEY_WORDS } from './key.js';
 import { RuleSet, Verdict } from './rule-set.js';
 
 export const DEFAULT_FLOW_CACHE_ENTRIES = 65536;
@@ -36,8 +38,13 @@ export class FlowStage {
   readonly decisions: FlowDecisions;
   /** Version of whatever else decisions depend on (the extension state); 0 when nothing. */
   extVersion: () => number = () => 0;
-  private readonly keys = new Uint32Array(POSITIONS * KEY_WORDS);
+  /** Key words of positions whose frame was edited after the lookup (see preserve). */
+  private readonly saved = new Uint32Array(POSITIONS * KEY_STRIDE);
+  private readonly isSaved = new Uint8Array(POSITIONS);
+  /** Handle and hash looked up at each position. */
+  private readonly handles = new Int32Array(POSITIONS);
   private readonly hashes = new Uint32Array(POSITIONS);
+  private flowKeys: FlowKeys | null = null;
   /** Rule verdict id of a position that missed. */
   readonly missRule = new Int32Array(POSITIONS);
   private generation = -1;
@@ -65,22 +72,32 @@ export class FlowStage {
 
   /** Look up handle h's flow at batch position pos: a decision id, or -1 (missRule[pos] then holds its rule verdict). */
   lookup(keys: FlowKeys, h: number, pos: number): number {
-    const key = this.keys, off = pos * KEY_WORDS;
-    packKey(keys, h, key, off);
+    const key = keys.packed, off = h * KEY_STRIDE;
     // The NIC's RSS hash already mixes addresses and ports: fold in the rest of the key's
     // first two words and the flags word, and skip hashing all fifteen. (0: no RSS hash.)
     const rss = keys.hash[h];
     const hash = rss !== 0 ? mixRss(rss, key[off], key[off + 1], key[off + 2], key[off + 14]) : hashKey(key, off);
+    this.flowKeys = keys;
     this.hashes[pos] = hash;
+    this.handles[pos] = h;
+    this.isSaved[pos] = 0;
     const d = this.cache.lookup(key, off, hash);
     if (d >= 0) return d;
     this.missRule[pos] = this.rules.classify(key, off);
     return -1;
   }
 
+  /** The frame at position pos is about to be re-parsed: keep the key it was looked up under. */
+  preserve(pos: number): void {
+    const src = this.flowKeys!.packed, from = this.handles[pos] * KEY_STRIDE, to = pos * KEY_STRIDE;
+    for (let w = 0; w < KEY_WORDS; w++) this.saved[to + w] = src[from + w];
+    this.isSaved[pos] = 1;
+  }
+
   /** Cache decision d for the flow looked up at position pos (in this batch). */
   insert(pos: number, d: number): void {
-    this.cache.insert(this.keys, pos * KEY_WORDS, this.hashes[pos], d);
+    if (this.isSaved[pos]) this.cache.insert(this.saved, pos * KEY_STRIDE, this.hashes[pos], d);
+    else this.cache.insert(this.flowKeys!.packed, this.handles[pos] * KEY_STRIDE, this.hashes[pos], d);
   }
 
   /** The rule verdict of decision d. */

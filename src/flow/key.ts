@@ -1,20 +1,15 @@
 // Classification key: the flow key of one packet packed into KEY_WORDS u32 words, the form
-// the flow cache stores and the classifier masks. Packing is a fixed, documented layout:
-//
-//   w0  inPort(16) | outer VID(12) | PCP(3) | tagged(1)
-//   w1  EtherType(16) | IP proto(8) | IP version(4) | fragment(2) | 0(2)
-//   w2  dst MAC[0..1](16) | src MAC[0..1](16)
-//   w3  dst MAC[2..5]      w4  src MAC[2..5]
-//   w5..w8  source address (IPv4 in w5)     w9..w12  destination address
-//   w13 L4 source port(16) | L4 destination port(16)
-//   w14 TCP flags(8) | TOS/traffic class(8) | 0(16)
+// the flow cache stores and the classifier masks. The layout is documented where the NIC
+// writes it while parsing (FlowKeys.packed, src/wire/flow-key.ts); packKey below builds the
+// same words from the parsed fields — the definition the tests hold the parser to, and the
+// way to key fields set by hand.
 
 import { MAX_VLAN_TAGS } from '../wire/ethernet.js';
-import { FlowKeys } from '../wire/flow-key.js';
+import { FlowKeys, KEY_STRIDE, KEY_WORDS } from '../wire/flow-key.js';
 
-export const KEY_WORDS = 15;
+export { KEY_STRIDE, KEY_WORDS };
 
-/** Pack the flow key of handle h into out[off..off+KEY_WORDS). */
+/** Pack the flow key of handle h into out[off..off+KEY_WORDS) from its fields. */
 export function packKey(k: FlowKeys, h: number, out: Uint32Array, off: number): void {
   const tagged = k.vlanCount[h] !== 0;
   const tci = tagged ? k.vlanTci[h * MAX_VLAN_TAGS] : 0;

@@ -219,10 +219,11 @@ export class SwitchPipeline {
         const h = batch[i];
         if (iv.dropped[i]) { dest[i] = DROP; this.drop(h, k.inPort[h], at.dropExtension); continue; }
         if (iv.modified[i]) {
-          // An edited frame is parsed again: later stages must see what leaves.
+          // An edited frame is parsed again: later stages must see what leaves. Its flow is
+          // still filed under the key it arrived with.
           const inp = k.inPort[h];
+          if (flow !== null && dec[i] !== -2) flow.preserve(i);
           const r = k.extract(this.pool.data, this.pool.start(h), this.pool.len[h], h);
-          k.inPort[h] = inp;
           if (r !== 0) { dest[i] = DROP; this.drop(h, inp, MALFORMED_BASE + r); continue; }
         }
         if (iv.destCount[i] >= 0) dest[i] = EXTENSION;

@@ -151,8 +151,8 @@ test('property: cached verdict == fresh linear classification, under random rule
       const spec: Partial<FrameSpec> = rnd(2) ? { ipv4: { src: a, dst: b }, tcp: { sport: 1000 + rnd(200), dport: rnd(2) ? 80 : 1050 } } : { ipv4: { src: a, dst: b }, udp: { sport: 5, dport: 1000 + rnd(150) } };
       const inPort = rnd(3);
       const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ...spec } as FrameSpec);
+      pk.inPort[i] = inPort; // before parsing, as the NIC does: the packed key includes it
       assert.equal(pk.extract(f, 0, f.length, i), 0);
-      pk.inPort[i] = inPort;
       packets.push(key(spec, inPort));
     }
     let n = 0;
