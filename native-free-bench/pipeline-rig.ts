@@ -49,10 +49,11 @@ export class PipelineRig {
   readonly ext: ExtensionStack | null;
 
   /**
-   * With `rules`, the pipeline classifies every packet through a flow cache of 65536 entries;
-   * with `extensions`, that many built-in no-op extensions (filters) are bound and enabled.
+   * The switch as sluice runs it: a flow cache of 65536 entries in front of `rules` (if any),
+   * `extensions` built-in no-op extensions (filters), and the learning switch. `bare`: no flow
+   * stage at all — the learning switch deciding every packet (a reference point).
    */
-  constructor(frames: Uint8Array[], macShare?: MacTableShare, rules?: RuleSpec[], extensions?: { count: number; cacheable: boolean }) {
+  constructor(frames: Uint8Array[], macShare?: MacTableShare, rules?: RuleSpec[], extensions?: { count: number; cacheable: boolean }, bare = false) {
     const n = frames.length;
     this.pool = new PacketPool(n + 64, 2048);
     const keys = new FlowKeys(this.pool.slots);
@@ -63,11 +64,12 @@ export class PipelineRig {
     ports.configure(1, { mode: 'access', vlan: 1 });
     this.tx = [new Ring(1024), new Ring(1024)];
     this.ret = new Ring(ceil2(this.pool.slots));
-    if (rules || extensions) {
+    if (bare) this.flow = null;
+    else {
       const rs = new RuleSet({ ports: ['p1', 'p2'], queues: 4 });
       rs.apply({ add: rules ?? [] });
       this.flow = new FlowStage(rs, new FlowCache(65536), 2);
-    } else this.flow = null;
+    }
     this.ext = null;
     if (extensions && extensions.count > 0) {
       const bound: BoundExtension[] = [];

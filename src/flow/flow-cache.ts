@@ -6,7 +6,10 @@
 //         64-byte line holds everything a hit compares and returns;
 //   meta  4 ints per entry — hash, bucket chain link, LRU prev, LRU next;
 //   gens  the generation each entry was filled under;
-//   buckets  head entry per bucket (chained; twice as many buckets as entries).
+//   buckets  head entry per bucket (chained), at least twice as many buckets as live entries:
+//         the table starts small and doubles as entries are added (rehashing the chains, on a
+//         miss), so a small working set's buckets stay in the first-level cache instead of
+//         being spread over a table sized for the full capacity.
 // The LRU is a doubly linked list through meta's prev/next with `head` = most recent and
 // `tail` = next to evict.
 // Consistency: `generation` is bumped by invalidateAll(); an entry from an older generation
@@ -31,8 +34,9 @@ export class FlowCache {
   private readonly ent: Uint32Array;
   private readonly meta: Int32Array;
   private readonly gens: Uint32Array;
-  private readonly buckets: Int32Array;
-  private readonly bucketMask: number;
+  private buckets: Int32Array;
+  private bucketMask: number;
+  private readonly maxBuckets: number;
   private head = NIL;
   private tail = NIL;
   private used = 0;
@@ -49,8 +53,9 @@ export class FlowCache {
     this.gens = new Uint32Array(capacity);
     let b = 16;
     while (b < capacity * 2) b <<= 1;
-    this.buckets = new Int32Array(b).fill(NIL);
-    this.bucketMask = b - 1;
+    this.maxBuckets = b;
+    this.buckets = new Int32Array(Math.min(b, 64)).fill(NIL);
+    this.bucketMask = this.buckets.length - 1;
     this.counters = new CounterBlock(FLOW_CACHE_COUNTERS, 1, counterBuffer);
     this.c = this.counters.values;
   }
@@ -111,6 +116,7 @@ export class FlowCache {
     } else {
       if (this.used < this.capacity) {
         e = this.used++;
+        if (this.used * 2 > this.buckets.length && this.buckets.length < this.maxBuckets) this.rehash(this.buckets.length * 2);
       } else {
         // Evict the tail: off its bucket chain and off the LRU end.
         e = this.tail;
@@ -133,6 +139,19 @@ export class FlowCache {
     }
     this.ent[e * KEY_STRIDE + VALUE] = value;
     this.gens[e] = this.generation;
+  }
+
+  // Grow the bucket table to `size` buckets and re-chain every entry (the new entry, not yet
+  // chained, is linked by the caller).
+  private rehash(size: number): void {
+    const meta = this.meta, last = this.used - 1;
+    this.buckets = new Int32Array(size).fill(NIL);
+    this.bucketMask = size - 1;
+    for (let e = 0; e < last; e++) {
+      const b = meta[e * 4 + M_HASH] & this.bucketMask;
+      meta[e * 4 + M_CHAIN] = this.buckets[b];
+      this.buckets[b] = e;
+    }
   }
 
   // Remove entry e from its bucket chain (its LRU links are reused by the caller).

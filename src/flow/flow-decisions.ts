@@ -1,16 +1,44 @@
 // FlowDecisions: what the flow cache stores per flow — a small integer naming a decision,
-// interned here. A decision is the rule verdict plus what the flow-cacheable extensions
-// decided for the flow: which one dropped it (and why), the destinations a cacheable
-// forwarding extension chose, and per output port which extension excluded it (and why).
-// Decisions are shared by every flow that got the same one (most flows: "rule verdict v,
-// nothing else"), so the table stays small; it starts over whenever the rules or the
-// extensions change (the cache generation moves with them).
-// One per datapath thread. Interning allocates (a string key) — on flow-cache misses only.
+// interned here. A decision is a compiled per-flow action:
+//   - the rule verdict (its id in the RuleSet);
+//   - what the flow-cacheable extensions decided: which one dropped the flow (and why), the
+//     destinations a cacheable forwarding extension chose, and per output port which
+//     extension excluded it (and why);
+//   - the switch outcome, when known: dropped by the switch (which counter), or forwarded —
+//     the (destination port, egress tag operation) pairs in order, the counter that counts
+//     it, whether it was unknown unicast or had no destination, the MAC table slot of its
+//     source address (refreshed on every hit instead of learning again) and of the destination
+//     address it was sent to (an expired one makes the switch decide again, as a lookup would).
+// A decision without a switch outcome ("partial") is replayed for the rules and extensions
+// only; the switch then decides the packet itself (and may complete the decision).
+// Decisions are shared by every flow that got the same one, so the table stays small; it
+// starts over whenever anything a decision depends on changes (the flow stage compares the
+// versions), and when it is full (`full`), so it is bounded.
+//
+// Building one: begin(rule), then any of setDrop / setDestinations / setExclusions /
+// setSwitch + addPair, then finish() returns the interned id (or -1 when full). Interning
+// hashes the decision's words and compares them: no string, no allocation (tables grow by
+// doubling up to the limit, on flow-cache misses only). One per datapath thread.
 
 const NONE = -1;
+/** Switch outcome kinds. */
+export const SW_NONE = 0;
+export const SW_DROP = 1;
+export const SW_FORWARD = 2;
+/** Switch outcome flags. */
+export const SWF_UNKNOWN_UNICAST = 1;
+export const SWF_NO_DESTINATION = 2;
+
+/** Most decisions one table holds before it starts over. */
+export const MAX_DECISIONS = 1 << 16;
+
+// Serialized form (the interning key), in `words`:
+//   rule, dropBy, dropReason, destN (-1: none), dest ports..., exclN, (port, by, reason)...,
+//   sw, swCounter, swFlags, swDest, srcSlot, dstSlot, pairN, (port, op)...
 
 export class FlowDecisions {
   readonly ports: number;
+  private readonly limit: number;
   private cap = 64;
   count = 0;
   /** Rule verdict id. */
@@ -18,77 +46,235 @@ export class FlowDecisions {
   /** Extension that dropped the flow on ingress (-1: none) and its reason slot. */
   dropBy = new Int16Array(this.cap);
   dropReason = new Int16Array(this.cap);
-  /** Destinations chosen by a cacheable forwarding extension (null: none). */
-  dest: (Int32Array | null)[] = [];
   /** 1 when the decision has no extension outcome at all (the common case: skip them all). */
   plain = new Uint8Array(this.cap);
-  /** Per (decision, port): 1 + the extension that excluded the port (0: none), and its reason slot. */
+  /** Destinations chosen by a cacheable forwarding extension: count (-1: none) and start in `words`. */
+  destN = new Int32Array(this.cap);
+  destAt = new Int32Array(this.cap);
+  /** Exclusion row (-1: none): exclBy/exclReason[row * ports + p]. */
+  exclRow = new Int32Array(this.cap);
+  /** Per (row, port): 1 + the extension that excluded the port (0: none), and its reason slot. */
   exclBy: Uint8Array;
   exclReason: Uint8Array;
-  /** Decisions with no extension outcome, by rule verdict id (-1: not made yet). */
+  private exclRows = 0;
+  /** Switch outcome: SW_NONE / SW_DROP / SW_FORWARD, its counter index, flags, destination code. */
+  sw = new Uint8Array(this.cap);
+  swCounter = new Uint8Array(this.cap);
+  swFlags = new Uint8Array(this.cap);
+  swDest = new Int32Array(this.cap);
+  /** MAC table slot of the source address to refresh on a hit (-1: none). */
+  srcSlot = new Int32Array(this.cap);
+  /** MAC table slot of the learned destination the flow was sent to (-1: none). */
+  dstSlot = new Int32Array(this.cap);
+  /** Forwarding pairs: count and start in `pairs` (port, op interleaved). */
+  pairN = new Int32Array(this.cap);
+  pairAt = new Int32Array(this.cap);
+  pairs = new Int32Array(256);
+  private pairsUsed = 0;
+  /** Serialized decisions (interning keys) and where each starts and how long it is. */
+  private words = new Int32Array(1024);
+  private wordsUsed = 0;
+  private wordAt = new Int32Array(this.cap);
+  private wordLen = new Int32Array(this.cap);
+  private hashOf = new Int32Array(this.cap);
+  // Open-addressed index: decision + 1 per slot (0: empty).
+  private index = new Int32Array(256);
+  // The decision being built.
+  private s = new Int32Array(64);
+  private sn = 0;
+  /** Decisions with no extension or switch outcome, by rule verdict id (-1: not made yet). */
   private ruleOnly = new Int32Array(64).fill(NONE);
-  private readonly intern = new Map<string, number>();
 
-  constructor(ports: number) {
+  constructor(ports: number, limit = MAX_DECISIONS) {
     this.ports = ports;
-    this.exclBy = new Uint8Array(this.cap * ports);
-    this.exclReason = new Uint8Array(this.cap * ports);
+    this.limit = limit;
+    this.exclBy = new Uint8Array(16 * ports);
+    this.exclReason = new Uint8Array(16 * ports);
   }
+
+  /** The table reached its limit: the owner should start over (reset, with its cache). */
+  get full(): boolean { return this.count >= this.limit; }
 
   reset(): void {
     this.count = 0;
-    this.dest.length = 0;
+    this.exclRows = 0;
+    this.pairsUsed = 0;
+    this.wordsUsed = 0;
+    this.index.fill(0);
     this.ruleOnly.fill(NONE);
-    this.intern.clear();
+  }
+
+  /** The decision "rule verdict `rule`, nothing else" (a partial decision), or -1 when full. */
+  forRule(rule: number): number {
+    if (rule >= this.ruleOnly.length) { const b = new Int32Array(Math.max(rule + 1, this.ruleOnly.length * 2)).fill(NONE); b.set(this.ruleOnly); this.ruleOnly = b; }
+    let d = this.ruleOnly[rule];
+    if (d === NONE) { this.begin(rule); d = this.finish(); if (d >= 0) this.ruleOnly[rule] = d; }
+    return d;
+  }
+
+  // Scratch layout while building: fixed header, then the variable parts are appended.
+  private dropByS = NONE; private dropReasonS = 0;
+  private destS: Int32Array | null = null; private destOff = 0; private destNS = -1;
+  private exclS: Uint8Array | null = null; private exclReasonS: Uint8Array | null = null; private exclOff = 0;
+  private swS = SW_NONE; private swCounterS = 0; private swFlagsS = 0; private swDestS = 0; private srcSlotS = NONE; private dstSlotS = NONE;
+  private ruleS = 0;
+  private pairNS = 0;
+  private pairScratch = new Int32Array(64);
+
+  /** Start a decision for rule verdict `rule`. */
+  begin(rule: number): void {
+    this.ruleS = rule;
+    this.dropByS = NONE; this.dropReasonS = 0;
+    this.destS = null; this.destNS = -1;
+    this.exclS = null; this.exclReasonS = null;
+    this.swS = SW_NONE; this.swCounterS = 0; this.swFlagsS = 0; this.swDestS = 0; this.srcSlotS = NONE; this.dstSlotS = NONE;
+    this.pairNS = 0;
+  }
+
+  /** Start a decision with decision d's rule verdict and extension outcomes (no switch outcome). */
+  beginFrom(d: number): void {
+    this.begin(this.rule[d]);
+    this.setDrop(this.dropBy[d], this.dropReason[d]);
+    if (this.destN[d] >= 0) this.setDestinations(this.words, this.destAt[d], this.destN[d]);
+    const row = this.exclRow[d];
+    if (row >= 0) this.setExclusions(this.exclBy, this.exclReason, row * this.ports);
+  }
+
+  /** A cacheable extension dropped the flow on ingress. */
+  setDrop(by: number, reason: number): void { this.dropByS = by; this.dropReasonS = reason; }
+
+  /** A cacheable forwarding extension chose these destinations (ports[off .. off+n)). */
+  setDestinations(ports: Int32Array, off: number, n: number): void { this.destS = ports; this.destOff = off; this.destNS = n; }
+
+  /** Per-port exclusions by cacheable extensions: by[off + p] (1 + extension, 0: none), reason[off + p]. */
+  setExclusions(by: Uint8Array, reason: Uint8Array, off: number): void {
+    for (let p = 0; p < this.ports; p++) if (by[off + p] !== 0) { this.exclS = by; this.exclReasonS = reason; this.exclOff = off; return; }
+  }
+
+  /** The switch's own outcome: kind, counter, flags, destination code and the source and destination MAC slots. */
+  setSwitch(kind: number, counter: number, flags: number, dest: number, srcSlot: number, dstSlot: number): void {
+    this.swS = kind; this.swCounterS = counter; this.swFlagsS = flags; this.swDestS = dest; this.srcSlotS = srcSlot; this.dstSlotS = dstSlot;
+  }
+
+  /** Append a forwarding pair (destination port, egress tag op; a negative op marks a mirror copy). */
+  addPair(port: number, op: number): void {
+    if (this.pairNS * 2 + 2 > this.pairScratch.length) { const b = new Int32Array(this.pairScratch.length * 2); b.set(this.pairScratch); this.pairScratch = b; }
+    this.pairScratch[this.pairNS * 2] = port;
+    this.pairScratch[this.pairNS * 2 + 1] = op;
+    this.pairNS++;
+  }
+
+  /** Intern the decision built since begin(): its id, or -1 when the table is full. */
+  finish(): number {
+    // Serialize.
+    const np = this.ports;
+    let need = 13 + Math.max(0, this.destNS) + 3 * np + 2 * this.pairNS;
+    if (need > this.s.length) { let m = this.s.length; while (m < need) m *= 2; this.s = new Int32Array(m); }
+    const s = this.s;
+    let n = 0;
+    s[n++] = this.ruleS; s[n++] = this.dropByS; s[n++] = this.dropReasonS; s[n++] = this.destNS;
+    for (let j = 0; j < this.destNS; j++) s[n++] = this.destS![this.destOff + j];
+    const exclAt = n++;
+    let exclN = 0;
+    if (this.exclS !== null) {
+      for (let p = 0; p < np; p++) {
+        const by = this.exclS[this.exclOff + p];
+        if (by === 0) continue;
+        s[n++] = p; s[n++] = by; s[n++] = this.exclReasonS![this.exclOff + p];
+        exclN++;
+      }
+    }
+    s[exclAt] = exclN;
+    s[n++] = this.swS; s[n++] = this.swCounterS; s[n++] = this.swFlagsS; s[n++] = this.swDestS; s[n++] = this.srcSlotS; s[n++] = this.dstSlotS;
+    s[n++] = this.pairNS;
+    for (let j = 0; j < this.pairNS * 2; j++) s[n++] = this.pairScratch[j];
+    this.sn = n;
+    need = n;
+    // Look it up.
+    let hsh = 0x811c9dc5;
+    for (let j = 0; j < n; j++) { hsh = Math.imul(hsh ^ s[j], 0x01000193); hsh ^= hsh >>> 15; }
+    const mask = this.index.length - 1;
+    for (let slot = hsh & mask; ; slot = (slot + 1) & mask) {
+      const e = this.index[slot] - 1;
+      if (e < 0) break;
+      if (this.hashOf[e] !== hsh || this.wordLen[e] !== n) continue;
+      const at = this.wordAt[e];
+      let j = 0;
+      while (j < n && this.words[at + j] === s[j]) j++;
+      if (j === n) return e;
+    }
+    if (this.count >= this.limit) return NONE;
+    return this.add(hsh, exclN);
+  }
+
+  private add(hsh: number, exclN: number): number {
+    if (this.count === this.cap) this.grow();
+    const d = this.count++;
+    const s = this.s, n = this.sn, np = this.ports;
+    // Keep the serialized words (for interning) ...
+    if (this.wordsUsed + n > this.words.length) this.words = growTo(this.words, this.wordsUsed + n);
+    this.words.set(s.subarray(0, n), this.wordsUsed);
+    this.wordAt[d] = this.wordsUsed; this.wordLen[d] = n; this.hashOf[d] = hsh;
+    this.wordsUsed += n;
+    // ... and decode them into the fields the datapath reads.
+    this.rule[d] = this.ruleS; this.dropBy[d] = this.dropByS; this.dropReason[d] = this.dropReasonS;
+    this.destN[d] = this.destNS; this.destAt[d] = this.wordAt[d] + 4;
+    if (exclN !== 0) {
+      if ((this.exclRows + 1) * np > this.exclBy.length) { this.exclBy = growTo(this.exclBy, (this.exclRows + 1) * np); this.exclReason = growTo(this.exclReason, (this.exclRows + 1) * np); }
+      const row = this.exclRows++, base = row * np;
+      this.exclBy.fill(0, base, base + np); this.exclReason.fill(0, base, base + np);
+      for (let p = 0; p < np; p++) { const by = this.exclS![this.exclOff + p]; this.exclBy[base + p] = by; this.exclReason[base + p] = by !== 0 ? this.exclReasonS![this.exclOff + p] : 0; }
+      this.exclRow[d] = row;
+    } else this.exclRow[d] = NONE;
+    this.plain[d] = this.dropByS === NONE && this.destNS < 0 && exclN === 0 ? 1 : 0;
+    this.sw[d] = this.swS; this.swCounter[d] = this.swCounterS; this.swFlags[d] = this.swFlagsS; this.swDest[d] = this.swDestS; this.srcSlot[d] = this.srcSlotS; this.dstSlot[d] = this.dstSlotS;
+    const pn = this.pairNS;
+    if (this.pairsUsed + pn * 2 > this.pairs.length) this.pairs = growTo(this.pairs, this.pairsUsed + pn * 2);
+    this.pairs.set(this.pairScratch.subarray(0, pn * 2), this.pairsUsed);
+    this.pairN[d] = pn; this.pairAt[d] = this.pairsUsed;
+    this.pairsUsed += pn * 2;
+    // Index it (kept at most half full).
+    if (this.count * 2 > this.index.length) this.rehash();
+    else this.place(d);
+    return d;
+  }
+
+  /** Destination q chosen by the cacheable forwarding extension for decision d. */
+  dest(d: number, q: number): number { return this.words[this.destAt[d] + q]; }
+
+  /** 1 + the extension that excluded port p for decision d (0: none). */
+  excludedBy(d: number, p: number): number { const r = this.exclRow[d]; return r < 0 ? 0 : this.exclBy[r * this.ports + p]; }
+  /** Reason slot of that exclusion. */
+  excludedReason(d: number, p: number): number { const r = this.exclRow[d]; return r < 0 ? 0 : this.exclReason[r * this.ports + p]; }
+
+  private place(d: number): void {
+    const mask = this.index.length - 1;
+    let slot = this.hashOf[d] & mask;
+    while (this.index[slot] !== 0) slot = (slot + 1) & mask;
+    this.index[slot] = d + 1;
+  }
+
+  private rehash(): void {
+    this.index = new Int32Array(this.index.length * 2);
+    for (let d = 0; d < this.count; d++) this.place(d);
   }
 
   private grow(): void {
     const cap = this.cap * 2;
-    const g = <T extends Int32Array | Int16Array | Uint8Array>(a: T, n: number): T => { const b = new (a.constructor as new (n: number) => T)(n); b.set(a); return b; };
-    this.rule = g(this.rule, cap); this.dropBy = g(this.dropBy, cap); this.dropReason = g(this.dropReason, cap); this.plain = g(this.plain, cap);
-    this.exclBy = g(this.exclBy, cap * this.ports); this.exclReason = g(this.exclReason, cap * this.ports);
+    this.rule = growTo(this.rule, cap); this.dropBy = growTo(this.dropBy, cap); this.dropReason = growTo(this.dropReason, cap);
+    this.plain = growTo(this.plain, cap); this.destN = growTo(this.destN, cap); this.destAt = growTo(this.destAt, cap); this.exclRow = growTo(this.exclRow, cap);
+    this.sw = growTo(this.sw, cap); this.swCounter = growTo(this.swCounter, cap); this.swFlags = growTo(this.swFlags, cap); this.swDest = growTo(this.swDest, cap);
+    this.srcSlot = growTo(this.srcSlot, cap); this.dstSlot = growTo(this.dstSlot, cap); this.pairN = growTo(this.pairN, cap); this.pairAt = growTo(this.pairAt, cap);
+    this.wordAt = growTo(this.wordAt, cap); this.wordLen = growTo(this.wordLen, cap); this.hashOf = growTo(this.hashOf, cap);
     this.cap = cap;
   }
+}
 
-  private add(rule: number, dropBy: number, dropReason: number, dest: Int32Array | null, exclBy: Uint8Array | null, exclReason: Uint8Array | null, off: number): number {
-    if (this.count === this.cap) this.grow();
-    const d = this.count++;
-    this.rule[d] = rule; this.dropBy[d] = dropBy; this.dropReason[d] = dropReason;
-    this.dest[d] = dest;
-    const np = this.ports, base = d * np;
-    let any = dropBy !== NONE || dest !== null;
-    for (let p = 0; p < np; p++) {
-      const by = exclBy ? exclBy[off + p] : 0;
-      this.exclBy[base + p] = by; this.exclReason[base + p] = exclReason ? exclReason[off + p] : 0;
-      if (by !== 0) any = true;
-    }
-    this.plain[d] = any ? 0 : 1;
-    return d;
-  }
-
-  /** The decision "rule verdict `rule`, no extension outcome". */
-  forRule(rule: number): number {
-    if (rule >= this.ruleOnly.length) { const b = new Int32Array(Math.max(rule + 1, this.ruleOnly.length * 2)).fill(NONE); b.set(this.ruleOnly); this.ruleOnly = b; }
-    let d = this.ruleOnly[rule];
-    if (d === NONE) { d = this.add(rule, NONE, 0, null, null, null, 0); this.ruleOnly[rule] = d; }
-    return d;
-  }
-
-  /** Intern a full decision; exclusion rows are read at exclBy/exclReason[off .. off+ports). */
-  get(rule: number, dropBy: number, dropReason: number, dest: Int32Array | null, destN: number, exclBy: Uint8Array, exclReason: Uint8Array, off: number): number {
-    let anyExcl = false;
-    for (let p = 0; p < this.ports; p++) if (exclBy[off + p] !== 0) { anyExcl = true; break; }
-    if (dropBy === NONE && destN < 0 && !anyExcl) return this.forRule(rule);
-    let key = `${rule}|${dropBy}|${dropReason}|`;
-    if (destN >= 0) for (let j = 0; j < destN; j++) key += `${dest![j]},`;
-    else key += '-';
-    key += '|';
-    if (anyExcl) for (let p = 0; p < this.ports; p++) key += `${exclBy[off + p]}.${exclReason[off + p]},`;
-    let d = this.intern.get(key);
-    if (d === undefined) {
-      d = this.add(rule, dropBy, dropReason, destN >= 0 ? dest!.slice(0, destN) : null, exclBy, exclReason, off);
-      this.intern.set(key, d);
-    }
-    return d;
-  }
+// A copy of a with room for at least n elements (doubling).
+function growTo<T extends Int32Array | Int16Array | Uint8Array>(a: T, n: number): T {
+  let m = Math.max(16, a.length);
+  while (m < n) m *= 2;
+  const b = new (a.constructor as new (n: number) => T)(m);
+  b.set(a);
+  return b;
 }

@@ -1,24 +1,26 @@
-// FlowStage: the flow cache in front of the rules and the flow-cacheable extensions — what a
-// datapath thread asks for a flow's decision.
+// FlowStage: the flow cache in front of the rules, the flow-cacheable extensions and the
+// switch's own decision — what a datapath thread asks for a flow's decision.
 //
-// Input: a handle whose flow key the NIC extracted. Output: a FlowDecisions id (rule verdict
-// plus the cached outcome of flow-cacheable extensions), or a miss.
+// Input: a handle whose flow key the NIC extracted. Output: a FlowDecisions id (the compiled
+// per-flow action: rule verdict, cached extension outcomes, switch outcome), or a miss.
 // Steps: hash the packed key the NIC wrote while parsing (FlowKeys.packed; the hash is folded
 // from the NIC's RSS hash when there is one), look it up in place in this thread's FlowCache
 // (begin() once per batch first). On a miss the rules are classified at once (missRule) and
-// the caller inserts the full decision later (insert), once the cacheable extensions have had
-// their say on that packet; verdictOf() does both at once for callers with no extensions.
+// the caller inserts the full decision later (insert), once the extensions and the switch
+// have had their say on that packet; verdictOf() does both at once for callers with no
+// extensions (the NIC's queue rules).
 // A frame edited between lookup and insert is re-parsed, which rewrites its packed key:
 // preserve(pos) keeps the key it was looked up under, so the insert files it there.
-// Consistency: the cache is tagged with the rule generation and the extension-state version
-// it was filled under; the first lookup after either moves invalidates it (one counter bump)
-// and starts the decision table over, so no decision made under older rules or an older
-// extension stack is ever used.
+// Consistency: the cache is tagged with the rule generation and the caller's version of
+// everything else decisions depend on (extension state, MAC table, port table: begin(v));
+// the first batch after either moves invalidates it (one counter bump) and starts the
+// decision table over, so no decision made under older rules, an older extension stack or an
+// older switch state is ever used. A full decision table starts over the same way.
 // One per thread (the cache is not shared). Allocation-free on hits.
 
 import { FlowKeys } from '../wire/flow-key.js';
 import { FlowCache } from './flow-cache.js';
-import { FlowDecisions } from './flow-decisions.js';
+import { FlowDecisions, SW_NONE } from './flow-decisions.js';
 import { hashKey, KEY_STRIDE, KEY_WORDS } from './key.js';
 import { RuleSet, Verdict } from './rule-set.js';
 
@@ -36,8 +38,6 @@ export class FlowStage {
   readonly rules: RuleSet;
   readonly cache: FlowCache;
   readonly decisions: FlowDecisions;
-  /** Version of whatever else decisions depend on (the extension state); 0 when nothing. */
-  extVersion: () => number = () => 0;
   /** Key words of positions whose frame was edited after the lookup (see preserve). */
   private readonly saved = new Uint32Array(POSITIONS * KEY_STRIDE);
   private readonly isSaved = new Uint8Array(POSITIONS);
@@ -56,17 +56,18 @@ export class FlowStage {
     this.decisions = new FlowDecisions(ports);
   }
 
-  /** Anything to classify against? (The pipeline also runs the stage for cacheable extensions.) */
-  get active(): boolean { return this.rules.size !== 0; }
 
-  /** Pick up rule and extension changes: once per batch, before the lookups. */
-  begin(): void {
-    const g = this.rules.generation, v = this.extVersion();
-    if (g !== this.generation || v !== this.version) {
+  /**
+   * Pick up changes: once per batch, before the lookups. `version` must move whenever anything
+   * besides the rules that cached decisions depend on changes (a sum of monotonic counters).
+   */
+  begin(version = 0): void {
+    const g = this.rules.generation;
+    if (g !== this.generation || version !== this.version || this.decisions.full) {
       this.cache.invalidateAll();
       this.decisions.reset();
       this.generation = g;
-      this.version = v;
+      this.version = version;
     }
   }
 
@@ -77,11 +78,13 @@ export class FlowStage {
     // first two words and the flags word, and skip hashing all fifteen. (0: no RSS hash.)
     const rss = keys.hash[h];
     const hash = rss !== 0 ? mixRss(rss, key[off], key[off + 1], key[off + 2], key[off + 14]) : hashKey(key, off);
+    const d = this.cache.lookup(key, off, hash);
+    // Only a miss or a partial decision may be inserted later: remember where it came from.
+    if (d >= 0 && this.decisions.sw[d] !== SW_NONE) return d;
     this.flowKeys = keys;
     this.hashes[pos] = hash;
     this.handles[pos] = h;
     this.isSaved[pos] = 0;
-    const d = this.cache.lookup(key, off, hash);
     if (d >= 0) return d;
     this.missRule[pos] = this.rules.classify(key, off);
     return -1;
@@ -94,8 +97,9 @@ export class FlowStage {
     this.isSaved[pos] = 1;
   }
 
-  /** Cache decision d for the flow looked up at position pos (in this batch). */
+  /** Cache decision d (>= 0; -1 from a full table is ignored) for the flow looked up at position pos (in this batch). */
   insert(pos: number, d: number): void {
+    if (d < 0) return;
     if (this.isSaved[pos]) this.cache.insert(this.saved, pos * KEY_STRIDE, this.hashes[pos], d);
     else this.cache.insert(this.flowKeys!.packed, this.handles[pos] * KEY_STRIDE, this.hashes[pos], d);
   }
@@ -107,7 +111,10 @@ export class FlowStage {
   verdictOf(keys: FlowKeys, h: number): Verdict {
     this.begin();
     let d = this.lookup(keys, h, 0);
-    if (d < 0) { d = this.decisions.forRule(this.missRule[0]); this.insert(0, d); }
-    return this.verdict(d);
+    if (d >= 0) return this.verdict(d);
+    const rule = this.missRule[0];
+    d = this.decisions.forRule(rule);
+    this.insert(0, d);
+    return this.rules.verdicts[rule];
   }
 }

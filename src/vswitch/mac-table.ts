@@ -15,6 +15,14 @@
 // answer. Neither loses a packet: the worst case is one frame flooded or sent to the old port.
 //
 // Counters (shared, Atomics): learned, moved, aged, tableFull, portLimit.
+//
+// Generation (shared): bumped whenever what a lookup answers can change — an entry learned,
+// moved, removed, or seen again after it had expired (not when a live timestamp is refreshed;
+// an entry expiring with time is checked by whoever cached its answer). Flow caches hold switching decisions
+// made from this table and start over when it moves. lastSlot/refresh let a cached decision
+// keep its source address alive without learning it again; a refresh racing the control
+// thread's recycling of that slot can keep another address alive one aging period longer.
+// learn() returns the entry's slot for that purpose.
 
 const INTS_PER_SLOT = 8;
 const ST = 0, HI = 1, LO = 2, PORT = 3, STAMP = 4;
@@ -24,9 +32,10 @@ const MAX_PROBE = 32;
 export const MAC_COUNTERS = ['learned', 'moved', 'aged', 'tableFull', 'portLimit'] as const;
 const C_LEARNED = 0, C_MOVED = 1, C_AGED = 2, C_FULL = 3, C_LIMIT = 4;
 
-export const LEARN_OK = 0;
-export const LEARN_PORT_LIMIT = 1;
-export const LEARN_TABLE_FULL = 2;
+/** learn() refused: the port's learning limit is reached (the frame is dropped). */
+export const LEARN_PORT_LIMIT = -1;
+/** learn() could not store the address: the table is full (the frame is still forwarded). */
+export const LEARN_TABLE_FULL = -2;
 
 export interface MacTableShare { buffer: SharedArrayBuffer; maxEntries: number; maxPorts: number; agingSeconds: number }
 export interface MacEntry { vlan: number; mac: string; port: number; ageSeconds: number }
@@ -50,6 +59,7 @@ export class MacTable {
   readonly counters: Int32Array;
   /** Per-port MAC limit (plain config, same in every thread). */
   readonly portLimit: Int32Array;
+  private readonly gen: Int32Array;
   private readonly buffer: SharedArrayBuffer;
 
   constructor(maxEntries = 8192, maxPorts = 256, agingSeconds = 300, buffer?: SharedArrayBuffer) {
@@ -61,14 +71,15 @@ export class MacTable {
     while (size < maxEntries * 2) size <<= 1;
     this.size = size;
     this.mask = size - 1;
-    const ints = size * INTS_PER_SLOT + maxPorts + 1 + MAC_COUNTERS.length + maxPorts;
+    const ints = size * INTS_PER_SLOT + maxPorts + 1 + MAC_COUNTERS.length + maxPorts + 1;
     this.buffer = buffer ?? new SharedArrayBuffer(ints * 4);
     this.t = new Int32Array(this.buffer, 0, size * INTS_PER_SLOT);
     let at = size * INTS_PER_SLOT * 4;
     this.perPort = new Int32Array(this.buffer, at, maxPorts); at += maxPorts * 4;
     this.total = new Int32Array(this.buffer, at, 1); at += 4;
     this.counters = new Int32Array(this.buffer, at, MAC_COUNTERS.length); at += MAC_COUNTERS.length * 4;
-    this.portLimit = new Int32Array(this.buffer, at, maxPorts);
+    this.portLimit = new Int32Array(this.buffer, at, maxPorts); at += maxPorts * 4;
+    this.gen = new Int32Array(this.buffer, at, 1);
     if (!buffer) this.portLimit.fill(maxEntries);
   }
 
@@ -76,6 +87,20 @@ export class MacTable {
   shared(): MacTableShare { return { buffer: this.buffer, maxEntries: this.maxEntries, maxPorts: this.maxPorts, agingSeconds: this.agingSeconds }; }
 
   get count(): number { return Atomics.load(this.total, 0); }
+  /** Moves whenever an entry is learned, moved or removed. */
+  get generation(): number { return Atomics.load(this.gen, 0); }
+  private changed(): void { Atomics.add(this.gen, 0, 1); }
+
+  /** Mark the entry at `slot` (what learn() returned) seen at `now`, as learning it again would. */
+  refresh(slot: number, now: number): void {
+    if (slot >= 0 && this.t[slot + STAMP] !== now) this.stamp(slot, now);
+  }
+
+  // Set the entry's timestamp; an entry that had expired comes back to lookups: a change.
+  private stamp(b: number, now: number): void {
+    if (now - this.t[b + STAMP] > this.agingSeconds) this.changed();
+    this.t[b + STAMP] = now;
+  }
   learnedOn(port: number): number { return Atomics.load(this.perPort, port); }
   counter(name: (typeof MAC_COUNTERS)[number]): number { return Atomics.load(this.counters, MAC_COUNTERS.indexOf(name)); }
 
@@ -94,13 +119,27 @@ export class MacTable {
 
   /** Port of (vlan, mac) or -1 when unknown or older than the aging time. */
   lookup(vlan: number, macHi: number, macLo: number, now: number): number {
-    const b = this.find((vlan << 16) | macHi, macLo | 0);
-    if (b < 0) return -1;
-    if (now - this.t[b + STAMP] > this.agingSeconds) return -1;
-    return this.t[b + PORT];
+    const b = this.locate(vlan, macHi, macLo, now);
+    return b < 0 ? -1 : this.t[b + PORT];
   }
 
-  /** Record that (vlan, mac) was seen on `port` at `now`; LEARN_OK or why it was refused. */
+  /** Slot of (vlan, mac), or -1 when unknown or older than the aging time. */
+  locate(vlan: number, macHi: number, macLo: number, now: number): number {
+    const b = this.find((vlan << 16) | macHi, macLo | 0);
+    if (b < 0 || now - this.t[b + STAMP] > this.agingSeconds) return -1;
+    return b;
+  }
+
+  /** Port of the entry at `slot` (from locate). */
+  portAt(slot: number): number { return this.t[slot + PORT]; }
+
+  /** Count a learning refusal replayed from a cached decision (as if learn() had refused again). */
+  refusedByLimit(): void { Atomics.add(this.counters, C_LIMIT, 1); }
+
+  /** Has the entry at `slot` gone unseen for longer than the aging time (lookups no longer answer it)? */
+  expired(slot: number, now: number): boolean { return now - this.t[slot + STAMP] > this.agingSeconds; }
+
+  /** Record that (vlan, mac) was seen on `port` at `now`: the entry's slot (>= 0), or why not (LEARN_PORT_LIMIT, LEARN_TABLE_FULL). */
   learn(vlan: number, macHi: number, macLo: number, port: number, now: number): number {
     const hi = (vlan << 16) | macHi, lo = macLo | 0;
     const t = this.t;
@@ -113,10 +152,11 @@ export class MacTable {
           Atomics.sub(this.perPort, old, 1);
           Atomics.add(this.perPort, port, 1);
           Atomics.add(this.counters, C_MOVED, 1);
+          this.changed();
         }
       }
-      if (t[b + STAMP] !== now) t[b + STAMP] = now;
-      return LEARN_OK;
+      if (t[b + STAMP] !== now) this.stamp(b, now);
+      return b;
     }
     if (Atomics.load(this.perPort, port) >= this.portLimit[port]) { Atomics.add(this.counters, C_LIMIT, 1); return LEARN_PORT_LIMIT; }
     if (Atomics.load(this.total, 0) >= this.maxEntries) { Atomics.add(this.counters, C_FULL, 1); return LEARN_TABLE_FULL; }
@@ -131,13 +171,14 @@ export class MacTable {
           Atomics.add(this.total, 0, 1);
           Atomics.add(this.perPort, port, 1);
           Atomics.add(this.counters, C_LEARNED, 1);
-          return LEARN_OK;
+          this.changed();
+          return c;
         }
         st = Atomics.load(t, c + ST);
       }
       // Another writer may be publishing this very key right here: wait for it, then compare.
       for (let spin = 0; st === BUSY && spin < 1000; spin++) st = Atomics.load(t, c + ST);
-      if (st === VALID && t[c + HI] === hi && t[c + LO] === lo) return LEARN_OK;
+      if (st === VALID && t[c + HI] === hi && t[c + LO] === lo) return c;
     }
     Atomics.add(this.counters, C_FULL, 1);
     return LEARN_TABLE_FULL;
@@ -148,6 +189,7 @@ export class MacTable {
     if (Atomics.compareExchange(this.t, b + ST, VALID, TOMB) !== VALID) return false;
     Atomics.sub(this.perPort, this.t[b + PORT], 1);
     Atomics.sub(this.total, 0, 1);
+    this.changed();
     return true;
   }
 

@@ -3,9 +3,9 @@
 // Input: a batch of handles whose flow keys the NIC already extracted.
 // Steps, each a loop over the whole batch:
 //   1. admit   — drop frames that did not parse (counted per parse reason) and classify the
-//                VLAN each frame belongs to from its input port's access/trunk config; then,
-//                when rules are installed, take each frame's verdict from the FlowStage (flow
-//                cache, classifier on a miss): a rule drop ends here (dropRule);
+//                VLAN each frame belongs to from its input port's access/trunk config; then
+//                look up the frame's flow in the FlowStage (flow cache; rules classified on a
+//                miss): a rule drop ends here (dropRule);
 //   1b. ingress extensions (ExtensionStack: captures, filters, the forwarding extension) see
 //                the admitted frames; they may drop them (dropExtension), edit them (the flow
 //                key is parsed again), or — the forwarding extension — choose destinations;
@@ -22,6 +22,12 @@
 //                edits (DSCP, rate class), write the egress tag operation per pair, set the
 //                handle's reference count, then one burst enqueue per destination port. A full
 //                transmit ring drops (counted) and releases.
+// The fast path: a flow whose cached decision carries the switch outcome (steps 2-4a above,
+// compiled into the decision on its first packet) skips learning, deciding and listing — it
+// refreshes its source MAC, replays the outcome's counters and copies its pairs. Frames an
+// extension edits on ingress, or sends where a non-cacheable forwarding extension chose, are
+// switched step by step (their outcome is not the flow's). The decisions depend on the MAC
+// and port tables and the extension stack, whose versions the flow stage watches each batch.
 // Every handle given is enqueued to >= 1 transmit ring or put on the return ring: none is
 // lost. Counters: PIPELINE_COUNTERS per port row (input port for receive-side reasons,
 // output port for txRingFull).
@@ -34,6 +40,7 @@ import { MAX_VLAN_TAGS } from '../wire/ethernet.js';
 import { FlowKeys, PARSE_REASONS } from '../wire/flow-key.js';
 import { setDscp } from '../wire/dscp.js';
 import { FlowStage } from '../flow/flow-stage.js';
+import { SW_DROP, SW_FORWARD, SW_NONE, SWF_NO_DESTINATION, SWF_UNKNOWN_UNICAST } from '../flow/flow-decisions.js';
 import { Verdict } from '../flow/rule-set.js';
 import { ExtensionStack, MIRRORS } from './ext/stack.js';
 import { LEARN_PORT_LIMIT, MacTable } from './mac-table.js';
@@ -92,6 +99,16 @@ export class SwitchPipeline {
   private nowSec = 0;
   /** Flow decision per position: >= 0 cached, -1 a miss, -2 not looked up. */
   private readonly dec = new Int32Array(BATCH_MAX);
+  /** 1: switched from its cached decision (the fast path). */
+  private readonly fast = new Uint8Array(BATCH_MAX);
+  /** 1: edited on ingress, or sent where a non-cacheable forwarding extension chose: its outcome is not its flow's. */
+  private readonly diverted = new Uint8Array(BATCH_MAX);
+  // The switch outcome of frames switched step by step, for their flow's decision: the
+  // counter that dropped it (-1: none), flags, and the MAC table slot of its source address.
+  private readonly swDrop = new Int16Array(BATCH_MAX);
+  private readonly swFlags = new Uint8Array(BATCH_MAX);
+  private readonly srcSlot = new Int32Array(BATCH_MAX);
+  private readonly dstSlot = new Int32Array(BATCH_MAX);
   // (frame position, destination port, tag op) per output pair; pairGone marks exclusions.
   private readonly pairPos: Int32Array;
   private readonly pairPort: Int32Array;
@@ -104,7 +121,6 @@ export class SwitchPipeline {
     this.pool = pool; this.keys = keys; this.ports = ports; this.macs = macs; this.txOp = txOp; this.out = out;
     this.flow = flow;
     this.ext = ext;
-    if (flow !== null && ext !== null) flow.extVersion = () => ext.stateVersion;
     if (ext !== null) {
       const iv = ext.ingressView;
       iv.vlans = this.vlan;
@@ -148,14 +164,20 @@ export class SwitchPipeline {
   /** Forward batch[0..n) (n <= BATCH_MAX); `now` is the batch time in whole seconds. */
   process(batch: Int32Array, n: number, now: number): void {
     const k = this.keys, ports = this.ports, macs = this.macs, c = this.c, nc = this.nc, at = this.at;
-    const vlan = this.vlan, dest = this.dest, verdict = this.verdict, dec = this.dec;
+    const vlan = this.vlan, dest = this.dest, verdict = this.verdict, dec = this.dec, fast = this.fast, diverted = this.diverted;
     const ext = this.ext;
     this.nowSec = now;
     if (ext !== null) { ext.refresh(); ext.mirrorCount.fill(0, 0, n); }
-    // The flow stage runs when rules are installed or a flow-cacheable extension is enabled.
-    const flow = this.flow !== null && (this.flow.active || (ext !== null && ext.hasCacheable)) ? this.flow : null;
+    // The flow stage runs when there is something to classify: rules, or a flow-cacheable
+    // extension. With neither, a cache hit costs more than the learning switch's own decision
+    // it would replace (native-free-bench/extensions.ts), so the switch decides every packet.
+    const flow = this.flow !== null && (this.flow.rules.size !== 0 || (ext !== null && ext.hasCacheable)) ? this.flow : null;
+    // Cached decisions hold the cacheable extensions' outcomes when any is running.
     const cached = flow !== null && ext !== null && ext.hasCacheable;
-    if (flow !== null) flow.begin();
+    // Everything besides the rules that decisions depend on; each term only grows.
+    const macGen = macs.generation;
+    if (flow !== null) flow.begin((ext !== null ? ext.stateVersion : 0) + macGen + ports.generation);
+    const fd = flow !== null ? flow.decisions : null;
     // Frames that missed the cache or hit a decision with an extension outcome.
     let unusual = 0;
 
@@ -192,12 +214,11 @@ export class SwitchPipeline {
         if (d >= 0) vd = flow.verdict(d);
         else {
           vd = flow.rules.verdicts[flow.missRule[i]];
-          // Without cacheable extensions (or when the rules drop it) the rule verdict is the
-          // whole decision: cache it now.
-          if (!cached || vd.drop) { d = flow.decisions.forRule(flow.missRule[i]); flow.insert(i, d); }
+          // A rule drop is the flow's whole decision: cache it now.
+          if (vd.drop) { d = fd!.forRule(flow.missRule[i]); flow.insert(i, d); }
         }
         dec[i] = d;
-        if (d < 0 || !flow.decisions.plain[d]) unusual++;
+        if (d < 0 || fd!.plain[d] === 0) unusual++;
         flow.rules.count(vd, this.pool.len[h]);
         if (vd.drop) { dest[i] = DROP; this.drop(h, inp, at.dropRule); continue; }
         verdict[i] = vd;
@@ -213,8 +234,9 @@ export class SwitchPipeline {
     if (iv !== null) {
       const live = this.live;
       for (let i = 0; i < n; i++) live[i] = dest[i] === DROP ? 0 : 1;
-      ext!.ingress(batch, n, live, cached ? dec : null, cached ? flow!.decisions : null);
+      ext!.ingress(batch, n, live, cached ? dec : null, cached ? fd : null);
       for (let i = 0; i < n; i++) {
+        diverted[i] = 0;
         if (!live[i]) continue;
         const h = batch[i];
         if (iv.dropped[i]) { dest[i] = DROP; this.drop(h, k.inPort[h], at.dropExtension); continue; }
@@ -222,11 +244,17 @@ export class SwitchPipeline {
           // An edited frame is parsed again: later stages must see what leaves. Its flow is
           // still filed under the key it arrived with.
           const inp = k.inPort[h];
-          if (flow !== null && dec[i] !== -2) flow.preserve(i);
+          if (flow !== null && this.mayInsert(i)) flow.preserve(i);
           const r = k.extract(this.pool.data, this.pool.start(h), this.pool.len[h], h);
+          diverted[i] = 1;
           if (r !== 0) { dest[i] = DROP; this.drop(h, inp, MALFORMED_BASE + r); continue; }
         }
-        if (iv.destCount[i] >= 0) dest[i] = EXTENSION;
+        if (iv.destCount[i] >= 0) {
+          dest[i] = EXTENSION;
+          // Chosen now by a forwarding extension that is not cacheable: this packet's choice only.
+          const d = dec[i];
+          if (!(cached && (d >= 0 ? fd!.destN[d] >= 0 : ext!.pendDest[i] === 1))) diverted[i] = 1;
+        }
       }
     }
 
@@ -235,35 +263,72 @@ export class SwitchPipeline {
     for (let i = 0; i < n; i++) afterIngress[i] = dest[i] === DROP ? 0 : 1;
     this.nDeferred = 0;
 
-    // 2. learn source MACs.
-    for (let i = 0; i < n; i++) {
-      if (dest[i] === DROP) continue;
-      const h = batch[i];
-      const inp = k.inPort[h];
-      if ((k.srcMacHi[h] & 0x100) !== 0) { dest[i] = DROP; this.dropLater(h, inp, at.dropSrcMacGroup); continue; }
-      if (macs.learn(vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now) === LEARN_PORT_LIMIT) {
-        dest[i] = DROP; this.dropLater(h, inp, at.dropMacLimit);
+    // 2. learn source MACs. A frame whose cached decision carries the switch outcome only
+    //    refreshes its source MAC and takes that outcome — unless the MAC table changed while
+    //    this batch was learning (a new or moved address), when it is switched step by step
+    //    like the rest, so it sees what this batch learned.
+    let slow = 0, nFast = 0;
+    if (flow === null) {
+      for (let i = 0; i < n; i++) {
+        if (dest[i] === DROP) continue;
+        slow++;
+        const h = batch[i];
+        const inp = k.inPort[h];
+        if ((k.srcMacHi[h] & 0x100) !== 0) { dest[i] = DROP; this.dropLater(h, inp, at.dropSrcMacGroup); continue; }
+        if (macs.learn(vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now) === LEARN_PORT_LIMIT) { dest[i] = DROP; this.dropLater(h, inp, at.dropMacLimit); }
+      }
+    } else {
+      const noDivert = iv === null;
+      for (let i = 0; i < n; i++) {
+        fast[i] = 0;
+        if (dest[i] === DROP) continue;
+        const d = dec[i];
+        if (d >= 0 && fd!.sw[d] !== SW_NONE && (noDivert || diverted[i] === 0) && (fd!.dstSlot[d] < 0 || !macs.expired(fd!.dstSlot[d], now))) {
+          fast[i] = 1; nFast++; macs.refresh(fd!.srcSlot[d], now);
+          continue;
+        }
+        if (noDivert) diverted[i] = 0;
+        slow++;
+        this.learnOne(batch, i, now);
+      }
+      if (nFast !== 0) {
+        const demote = macs.generation !== macGen;
+        for (let i = 0; i < n; i++) {
+          if (fast[i] === 0) continue;
+          const h = batch[i], d = dec[i];
+          if (demote) { fast[i] = 0; slow++; diverted[i] = 0; this.learnOne(batch, i, now); continue; }
+          if (fd!.sw[d] === SW_DROP) {
+            dest[i] = DROP; this.dropLater(h, k.inPort[h], fd!.swCounter[d]);
+            if (fd!.swCounter[d] === at.dropMacLimit) macs.refusedByLimit();
+            continue;
+          }
+          dest[i] = fd!.swDest[d];
+        }
       }
     }
 
-    // 3. decide destinations.
-    for (let i = 0; i < n; i++) {
-      if (dest[i] === DROP) continue;
-      const h = batch[i];
-      const inp = k.inPort[h];
-      const vd = verdict[i];
-      if (vd !== null && vd.setVlan >= 0) vlan[i] = vd.setVlan;
-      if (dest[i] === EXTENSION) continue;
-      if (vd !== null) {
-        if (vd.output.length !== 0) { dest[i] = EXPLICIT; continue; }
-        if (vd.flood) { dest[i] = FLOOD; continue; }
+    // 3. decide destinations (frames switched step by step).
+    if (slow !== 0) {
+      for (let i = 0; i < n; i++) {
+        if (dest[i] === DROP || (nFast !== 0 && fast[i] !== 0)) continue;
+        const h = batch[i];
+        const inp = k.inPort[h];
+        const vd = verdict[i];
+        if (vd !== null && vd.setVlan >= 0) vlan[i] = vd.setVlan;
+        if (dest[i] === EXTENSION) continue;
+        if (vd !== null) {
+          if (vd.output.length !== 0) { dest[i] = EXPLICIT; continue; }
+          if (vd.flood) { dest[i] = FLOOD; continue; }
+        }
+        if ((k.dstMacHi[h] & 0x100) !== 0) { dest[i] = FLOOD; continue; }
+        const slot = macs.locate(vlan[i], k.dstMacHi[h], k.dstMacLo[h], now);
+        if (slot < 0) { c[inp * nc + at.unknownUnicast]++; this.swFlags[i] |= SWF_UNKNOWN_UNICAST; dest[i] = FLOOD; continue; }
+        this.dstSlot[i] = slot;
+        const p = macs.portAt(slot);
+        if (p === inp) { dest[i] = DROP; this.swDrop[i] = at.dropSameSegment; this.dropLater(h, inp, at.dropSameSegment); continue; }
+        if (!ports.enabled(p) || !ports.carries(p, vlan[i])) { dest[i] = DROP; this.swDrop[i] = at.dropNoDestination; this.dropLater(h, inp, at.dropNoDestination); continue; }
+        dest[i] = p;
       }
-      if ((k.dstMacHi[h] & 0x100) !== 0) { dest[i] = FLOOD; continue; }
-      const p = macs.lookup(vlan[i], k.dstMacHi[h], k.dstMacLo[h], now);
-      if (p < 0) { c[inp * nc + at.unknownUnicast]++; dest[i] = FLOOD; continue; }
-      if (p === inp) { dest[i] = DROP; this.dropLater(h, inp, at.dropSameSegment); continue; }
-      if (!ports.enabled(p) || !ports.carries(p, vlan[i])) { dest[i] = DROP; this.dropLater(h, inp, at.dropNoDestination); continue; }
-      dest[i] = p;
     }
 
     // 4. output. a) every (frame, destination) pair with its tag op.
@@ -276,6 +341,16 @@ export class SwitchPipeline {
       if (d === DROP) continue;
       const h = batch[i];
       const inp = k.inPort[h];
+      if (nFast !== 0 && fast[i] !== 0) {
+        // The cached outcome's pairs, as listed when the flow was first switched.
+        const e = dec[i], from = fd!.pairAt[e], m = fd!.pairN[e], pp = fd!.pairs, flags = fd!.swFlags[e];
+        if (flags !== 0) {
+          if ((flags & SWF_UNKNOWN_UNICAST) !== 0) c[inp * nc + at.unknownUnicast]++;
+          if ((flags & SWF_NO_DESTINATION) !== 0) c[inp * nc + at.dropNoDestination]++;
+        }
+        for (let j = 0; j < m; j++) { pairPos[pairs] = i; pairPort[pairs] = pp[from + 2 * j]; pairOp[pairs] = pp[from + 2 * j + 1]; pairGone[pairs] = 0; pairs++; }
+        continue;
+      }
       const v = vlan[i];
       const vd = verdict[i];
       let m = 0;
@@ -290,7 +365,7 @@ export class SwitchPipeline {
       }
       const forwards = m;
       if (vd !== null && vd.mirror >= 0 && vd.mirror !== inp && ports.enabled(vd.mirror) && !this.listed(list, m, vd.mirror)) list[m++] = vd.mirror;
-      if (forwards === 0) c[inp * nc + at.dropNoDestination]++;
+      if (forwards === 0) { c[inp * nc + at.dropNoDestination]++; this.swFlags[i] |= SWF_NO_DESTINATION; }
       const tagged = k.vlanCount[h] !== 0;
       const strip = vd !== null && vd.stripVlan;
       for (let j = 0; j < m; j++) {
@@ -307,9 +382,9 @@ export class SwitchPipeline {
     else if (ext !== null && (ext.hasEgress || cached)) {
       // Misses dropped by the switch itself after the extensions (their handles are released at
       // the end of the batch) are still asked about every port, so their flows get cached.
-      ext.egress(batch, pairPos, pairPort, pairGone, pairs, n, afterIngress, cached ? dec : null, cached ? flow!.decisions : null);
-      if (cached) this.cacheDecisions(n);
+      ext.egress(batch, pairPos, pairPort, pairGone, pairs, n, afterIngress, cached ? dec : null, cached ? fd : null);
     }
+    if (flow !== null && (slow !== 0 || unusual !== 0)) this.cacheDecisions(n, cached);
 
     // c) per frame: edits, reference count = surviving pairs, stage each pair.
     staged.fill(0);
@@ -373,24 +448,64 @@ export class SwitchPipeline {
     return tagged ? TAG_STRIP : TAG_KEEP;
   }
 
-  // Flows that missed the cache: store the decision the cacheable extensions just made —
-  // when every one of them had its say (a packet dropped by a non-cacheable extension, or by
-  // the switch after the extensions, leaves the flow uncached: its next packet asks again).
-  private cacheDecisions(n: number): void {
-    const flow = this.flow!, ext = this.ext!, fd = flow.decisions, dec = this.dec, live = this.afterIngress, iv = ext.ingressView;
+  // Learn the source MAC of the frame at position i (switched step by step) and note what its
+  // flow's decision needs: the drop counter, or the MAC table slot to refresh.
+  private learnOne(batch: Int32Array, i: number, now: number): void {
+    const k = this.keys, h = batch[i], inp = k.inPort[h], at = this.at;
+    this.swDrop[i] = -1; this.swFlags[i] = 0; this.srcSlot[i] = -1; this.dstSlot[i] = -1;
+    if ((k.srcMacHi[h] & 0x100) !== 0) { this.dest[i] = DROP; this.swDrop[i] = at.dropSrcMacGroup; this.dropLater(h, inp, at.dropSrcMacGroup); return; }
+    const slot = this.macs.learn(this.vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now);
+    if (slot === LEARN_PORT_LIMIT) { this.dest[i] = DROP; this.swDrop[i] = at.dropMacLimit; this.dropLater(h, inp, at.dropMacLimit); return; }
+    this.srcSlot[i] = slot; // LEARN_TABLE_FULL (negative): nothing to refresh
+  }
+
+  // May position i's flow be filed (or completed) at the end of this batch? A miss, or a hit
+  // on a decision without the switch outcome.
+  private mayInsert(i: number): boolean {
+    const d = this.dec[i];
+    return d === -1 || (d >= 0 && this.flow!.decisions.sw[d] === SW_NONE);
+  }
+
+  // File the decision of every flow that missed the cache (and complete partial decisions):
+  // the rule verdict, what the cacheable extensions just decided — when every one of them had
+  // its say (a packet dropped by a non-cacheable extension leaves the flow uncached: its next
+  // packet asks again) — and, unless the frame was diverted, the switch's own outcome.
+  private cacheDecisions(n: number, cached: boolean): void {
+    const flow = this.flow!, fd = flow.decisions, ext = this.ext, dec = this.dec, live = this.afterIngress;
     const np = this.ports.count;
     for (let i = 0; i < n; i++) {
-      if (dec[i] !== -1) continue;
-      const rule = flow.missRule[i];
-      let d: number;
-      if (ext.pendDropBy[i] >= 0) d = fd.get(rule, ext.pendDropBy[i], ext.pendDropReason[i], null, -1, ext.pendExclBy, ext.pendExclReason, i * np);
-      else if (!live[i] || ext.incomplete[i]) continue;
-      else {
-        const destN = ext.pendDest[i] ? iv.destCount[i] : -1;
-        d = fd.get(rule, -1, 0, iv.dest.subarray(i * np, i * np + np), destN, ext.pendExclBy, ext.pendExclReason, i * np);
+      const d0 = dec[i];
+      if (d0 === -2 || this.fast[i] !== 0 || !this.mayInsert(i)) continue;
+      if (d0 >= 0) {
+        // A partial decision: complete it when this frame was switched as its flow would be.
+        if (!live[i] || this.diverted[i] !== 0) continue;
+        fd.beginFrom(d0);
+      } else {
+        fd.begin(flow.missRule[i]);
+        if (cached) {
+          if (ext!.pendDropBy[i] >= 0) {
+            // Dropped by a cacheable extension: nothing after it matters.
+            fd.setDrop(ext!.pendDropBy[i], ext!.pendDropReason[i]);
+            flow.insert(i, fd.finish());
+            continue;
+          }
+          if (!live[i] || ext!.incomplete[i]) continue;
+          if (ext!.pendDest[i]) fd.setDestinations(ext!.ingressView.dest, i * np, ext!.ingressView.destCount[i]);
+          fd.setExclusions(ext!.pendExclBy, ext!.pendExclReason, i * np);
+        } else if (!live[i]) continue;
       }
-      flow.insert(i, d);
+      if (this.diverted[i] === 0) this.compileSwitch(i);
+      flow.insert(i, fd.finish());
     }
+  }
+
+  // The switch outcome of position i (switched step by step in this batch) into the decision
+  // being built: a drop and its counter, or the pairs listed with their tag ops.
+  private compileSwitch(i: number): void {
+    const fd = this.flow!.decisions;
+    if (this.dest[i] === DROP) { fd.setSwitch(SW_DROP, this.swDrop[i], 0, 0, this.srcSlot[i], this.dstSlot[i]); return; }
+    fd.setSwitch(SW_FORWARD, 0, this.swFlags[i], this.dest[i], this.srcSlot[i], this.dstSlot[i]);
+    for (let q = this.pairFrom[i]; q < this.pairFrom[i + 1]; q++) fd.addPair(this.pairPort[q], this.pairOp[q]);
   }
 
   // Does position i have a surviving pair to port p?

@@ -3,7 +3,8 @@
 // Each port is an access port (untagged frames belong to one VLAN; tagged frames other than
 // priority tags are dropped) or a trunk port (frames carry an 802.1Q/802.1ad outer tag whose
 // VLAN must be in the allowed list; untagged frames belong to the native VLAN if one is set).
-// Kept in a SharedArrayBuffer so the control thread can change it while workers run.
+// Kept in a SharedArrayBuffer so the control thread can change it while workers run; every
+// change moves `generation`, which flow caches holding switching decisions compare.
 
 export const MAX_PORTS = 256;
 export const MODE_ACCESS = 0;
@@ -28,13 +29,18 @@ export class PortTable {
   readonly cfg: Int32Array;
   readonly allowed: Uint32Array;
   private readonly buffer: SharedArrayBuffer;
+  private readonly gen: Int32Array;
+
+  /** Moves on every configuration or enable/disable change. */
+  get generation(): number { return Atomics.load(this.gen, 0); }
 
   constructor(count: number, buffer?: SharedArrayBuffer) {
     if (!Number.isInteger(count) || count < 1 || count > MAX_PORTS) throw new RangeError(`port count must be 1..${MAX_PORTS}, got ${count}`);
     this.count = count;
-    this.buffer = buffer ?? new SharedArrayBuffer(count * (INTS + BITMAP_INTS) * 4);
+    this.buffer = buffer ?? new SharedArrayBuffer(count * (INTS + BITMAP_INTS) * 4 + 4);
     this.cfg = new Int32Array(this.buffer, 0, count * INTS);
     this.allowed = new Uint32Array(this.buffer, count * INTS * 4, count * BITMAP_INTS);
+    this.gen = new Int32Array(this.buffer, count * (INTS + BITMAP_INTS) * 4, 1);
   }
 
   static attach(s: PortTableShare): PortTable { return new PortTable(s.count, s.buffer); }
@@ -54,12 +60,13 @@ export class PortTable {
       if (v.native !== undefined) this.allow(p, v.native);
     }
     Atomics.store(this.cfg, c, 1);
+    Atomics.add(this.gen, 0, 1);
   }
 
   private allow(p: number, vlan: number): void { this.allowed[p * BITMAP_INTS + (vlan >>> 5)] |= 1 << (vlan & 31); }
 
   /** Enable or disable forwarding to and from port p. */
-  setEnabled(p: number, on: boolean): void { Atomics.store(this.cfg, p * INTS, on ? 1 : 0); }
+  setEnabled(p: number, on: boolean): void { Atomics.store(this.cfg, p * INTS, on ? 1 : 0); Atomics.add(this.gen, 0, 1); }
   enabled(p: number): boolean { return this.cfg[p * INTS] === 1; }
   mode(p: number): number { return this.cfg[p * INTS + 1]; }
   accessVlan(p: number): number { return this.cfg[p * INTS + 2]; }

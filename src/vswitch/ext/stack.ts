@@ -403,8 +403,8 @@ export class ExtensionStack {
             c[e * NC + AT.dropped]++;
             c[e * NC + REASON_BASE + fd.dropReason[d]]++;
           } else if (x.kind === 'forward') {
-            const ds = fd.dest[d];
-            if (ds !== null) { for (let q = 0; q < ds.length; q++) v.dest[i * np + q] = ds[q]; v.destCount[i] = ds.length; }
+            const dn = fd.destN[d];
+            if (dn >= 0) { for (let q = 0; q < dn; q++) v.dest[i * np + q] = fd.dest(d, q); v.destCount[i] = dn; }
           }
         }
         // Misses: call it on them and remember what it decided.
@@ -508,7 +508,7 @@ export class ExtensionStack {
           if (pairGone[q]) continue;
           const i = pairPos[q], d = dec![i], p = pairPort[q];
           let by: number, why: number;
-          if (d >= 0) { by = fd!.exclBy[d * np + p]; why = fd!.exclReason[d * np + p]; c[e * NC + AT.cacheHits]++; } else { by = this.pendExclBy[i * np + p]; why = this.pendExclReason[i * np + p]; }
+          if (d >= 0) { by = fd!.excludedBy(d, p); why = fd!.excludedReason(d, p); c[e * NC + AT.cacheHits]++; } else { by = this.pendExclBy[i * np + p]; why = this.pendExclReason[i * np + p]; }
           if (by === e + 1) { pairGone[q] = 1; gone++; c[e * NC + AT.excluded]++; c[e * NC + REASON_BASE + why]++; dirty = true; }
         }
         continue;
