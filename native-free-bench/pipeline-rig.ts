@@ -44,16 +44,15 @@ export class PipelineRig {
   /** Frames taken from the source per round (spread over 4 queues by RSS); 32 gives batches of ~8. */
   inputBurst = 32;
 
-  readonly flow: FlowStage | null;
+  readonly flow: FlowStage;
 
   readonly ext: ExtensionStack | null;
 
   /**
-   * The switch as sluice runs it: a flow cache of 65536 entries in front of `rules` (if any),
-   * `extensions` built-in no-op extensions (filters), and the learning switch. `bare`: no flow
-   * stage at all — the learning switch deciding every packet (a reference point).
+   * The switch as sluice runs it: a flow stage (flow cache of `cacheEntries`) in front of
+   * `rules` (if any), `extensions` built-in no-op extensions (filters), and the learning switch.
    */
-  constructor(frames: Uint8Array[], macShare?: MacTableShare, rules?: RuleSpec[], extensions?: { count: number; cacheable: boolean }, bare = false) {
+  constructor(frames: Uint8Array[], macShare?: MacTableShare, rules?: RuleSpec[], extensions?: { count: number; cacheable: boolean }, cacheEntries = 65536) {
     const n = frames.length;
     this.pool = new PacketPool(n + 64, 2048);
     const keys = new FlowKeys(this.pool.slots);
@@ -64,12 +63,9 @@ export class PipelineRig {
     ports.configure(1, { mode: 'access', vlan: 1 });
     this.tx = [new Ring(1024), new Ring(1024)];
     this.ret = new Ring(ceil2(this.pool.slots));
-    if (bare) this.flow = null;
-    else {
-      const rs = new RuleSet({ ports: ['p1', 'p2'], queues: 4 });
-      rs.apply({ add: rules ?? [] });
-      this.flow = new FlowStage(rs, new FlowCache(65536), 2);
-    }
+    const rs = new RuleSet({ ports: ['p1', 'p2'], queues: 4 });
+    rs.apply({ add: rules ?? [] });
+    this.flow = new FlowStage(rs, new FlowCache(cacheEntries), 2);
     this.ext = null;
     if (extensions && extensions.count > 0) {
       const bound: BoundExtension[] = [];
@@ -82,8 +78,10 @@ export class PipelineRig {
       this.ext = new ExtensionStack(bound, state, extensionCounters(extensions.count), this.pool, keys, BATCH_MAX, 2, { budgetMs: 1000, overrunLimit: 1000 });
     }
     this.pipeline = new SwitchPipeline(this.pool, keys, ports, macs, new Int32Array(2 * this.pool.slots), { tx: this.tx, ret: this.ret, bell: new Doorbell() }, undefined, this.flow, this.ext);
-    // The destination MAC is learned on port 1, as after the first reply.
+    // Both MACs are learned (port 0 sends, port 1 replies), as after the first exchange: the
+    // timed runs change nothing in the MAC table.
     macs.learn(1, 0x0200, 0x00000002, 1, systemClock.seconds());
+    macs.learn(1, 0x0200, 0x00000001, 0, systemClock.seconds());
     this.source = new Ring(ceil2(n));
     for (const f of frames) this.source.enqueue(this.pool.allocFrom(f, 0, f.length));
   }

@@ -1,7 +1,8 @@
 // In-memory pipeline benchmark (issue: "ring -> parse -> RSS -> learning lookup -> forward ->
 // ring", 64-byte frames): one thread, one thread with 1,000 programmed rules (every packet
-// classified through the flow cache: the steady-state cost of rules), two worker threads, and
-// the naive object-per-packet baseline. Correctness is checked before anything is timed.
+// decided from the flow cache: the steady-state cost of rules), the same with every packet a
+// flow-cache miss (the cost new flows pay), two worker threads, and the naive
+// object-per-packet baseline. Correctness is checked before anything is timed.
 import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { MacTable } from '../src/vswitch/mac-table.js';
@@ -27,6 +28,10 @@ export async function pipelineBench(): Promise<Figure[]> {
   const frames = benchFrames(FLOWS);
   const rig = new PipelineRig(frames);
   const ruled = new PipelineRig(frames, undefined, benchRules());
+  // The miss path: 4096 flows in turn through a 1024-entry cache, so no lookup ever hits (the
+  // cost scans and floods of new flows pay: classification, switching, compiling the decision).
+  const missFrames = benchFrames(4 * FLOWS);
+  const missing = new PipelineRig(missFrames, undefined, benchRules(), undefined, FLOWS);
   const naive = new NaivePipeline();
 
   // Check: every packet comes out on port 1, none dropped or flooded, handles conserved.
@@ -34,9 +39,12 @@ export async function pipelineBench(): Promise<Figure[]> {
   if (out !== PER_ITER) throw new Error(`pipeline check: ${out} of ${PER_ITER} packets forwarded`);
   if (rig.source.count !== FLOWS) throw new Error(`pipeline check: ${rig.source.count} handles in circulation, expected ${FLOWS}`);
   if (ruled.run(PER_ITER) !== PER_ITER) throw new Error('pipeline check with rules: packets lost');
-  const fc = ruled.flow!.cache;
+  const fc = ruled.flow.cache;
   if (fc.hits + fc.misses !== PER_ITER || fc.misses !== FLOWS) throw new Error(`pipeline check with rules: ${fc.hits} hits, ${fc.misses} misses`);
-  if (ruled.flow!.rules.counters[ruled.flow!.rules.get('r1000')!.slot * 2] !== PER_ITER) throw new Error('pipeline check with rules: allow rule did not count every packet');
+  if (ruled.flow.rules.counters[ruled.flow.rules.get('r1000')!.slot * 2] !== PER_ITER) throw new Error('pipeline check with rules: allow rule did not count every packet');
+  missing.run(PER_ITER);
+  const mc = missing.flow.cache, hits0 = mc.hits;
+  if (missing.run(PER_ITER) !== PER_ITER || mc.hits !== hits0) throw new Error(`pipeline miss check: ${mc.hits - hits0} hits, expected none`);
   for (const f of frames) naive.receive(f, 0);
   naive.process();
   if (naive.out[1].length !== FLOWS || naive.out[0].length !== 0) throw new Error('naive check failed');
@@ -44,6 +52,7 @@ export async function pipelineBench(): Promise<Figure[]> {
   const bench = new Bench({ time: 2000, warmupTime: 500 });
   bench.add('sluice pipeline, 1 thread', () => { rig.run(PER_ITER); });
   bench.add('sluice pipeline + 1,001 rules (flow cache hits), 1 thread', () => { ruled.run(PER_ITER); });
+  bench.add('sluice pipeline + 1,001 rules, every packet a flow cache miss, 1 thread', () => { missing.run(PER_ITER); });
   bench.add('naive object-per-packet pipeline, 1 thread', () => {
     for (let i = 0; i < 4096; i++) naive.receive(frames[i & (FLOWS - 1)], 0);
     naive.process();
@@ -51,7 +60,7 @@ export async function pipelineBench(): Promise<Figure[]> {
   });
   await bench.run();
   const figs: Figure[] = [];
-  const per = [PER_ITER, PER_ITER, 4096];
+  const per = [PER_ITER, PER_ITER, PER_ITER, 4096];
   bench.tasks.forEach((t, i) => {
     const r = t.result as unknown as { latency?: { mean: number }; mean?: number };
     const ms = r.latency?.mean ?? r.mean!;

@@ -89,3 +89,15 @@ test('a cacheable extension may not modify packets (violation, no effect)', asyn
   assert.equal(s.dp.extensionReport()[0].counters.violations - v0, 1);
   await s.dp.stop();
 });
+
+test('a cacheable extension may not mirror packets (violation, no copy); a non-cacheable one may', async () => {
+  for (const cacheable of [true, false]) {
+    const s = await sw([ext({ name: 'm', kind: 'capture', cacheable, mirrorTo: 3 })]);
+    const v0 = s.dp.extensionReport()[0].counters.violations;
+    for (let i = 0; i < 4; i++) s.send(0, udp(1, 2, 53));
+    assert.deepEqual(counts(s.got()), [0, 4, 0, cacheable ? 0 : 4], cacheable ? 'no copies' : 'a copy of every packet');
+    assert.equal(s.dp.extensionReport()[0].counters.violations - v0, cacheable ? 1 : 0, 'one refused call: the flow\'s first packet');
+    await s.dp.stop();
+    assert.equal(s.dp.pool.available, s.dp.pool.slots);
+  }
+});

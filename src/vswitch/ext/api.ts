@@ -111,7 +111,11 @@ export type ControlAnswer = void | undefined | { veto: string };
 export interface ExtensionDefinition {
   name: string;
   kind: ExtensionKind;
-  /** Per-packet decisions depend only on the flow key: made once per flow, kept in the flow cache. */
+  /**
+   * Per-packet decisions depend only on the flow key: made once per flow, kept in the flow
+   * cache. Such an extension may drop, exclude and (forward) choose destinations, but not
+   * modify packets or mirror them (later packets of the flow never reach it).
+   */
   cacheable?: boolean;
   start?(ctx: ControlContext): void | Promise<void | { shared?: unknown }> | { shared?: unknown };
   control?(op: ControlOp): ControlAnswer;

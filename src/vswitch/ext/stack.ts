@@ -116,7 +116,9 @@ class IngressView extends View implements IngressBatch {
     return this.macLookup(this.vlans[this.idx[j]], h) >= 0;
   }
   mirror(j: number, port: number): boolean {
-    if (j < 0 || j >= this.count) { this.violation(); return false; }
+    // A flow-cacheable extension is not called for later packets of the flow: a copy it asked
+    // for would be made of the first packet only. Refused, like modify.
+    if (this.cacheable || j < 0 || j >= this.count) { this.violation(); return false; }
     return this.addMirror(this.idx[j], port);
   }
   drop(j: number, reason: DropReason): void {
@@ -173,7 +175,7 @@ class EgressView extends View implements EgressBatch {
   /** Egress copies are taken only from real pairs, not from a cacheable extension's survey of every port. */
   synthetic = false;
   mirror(j: number, port: number): boolean {
-    if (j < 0 || j >= this.count) { this.violation(); return false; }
+    if (this.cacheable || j < 0 || j >= this.count) { this.violation(); return false; }
     if (this.synthetic) return false;
     return this.addMirror(this.pairPos[this.idx[j]], port);
   }

@@ -24,6 +24,8 @@ export interface ScriptedConfig {
   veto?: string[];
   /** Try everything a kind may not do (for rights tests). */
   overreach?: boolean;
+  /** Mirror every ingress packet to this port index. */
+  mirrorTo?: number;
   /** Originate a copy of the first IPv4 packet seen, on this port. */
   originateOn?: number;
 }
@@ -63,6 +65,7 @@ export default function scripted(c: ScriptedConfig): ExtensionDefinition & { dro
               const at = b.pool.start(h) + b.keys.l3Off[h] + 8;
               b.pool.data[at] = c.setTtl;
             }
+            if (c.mirrorTo !== undefined) b.mirror(j, c.mirrorTo);
             if (c.overreach) { b.drop(j, 'scripted'); b.modify(j); b.setDestinations(j, [0]); }
             if (c.originateOn !== undefined && !originated && b.keys.ipVersion[h] === 4) {
               originated = true;
