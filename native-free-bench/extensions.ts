@@ -46,7 +46,7 @@ export async function extensionsBench(): Promise<Figure[]> {
   // ns/packet per round and case.
   const ns: number[][] = cases.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
-    const bench = new Bench({ time: 250, warmupTime: 50 });
+    const bench = new Bench({ time: 250, iterations: 3, warmupTime: 50, warmupIterations: 2 });
     for (const [name, rig] of cases) bench.add(name, () => { rig.run(PER_ITER); });
     await bench.run();
     bench.tasks.forEach((t, i) => {

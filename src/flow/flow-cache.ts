@@ -4,8 +4,8 @@
 // Layout (typed arrays, sized once), chosen so a hit touches few cache lines:
 //   ent   KEY_STRIDE words per entry — the key in words 0..14, the value in word 15: one
 //         64-byte line holds everything a hit compares and returns;
-//   meta  4 ints per entry — hash, bucket chain link, LRU prev, LRU next;
-//   gens  the generation each entry was filled under;
+//   meta  8 ints (32 bytes) per entry — hash, bucket chain link, LRU prev, LRU next and the
+//         generation it was filled under: what a probe checks and a hit relinks, in one line;
 //   buckets  head entry per bucket (chained), at least twice as many buckets as live entries:
 //         the table starts small and doubles as entries are added (rehashing the chains, on a
 //         miss), so a small working set's buckets stay in the first-level cache instead of
@@ -27,13 +27,13 @@ const FC = counterIndex(FLOW_CACHE_COUNTERS);
 const NIL = -1;
 const VALUE = 15;
 // meta fields
-const M_HASH = 0, M_CHAIN = 1, M_PREV = 2, M_NEXT = 3;
+const M_HASH = 0, M_CHAIN = 1, M_PREV = 2, M_NEXT = 3, M_GEN = 4;
+const META = 8;
 
 export class FlowCache {
   readonly capacity: number;
   private readonly ent: Uint32Array;
   private readonly meta: Int32Array;
-  private readonly gens: Uint32Array;
   private buckets: Int32Array;
   private bucketMask: number;
   private readonly maxBuckets: number;
@@ -49,8 +49,7 @@ export class FlowCache {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) throw new RangeError(`flow cache capacity must be 1..16777216, got ${capacity}`);
     this.capacity = capacity;
     this.ent = new Uint32Array(capacity * KEY_STRIDE);
-    this.meta = new Int32Array(capacity * 4);
-    this.gens = new Uint32Array(capacity);
+    this.meta = new Int32Array(capacity * META);
     let b = 16;
     while (b < capacity * 2) b <<= 1;
     this.maxBuckets = b;
@@ -67,17 +66,17 @@ export class FlowCache {
 
   get size(): number { return this.used; }
 
-  // Entry holding key[off..] with this hash, or NIL. The fifteen words are compared unrolled
-  // (a loop with a bound check per word cost more).
+  // Entry holding key[off..] with this hash, or NIL. The fifteen words are compared unrolled,
+  // as one OR of XORs: int32 operations (no uint32-to-double conversions) and one branch.
   private find(key: Uint32Array, off: number, hash: number): number {
-    const ent = this.ent, meta = this.meta, hv = hash | 0;
-    for (let e = this.buckets[hash & this.bucketMask]; e !== NIL; e = meta[e * 4 + M_CHAIN]) {
-      if (meta[e * 4 + M_HASH] !== hv) continue;
+    const ent = this.ent, meta = this.meta, hv = hash | 0, o = off;
+    for (let e = this.buckets[hash & this.bucketMask]; e !== NIL; e = meta[e * META + M_CHAIN]) {
+      if (meta[e * META + M_HASH] !== hv) continue;
       const b = e * KEY_STRIDE;
-      if (ent[b + 5] === key[off + 5] && ent[b + 13] === key[off + 13] && ent[b + 9] === key[off + 9] && ent[b] === key[off] &&
-          ent[b + 1] === key[off + 1] && ent[b + 2] === key[off + 2] && ent[b + 3] === key[off + 3] && ent[b + 4] === key[off + 4] &&
-          ent[b + 6] === key[off + 6] && ent[b + 7] === key[off + 7] && ent[b + 8] === key[off + 8] && ent[b + 10] === key[off + 10] &&
-          ent[b + 11] === key[off + 11] && ent[b + 12] === key[off + 12] && ent[b + 14] === key[off + 14]) return e;
+      if (((ent[b] ^ key[o]) | (ent[b + 1] ^ key[o + 1]) | (ent[b + 2] ^ key[o + 2]) | (ent[b + 3] ^ key[o + 3]) |
+          (ent[b + 4] ^ key[o + 4]) | (ent[b + 5] ^ key[o + 5]) | (ent[b + 6] ^ key[o + 6]) | (ent[b + 7] ^ key[o + 7]) |
+          (ent[b + 8] ^ key[o + 8]) | (ent[b + 9] ^ key[o + 9]) | (ent[b + 10] ^ key[o + 10]) | (ent[b + 11] ^ key[o + 11]) |
+          (ent[b + 12] ^ key[o + 12]) | (ent[b + 13] ^ key[o + 13]) | (ent[b + 14] ^ key[o + 14])) === 0) return e;
     }
     return NIL;
   }
@@ -87,12 +86,12 @@ export class FlowCache {
   private touch(e: number): void {
     const head = this.head;
     if (head === e) return;
-    const meta = this.meta, m = e * 4, p = meta[m + M_PREV], n = meta[m + M_NEXT];
-    meta[p * 4 + M_NEXT] = n;
-    if (n !== NIL) meta[n * 4 + M_PREV] = p; else this.tail = p;
+    const meta = this.meta, m = e * META, p = meta[m + M_PREV], n = meta[m + M_NEXT];
+    meta[p * META + M_NEXT] = n;
+    if (n !== NIL) meta[n * META + M_PREV] = p; else this.tail = p;
     meta[m + M_PREV] = NIL;
     meta[m + M_NEXT] = head;
-    meta[head * 4 + M_PREV] = e;
+    meta[head * META + M_PREV] = e;
     this.head = e;
   }
 
@@ -100,10 +99,10 @@ export class FlowCache {
   lookup(key: Uint32Array, off: number, hash: number): number {
     const e = this.find(key, off, hash);
     if (e === NIL) { this.c[FC.misses]++; return -1; }
-    if (this.gens[e] !== this.generation) { this.c[FC.stale]++; this.c[FC.misses]++; return -1; }
+    if (this.meta[e * META + M_GEN] !== this.generation) { this.c[FC.stale]++; this.c[FC.misses]++; return -1; }
     this.c[FC.hits]++;
     this.touch(e);
-    return this.ent[e * KEY_STRIDE + VALUE];
+    return this.ent[e * KEY_STRIDE + VALUE] | 0;
   }
 
   /** Cache `value` (>= 0) for the key (replacing an entry for it, or evicting the least recent). */
@@ -121,24 +120,24 @@ export class FlowCache {
         // Evict the tail: off its bucket chain and off the LRU end.
         e = this.tail;
         this.unchain(e);
-        this.tail = meta[e * 4 + M_PREV];
-        if (this.tail !== NIL) meta[this.tail * 4 + M_NEXT] = NIL; else this.head = NIL;
+        this.tail = meta[e * META + M_PREV];
+        if (this.tail !== NIL) meta[this.tail * META + M_NEXT] = NIL; else this.head = NIL;
         this.c[FC.evictions]++;
       }
       const base = e * KEY_STRIDE, ent = this.ent;
       for (let i = 0; i < VALUE; i++) ent[base + i] = key[off + i];
-      const m = e * 4, b = hash & this.bucketMask;
+      const m = e * META, b = hash & this.bucketMask;
       meta[m + M_HASH] = hash | 0;
       meta[m + M_CHAIN] = this.buckets[b];
       this.buckets[b] = e;
       // Link the detached entry in front of the LRU list.
       meta[m + M_PREV] = NIL;
       meta[m + M_NEXT] = this.head;
-      if (this.head !== NIL) meta[this.head * 4 + M_PREV] = e; else this.tail = e;
+      if (this.head !== NIL) meta[this.head * META + M_PREV] = e; else this.tail = e;
       this.head = e;
     }
     this.ent[e * KEY_STRIDE + VALUE] = value;
-    this.gens[e] = this.generation;
+    this.meta[e * META + M_GEN] = this.generation;
   }
 
   // Grow the bucket table to `size` buckets and re-chain every entry (the new entry, not yet
@@ -148,21 +147,21 @@ export class FlowCache {
     this.buckets = new Int32Array(size).fill(NIL);
     this.bucketMask = size - 1;
     for (let e = 0; e < last; e++) {
-      const b = meta[e * 4 + M_HASH] & this.bucketMask;
-      meta[e * 4 + M_CHAIN] = this.buckets[b];
+      const b = meta[e * META + M_HASH] & this.bucketMask;
+      meta[e * META + M_CHAIN] = this.buckets[b];
       this.buckets[b] = e;
     }
   }
 
   // Remove entry e from its bucket chain (its LRU links are reused by the caller).
   private unchain(e: number): void {
-    const meta = this.meta, b = meta[e * 4 + M_HASH] & this.bucketMask;
-    if (this.buckets[b] === e) { this.buckets[b] = meta[e * 4 + M_CHAIN]; return; }
-    for (let x = this.buckets[b]; x !== NIL; x = meta[x * 4 + M_CHAIN]) {
-      if (meta[x * 4 + M_CHAIN] === e) { meta[x * 4 + M_CHAIN] = meta[e * 4 + M_CHAIN]; return; }
+    const meta = this.meta, b = meta[e * META + M_HASH] & this.bucketMask;
+    if (this.buckets[b] === e) { this.buckets[b] = meta[e * META + M_CHAIN]; return; }
+    for (let x = this.buckets[b]; x !== NIL; x = meta[x * META + M_CHAIN]) {
+      if (meta[x * META + M_CHAIN] === e) { meta[x * META + M_CHAIN] = meta[e * META + M_CHAIN]; return; }
     }
   }
 
   /** Make every cached value stale at once (a rule change). */
-  invalidateAll(): void { this.generation = (this.generation + 1) >>> 0 || 1; }
+  invalidateAll(): void { this.generation = (this.generation + 1) | 0 || 1; }
 }

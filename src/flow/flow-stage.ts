@@ -30,7 +30,7 @@ export const DEFAULT_FLOW_CACHE_ENTRIES = 65536;
 function mixRss(rss: number, w0: number, w1: number, w2: number, w14: number): number {
   let x = rss ^ Math.imul(w0 ^ (w1 >>> 7), 0x9e3779b1) ^ Math.imul(w2 ^ w14, 0x85ebca6b);
   x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d);
-  return (x ^ (x >>> 13)) >>> 0;
+  return x ^ (x >>> 13); // int32, like hashKey
 }
 const POSITIONS = 64;
 
@@ -43,7 +43,7 @@ export class FlowStage {
   private readonly isSaved = new Uint8Array(POSITIONS);
   /** Handle and hash looked up at each position. */
   private readonly handles = new Int32Array(POSITIONS);
-  private readonly hashes = new Uint32Array(POSITIONS);
+  private readonly hashes = new Int32Array(POSITIONS);
   private flowKeys: FlowKeys | null = null;
   /** Rule verdict id of a position that missed. */
   readonly missRule = new Int32Array(POSITIONS);

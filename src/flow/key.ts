@@ -40,5 +40,5 @@ export function hashKey(key: Uint32Array, off: number): number {
   let h = Math.imul(a, 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35) ^ c;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16); // int32: a uint32 above 2^31 would travel as a double
 }

@@ -155,6 +155,13 @@ export class SwitchPipeline {
     this.deferred[this.nDeferred++] = h;
   }
 
+  // Drop the frame at position i before it was looked up.
+  private dropAt(i: number, h: number, row: number, counter: number): void {
+    this.dest[i] = DROP;
+    this.dec[i] = -2;
+    this.drop(h, row, counter);
+  }
+
   private drop(h: number, row: number, counter: number): void {
     this.c[row * this.nc + counter]++;
     this.pool.refs[h] = 1;
@@ -181,48 +188,44 @@ export class SwitchPipeline {
     // Frames that missed the cache or hit a decision with an extension outcome.
     let unusual = 0;
 
-    // 1. admit: parse result, ingress VLAN, flow decision (cache; rules on a miss).
+    // 1. admit: parse result, ingress VLAN, flow decision (cache; rules on a miss). Each of
+    //    dest/dec/verdict is written once per frame (stores are what this loop costs).
     for (let i = 0; i < n; i++) {
       const h = batch[i];
       const inp = k.inPort[h];
-      const row = inp * nc;
-      c[row + at.processed]++;
-      dest[i] = DROP;
-      verdict[i] = null;
-      dec[i] = -2; // not looked up
+      c[inp * nc + at.processed]++;
       const r = k.reason[h];
-      if (r !== 0) { this.drop(h, inp, MALFORMED_BASE + r); continue; }
-      if (!ports.enabled(inp)) { this.drop(h, inp, at.dropPortDisabled); continue; }
+      if (r !== 0) { this.dropAt(i, h, inp, MALFORMED_BASE + r); continue; }
+      if (!ports.enabled(inp)) { this.dropAt(i, h, inp, at.dropPortDisabled); continue; }
       const tagged = k.vlanCount[h] !== 0;
       const vid = tagged ? k.vlanTci[h * MAX_VLAN_TAGS] & 0xfff : 0;
       let v: number;
       if (ports.mode(inp) === MODE_ACCESS) {
-        if (vid !== 0) { this.drop(h, inp, at.dropTaggedOnAccess); continue; }
+        if (vid !== 0) { this.dropAt(i, h, inp, at.dropTaggedOnAccess); continue; }
         v = ports.accessVlan(inp);
       } else if (vid === 0) {
         v = ports.nativeVlan(inp);
-        if (v < 0) { this.drop(h, inp, at.dropUntaggedOnTrunk); continue; }
+        if (v < 0) { this.dropAt(i, h, inp, at.dropUntaggedOnTrunk); continue; }
       } else {
-        if (!ports.carries(inp, vid)) { this.drop(h, inp, at.dropVlanNotAllowed); continue; }
+        if (!ports.carries(inp, vid)) { this.dropAt(i, h, inp, at.dropVlanNotAllowed); continue; }
         v = vid;
       }
       vlan[i] = v;
-      dest[i] = 0;
-      if (flow !== null) {
-        let d = flow.lookup(k, h, i);
-        let vd: Verdict;
-        if (d >= 0) vd = flow.verdict(d);
-        else {
-          vd = flow.rules.verdicts[flow.missRule[i]];
-          // A rule drop is the flow's whole decision: cache it now.
-          if (vd.drop) { d = fd!.forRule(flow.missRule[i]); flow.insert(i, d); }
-        }
-        dec[i] = d;
-        if (d < 0 || fd!.plain[d] === 0) unusual++;
-        flow.rules.count(vd, this.pool.len[h]);
-        if (vd.drop) { dest[i] = DROP; this.drop(h, inp, at.dropRule); continue; }
-        verdict[i] = vd;
+      if (flow === null) { dest[i] = 0; dec[i] = -2; verdict[i] = null; continue; }
+      let d = flow.lookup(k, h, i);
+      let vd: Verdict;
+      if (d >= 0) vd = flow.verdict(d);
+      else {
+        vd = flow.rules.verdicts[flow.missRule[i]];
+        // A rule drop is the flow's whole decision: cache it now.
+        if (vd.drop) { d = fd!.forRule(flow.missRule[i]); flow.insert(i, d); }
       }
+      dec[i] = d;
+      if (d < 0 || fd!.plain[d] === 0) unusual++;
+      if (vd.slots.length !== 0) flow.rules.count(vd, this.pool.len[h]);
+      if (vd.drop) { dest[i] = DROP; this.drop(h, inp, at.dropRule); continue; }
+      dest[i] = 0;
+      verdict[i] = vd;
     }
 
     // 1b. ingress extensions (none to call when every frame hit a plain cached decision and
