@@ -1,14 +1,15 @@
 // Flow cache hit rate when replaying real captures: every Ethernet record is parsed into its
-// flow key (input port 0), packed, and looked up in a FlowCache of 1k and of 64k entries
-// (a miss inserts). The note gives the hit rate of one pass from a cold cache; the figure is
-// lookups per second through parse + pack + lookup on further passes (warm cache). Captures: test/fixtures/pcaps by default, or every capture in the
+// flow key (input port 0; the parser writes the packed key) and looked up in a FlowCache of 1k
+// and of 64k entries (a miss inserts). The note gives the hit rate of one pass from a cold
+// cache; the figure is lookups per second through parse + hash + lookup on further passes
+// (warm cache). Captures: test/fixtures/pcaps by default, or every capture in the
 // directory named by the first argument or $SLUICE_PCAPS. Checked before timing: the reader
 // delivers the record count the capture's SOURCES.md gives (for the bundled fixtures).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureError, CaptureReader, LINKTYPE_ETHERNET } from '../src/capture/capture-reader.js';
 import { FlowCache } from '../src/flow/flow-cache.js';
-import { hashKey, KEY_WORDS, packKey } from '../src/flow/key.js';
+import { hashKey } from '../src/flow/key.js';
 import { FlowKeys, PARSE_OK } from '../src/wire/flow-key.js';
 import { figure, Figure, print, save } from './report.js';
 
@@ -26,13 +27,13 @@ function load(path: string): Uint8Array[] {
   return frames;
 }
 
-function replay(frames: Uint8Array[], cache: FlowCache, fk: FlowKeys, key: Uint32Array): number {
+function replay(frames: Uint8Array[], cache: FlowCache, fk: FlowKeys): number {
   let looked = 0;
+  const key = fk.packed;
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i];
     fk.inPort[0] = 0;
     if (fk.extract(f, 0, f.length, 0) !== PARSE_OK) continue;
-    packKey(fk, 0, key, 0);
     const h = hashKey(key, 0);
     if (cache.lookup(key, 0, h) < 0) cache.insert(key, 0, h, 1);
     looked++;
@@ -43,7 +44,6 @@ function replay(frames: Uint8Array[], cache: FlowCache, fk: FlowKeys, key: Uint3
 export async function flowHitRateBench(dir = process.argv[2] ?? process.env.SLUICE_PCAPS ?? FIXTURES): Promise<Figure[]> {
   const files = readdirSync(dir).filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).sort();
   const fk = new FlowKeys(1);
-  const key = new Uint32Array(KEY_WORDS);
   const figs: Figure[] = [];
   for (const f of files) {
     const frames = load(join(dir, f));
@@ -51,12 +51,12 @@ export async function flowHitRateBench(dir = process.argv[2] ?? process.env.SLUI
     if (frames.length < 100) continue; // too small to say anything about a cache
     for (const cap of [1024, 65536]) {
       const cold = new FlowCache(cap);
-      const looked = replay(frames, cold, fk, key);
+      const looked = replay(frames, cold, fk);
       const hitRate = looked === 0 ? 0 : cold.hits / looked;
       const evictions = cold.evictions;
       let n = 0;
       const t0 = performance.now();
-      do { n += replay(frames, cold, fk, key); } while (performance.now() - t0 < 300);
+      do { n += replay(frames, cold, fk); } while (performance.now() - t0 < 300);
       figs.push(figure(`${f} (${frames.length} frames), cache ${cap >= 65536 ? '64k' : '1k'}`, n, (performance.now() - t0) / 1000, `hit rate ${(hitRate * 100).toFixed(1)}%, ${evictions} evictions`));
     }
   }

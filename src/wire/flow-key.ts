@@ -124,54 +124,156 @@ export class FlowKeys {
   static attach(s: FlowKeysShare): FlowKeys { return new FlowKeys(s.slots, s.buffer); }
   shared(): FlowKeysShare { return { slots: this.slots, buffer: this.buffer }; }
 
-  /** Parse the frame b[start..start+length) into the key of handle h; returns the reason. */
+  /**
+   * Parse the frame b[start..start+length) into the key of handle h; returns the reason.
+   * One function over locals: each field and packed word is stored once, at the end (stores
+   * are what parsing spends its time on); `break parse` ends parsing with the reason in r.
+   */
   extract(b: Uint8Array, start: number, length: number, h: number): number {
-    this.frameStart = start;
-    this.sTags = 0; this.sTci = 0; this.sType = 0; this.sL3 = 0; this.sL4 = 0; this.sVer = 0; this.sProto = 0;
-    this.sFrag = FRAG_NONE; this.sSport = 0; this.sDport = 0; this.sFlags = 0; this.sTos = 0; this.sAddr = false;
-    const r = this.parse(b, start, start + length, h);
-    this.commit(h, r);
+    const end = start + length, a4 = h * 4, w = h * KEY_STRIDE, P = this.packed;
+    let r = PARSE_OK, tags = 0, tci = 0, type = 0, l3 = 0, l4 = 0, ver = 0, proto = 0, frag = FRAG_NONE;
+    let sport = 0, dport = 0, flags = 0, tos = 0, addr = false;
+    parse: {
+      if (length < ETH_HEADER_LEN) {
+        this.dstMacHi[h] = 0; this.dstMacLo[h] = 0; this.srcMacHi[h] = 0; this.srcMacLo[h] = 0;
+        P[w + 2] = 0; P[w + 3] = 0; P[w + 4] = 0;
+        r = R.ethTruncated; break parse;
+      }
+      const dHi = u16(b, start), dLo = u32(b, start + 2), sHi = u16(b, start + 6), sLo = u32(b, start + 8);
+      this.dstMacHi[h] = dHi; this.dstMacLo[h] = dLo; this.srcMacHi[h] = sHi; this.srcMacLo[h] = sLo;
+      P[w + 2] = ((dHi << 16) | sHi) >>> 0; P[w + 3] = dLo; P[w + 4] = sLo;
+
+      let t = u16(b, start + ETH_TYPE);
+      let p = start + ETH_HEADER_LEN;
+      let n = 0;
+      while (isVlanTpid(t)) {
+        if (n === MAX_VLAN_TAGS) { r = R.vlanTooDeep; break parse; }
+        if (p + VLAN_TAG_LEN > end) { r = R.vlanTruncated; break parse; }
+        const c = u16(b, p);
+        this.vlanTci[h * MAX_VLAN_TAGS + n] = c;
+        if (n === 0) tci = c;
+        t = u16(b, p + 2);
+        p += VLAN_TAG_LEN;
+        n++;
+      }
+      tags = n; type = t; l3 = p - start;
+
+      // L3: where L4 starts and ends, or done.
+      let q: number, l4end: number;
+      if (t === ETHERTYPE_IPV4) {
+        if (p + IPV4_MIN_LEN > end) { r = R.ipv4Truncated; break parse; }
+        const vihl = b[p];
+        if (vihl >>> 4 !== 4) { r = R.ipv4BadVersion; break parse; }
+        const ihl = (vihl & 15) * 4;
+        if (ihl < IPV4_MIN_LEN) { r = R.ipv4BadHeaderLength; break parse; }
+        if (p + ihl > end) { r = R.ipv4Truncated; break parse; }
+        const total = u16(b, p + IPV4_TOTAL_LEN);
+        if (total < ihl) { r = R.ipv4BadTotalLength; break parse; }
+        if (p + total > end) { r = R.ipv4Truncated; break parse; }
+        ver = 4;
+        proto = b[p + IPV4_PROTO];
+        tos = b[p + 1];
+        this.addr4(h, u32(b, p + IPV4_SRC), u32(b, p + IPV4_DST));
+        addr = true;
+        const ff = u16(b, p + IPV4_FLAGS_FRAG);
+        if ((ff & IPV4_OFFSET_MASK) !== 0) { frag = FRAG_LATER; break parse; }
+        if ((ff & IPV4_MF) !== 0) frag = FRAG_FIRST;
+        // Ethernet padding after the IP packet is not L4 data: L4 ends at the IP total length.
+        q = p + ihl; l4end = p + total;
+      } else if (t === ETHERTYPE_IPV6) {
+        if (p + IPV6_HEADER_LEN > end) { r = R.ipv6Truncated; break parse; }
+        if (b[p] >>> 4 !== 6) { r = R.ipv6BadVersion; break parse; }
+        const payload = u16(b, p + IPV6_PAYLOAD_LEN);
+        // Payload length 0 is a jumbogram (RFC 2675, BIG TCP): the frame end bounds the packet.
+        l4end = end;
+        if (payload !== 0) {
+          if (p + IPV6_HEADER_LEN + payload > end) { r = R.ipv6Truncated; break parse; }
+          l4end = p + IPV6_HEADER_LEN + payload;
+        }
+        ver = 6;
+        tos = ((b[p] & 15) << 4) | (b[p + 1] >>> 4);
+        for (let i = 0; i < 4; i++) {
+          const sa = u32(b, p + IPV6_SRC + 4 * i), da = u32(b, p + IPV6_DST + 4 * i);
+          this.src[a4 + i] = sa; this.dst[a4 + i] = da;
+          P[w + 5 + i] = sa; P[w + 9 + i] = da;
+        }
+        addr = true;
+        let next = b[p + IPV6_NEXT];
+        q = p + IPV6_HEADER_LEN;
+        for (let k = 0; ; k++) {
+          if (next !== NH_HOP_BY_HOP && next !== NH_ROUTING && next !== NH_FRAGMENT && next !== NH_DEST_OPTS &&
+              next !== NH_AH && next !== NH_MOBILITY && next !== NH_HIP && next !== NH_SHIM6) break;
+          if (k === MAX_IPV6_EXT_HEADERS) { r = R.ipv6ExtTooMany; break parse; }
+          if (q + 8 > l4end) { r = R.ipv6ExtTruncated; break parse; }
+          let len: number;
+          if (next === NH_FRAGMENT) {
+            len = FRAG_HEADER_LEN;
+            const om = u16(b, q + FRAG_OFFSET_M);
+            if ((om & 0xfff8) !== 0) { proto = b[q]; frag = FRAG_LATER; break parse; }
+            if ((om & 1) !== 0) frag = FRAG_FIRST;
+          } else if (next === NH_AH) {
+            len = (b[q + 1] + 2) * 4;
+          } else {
+            len = (b[q + 1] + 1) * 8;
+          }
+          if (q + len > l4end) { r = R.ipv6ExtTruncated; break parse; }
+          next = b[q];
+          q += len;
+        }
+        proto = next;
+      } else {
+        if (t === ETHERTYPE_ARP) {
+          if (p + ARP_LEN > end) { r = R.arpTruncated; break parse; }
+          this.addr4(h, u32(b, p + ARP_SPA), u32(b, p + ARP_TPA));
+          addr = true;
+        }
+        break parse;
+      }
+
+      // L4: [q, l4end).
+      const avail = l4end - q;
+      if (proto === PROTO_TCP) {
+        if (avail < TCP_MIN_LEN) { r = R.tcpTruncated; break parse; }
+        const hl = (b[q + TCP_DATA_OFF] >>> 4) * 4;
+        if (hl < TCP_MIN_LEN) { r = R.tcpBadDataOffset; break parse; }
+        if (hl > avail) { r = R.tcpTruncated; break parse; }
+        flags = b[q + TCP_FLAGS];
+      } else if (proto === PROTO_UDP) {
+        if (avail < UDP_HEADER_LEN) { r = R.udpTruncated; break parse; }
+        const ul = u16(b, q + UDP_LEN);
+        // A first fragment carries only part of the datagram; 0 is legal in IPv6 jumbograms.
+        if (frag === FRAG_NONE && ul !== 0) {
+          if (ul < UDP_HEADER_LEN) { r = R.udpBadLength; break parse; }
+          if (ul > avail) { r = R.udpTruncated; break parse; }
+        }
+        if (u16(b, q + 2) === VXLAN_PORT && avail < UDP_HEADER_LEN + VXLAN_HEADER_LEN) { r = R.vxlanTruncated; break parse; }
+      } else if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
+        if (avail < ICMP_MIN_LEN) { r = R.icmpTruncated; break parse; }
+        sport = b[q]; dport = b[q + 1]; l4 = q - start;
+        break parse;
+      } else if (proto === PROTO_SCTP) {
+        if (avail < SCTP_MIN_LEN) { r = R.sctpTruncated; break parse; }
+      } else {
+        break parse;
+      }
+      sport = u16(b, q); dport = u16(b, q + 2); l4 = q - start;
+    }
+
+    // Every field once, then the packed words not written above.
+    if (!addr) {
+      this.src[a4] = 0; this.dst[a4] = 0; P[w + 5] = 0; P[w + 9] = 0;
+      if (this.ipVersion[h] === 6) this.zeroHighWords(h);
+    }
+    this.vlanCount[h] = tags; this.etherType[h] = type; this.l3Off[h] = l3; this.l4Off[h] = l4;
+    this.ipVersion[h] = ver; this.proto[h] = proto; this.frag[h] = frag;
+    this.srcPort[h] = sport; this.dstPort[h] = dport; this.tcpFlags[h] = flags; this.tos[h] = tos;
+    this.reason[h] = r;
+    if (tags === 0) tci = 0;
+    P[w] = ((this.inPort[h] << 16) | ((tci & 0xfff) << 4) | ((tci >>> 13) << 1) | (tags !== 0 ? 1 : 0)) >>> 0;
+    P[w + 1] = ((type << 16) | (proto << 8) | (ver << 4) | (frag << 2)) >>> 0;
+    P[w + 13] = ((sport << 16) | dport) >>> 0;
+    P[w + 14] = ((flags << 24) | (tos << 16)) >>> 0;
     return r;
-  }
-
-  // Parsing fills the scratch fields below (MACs, tags and addresses go straight to their
-  // arrays); commit() then writes every field and the packed key once.
-  private parse(b: Uint8Array, start: number, end: number, h: number): number {
-    const P = this.packed, w = h * KEY_STRIDE;
-    if (end - start < ETH_HEADER_LEN) {
-      this.dstMacHi[h] = 0; this.dstMacLo[h] = 0; this.srcMacHi[h] = 0; this.srcMacLo[h] = 0;
-      P[w + 2] = 0; P[w + 3] = 0; P[w + 4] = 0;
-      return R.ethTruncated;
-    }
-    const dHi = u16(b, start), dLo = u32(b, start + 2), sHi = u16(b, start + 6), sLo = u32(b, start + 8);
-    this.dstMacHi[h] = dHi; this.dstMacLo[h] = dLo;
-    this.srcMacHi[h] = sHi; this.srcMacLo[h] = sLo;
-    P[w + 2] = ((dHi << 16) | sHi) >>> 0; P[w + 3] = dLo; P[w + 4] = sLo;
-
-    let type = u16(b, start + ETH_TYPE);
-    let p = start + ETH_HEADER_LEN;
-    let tags = 0;
-    while (isVlanTpid(type)) {
-      if (tags === MAX_VLAN_TAGS) return R.vlanTooDeep;
-      if (p + VLAN_TAG_LEN > end) return R.vlanTruncated;
-      const tci = u16(b, p);
-      this.vlanTci[h * MAX_VLAN_TAGS + tags] = tci;
-      if (tags === 0) this.sTci = tci;
-      type = u16(b, p + 2);
-      p += VLAN_TAG_LEN;
-      tags++;
-    }
-    this.sTags = tags;
-    this.sType = type;
-    this.sL3 = p - start;
-
-    if (type === ETHERTYPE_IPV4) return this.ipv4(b, p, end, h);
-    if (type === ETHERTYPE_IPV6) return this.ipv6(b, p, end, h);
-    if (type === ETHERTYPE_ARP) {
-      if (p + ARP_LEN > end) return R.arpTruncated;
-      this.addr4(h, u32(b, p + ARP_SPA), u32(b, p + ARP_TPA));
-    }
-    return PARSE_OK;
   }
 
   // IPv4 (or ARP) addresses: word 0 of each address, the other three zero. Stores are what
@@ -182,7 +284,6 @@ export class FlowKeys {
     this.src[a4] = sa; this.dst[a4] = da;
     P[w + 5] = sa; P[w + 9] = da;
     if (this.ipVersion[h] === 6) this.zeroHighWords(h);
-    this.sAddr = true;
   }
 
   // Zero words 1..3 of both addresses (fields and packed).
@@ -192,134 +293,4 @@ export class FlowKeys {
     this.dst[a4 + 1] = 0; this.dst[a4 + 2] = 0; this.dst[a4 + 3] = 0;
     P[w + 6] = 0; P[w + 7] = 0; P[w + 8] = 0; P[w + 10] = 0; P[w + 11] = 0; P[w + 12] = 0;
   }
-
-  private ipv4(b: Uint8Array, p: number, end: number, h: number): number {
-    if (p + IPV4_MIN_LEN > end) return R.ipv4Truncated;
-    const vihl = b[p];
-    if (vihl >>> 4 !== 4) return R.ipv4BadVersion;
-    const ihl = (vihl & 15) * 4;
-    if (ihl < IPV4_MIN_LEN) return R.ipv4BadHeaderLength;
-    if (p + ihl > end) return R.ipv4Truncated;
-    const total = u16(b, p + IPV4_TOTAL_LEN);
-    if (total < ihl) return R.ipv4BadTotalLength;
-    if (p + total > end) return R.ipv4Truncated;
-    this.sVer = 4;
-    const proto = b[p + IPV4_PROTO];
-    this.sProto = proto;
-    this.sTos = b[p + 1];
-    this.addr4(h, u32(b, p + IPV4_SRC), u32(b, p + IPV4_DST));
-    const ff = u16(b, p + IPV4_FLAGS_FRAG);
-    if ((ff & IPV4_OFFSET_MASK) !== 0) { this.sFrag = FRAG_LATER; return PARSE_OK; }
-    if ((ff & IPV4_MF) !== 0) this.sFrag = FRAG_FIRST;
-    // Ethernet padding after the IP packet is not L4 data: L4 ends at the IP total length.
-    return this.l4(b, p + ihl, p + total, proto);
-  }
-
-  private ipv6(b: Uint8Array, p: number, end: number, h: number): number {
-    if (p + IPV6_HEADER_LEN > end) return R.ipv6Truncated;
-    if (b[p] >>> 4 !== 6) return R.ipv6BadVersion;
-    const payload = u16(b, p + IPV6_PAYLOAD_LEN);
-    // Payload length 0 is a jumbogram (RFC 2675, BIG TCP): the frame end bounds the packet.
-    let l3end = end;
-    if (payload !== 0) {
-      if (p + IPV6_HEADER_LEN + payload > end) return R.ipv6Truncated;
-      l3end = p + IPV6_HEADER_LEN + payload;
-    }
-    this.sVer = 6;
-    this.sTos = ((b[p] & 15) << 4) | (b[p + 1] >>> 4);
-    const a4 = h * 4, P = this.packed, w = h * KEY_STRIDE;
-    for (let i = 0; i < 4; i++) {
-      const sa = u32(b, p + IPV6_SRC + 4 * i), da = u32(b, p + IPV6_DST + 4 * i);
-      this.src[a4 + i] = sa; this.dst[a4 + i] = da;
-      P[w + 5 + i] = sa; P[w + 9 + i] = da;
-    }
-    this.sAddr = true;
-    let next = b[p + IPV6_NEXT];
-    let q = p + IPV6_HEADER_LEN;
-    for (let n = 0; ; n++) {
-      if (next !== NH_HOP_BY_HOP && next !== NH_ROUTING && next !== NH_FRAGMENT && next !== NH_DEST_OPTS &&
-          next !== NH_AH && next !== NH_MOBILITY && next !== NH_HIP && next !== NH_SHIM6) break;
-      if (n === MAX_IPV6_EXT_HEADERS) return R.ipv6ExtTooMany;
-      if (q + 8 > l3end) return R.ipv6ExtTruncated;
-      let len: number;
-      if (next === NH_FRAGMENT) {
-        len = FRAG_HEADER_LEN;
-        const om = u16(b, q + FRAG_OFFSET_M);
-        if ((om & 0xfff8) !== 0) { this.sProto = b[q]; this.sFrag = FRAG_LATER; return PARSE_OK; }
-        if ((om & 1) !== 0) this.sFrag = FRAG_FIRST;
-      } else if (next === NH_AH) {
-        len = (b[q + 1] + 2) * 4;
-      } else {
-        len = (b[q + 1] + 1) * 8;
-      }
-      if (q + len > l3end) return R.ipv6ExtTruncated;
-      next = b[q];
-      q += len;
-    }
-    this.sProto = next;
-    return this.l4(b, q, l3end, next);
-  }
-
-  private l4(b: Uint8Array, q: number, end: number, proto: number): number {
-    const avail = end - q;
-    if (proto === PROTO_TCP) {
-      if (avail < TCP_MIN_LEN) return R.tcpTruncated;
-      const hl = (b[q + TCP_DATA_OFF] >>> 4) * 4;
-      if (hl < TCP_MIN_LEN) return R.tcpBadDataOffset;
-      if (hl > avail) return R.tcpTruncated;
-      this.sFlags = b[q + TCP_FLAGS];
-    } else if (proto === PROTO_UDP) {
-      if (avail < UDP_HEADER_LEN) return R.udpTruncated;
-      const ul = u16(b, q + UDP_LEN);
-      // A first fragment carries only part of the datagram; 0 is legal in IPv6 jumbograms.
-      if (this.sFrag === FRAG_NONE && ul !== 0) {
-        if (ul < UDP_HEADER_LEN) return R.udpBadLength;
-        if (ul > avail) return R.udpTruncated;
-      }
-      if (u16(b, q + 2) === VXLAN_PORT && avail < UDP_HEADER_LEN + VXLAN_HEADER_LEN) return R.vxlanTruncated;
-    } else if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
-      if (avail < ICMP_MIN_LEN) return R.icmpTruncated;
-      this.sSport = b[q];
-      this.sDport = b[q + 1];
-      this.sL4 = q - this.frameStart;
-      return PARSE_OK;
-    } else if (proto === PROTO_SCTP) {
-      if (avail < SCTP_MIN_LEN) return R.sctpTruncated;
-    } else {
-      return PARSE_OK;
-    }
-    this.sSport = u16(b, q);
-    this.sDport = u16(b, q + 2);
-    this.sL4 = q - this.frameStart;
-    return PARSE_OK;
-  }
-
-  // Write the parsed fields of handle h and the packed words not written while parsing.
-  private commit(h: number, r: number): void {
-    if (!this.sAddr) {
-      const a4 = h * 4, P = this.packed, w = h * KEY_STRIDE;
-      this.src[a4] = 0; this.dst[a4] = 0; P[w + 5] = 0; P[w + 9] = 0;
-      if (this.ipVersion[h] === 6) this.zeroHighWords(h);
-    }
-    const tags = this.sTags, tci = tags !== 0 ? this.sTci : 0, type = this.sType, ver = this.sVer, proto = this.sProto, frag = this.sFrag;
-    const sport = this.sSport, dport = this.sDport, flags = this.sFlags, tos = this.sTos;
-    this.vlanCount[h] = tags; this.etherType[h] = type; this.l3Off[h] = this.sL3; this.l4Off[h] = this.sL4;
-    this.ipVersion[h] = ver; this.proto[h] = proto; this.frag[h] = frag;
-    this.srcPort[h] = sport; this.dstPort[h] = dport; this.tcpFlags[h] = flags; this.tos[h] = tos;
-    this.reason[h] = r;
-    const P = this.packed, w = h * KEY_STRIDE;
-    P[w] = ((this.inPort[h] << 16) | ((tci & 0xfff) << 4) | ((tci >>> 13) << 1) | (tags !== 0 ? 1 : 0)) >>> 0;
-    P[w + 1] = ((type << 16) | (proto << 8) | (ver << 4) | (frag << 2)) >>> 0;
-    P[w + 13] = ((sport << 16) | dport) >>> 0;
-    P[w + 14] = ((flags << 24) | (tos << 16)) >>> 0;
-  }
-
-  // Scratch of the frame being parsed: its start (offsets are stored frame-relative), outer
-  // tag, tag count, EtherType, L3/L4 offsets, IP version, protocol, fragment state, ports,
-  // TCP flags, TOS, and whether addresses were written.
-  private frameStart = 0;
-  private sTags = 0; private sTci = 0; private sType = 0; private sL3 = 0; private sL4 = 0;
-  private sVer = 0; private sProto = 0; private sFrag = 0;
-  private sSport = 0; private sDport = 0; private sFlags = 0; private sTos = 0;
-  private sAddr = false;
 }
