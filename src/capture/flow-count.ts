@@ -33,13 +33,13 @@ export class FlowCounter {
     const a = this.a, b = this.b;
     let version: number, proto: number, later = false, l4: number;
     if (type === 0x0800) {
-      if (p + 20 > end || d[p] >>> 4 !== 4) return;
+      if (p + 20 > end) return; // the EtherType decides, not the version nibble (as SOURCES.md counts)
       version = 4; proto = d[p + 9];
       a.fill(0); b.fill(0); a[0] = u32(d, p + 12); b[0] = u32(d, p + 16);
       later = (u16(d, p + 6) & 0x1fff) !== 0;
       l4 = p + (d[p] & 15) * 4;
     } else if (type === 0x86dd) {
-      if (p + 40 > end || d[p] >>> 4 !== 6) return;
+      if (p + 40 > end) return;
       version = 6;
       for (let i = 0; i < 4; i++) { a[i] = u32(d, p + 8 + 4 * i); b[i] = u32(d, p + 24 + 4 * i); }
       proto = d[p + 6];
