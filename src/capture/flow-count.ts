@@ -35,7 +35,8 @@ export class FlowCounter {
     if (type === 0x0800) {
       if (p + 20 > end) return; // the EtherType decides, not the version nibble (as SOURCES.md counts)
       version = 4; proto = d[p + 9];
-      a.fill(0); b.fill(0); a[0] = u32(d, p + 12); b[0] = u32(d, p + 16);
+      a[0] = u32(d, p + 12); a[1] = 0; a[2] = 0; a[3] = 0;
+      b[0] = u32(d, p + 16); b[1] = 0; b[2] = 0; b[3] = 0;
       later = (u16(d, p + 6) & 0x1fff) !== 0;
       l4 = p + (d[p] & 15) * 4;
     } else if (type === 0x86dd) {

@@ -36,7 +36,7 @@ export interface ReplayOptions {
 
 export interface ReplaySummary {
   packets: number; bytes: number; flows: number; drops: number; seconds: number; mpps: number; gbps: number;
-  skipped: { nonEthernet: number; oversize: number };
+  skipped: { nonEthernet: number; oversize: number; poolEmpty: number };
   timestamps: { backwards: number; gapsCut: number; badFractions: number };
   errors: { file: string; offset: number; message: string; truncated: boolean }[];
   flowCacheHitRate: number;
@@ -45,6 +45,96 @@ export interface ReplaySummary {
   stats: DataplaneStats;
 }
 
+
+// What ReplayPump.pump() stopped for.
+const PUMP_MORE = 0, PUMP_EOF = 1, PUMP_WAIT = 2, PUMP_POOL = 3, PUMP_TIME_UP = 4, PUMP_NON_ETHERNET = 5;
+/** Times one record may find the pool empty (the caller yields between tries) before it is counted as not taken. */
+const POOL_TRIES = 100;
+
+// One replay's records, pushed into the switch synchronously, up to a chunk at a time, so the
+// per-record loop is plain compiled code; the async driver above awaits between chunks (the
+// event loop runs the switch's transmit side, timers and pacing sleeps there). A record that
+// must wait (pacing, a full pool) stays pending and goes first on the next call.
+class ReplayPump {
+  readonly sum = { packets: 0, bytes: 0, nonEthernet: 0, oversize: 0, poolEmpty: 0, backwards: 0, gapsCut: 0, badFractions: 0 };
+  readonly t0 = performance.now();
+  /** With PUMP_WAIT: how long to sleep, in milliseconds. */
+  waitMs = 0;
+  timeUp = false;
+  private r: CaptureReader | null = null;
+  private pending = false;
+  private tries = 0;
+  private warned = false;
+  private capStart = -1;
+  private lastCap = -1;
+  private shift = 0;
+  private fileStart = 0;
+  // Fixed-rate pacing runs on one schedule over all files and loops.
+  private sent = 0;
+  private sentBytes = 0;
+  private readonly endAt: number;
+
+  constructor(private readonly dp: Dataplane, private readonly flows: FlowCounter, private readonly o: ReplayOptions,
+    private readonly fixedPort: number, private readonly nports: number, private readonly lowWater: number, private readonly maxFrame: number) {
+    this.endAt = o.durationSeconds > 0 ? this.t0 + o.durationSeconds * 1000 : Infinity;
+  }
+
+  startFile(r: CaptureReader): void {
+    this.r = r; this.pending = false; this.warned = false;
+    this.capStart = -1; this.lastCap = -1; this.shift = 0; this.fileStart = performance.now();
+  }
+
+  /** Push up to `max` records; returns why it stopped (a PUMP_ code). Throws CaptureError. */
+  pump(max: number): number {
+    const r = this.r!, sum = this.sum, o = this.o, dp = this.dp;
+    for (let done = 0; done < max; done++) {
+      if (!this.pending) {
+        if (!r.next()) return PUMP_EOF;
+        if (r.linkType !== LINKTYPE_ETHERNET) {
+          sum.nonEthernet++;
+          if (!this.warned) { this.warned = true; return PUMP_NON_ETHERNET; }
+          continue;
+        }
+        this.pending = true;
+        this.tries = 0;
+        // Pacing: when may this record go?
+        if (o.pacing.kind !== 'topspeed') {
+          const wait = this.t0 + this.due(r) - performance.now();
+          if (wait > 1) { this.waitMs = wait; return PUMP_WAIT; }
+        }
+      }
+      if ((this.sent & 63) === 0 && this.endAt !== Infinity && performance.now() >= this.endAt) { this.timeUp = true; return PUMP_TIME_UP; }
+      if (dp.poolFree < this.lowWater) return PUMP_POOL;
+      const port = this.fixedPort >= 0 ? this.fixedPort : r.iface % this.nports;
+      if (!dp.inject(port, r.data, r.off, r.caplen)) {
+        if (r.caplen > this.maxFrame) sum.oversize++; // counted by the switch as rxDropOversize too
+        else if (++this.tries < POOL_TRIES) return PUMP_POOL;
+        else sum.poolEmpty++;
+      }
+      this.pending = false;
+      this.flows.addFrame(r.data, r.off, r.caplen);
+      sum.packets++; this.sent++;
+      sum.bytes += r.caplen; this.sentBytes += r.caplen;
+    }
+    return PUMP_MORE;
+  }
+
+  // When the current record is due, in ms after t0 (pacing other than --topspeed).
+  private due(r: CaptureReader): number {
+    const o = this.o, sum = this.sum;
+    if (o.pacing.kind === 'original') {
+      let t = r.tsSec * 1000 + r.tsNsec / 1e6 + this.shift;
+      if (this.capStart < 0) { this.capStart = t; this.lastCap = t; }
+      if (t < this.lastCap) { sum.backwards++; this.shift += this.lastCap - t; t = this.lastCap; }
+      else if (t - this.lastCap > o.maxGapSeconds * 1000) { sum.gapsCut++; this.shift -= t - this.lastCap - o.maxGapSeconds * 1000; t = this.lastCap + o.maxGapSeconds * 1000; }
+      this.lastCap = t;
+      return this.fileStart - this.t0 + (t - this.capStart) / o.pacing.speed;
+    }
+    if (o.pacing.kind === 'pps') return (this.sent * 1000) / o.pacing.pps;
+    if (o.pacing.kind === 'mbps') return (this.sentBytes * 8) / (o.pacing.mbps * 1000);
+    return 0;
+  }
+}
 
 export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   const config: Config = structuredClone(c);
@@ -56,73 +146,37 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   try { await dp.start(); } catch (e) { process.stderr.write(`sluice replay: ${(e as Error).message}\n`); await dp.stop(100).catch(() => undefined); return 1; }
 
   const flows = new FlowCounter();
-  const sum = { packets: 0, bytes: 0, nonEthernet: 0, oversize: 0, backwards: 0, gapsCut: 0, badFractions: 0 };
   const errors: ReplaySummary['errors'] = [];
-  const nports = config.ports.length;
   // Frames in the switch at once: few enough that one receive or transmit ring could hold them
   // all (RSS may send everything to one queue), so replay never overruns the switch it feeds.
   const maxInFlight = Math.max(16, Math.min(config.nic.ringSize, config.switch.txRingSize, config.pool.slots) - 64);
-  const lowWater = config.pool.slots - maxInFlight;
+  const run = new ReplayPump(dp, flows, o, fixedPort, config.ports.length, config.pool.slots - maxInFlight, config.pool.slotSize - 128);
+  const sum = run.sum;
   const tty = process.stderr.isTTY && !o.quiet && !o.json;
-  const t0 = performance.now();
+  const t0 = run.t0;
   let lastDraw = t0;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const yieldLoop = () => new Promise((r) => setImmediate(r));
 
-  // Fixed-rate pacing runs on one schedule over all files and loops.
-  let sent = 0, sentBytes = 0;
-  const endAt = o.durationSeconds > 0 ? t0 + o.durationSeconds * 1000 : Infinity;
-  let timeUp = false;
-  for (let round = 0; round < o.loop && !timeUp; round++) {
+  for (let round = 0; round < o.loop && !run.timeUp; round++) {
     for (const file of o.files) {
-      if (timeUp) break;
+      if (run.timeUp) break;
       let r: CaptureReader;
       try { r = CaptureReader.open(file); } catch (e) {
         const msg = e instanceof CaptureError ? e.message : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
         if (round === 0) { errors.push({ file, offset: e instanceof CaptureError ? e.offset : 0, message: msg, truncated: e instanceof CaptureError && e.truncated }); warn(`${file}: ${msg}`); }
         continue;
       }
-      let warned = false;
-      let capStart = -1, lastCap = -1, shift = 0;
-      const fileStart = performance.now();
+      run.startFile(r);
       try {
         for (;;) {
-          if (!r.next()) break;
-          if (r.linkType !== LINKTYPE_ETHERNET) {
-            sum.nonEthernet++;
-            if (!warned) { warned = true; warn(`${file}: skipping records of link type ${r.linkType} (interface ${r.iface}); only Ethernet (1) is replayed`); }
-            continue;
-          }
-          // Pacing: when may this record go?
-          if (o.pacing.kind !== 'topspeed') {
-            let due: number; // ms after wallStart
-            if (o.pacing.kind === 'original') {
-              let t = r.tsSec * 1000 + r.tsNsec / 1e6 + shift;
-              if (capStart < 0) { capStart = t; lastCap = t; }
-              if (t < lastCap) { sum.backwards++; shift += lastCap - t; t = lastCap; }
-              else if (t - lastCap > o.maxGapSeconds * 1000) { sum.gapsCut++; shift -= t - lastCap - o.maxGapSeconds * 1000; t = lastCap + o.maxGapSeconds * 1000; }
-              lastCap = t;
-              due = fileStart - t0 + (t - capStart) / o.pacing.speed;
-            } else if (o.pacing.kind === 'pps') due = (sent * 1000) / o.pacing.pps;
-            else due = (sentBytes * 8) / (o.pacing.mbps * 1000);
-            const wait = t0 + due - performance.now();
-            if (wait > 1) await sleep(wait);
-          }
-          if ((sent & 63) === 0 && endAt !== Infinity && performance.now() >= endAt) { timeUp = true; break; }
-          const port = fixedPort >= 0 ? fixedPort : r.iface % nports;
-          while (dp.poolFree < lowWater) await yieldLoop();
-          if (!dp.inject(port, r.data, r.off, r.caplen)) {
-            if (r.caplen > config.pool.slotSize - 128) sum.oversize++;
-            else { await yieldLoop(); if (!dp.inject(port, r.data, r.off, r.caplen)) sum.oversize++; }
-          }
-          flows.addFrame(r.data, r.off, r.caplen);
-          sum.packets++; sent++;
-          sum.bytes += r.caplen; sentBytes += r.caplen;
-          if ((sum.packets & 255) === 0) {
-            await yieldLoop();
-            const now = performance.now();
-            if (tty && now - t0 > 1000 && now - lastDraw > 200) { lastDraw = now; process.stderr.write(`\r  ${file}: ${sum.packets} packets, ${((sum.packets / (now - t0)) / 1000).toFixed(3)} Mpps   `); }
-          }
+          const st = run.pump(256);
+          if (st === PUMP_EOF || st === PUMP_TIME_UP) break;
+          if (st === PUMP_NON_ETHERNET) { warn(`${file}: skipping records of link type ${r.linkType} (interface ${r.iface}); only Ethernet (1) is replayed`); continue; }
+          if (st === PUMP_WAIT) { await sleep(run.waitMs); continue; }
+          await yieldLoop(); // PUMP_MORE, PUMP_POOL: let the switch drain
+          const now = performance.now();
+          if (tty && now - t0 > 1000 && now - lastDraw > 200) { lastDraw = now; process.stderr.write(`\r  ${file}: ${sum.packets} packets, ${((sum.packets / (now - t0)) / 1000).toFixed(3)} Mpps   `); }
         }
       } catch (e) {
         if (!(e instanceof CaptureError)) throw e;
@@ -144,7 +198,7 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   const s: ReplaySummary = {
     packets: sum.packets, bytes: sum.bytes, flows: flows.count, drops, seconds,
     mpps: sum.packets / seconds / 1e6, gbps: (sum.bytes * 8) / seconds / 1e9,
-    skipped: { nonEthernet: sum.nonEthernet, oversize: sum.oversize },
+    skipped: { nonEthernet: sum.nonEthernet, oversize: sum.oversize, poolEmpty: sum.poolEmpty },
     timestamps: { backwards: sum.backwards, gapsCut: sum.gapsCut, badFractions: sum.badFractions },
     errors, flowCacheHitRate: st.flows.hitRate,
     ports: st.ports.map((p) => ({ name: p.name, rx: p.counters.rxPackets, tx: p.counters.txPackets, drops: portDrops(p.counters) })),
@@ -159,7 +213,7 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
 function summaryText(s: ReplaySummary): string {
   const lines = [
     `replayed ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows in ${s.seconds.toFixed(3)} s: ${s.mpps.toFixed(3)} Mpps, ${s.gbps.toFixed(3)} Gbps`,
-    `  drops: ${s.drops}; skipped: ${s.skipped.nonEthernet} non-Ethernet, ${s.skipped.oversize} larger than a pool slot; flow cache hit rate ${(s.flowCacheHitRate * 100).toFixed(1)}%`,
+    `  drops: ${s.drops}; skipped: ${s.skipped.nonEthernet} non-Ethernet, ${s.skipped.oversize} larger than a pool slot${s.skipped.poolEmpty ? `, ${s.skipped.poolEmpty} with no pool slot free` : ''}; flow cache hit rate ${(s.flowCacheHitRate * 100).toFixed(1)}%`,
     `  timestamps: ${s.timestamps.backwards} went backwards, ${s.timestamps.gapsCut} gaps cut to --max-gap, ${s.timestamps.badFractions} out-of-range fractions`,
     ...s.ports.map((p) => `  ${p.name.padEnd(8)} in ${p.rx}  out ${p.tx}  drops ${p.drops}`),
     `  queues: ${s.queues.map((q) => `q${q.queue} ${q.packets}`).join('  ')}`,

@@ -33,6 +33,26 @@ test('pool hands out and takes back every slot', () => {
   assert.throws(() => new PacketPool(4, 100), /slotSize/);
 });
 
+test('allocFrom copies exactly the frame, from any offset of a larger buffer, at any length and slot size', () => {
+  let seed = 5;
+  const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+  const src = Uint8Array.from({ length: 4096 }, () => rnd(256));
+  for (const slotSize of [2048, 1023]) { // 1023: slots not 4-aligned take the other copy
+    const p = new PacketPool(8, slotSize);
+    for (let k = 0; k < 3000; k++) {
+      const n = 1 + rnd(slotSize - 128), off = rnd(src.length - n);
+      p.data.fill(0xa5);
+      const h = p.allocFrom(src, off, n);
+      assert.ok(h >= 0);
+      const at = p.start(h);
+      assert.deepEqual(p.data.subarray(at, at + n), src.subarray(off, off + n), `n ${n} off ${off} slot ${slotSize}`);
+      assert.equal(p.data[at + n], 0xa5, 'nothing written past the frame');
+      assert.equal(p.data[at - 1], 0xa5, 'nothing written before it');
+      p.free(h);
+    }
+  }
+});
+
 test('one million handles cross to a worker thread and back in order, none lost', async () => {
   const there = new Ring(1024), back = new Ring(1024);
   const N = 1_000_000;
