@@ -27,7 +27,7 @@ export interface BenchOptions {
 
 export interface BenchResult {
   mpps: number; gbps: number; nsPerPacket: number; packets: number; seconds: number;
-  flowCacheHitRate: number; queueShare: number[]; machine: string; node: string; options: Omit<BenchOptions, 'json'>;
+  flowCacheHitRate: number; flowCacheLookups: number; queueShare: number[]; machine: string; node: string; options: Omit<BenchOptions, 'json'>;
 }
 
 const SRC = '02:00:00:00:00:01', DST = '02:00:00:00:00:02';
@@ -100,7 +100,7 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     void _json;
     return {
       mpps: n / seconds / 1e6, gbps: (bytes * 8) / seconds / 1e9, nsPerPacket: (seconds * 1e9) / n, packets: n, seconds,
-      flowCacheHitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
+      flowCacheHitRate: hits + misses === 0 ? 0 : hits / (hits + misses), flowCacheLookups: hits + misses,
       queueShare: perQueue.map((q) => q / total),
       machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${os.platform()} ${os.release()}`,
       node: process.version, options,
@@ -116,6 +116,6 @@ export function benchText(r: BenchResult): string {
     `sluice bench — ${r.machine}, node ${r.node}`,
     `  traffic: ${o.pcap ? `capture ${o.pcap}` : `${o.flows} flows, frame sizes ${o.sizes.join('/')} B`}; ${o.rules} rules; ${o.extensions} no-op extension(s)${o.extensions ? (o.cacheable ? ', cacheable' : ', not cacheable') : ''}; ${o.workers === 0 ? 'pipeline on the main thread' : `${o.workers} worker thread(s)`}, ${o.queues} queues`,
     `  ${r.mpps.toFixed(3)} Mpps, ${r.gbps.toFixed(3)} Gbps, ${r.nsPerPacket.toFixed(1)} ns/packet (${r.packets} packets in ${r.seconds.toFixed(2)} s)`,
-    `  flow cache hit rate ${(r.flowCacheHitRate * 100).toFixed(1)}%; queue balance ${r.queueShare.map((q, i) => `q${i} ${(q * 100).toFixed(1)}%`).join('  ')}`,
+    `  ${r.flowCacheLookups === 0 ? 'flow cache not in the path (nothing to classify: no rules, no cacheable extension)' : `flow cache hit rate ${(r.flowCacheHitRate * 100).toFixed(1)}%`}; queue balance ${r.queueShare.map((q, i) => `q${i} ${(q * 100).toFixed(1)}%`).join('  ')}`,
   ].join('\n');
 }

@@ -40,6 +40,7 @@ export interface ReplaySummary {
   timestamps: { backwards: number; gapsCut: number; badFractions: number };
   errors: { file: string; offset: number; message: string; truncated: boolean }[];
   flowCacheHitRate: number;
+  flowCacheLookups: number;
   ports: { name: string; rx: number; tx: number; drops: number }[];
   queues: { queue: number; packets: number }[];
   stats: DataplaneStats;
@@ -200,7 +201,7 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
     mpps: sum.packets / seconds / 1e6, gbps: (sum.bytes * 8) / seconds / 1e9,
     skipped: { nonEthernet: sum.nonEthernet, oversize: sum.oversize, poolEmpty: sum.poolEmpty },
     timestamps: { backwards: sum.backwards, gapsCut: sum.gapsCut, badFractions: sum.badFractions },
-    errors, flowCacheHitRate: st.flows.hitRate,
+    errors, flowCacheHitRate: st.flows.hitRate, flowCacheLookups: st.flows.cache.hits + st.flows.cache.misses,
     ports: st.ports.map((p) => ({ name: p.name, rx: p.counters.rxPackets, tx: p.counters.txPackets, drops: portDrops(p.counters) })),
     queues: st.queues.map((q) => ({ queue: q.queue, packets: q.counters.packets })),
     stats: st,
@@ -213,7 +214,7 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
 function summaryText(s: ReplaySummary): string {
   const lines = [
     `replayed ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows in ${s.seconds.toFixed(3)} s: ${s.mpps.toFixed(3)} Mpps, ${s.gbps.toFixed(3)} Gbps`,
-    `  drops: ${s.drops}; skipped: ${s.skipped.nonEthernet} non-Ethernet, ${s.skipped.oversize} larger than a pool slot${s.skipped.poolEmpty ? `, ${s.skipped.poolEmpty} with no pool slot free` : ''}; flow cache hit rate ${(s.flowCacheHitRate * 100).toFixed(1)}%`,
+    `  drops: ${s.drops}; skipped: ${s.skipped.nonEthernet} non-Ethernet, ${s.skipped.oversize} larger than a pool slot${s.skipped.poolEmpty ? `, ${s.skipped.poolEmpty} with no pool slot free` : ''}; ${s.flowCacheLookups === 0 ? 'flow cache not in the path (no rules, no cacheable extension)' : `flow cache hit rate ${(s.flowCacheHitRate * 100).toFixed(1)}%`}`,
     `  timestamps: ${s.timestamps.backwards} went backwards, ${s.timestamps.gapsCut} gaps cut to --max-gap, ${s.timestamps.badFractions} out-of-range fractions`,
     ...s.ports.map((p) => `  ${p.name.padEnd(8)} in ${p.rx}  out ${p.tx}  drops ${p.drops}`),
     `  queues: ${s.queues.map((q) => `q${q.queue} ${q.packets}`).join('  ')}`,
