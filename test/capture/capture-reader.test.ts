@@ -2,7 +2,9 @@
 // resolutions, and corrupt input reported with its byte offset (the valid prefix delivered).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CaptureError, CaptureReader } from '../../src/capture/capture-reader.js';
 
@@ -109,4 +111,31 @@ test('corrupt input: error names the byte offset; records before it were deliver
   bad[bad.length - 1] ^= 0x40; // trailing length of the EPB no longer matches
   const rb = CaptureReader.fromBuffer(bad);
   assert.throws(() => rb.next(), (e: unknown) => e instanceof CaptureError && !e.truncated && /trailing length/.test(e.message));
+});
+
+test('a capture much larger than the reader\'s buffer streams in bounded memory', () => {
+  // 256 MiB of 1,514-byte records (cip.pcap's records would do as well; size is the point).
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-big-'));
+  const file = join(dir, 'big.pcap');
+  const rec = 16 + 1514, perChunk = 4096, chunks = Math.ceil((256 << 20) / (rec * perChunk));
+  const chunk = Buffer.alloc(rec * perChunk);
+  for (let i = 0; i < perChunk; i++) { chunk.writeUInt32LE(i, i * rec); chunk.writeUInt32LE(1514, i * rec + 8); chunk.writeUInt32LE(1514, i * rec + 12); chunk[i * rec + 16] = i & 255; }
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, pcap(true, false, []));
+    for (let c = 0; c < chunks; c++) writeSync(fd, chunk);
+  } finally { closeSync(fd); }
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0, n = 0, bytes = 0;
+  const r = CaptureReader.open(file);
+  try {
+    while (r.next()) {
+      if (r.data[r.off] !== (n % perChunk) % 256) throw new Error(`record ${n}: wrong bytes`);
+      n++; bytes += r.caplen;
+      if ((n & 16383) === 0) peak = Math.max(peak, process.memoryUsage().rss);
+    }
+  } finally { r.close(); rmSync(dir, { recursive: true }); }
+  assert.equal(n, chunks * perChunk);
+  assert.ok(bytes > 250 << 20);
+  assert.ok(peak - rss0 < 48 << 20, `resident memory grew ${((peak - rss0) / 1048576).toFixed(1)} MiB reading ${(bytes / 1048576).toFixed(0)} MiB`);
 });
