@@ -32,7 +32,10 @@ async function run(args: string[]): Promise<{ code: number; json: Record<string,
 test('replaying the bundled captures gives the packet and flow counts of SOURCES.md', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-replay-'));
   const cfg = memoryConfig(dir);
-  for (const [name, packets, flows] of [['cip.pcap', 26068, 3017], ['tls2.pcap', 7451, 334]] as const) {
+  for (const [name, packets, flows] of [
+    ['cip.pcap', 26068, 3017], ['tls2.pcap', 7451, 334], ['ip4_fragments.pcap', 53, 2], ['ip6_fragments.pcap', 36, 4],
+    ['frag_with_padding.pcap', 8, 2], ['ipv6-http-atomic-frag.pcap', 38, 6], ['vlan-qinqinq.pcap', 14, 1], ['icmpv4-4vlanQinQ-id-8-10-20-30.pcap', 91, 4],
+  ] as const) {
     const r = await run(['--config', cfg, '--topspeed', '--json', fixture(name)]);
     assert.equal(r.code, 0, r.lines.join('\n'));
     assert.equal(r.json!.packets, packets, `${name} packets`);
