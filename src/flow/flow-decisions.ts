@@ -168,7 +168,7 @@ export class FlowDecisions {
   finish(): number {
     // Serialize.
     const np = this.ports;
-    let need = 13 + Math.max(0, this.destNS) + 3 * np + 2 * this.pairNS;
+    const need = 13 + Math.max(0, this.destNS) + 3 * np + 2 * this.pairNS;
     if (need > this.s.length) { let m = this.s.length; while (m < need) m *= 2; this.s = new Int32Array(m); }
     const s = this.s;
     let n = 0;
@@ -189,7 +189,6 @@ export class FlowDecisions {
     s[n++] = this.pairNS;
     for (let j = 0; j < this.pairNS * 2; j++) s[n++] = this.pairScratch[j];
     this.sn = n;
-    need = n;
     // Look it up.
     let hsh = 0x811c9dc5;
     for (let j = 0; j < n; j++) { hsh = Math.imul(hsh ^ s[j], 0x01000193); hsh ^= hsh >>> 15; }

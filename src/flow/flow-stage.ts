@@ -56,7 +56,6 @@ export class FlowStage {
     this.decisions = new FlowDecisions(ports);
   }
 
-
   /**
    * Pick up changes: once per batch, before the lookups. `version` must move whenever anything
    * besides the rules that cached decisions depend on changes (a sum of monotonic counters).

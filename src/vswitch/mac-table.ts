@@ -18,11 +18,11 @@
 //
 // Generation (shared): bumped whenever what a lookup answers can change — an entry learned,
 // moved, removed, or seen again after it had expired (not when a live timestamp is refreshed;
-// an entry expiring with time is checked by whoever cached its answer). Flow caches hold switching decisions
-// made from this table and start over when it moves. lastSlot/refresh let a cached decision
-// keep its source address alive without learning it again; a refresh racing the control
-// thread's recycling of that slot can keep another address alive one aging period longer.
-// learn() returns the entry's slot for that purpose.
+// an entry expiring with time is checked by whoever cached its answer). Flow caches hold
+// switching decisions made from this table and start over when it moves. learn() returns the
+// entry's slot, and refresh(slot) lets a cached decision keep its source address alive without
+// learning it again; a refresh racing the control thread's recycling of that slot can keep
+// another address alive one aging period longer.
 
 const INTS_PER_SLOT = 8;
 const ST = 0, HI = 1, LO = 2, PORT = 3, STAMP = 4;
@@ -87,7 +87,7 @@ export class MacTable {
   shared(): MacTableShare { return { buffer: this.buffer, maxEntries: this.maxEntries, maxPorts: this.maxPorts, agingSeconds: this.agingSeconds }; }
 
   get count(): number { return Atomics.load(this.total, 0); }
-  /** Moves whenever an entry is learned, moved or removed. */
+  /** Moves whenever an entry is learned, moved, removed or seen again after it expired. */
   get generation(): number { return Atomics.load(this.gen, 0); }
   private changed(): void { Atomics.add(this.gen, 0, 1); }
 
