@@ -16,6 +16,7 @@ import { resolve } from 'node:path';
 import { CaptureError, CaptureReader, LINKTYPE_ETHERNET } from '../capture/capture-reader.js';
 import { FlowCounter } from '../capture/flow-count.js';
 import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
+import { HEADROOM } from '../nic/pool.js';
 import { buildDataplane } from './build.js';
 import { Config } from './config.js';
 import { portDrops } from './report.js';
@@ -70,9 +71,6 @@ class ReplayPump {
   private lastCap = -1;
   private shift = 0;
   private fileStart = 0;
-  // Fixed-rate pacing runs on one schedule over all files and loops.
-  private sent = 0;
-  private sentBytes = 0;
   private readonly endAt: number;
 
   constructor(private readonly dp: Dataplane, private readonly flows: FlowCounter, private readonly o: ReplayOptions,
@@ -104,7 +102,7 @@ class ReplayPump {
           if (wait > 1) { this.waitMs = wait; return PUMP_WAIT; }
         }
       }
-      if ((this.sent & 63) === 0 && this.endAt !== Infinity && performance.now() >= this.endAt) { this.timeUp = true; return PUMP_TIME_UP; }
+      if ((sum.packets & 63) === 0 && this.endAt !== Infinity && performance.now() >= this.endAt) { this.timeUp = true; return PUMP_TIME_UP; }
       if (dp.poolFree < this.lowWater) return PUMP_POOL;
       const port = this.fixedPort >= 0 ? this.fixedPort : r.iface % this.nports;
       if (!dp.inject(port, r.data, r.off, r.caplen)) {
@@ -114,13 +112,14 @@ class ReplayPump {
       }
       this.pending = false;
       this.flows.addFrame(r.data, r.off, r.caplen);
-      sum.packets++; this.sent++;
-      sum.bytes += r.caplen; this.sentBytes += r.caplen;
+      sum.packets++;
+      sum.bytes += r.caplen;
     }
     return PUMP_MORE;
   }
 
-  // When the current record is due, in ms after t0 (pacing other than --topspeed).
+  // When the current record is due, in ms after t0 (pacing other than --topspeed). Fixed-rate
+  // pacing runs on one schedule over all files and loops: the packets and bytes sent so far.
   private due(r: CaptureReader): number {
     const o = this.o, sum = this.sum;
     if (o.pacing.kind === 'original') {
@@ -131,8 +130,8 @@ class ReplayPump {
       this.lastCap = t;
       return this.fileStart - this.t0 + (t - this.capStart) / o.pacing.speed;
     }
-    if (o.pacing.kind === 'pps') return (this.sent * 1000) / o.pacing.pps;
-    if (o.pacing.kind === 'mbps') return (this.sentBytes * 8) / (o.pacing.mbps * 1000);
+    if (o.pacing.kind === 'pps') return (sum.packets * 1000) / o.pacing.pps;
+    if (o.pacing.kind === 'mbps') return (sum.bytes * 8) / (o.pacing.mbps * 1000);
     return 0;
   }
 }
@@ -151,7 +150,7 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   // Frames in the switch at once: few enough that one receive or transmit ring could hold them
   // all (RSS may send everything to one queue), so replay never overruns the switch it feeds.
   const maxInFlight = Math.max(16, Math.min(config.nic.ringSize, config.switch.txRingSize, config.pool.slots) - 64);
-  const run = new ReplayPump(dp, flows, o, fixedPort, config.ports.length, config.pool.slots - maxInFlight, config.pool.slotSize - 128);
+  const run = new ReplayPump(dp, flows, o, fixedPort, config.ports.length, config.pool.slots - maxInFlight, config.pool.slotSize - HEADROOM);
   const sum = run.sum;
   const tty = process.stderr.isTTY && !o.quiet && !o.json;
   const t0 = run.t0;

@@ -69,7 +69,7 @@ export class FlowCache {
   // Entry holding key[off..] with this hash, or NIL. The fifteen words are compared unrolled,
   // as one OR of XORs: int32 operations (no uint32-to-double conversions) and one branch.
   private find(key: Uint32Array, off: number, hash: number): number {
-    const ent = this.ent, meta = this.meta, hv = hash | 0, o = off;
+    const ent = this.ent, meta = this.meta, hv = hash | 0, o = off; // o: short for the unrolled compare
     for (let e = this.buckets[hash & this.bucketMask]; e !== NIL; e = meta[e * META + M_CHAIN]) {
       if (meta[e * META + M_HASH] !== hv) continue;
       const b = e * KEY_STRIDE;

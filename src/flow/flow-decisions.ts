@@ -81,7 +81,6 @@ export class FlowDecisions {
   private index = new Int32Array(256);
   // The decision being built.
   private s = new Int32Array(64);
-  private sn = 0;
   /** Decisions with no extension or switch outcome, by rule verdict id (-1: not made yet). */
   private ruleOnly = new Int32Array(64).fill(NONE);
 
@@ -188,7 +187,6 @@ export class FlowDecisions {
     s[n++] = this.swS; s[n++] = this.swCounterS; s[n++] = this.swFlagsS; s[n++] = this.swDestS; s[n++] = this.srcSlotS; s[n++] = this.dstSlotS;
     s[n++] = this.pairNS;
     for (let j = 0; j < this.pairNS * 2; j++) s[n++] = this.pairScratch[j];
-    this.sn = n;
     // Look it up.
     let hsh = 0x811c9dc5;
     for (let j = 0; j < n; j++) { hsh = Math.imul(hsh ^ s[j], 0x01000193); hsh ^= hsh >>> 15; }
@@ -203,13 +201,14 @@ export class FlowDecisions {
       if (j === n) return e;
     }
     if (this.count >= this.limit) return NONE;
-    return this.add(hsh, exclN);
+    return this.add(hsh, exclN, n);
   }
 
-  private add(hsh: number, exclN: number): number {
+  // Store the n serialized words in s as a new decision and decode its fields.
+  private add(hsh: number, exclN: number, n: number): number {
     if (this.count === this.cap) this.grow();
     const d = this.count++;
-    const s = this.s, n = this.sn, np = this.ports;
+    const s = this.s, np = this.ports;
     // Keep the serialized words (for interning) ...
     if (this.wordsUsed + n > this.words.length) this.words = growTo(this.words, this.wordsUsed + n);
     this.words.set(s.subarray(0, n), this.wordsUsed);

@@ -272,6 +272,7 @@ export class SwitchPipeline {
     //    like the rest, so it sees what this batch learned.
     let slow = 0, nFast = 0;
     if (flow === null) {
+      // learnOne without the notes for a flow decision (nothing is cached here: fewer stores).
       for (let i = 0; i < n; i++) {
         if (dest[i] === DROP) continue;
         slow++;
