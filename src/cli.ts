@@ -34,7 +34,8 @@ Runs a learning L2 switch whose ports are UDP endpoints carrying one Ethernet fr
 datagram (the format of QEMU's -netdev dgram / -netdev socket,udp= backends). Frames are
 spread over the NIC's receive queues by steering filters and RSS, and forwarded by worker
 threads, through the programmed rules (config "rules", or \`sluice rules\` while it runs,
-via the control API on 127.0.0.1:7400). With no --config it runs the embedded default:
+via the control API: a unix socket, see --help-config "control"). With no --config it runs
+the embedded default:
 
   p1  listens on 127.0.0.1:40001, sends to 127.0.0.1:50001
   p2  listens on 127.0.0.1:40002, sends to 127.0.0.1:50002

@@ -10,6 +10,8 @@ import { RuleError, RuleSpec } from '../flow/rule.js';
 import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';
 import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
 import { ConfigError, Field, Schema, validate } from './schema.js';
+import { DEFAULT_MAX_BODY, defaultControl, parseControl } from './control-address.js';
+import { brief } from '../quote.js';
 
 export interface UdpEndpointConfig { type: 'udp'; local: string; remote: string; socketBuffer: number }
 export interface MemoryEndpointConfig { type: 'memory' }
@@ -29,17 +31,17 @@ export interface Config {
   stats: { intervalSeconds: number };
   rules: RuleSpec[];
   flow: { cacheEntries: number; maxRules: number };
-  control: { listen: string };
+  control: { listen: string; maxBodyBytes: number };
   extensions: ExtensionSpec[];
   extensionLimits: ExtensionLimits;
 }
 
 /** Where `sluice run` serves its control API and `sluice rules` looks for it. */
-export const DEFAULT_CONTROL = '127.0.0.1:7400';
+export const DEFAULT_CONTROL = defaultControl();
 
-const hostPort = (s: string) => (parseHostPort(s) ? null : `${JSON.stringify(s)} is not "address:port" (e.g. "127.0.0.1:40001")`);
-const mac = (s: string) => (parseMac(s) ? null : `${JSON.stringify(s)} is not a MAC address like "02:00:00:00:00:01"`);
-const ip = (s: string) => (parseIpv4(s) !== null || parseIpv6(s) ? null : `${JSON.stringify(s)} is not an IPv4 or IPv6 address`);
+const hostPort = (s: string) => (parseHostPort(s) ? null : `${brief(s)} is not "IP:port" with an IP address literal (e.g. "127.0.0.1:40001")`);
+const mac = (s: string) => (parseMac(s) ? null : `${brief(s)} is not a MAC address like "02:00:00:00:00:01"`);
+const ip = (s: string) => (parseIpv4(s) !== null || parseIpv6(s) ? null : `${brief(s)} is not an IPv4 or IPv6 address`);
 const hexKey = (s: string) => (/^([0-9a-f]{2}:?){40,}$/i.test(s) && s.replace(/:/g, '').length % 2 === 0 ? null : 'must be at least 40 hex bytes, e.g. "6d:5a:56:da:..."');
 const int = (min: number, max: number, doc: string, powerOfTwo = false): Schema => ({ type: 'integer', min, max, doc, powerOfTwo });
 const f = (schema: Schema, doc: string, def?: unknown, required = false): Field => ({ schema, doc, default: def, required });
@@ -129,17 +131,16 @@ export const CONFIG_SCHEMA: Schema = {
       timeEvery: f(int(1, 1024, 'calls'), 'time every n-th hook call (clock reads cost as much as a small hook)', DEFAULT_LIMITS.timeEvery),
     } }, 'fault isolation limits for extensions', {}),
     control: f({ type: 'object', fields: {
-      listen: f({ type: 'string', check: controlAddress }, 'loopback address:port of the HTTP control API used by `sluice rules`; "off" disables it', DEFAULT_CONTROL),
+      listen: f({ type: 'string', check: controlAddress }, 'where the HTTP control API used by `sluice rules | ext | prop | port` listens: "unix:PATH" (a socket only its owner may use; default $XDG_RUNTIME_DIR/sluice.sock, /run/sluice.sock as root), "IP:PORT" on a loopback address, or "off"', DEFAULT_CONTROL),
+      maxBodyBytes: f(int(1024, 1 << 28, 'bytes'), 'largest request body the control API takes (larger: 413); raise it to send very large rule batches in one request', DEFAULT_MAX_BODY),
     } }, 'control API of the running switch', {}),
   },
 };
 
 function controlAddress(s: string): string | null {
   if (s === 'off') return null;
-  const hp = parseHostPort(s);
-  if (!hp) return `${JSON.stringify(s)} is not "address:port" or "off"`;
-  if (hp.host !== '127.0.0.1' && hp.host !== '::1' && !hp.host.startsWith('127.')) return `${hp.host} is not a loopback address: the control API has no authentication, so it only listens on loopback`;
-  return null;
+  const a = parseControl(s);
+  return typeof a === 'string' ? a : null;
 }
 
 /** The embedded default: three UDP ports; pN listens on 127.0.0.1:4000N, sends to 127.0.0.1:5000N. */

@@ -1,5 +1,6 @@
-// The control API of a running switch: HTTP/1.1 with JSON bodies, on a loopback address only
-// (it has no authentication). `sluice rules` is its client; curl works too.
+// The control API of a running switch: HTTP/1.1 with JSON bodies, on a unix socket (mode 0600;
+// the default) or a loopback TCP address. `sluice rules | ext | prop | port` are its clients;
+// curl works too (`curl --unix-socket PATH -H 'content-type: application/json' ...`).
 //
 //   GET  /rules          -> 200 { rules: [{id, layer, priority, match, actions, packets, bytes}],
 //                                 flows: {rules, rulesByLayer, cache: {hits, misses, ...}, hitRate} }
@@ -15,131 +16,245 @@
 //   PUT  /properties/NAME[?port=P] { value }, DELETE /properties/NAME[?port=P]
 //                        -> 200 | 409 { error, extension, reason } when an extension vetoes it
 //   POST /ports/NAME/connect | /disconnect -> 200 | 400
-// Bodies over 16 MiB are refused (413); other paths 404; other methods 405.
+//
+// Guards (a request is data, never a way to end or stall the switch, nor to reach it from a
+// web page): a request carrying Origin or Sec-Fetch-Site (a browser) -> 403; on TCP a Host
+// other than the listen address or localhost (DNS rebinding) -> 403; POST and PUT need
+// `content-type: application/json` -> 415 (a cross-site form cannot send it); bodies over
+// `control.maxBodyBytes` -> 413; JSON nested deeper than MAX_DEPTH -> 400; at most
+// MAX_CONNECTIONS connections, headers within 5 s and the whole request within 10 s. Every
+// refusal is a 4xx naming the problem; error texts quote at most a short prefix of the input.
+// Unknown paths 404, other methods 405; 500 only for a fault of the switch itself.
 
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { Dataplane } from '../datapath/dataplane.js';
 import { RuleError } from '../flow/rule.js';
 import { RuleBatch } from '../flow/rule-set.js';
-import { HostPort } from '../endpoints/udp.js';
 import { ExtensionError, VetoError } from '../vswitch/ext/host.js';
+import { ControlAddress, DEFAULT_MAX_BODY } from './control-address.js';
+import { brief } from '../quote.js';
 
-const MAX_BODY = 16 << 20;
+/** Deepest JSON nesting accepted in a body (rules need 4). */
+export const MAX_DEPTH = 32;
+export const MAX_CONNECTIONS = 16;
+/** Longest error text sent back. */
+const MAX_ERROR = 300;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly field?: string) { super(message); }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let n = 0;
-    req.on('data', (b: Buffer) => {
-      n += b.length;
-      if (n > MAX_BODY) { reject(new HttpError(413, `request body over ${MAX_BODY} bytes`)); req.destroy(); return; }
-      parts.push(b);
-    });
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
+/** Throws HttpError(400) when the JSON text nests deeper than `max` (checked before parsing). */
+export function checkDepth(text: string, max: number): void {
+  let depth = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) { if (++depth > max) throw new HttpError(400, `body nests deeper than ${max} levels (at byte ${i})`); }
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
+function parseJson(text: string): unknown {
+  checkDepth(text, MAX_DEPTH);
+  try { return JSON.parse(text); } catch (e) { throw new HttpError(400, `body is not JSON: ${(e as Error).message.slice(0, 120)}`); }
+}
+
+/** The body as a JSON object (an empty body is {}). */
+function objectBody(text: string, shape: string): Record<string, unknown> {
+  const doc = text.trim() === '' ? {} : parseJson(text);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HttpError(400, `body must be an object ${shape}`);
+  return doc as Record<string, unknown>;
 }
 
 function parseBatch(text: string): RuleBatch {
-  let doc: unknown;
-  try { doc = JSON.parse(text); } catch (e) { throw new HttpError(400, `body is not JSON: ${(e as Error).message}`); }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HttpError(400, 'body must be an object {add?: [rules], del?: [ids]}');
-  const d = doc as Record<string, unknown>;
-  for (const k of Object.keys(d)) if (k !== 'add' && k !== 'del') throw new HttpError(400, `unknown field ${JSON.stringify(k)} (add, del)`, k);
+  const d = objectBody(text, '{add?: [rules], del?: [ids]}');
+  for (const k of Object.keys(d)) if (k !== 'add' && k !== 'del') throw new HttpError(400, `unknown field ${brief(k)} (add, del)`, k.slice(0, 64));
   if (d.add !== undefined && !Array.isArray(d.add)) throw new HttpError(400, 'add must be an array of rules', 'add');
   if (d.del !== undefined && (!Array.isArray(d.del) || d.del.some((x) => typeof x !== 'string'))) throw new HttpError(400, 'del must be an array of rule ids', 'del');
   return d as RuleBatch;
 }
 
+function decode(part: string, what: string): string {
+  try { return decodeURIComponent(part); } catch { throw new HttpError(400, `${what} ${brief(part)} is not valid percent-encoding`); }
+}
+
 export class ControlApi {
   private readonly server: Server;
   private readonly dp: Dataplane;
+  private readonly maxBody: number;
+  private at: ControlAddress | null = null;
+  private hosts = new Set<string>();
 
-  constructor(dp: Dataplane) {
+  constructor(dp: Dataplane, o: { maxBodyBytes?: number } = {}) {
     this.dp = dp;
-    this.server = createServer((req, res) => { void this.handle(req, res); });
+    this.maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.server = createServer({ headersTimeout: 5000, requestTimeout: 10000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000 }, (req, res) => {
+      this.handle(req, res).catch((e) => this.reply(res, 500, { error: `internal error: ${(e as Error)?.message ?? 'unknown'}` }));
+    });
+    this.server.maxConnections = MAX_CONNECTIONS;
+    this.server.maxHeadersCount = 64;
+    this.server.on('clientError', (_e, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); else socket.destroy(); });
   }
 
-  listen(at: HostPort): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`control API cannot listen on ${at.host}:${at.port}: ${e.code ?? e.message}`)));
-      this.server.listen(at.port, at.host, () => resolve());
-    });
+  /** Listen; a unix socket is created mode 0600, replacing a stale one (none answers on it). */
+  async listen(at: ControlAddress): Promise<void> {
+    this.at = at;
+    if (at.kind === 'unix') await removeStaleSocket(at.path);
+    else this.hosts = new Set([`${at.host}:${at.port}`, `[${at.host}]:${at.port}`, `localhost:${at.port}`]);
+    const where = at.kind === 'unix' ? at.path : `${at.host}:${at.port}`;
+    const old = at.kind === 'unix' ? process.umask(0o177) : 0;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`control API cannot listen on ${where}: ${e.code ?? e.message}`)));
+        if (at.kind === 'unix') this.server.listen(at.path, () => resolve());
+        else this.server.listen(at.port, at.host, () => resolve());
+      });
+    } finally {
+      if (at.kind === 'unix') process.umask(old);
+    }
+    if (at.kind === 'unix') chmodSync(at.path, 0o600);
   }
 
   close(): Promise<void> {
     this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return new Promise((resolve) => this.server.close(() => {
+      if (this.at?.kind === 'unix') { try { unlinkSync(this.at.path); } catch { /* already gone */ } }
+      resolve();
+    }));
+  }
+
+  // Send one JSON answer; never throws, never writes headers twice.
+  private reply(res: ServerResponse, status: number, body: Record<string, unknown>, close = false): void {
+    if (res.headersSent || res.destroyed) { res.destroy(); return; }
+    let text: string;
+    try { text = JSON.stringify(body) + '\n'; } catch { status = 500; text = '{"error":"the answer could not be serialised"}\n'; }
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(close ? { connection: 'close' } : {}) });
+    res.end(text);
+  }
+
+  private readBody(req: IncomingMessage): Promise<string> {
+    const max = this.maxBody;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) return Promise.reject(new HttpError(413, `request body of ${declared} bytes is over the limit of ${max} (control.maxBodyBytes)`));
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let n = 0, over = false;
+      req.on('data', (b: Buffer) => {
+        if (over) return;
+        n += b.length;
+        if (n > max) { over = true; parts.length = 0; reject(new HttpError(413, `request body over the limit of ${max} bytes (control.maxBodyBytes)`)); return; }
+        parts.push(b);
+      });
+      req.on('end', () => { if (!over) resolve(Buffer.concat(parts).toString('utf8')); });
+      req.on('error', () => reject(new HttpError(400, 'request body broken off')));
+    });
+  }
+
+  // Refuse what a browser or a rebound DNS name could send.
+  private guard(req: IncomingMessage): void {
+    const h = req.headers;
+    if (h.origin !== undefined || h['sec-fetch-site'] !== undefined) throw new HttpError(403, 'requests from web pages are refused (Origin or Sec-Fetch-Site present)');
+    if (this.at?.kind === 'tcp' && !this.hosts.has(String(h.host ?? '').toLowerCase())) throw new HttpError(403, `Host ${brief(h.host ?? '', 40)} is not this switch's control address`);
+    const m = req.method;
+    if (m !== 'GET' && m !== 'POST' && m !== 'PUT' && m !== 'DELETE') throw new HttpError(405, `method ${brief(m, 16)} not allowed (GET, POST, PUT, DELETE)`);
+    if ((m === 'POST' || m === 'PUT') && !/^application\/json\s*(;|$)/i.test(String(h['content-type'] ?? ''))) {
+      throw new HttpError(415, `${m} needs content-type: application/json (got ${brief(h['content-type'] ?? 'none', 40)})`);
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body) + '\n');
-    };
+    const send = (status: number, body: Record<string, unknown>) => this.reply(res, status, body);
     try {
-      const url = new URL(req.url ?? '/', 'http://control');
-      const path = url.pathname;
+      this.guard(req);
+      // The request target split by hand: URL() reads "//x" as a host and throws on some paths.
+      const target = req.url ?? '/';
+      const q = target.indexOf('?');
+      const path = q < 0 ? target : target.slice(0, q);
+      const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
       if (path === '/rules') {
         if (req.method === 'GET') return send(200, { rules: this.dp.ruleStats(), flows: this.dp.stats().flows });
         if (req.method === 'POST') {
-          const batch = parseBatch(await readBody(req));
+          const batch = parseBatch(await this.readBody(req));
           const added = await this.dp.applyRules(batch);
           return send(200, { added: added.map((r) => r.id), deleted: batch.del ?? [] });
         }
         throw new HttpError(405, `${req.method} not allowed on /rules (GET, POST)`);
       }
       if (path.startsWith('/rules/')) {
-        if (req.method !== 'DELETE') throw new HttpError(405, `${req.method} not allowed on ${path} (DELETE)`);
-        const id = decodeURIComponent(path.slice('/rules/'.length));
+        if (req.method !== 'DELETE') throw new HttpError(405, `${req.method} not allowed on /rules/ID (DELETE)`);
+        const id = decode(path.slice('/rules/'.length), 'rule id');
         await this.dp.applyRules({ del: [id] });
         return send(200, { added: [], deleted: [id] });
       }
       if (path === '/extensions' && req.method === 'GET') return send(200, { extensions: this.dp.extensionReport() });
       let m = /^\/extensions\/([^/]+)\/(enable|disable)$/.exec(path);
       if (m && req.method === 'POST') {
-        this.dp.extensions.setEnabled(decodeURIComponent(m[1]), m[2] === 'enable');
+        this.dp.extensions.setEnabled(decode(m[1], 'extension name'), m[2] === 'enable');
         return send(200, { extensions: this.dp.extensionReport() });
       }
       if (path === '/extensions/order' && req.method === 'POST') {
-        const body = JSON.parse(await readBody(req) || '{}') as { order?: unknown };
+        const body = objectBody(await this.readBody(req), '{ "order": [extension names] }');
         if (!Array.isArray(body.order) || body.order.some((x) => typeof x !== 'string')) throw new HttpError(400, 'body must be { "order": [extension names] }', 'order');
         this.dp.extensions.reorder(body.order as string[]);
         return send(200, { extensions: this.dp.extensionReport() });
       }
       m = /^\/properties\/([^/]+)$/.exec(path);
       if (m) {
-        const name = decodeURIComponent(m[1]), port = url.searchParams.get('port') ?? undefined;
+        const name = decode(m[1], 'property name'), port = query.get('port') ?? undefined;
         if (req.method === 'PUT') {
-          const body = JSON.parse(await readBody(req) || '{}') as { value?: unknown };
+          const body = objectBody(await this.readBody(req), '{ "value": ... }');
           if (!('value' in body)) throw new HttpError(400, 'body must be { "value": ... }', 'value');
           this.dp.setProperty(name, body.value, port);
-          return send(200, { property: name, port: port ?? null, value: body.value });
+          return send(200, { property: name, port: port ?? null });
         }
         if (req.method === 'DELETE') { this.dp.deleteProperty(name, port); return send(200, { deleted: name, port: port ?? null }); }
-        throw new HttpError(405, `${req.method} not allowed on ${path} (PUT, DELETE)`);
+        throw new HttpError(405, `${req.method} not allowed on /properties/NAME (PUT, DELETE)`);
       }
       m = /^\/ports\/([^/]+)\/(connect|disconnect)$/.exec(path);
       if (m && req.method === 'POST') {
-        this.dp.setConnected(decodeURIComponent(m[1]), m[2] === 'connect');
-        return send(200, { port: decodeURIComponent(m[1]), state: m[2] === 'connect' ? 'connected' : 'disconnected' });
+        const port = decode(m[1], 'port name');
+        this.dp.setConnected(port, m[2] === 'connect');
+        return send(200, { port, state: m[2] === 'connect' ? 'connected' : 'disconnected' });
       }
       if (path === '/stats') {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /stats (GET)`);
-        return send(200, this.dp.stats());
+        return send(200, this.dp.stats() as unknown as Record<string, unknown>);
       }
-      throw new HttpError(404, `no such resource ${path} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats)`);
+      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats)`);
     } catch (e) {
-      if (e instanceof RuleError) return send(400, { error: e.message, field: e.field });
-      if (e instanceof VetoError) return send(409, { error: e.message, extension: e.extension, reason: e.reason });
-      if (e instanceof ExtensionError) return send(400, { error: e.message });
-      if (e instanceof SyntaxError) return send(400, { error: `body is not JSON: ${e.message}` });
-      if (e instanceof HttpError) return send(e.status, { error: e.message, ...(e.field ? { field: e.field } : {}) });
-      return send(500, { error: (e as Error).message });
+      const clip = (s: string) => (s.length > MAX_ERROR ? `${s.slice(0, MAX_ERROR)}…` : s);
+      if (e instanceof RuleError) return send(400, { error: clip(e.message), field: e.field.slice(0, 64) });
+      if (e instanceof VetoError) return send(409, { error: clip(e.message), extension: e.extension, reason: clip(e.reason) });
+      if (e instanceof ExtensionError) return send(400, { error: clip(e.message) });
+      if (e instanceof HttpError) {
+        // Past a refused body the connection is closed rather than read to its end.
+        const close = e.status === 413;
+        this.reply(res, e.status, { error: clip(e.message), ...(e.field ? { field: e.field } : {}) }, close);
+        if (close) res.once('finish', () => req.socket.destroy());
+        return;
+      }
+      return send(500, { error: clip(`internal error: ${(e as Error)?.message ?? 'unknown'}`) });
     }
   }
+}
+
+// A socket file left by a switch that died: nothing accepts on it, so it may go. One that
+// answers belongs to a running switch: refuse rather than steal it.
+async function removeStaleSocket(path: string): Promise<void> {
+  let st;
+  try { st = lstatSync(path); } catch { return; }
+  if (!st.isSocket()) throw new Error(`control API cannot listen on ${path}: a file that is not a socket is there`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`control API cannot listen on ${path}: another switch answers there (set control.listen)`);
+  unlinkSync(path);
 }

@@ -3,7 +3,7 @@
 // 1 refused (a veto, a second forwarding extension) or unreachable, 2 bad usage.
 import { ClientError, clientArgs, request } from './client.js';
 
-export const EXT_HELP = `usage: sluice ext <list|enable|disable|order> [NAME...] [--control HOST:PORT] [--json]
+export const EXT_HELP = `usage: sluice ext <list|enable|disable|order> [NAME...] [--control unix:PATH|IP:PORT] [--json]
 
   sluice ext list                 bound extensions: kind, state, position, counters
   sluice ext enable NAME          enable (clears a failure; at most one forwarding extension)

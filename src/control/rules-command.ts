@@ -36,7 +36,8 @@ examples:
   sluice rules del no-dns
 
 options:
-  --control HOST:PORT   the switch's control API (default: $SLUICE_CONTROL or ${DEFAULT_CONTROL})
+  --control ADDRESS     the switch's control API: unix:PATH or loopback IP:PORT
+                        (default: $SLUICE_CONTROL or ${DEFAULT_CONTROL})
   --json                print the API's JSON answer
   -h, --help            this text
 `;

@@ -5,6 +5,7 @@ import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
 import { parseHostPort, UdpEndpoint } from '../endpoints/udp.js';
 import { buildDataplane } from './build.js';
 import { ControlApi } from './control-api.js';
+import { ControlAddress, parseControl } from './control-address.js';
 import { Config, DEFAULT_CONTROL } from './config.js';
 import { finalReport, rateLines } from './report.js';
 
@@ -28,10 +29,10 @@ function attachHelp(c: Config): string[] {
 
 export async function run(c: Config, o: RunOptions): Promise<number> {
   const dp: Dataplane = buildDataplane(c, { baseDir: o.baseDir, onLog: (m) => process.stderr.write(`sluice: ${m}\n`) });
-  const api = c.control.listen === 'off' ? null : new ControlApi(dp);
+  const api = c.control.listen === 'off' ? null : new ControlApi(dp, { maxBodyBytes: c.control.maxBodyBytes });
   try {
     await dp.start();
-    await api?.listen(parseHostPort(c.control.listen)!);
+    if (api) await api.listen(parseControl(c.control.listen) as ControlAddress);
   } catch (e) {
     process.stderr.write(`sluice: ${(e as Error).message}\n`);
     await dp.stop(100).catch(() => undefined);
@@ -47,7 +48,7 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
       log(`  note: ${p.name} got a ${ep.recvBufferSize}-byte receive buffer (asked ${p.endpoint.socketBuffer}); raise net.core.rmem_max to absorb bursts`);
     }
   });
-  if (api) log(`control API on http://${c.control.listen} — use it with sluice rules | ext | prop | port${c.control.listen === DEFAULT_CONTROL ? '' : ` --control ${c.control.listen}`}`);
+  if (api) log(`control API on ${c.control.listen} — use it with sluice rules | ext | prop | port${c.control.listen === DEFAULT_CONTROL ? '' : ` --control ${c.control.listen}`}`);
   log('Ctrl-C stops and prints the final counters.');
 
   // One ticker: a failed datapath thread stops the switch; live rates every interval.

@@ -2,6 +2,7 @@
 // one-line doc per field. validate() returns the value with defaults filled in, or throws a
 // ConfigError naming the first bad field by its path (e.g. `ports[1].endpoint.local`).
 // describe() turns a schema into the reference table printed by --help-config and the README.
+import { brief } from '../quote.js';
 
 export class ConfigError extends Error {
   readonly path: string;
@@ -22,7 +23,7 @@ export type Schema =
 
 export interface Field { schema: Schema; required?: boolean; default?: unknown; doc: string }
 
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v));
+const show = (v: unknown) => (typeof v === 'string' ? brief(v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v));
 const join = (path: string, key: string | number) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
 
 export function validate(schema: Schema, value: unknown, path = ''): unknown {

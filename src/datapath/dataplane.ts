@@ -42,6 +42,7 @@ import { datapathExtensions } from '../vswitch/ext/datapath.js';
 import { ExtensionError, ExtensionHost, ExtensionLimits, ExtensionReport, ExtensionSpec } from '../vswitch/ext/host.js';
 import { ExtensionStack } from '../vswitch/ext/stack.js';
 import { EXT_COUNTERS, extensionCounters } from '../vswitch/ext/state.js';
+import { brief } from '../quote.js';
 
 export interface PortSpec {
   name: string;
@@ -350,7 +351,7 @@ export class Dataplane {
 
   private portIndex(name: string): number {
     const i = this.o.ports.findIndex((p) => p.name === name);
-    if (i < 0) throw new ExtensionError(`no port named ${JSON.stringify(name)}`);
+    if (i < 0) throw new ExtensionError(`no port named ${brief(name)}`);
     return i;
   }
 
@@ -377,7 +378,7 @@ export class Dataplane {
 
   deleteProperty(name: string, port?: string): void {
     const store = this.propertyStore(port);
-    if (!store.has(name)) throw new ExtensionError(`no ${port === undefined ? 'switch' : `port ${port}`} property ${JSON.stringify(name)}`);
+    if (!store.has(name)) throw new ExtensionError(`no ${port === undefined ? 'switch' : `port ${port}`} property ${brief(name)}`);
     const old = store.get(name);
     const scope = port === undefined ? 'switch' as const : 'port' as const;
     this.extensions.controlOp({ op: 'propertyDelete', scope, port, name, value: old }, { op: 'propertyAdd', scope, port, name, value: old });

@@ -20,6 +20,7 @@
 import { Classifier } from './classifier.js';
 import { KEY_WORDS } from './key.js';
 import { Actions, compileRule, CompiledRule, Layer, LAYERS, RuleContext, RuleError, RuleSpec } from './rule.js';
+import { brief } from '../quote.js';
 
 export interface RuleBatch { add?: RuleSpec[]; del?: string[] }
 
@@ -90,7 +91,7 @@ export class RuleSet {
     const adds = batch.add ?? [];
     const gone = new Set<string>();
     dels.forEach((id, i) => {
-      if (!this.byId.has(id)) throw new RuleError(`del[${i}]`, `no rule with id ${JSON.stringify(id)}`);
+      if (!this.byId.has(id)) throw new RuleError(`del[${i}]`, `no rule with id ${brief(id)}`);
       gone.add(id);
     });
     const batchIds = new Set<string>();
@@ -102,7 +103,7 @@ export class RuleSet {
         if (e instanceof RuleError) throw new RuleError(`add[${i}].${e.field}`, e.problem);
         throw e;
       }
-      if ((this.byId.has(r.id) && !gone.has(r.id)) || batchIds.has(r.id)) throw new RuleError(`add[${i}].id`, `a rule with id ${JSON.stringify(r.id)} exists`);
+      if ((this.byId.has(r.id) && !gone.has(r.id)) || batchIds.has(r.id)) throw new RuleError(`add[${i}].id`, `a rule with id ${brief(r.id)} exists`);
       batchIds.add(r.id);
       compiled.push(r);
     });

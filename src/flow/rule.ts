@@ -11,6 +11,7 @@
 import ipaddr from 'ipaddr.js';
 import { parseMac } from '../wire/bytes.js';
 import { KEY_WORDS } from './key.js';
+import { brief } from '../quote.js';
 
 export class RuleError extends Error {
   readonly field: string;
@@ -85,14 +86,14 @@ export function rangeToPrefixes(lo: number, hi: number): [number, number][] {
 }
 
 function int(field: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RuleError(field, `${JSON.stringify(v)} is not an integer in ${min}..${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RuleError(field, `${brief(v)} is not an integer in ${min}..${max}`);
   return v;
 }
 
 function portRange(field: string, v: number | string): [number, number] {
   if (typeof v === 'number') { int(field, v, 0, 65535); return [v, v]; }
   const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
-  if (!m) throw new RuleError(field, `${JSON.stringify(v)} is not a port (0..65535) or a range "lo-hi"`);
+  if (!m) throw new RuleError(field, `${brief(v)} is not a port (0..65535) or a range "lo-hi"`);
   const lo = Number(m[1]), hi = Number(m[2]);
   if (lo > 65535 || hi > 65535) throw new RuleError(field, `${v}: port out of range 0..65535`);
   if (lo > hi) throw new RuleError(field, `${v}: range start is above its end`);
@@ -102,16 +103,16 @@ function portRange(field: string, v: number | string): [number, number] {
 function macMatch(field: string, s: string): [number[], number[]] {
   const [addr, maskText] = s.split('/');
   const a = parseMac(addr);
-  if (!a) throw new RuleError(field, `${JSON.stringify(addr)} is not a MAC address`);
+  if (!a) throw new RuleError(field, `${brief(addr)} is not a MAC address`);
   const m = maskText === undefined ? Uint8Array.from([255, 255, 255, 255, 255, 255]) : parseMac(maskText);
-  if (!m) throw new RuleError(field, `${JSON.stringify(maskText)} is not a MAC mask`);
+  if (!m) throw new RuleError(field, `${brief(maskText)} is not a MAC mask`);
   return [[...a].map((x, i) => x & m[i]), [...m]];
 }
 
 /** Validate a rule and compile its match; throws RuleError naming the first bad field. */
 export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): CompiledRule {
   if (typeof spec !== 'object' || spec === null) throw new RuleError('rule', 'expected an object');
-  if (!LAYERS.includes(spec.layer)) throw new RuleError('layer', `${JSON.stringify(spec.layer)} is not one of ${LAYERS.join(', ')}`);
+  if (!LAYERS.includes(spec.layer)) throw new RuleError('layer', `${brief(spec.layer)} is not one of ${LAYERS.join(', ')}`);
   const priority = int('priority', spec.priority, 0, 65535);
   const m = spec.match ?? {};
   if (typeof m !== 'object') throw new RuleError('match', 'expected an object');
@@ -123,7 +124,7 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
 
   if (m.inPort !== undefined) {
     const p = ctx.ports.indexOf(m.inPort);
-    if (p < 0) throw new RuleError('match.inPort', `unknown port ${JSON.stringify(m.inPort)} (ports: ${ctx.ports.join(', ')})`);
+    if (p < 0) throw new RuleError('match.inPort', `unknown port ${brief(m.inPort)} (ports: ${ctx.ports.join(', ')})`);
     set(0, p << 16, 0xffff0000);
   }
   if (m.vlan !== undefined) set(0, (int('match.vlan', m.vlan, 0, 4095) << 4) | 1, 0xfff1);
@@ -146,7 +147,7 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
       if (s.includes('/')) [addr, bits] = ipaddr.parseCIDR(s);
       else { addr = ipaddr.parse(s); bits = addr.kind() === 'ipv4' ? 32 : 128; }
     } catch {
-      throw new RuleError(`match.${field}`, `${JSON.stringify(s)} is not an IPv4/IPv6 address or CIDR prefix`);
+      throw new RuleError(`match.${field}`, `${brief(s)} is not an IPv4/IPv6 address or CIDR prefix`);
     }
     const v = addr.kind() === 'ipv4' ? 4 : 6;
     if (ipVersion !== 0 && ipVersion !== v) throw new RuleError(`match.${field}`, 'srcIp and dstIp must be the same IP version');
@@ -163,7 +164,7 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
   let etherType = -1;
   if (m.etherType !== undefined) {
     etherType = typeof m.etherType === 'string' ? ETHERTYPES[m.etherType] ?? -1 : int('match.etherType', m.etherType, 0x600, 0xffff);
-    if (etherType < 0) throw new RuleError('match.etherType', `${JSON.stringify(m.etherType)} is not ipv4, ipv6, arp or a number 0x600..0xffff`);
+    if (etherType < 0) throw new RuleError('match.etherType', `${brief(m.etherType)} is not ipv4, ipv6, arp or a number 0x600..0xffff`);
   }
   if (ipVersion !== 0) {
     const et = ipVersion === 4 ? 0x0800 : 0x86dd;
@@ -173,7 +174,7 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
   let proto = -1;
   if (m.proto !== undefined) {
     proto = typeof m.proto === 'string' ? PROTOS[m.proto] ?? -1 : int('match.proto', m.proto, 0, 255);
-    if (proto < 0) throw new RuleError('match.proto', `${JSON.stringify(m.proto)} is not tcp, udp, icmp, icmpv6, sctp or 0..255`);
+    if (proto < 0) throw new RuleError('match.proto', `${brief(m.proto)} is not tcp, udp, icmp, icmpv6, sctp or 0..255`);
     if (etherType >= 0 && etherType !== 0x0800 && etherType !== 0x86dd) throw new RuleError('match.proto', 'needs an IP EtherType (ipv4, ipv6) or none');
   }
   // IP-only fields without an EtherType or address match IPv4 and IPv6 alike: the rule
@@ -193,7 +194,7 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
     for (const part of String(m.tcpFlags).split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
       const neg = part.startsWith('!');
       const bit = TCP_FLAG_BITS[neg ? part.slice(1) : part];
-      if (bit === undefined) throw new RuleError('match.tcpFlags', `unknown flag ${JSON.stringify(part)} (use fin,syn,rst,psh,ack,urg,ece,cwr, "!" to require clear)`);
+      if (bit === undefined) throw new RuleError('match.tcpFlags', `unknown flag ${brief(part)} (use fin,syn,rst,psh,ack,urg,ece,cwr, "!" to require clear)`);
       k |= bit; if (!neg) v |= bit;
     }
     set(14, v << 24, (k << 24) >>> 0);
@@ -224,7 +225,7 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
     masks[o + 1] = (masks[o + 1] | fm) >>> 0; values[o + 1] = (values[o + 1] | fv) >>> 0;
     i++;
   }
-  if (spec.id !== undefined && (typeof spec.id !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(spec.id))) throw new RuleError('id', `${JSON.stringify(spec.id)} is not 1..64 letters, digits or _ . : -`);
+  if (spec.id !== undefined && (typeof spec.id !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(spec.id))) throw new RuleError('id', `${brief(spec.id)} is not 1..64 letters, digits or _ . : -`);
   return { id: spec.id ?? `r${seq}`, layer: spec.layer, priority, seq, values, masks, pairs, slot: -1, actions: compileActions(spec.actions, ctx), spec: { ...spec, id: spec.id ?? `r${seq}` } };
 }
 
@@ -233,7 +234,7 @@ function compileActions(list: ActionSpec[], ctx: RuleContext): Actions {
   if (!Array.isArray(list) || list.length === 0) throw new RuleError('actions', 'needs at least one action');
   const port = (f: string, name: unknown) => {
     const p = ctx.ports.indexOf(String(name));
-    if (p < 0) throw new RuleError(f, `unknown port ${JSON.stringify(name)} (ports: ${ctx.ports.join(', ')})`);
+    if (p < 0) throw new RuleError(f, `unknown port ${brief(name)} (ports: ${ctx.ports.join(', ')})`);
     return p;
   };
   list.forEach((act, i) => {

@@ -85,7 +85,10 @@ test('VLAN isolation across access and trunk ports; a missing peer is counted, n
 test('invalid configuration: one message naming the field path, exit code 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-'));
   const cases: [unknown, RegExp][] = [
-    [{ ports: [{ name: 'a', endpoint: { type: 'udp', local: '127.0.0.1:99999', remote: '127.0.0.1:1' } }] }, /ports\[0\]\.endpoint\.local: "127\.0\.0\.1:99999" is not "address:port"/],
+    [{ ports: [{ name: 'a', endpoint: { type: 'udp', local: '127.0.0.1:99999', remote: '127.0.0.1:1' } }] }, /ports\[0\]\.endpoint\.local: "127\.0\.0\.1:99999" is not "IP:port"/],
+    [{ ports: [{ name: 'a', endpoint: { type: 'udp', local: '127.0.0.1:4000', remote: '999.1.1.1:50002' } }] }, /ports\[0\]\.endpoint\.remote: "999\.1\.1\.1:50002" is not "IP:port" with an IP address literal/],
+    [{ ports: [{ name: 'a', endpoint: { type: 'udp', local: '127.0.0.1:4000', remote: 'peer.example:50002' } }] }, /ports\[0\]\.endpoint\.remote: "peer\.example:50002" is not "IP:port"/],
+    [{ ports: [{ name: 'a', endpoint: { type: 'memory' } }], control: { listen: '127.attacker.example:7400' } }, /control\.listen: "127\.attacker\.example" is not an IP address/],
     [{ ports: [] }, /ports: needs at least 1 item/],
     [{ nic: { queues: 65 }, ports: [{ name: 'a', endpoint: { type: 'memory' } }] }, /nic\.queues: 65 is out of range 1\.\.64/],
     [{ ports: [{ name: 'a', endpoint: { type: 'memory' }, vlan: { mode: 'trunk' } }] }, /ports\[0\]\.vlan\.allowed: a trunk needs/],

@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { CounterBlock } from '../../counters.js';
 import { ControlAnswer, ControlOp, ExtensionDefinition, ExtensionKind, KINDS, RIGHTS, VETOABLE } from './api.js';
 import { EXT_COUNTERS, ExtensionState, MAX_REASONS, REASON_BASE, STATUS_FAILED_CLOSED, STATUS_FAILED_OPEN, STATUS_OK } from './state.js';
+import { brief } from '../../quote.js';
 
 export interface ExtensionSpec {
   /** A built-in name (see BUILTINS) or a path to an ES module whose default export is the definition. */
@@ -84,7 +85,7 @@ export function checkDefinition(exported: unknown, where: string, config?: unkno
   if (typeof d !== 'object' || d === null) fail('the module\'s default export must be an extension definition object');
   const x = d as Record<string, unknown>;
   if (typeof x.name !== 'string' || !/^[A-Za-z0-9_.-]{1,48}$/.test(x.name)) fail('"name" must be 1-48 letters, digits, "_", "-" or "."');
-  if (!KINDS.includes(x.kind as ExtensionKind)) fail(`"kind" must be one of ${KINDS.join(', ')}, got ${JSON.stringify(x.kind)}`);
+  if (!KINDS.includes(x.kind as ExtensionKind)) fail(`"kind" must be one of ${KINDS.join(', ')}, got ${brief(x.kind)}`);
   for (const h of ['start', 'control', 'datapath', 'stop']) if (x[h] !== undefined && typeof x[h] !== 'function') fail(`"${h}" must be a function`);
   if (x.dropReasons !== undefined && (!Array.isArray(x.dropReasons) || x.dropReasons.length > MAX_REASONS - 1 || x.dropReasons.some((r) => typeof r !== 'string'))) fail(`"dropReasons" must be at most ${MAX_REASONS - 1} strings`);
   const kind = x.kind as ExtensionKind;
@@ -141,7 +142,7 @@ export class ExtensionHost {
         throw new ExtensionError(`extension ${s.module}: cannot load ${url}: ${(err as Error).message}`);
       }
       const d = checkDefinition(mod.default, s.module, s.config);
-      if (this.defs.some((x) => x.name === d.name)) throw new ExtensionError(`extension ${s.module}: a bound extension is already named ${JSON.stringify(d.name)}`);
+      if (this.defs.some((x) => x.name === d.name)) throw new ExtensionError(`extension ${s.module}: a bound extension is already named ${brief(d.name)}`);
       this.defs.push(d);
       this.bound.push({ url, name: d.name, kind: d.kind, cacheable: d.cacheable === true, failClosed: s.failMode === 'closed', dropReasons: d.dropReasons ?? [], config: s.config, shared: undefined });
     }
@@ -178,7 +179,7 @@ export class ExtensionHost {
 
   index(name: string): number {
     const e = this.defs.findIndex((d) => d.name === name);
-    if (e < 0) throw new ExtensionError(`no extension named ${JSON.stringify(name)} (bound: ${this.defs.map((d) => d.name).join(', ') || 'none'})`);
+    if (e < 0) throw new ExtensionError(`no extension named ${brief(name)} (bound: ${this.defs.map((d) => d.name).join(', ') || 'none'})`);
     return e;
   }
 
