@@ -6,3 +6,20 @@ export function brief(s: unknown, max = 64): string {
   const t = typeof s === 'string' ? s : String(s);
   return t.length <= max ? JSON.stringify(t) : `${JSON.stringify(t.slice(0, max))}… (${t.length} characters)`;
 }
+
+/**
+ * A thrown value as text, whatever it is: an Error, a string, null, an object without a
+ * prototype (String() throws on it) or a Proxy whose traps throw. Never throws.
+ */
+export function thrownText(x: unknown, max = 300): string {
+  let t: string;
+  try {
+    if (x instanceof Error) t = `${x.name}: ${x.message}`;
+    else if (typeof x === 'string') t = x;
+    else if (x === null || x === undefined || typeof x !== 'object') t = String(x);
+    else t = `a thrown ${Object.prototype.toString.call(x)}`;
+  } catch {
+    t = 'a thrown value that cannot be shown';
+  }
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}

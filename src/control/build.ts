@@ -16,6 +16,8 @@ export interface BuildOptions {
   /** Directory extension module paths are relative to (the configuration file's). */
   baseDir?: string;
   onLog?: (message: string) => void;
+  /** A datapath worker failed (exited, threw or hung). */
+  onFailure?: (reason: string) => void;
 }
 
 export function buildDataplane(c: Config, b: BuildOptions = {}): Dataplane {
@@ -28,6 +30,7 @@ export function buildDataplane(c: Config, b: BuildOptions = {}): Dataplane {
     ports: c.ports.map((p) => ({ name: p.name, endpoint: endpointFor(p), vlan: p.vlan, macLimit: p.macLimit })),
     rules: { add: c.rules }, flowCacheEntries: c.flow.cacheEntries, maxRules: c.flow.maxRules,
     extensions: c.extensions, extensionLimits: c.extensionLimits, extensionBaseDir: b.baseDir, onLog: b.onLog,
+    watchdogMs: c.watchdogMs, onFailure: b.onFailure,
   });
   for (const fl of c.nic.filters) dp.nic.steering.add(fl as SteeringFilter);
   return dp;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseHostPort } from '../endpoints/udp.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
+import { DEFAULT_WATCHDOG_MS } from '../datapath/dataplane.js';
 import { RuleError, RuleSpec } from '../flow/rule.js';
 import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';
 import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
@@ -24,6 +25,7 @@ export interface PortConfig {
 export interface FilterConfig { kind: 'mac' | 'tuple'; queue: number; mac?: string; vlan?: number; proto?: string; src?: string; dst?: string; sport?: number; dport?: number }
 export interface Config {
   workers: number;
+  watchdogMs: number;
   pool: { slots: number; slotSize: number };
   nic: { queues: number; ringSize: number; filterCapacity: number; rss: { key?: string; indirection?: number[] }; filters: FilterConfig[] };
   switch: { macTableSize: number; macAgingSeconds: number; txRingSize: number };
@@ -90,6 +92,7 @@ export const CONFIG_SCHEMA: Schema = {
   type: 'object',
   fields: {
     workers: f(int(0, 64, 'threads'), 'datapath worker threads; queue q is served by worker q % workers; 0 runs the pipeline on the main thread', 2),
+    watchdogMs: f(int(0, 600000, 'ms'), 'a datapath worker whose loop stands still this long is declared hung and the switch stops with its final counters (exit 1); 0 turns the watchdog off', DEFAULT_WATCHDOG_MS),
     pool: f({ type: 'object', fields: {
       slots: f(int(256, 1 << 20, 'slots'), 'packet buffers in the shared pool', 16384),
       slotSize: f(int(256, 65663, 'bytes'), 'bytes per buffer: 128 headroom + largest frame (2048 fits 1518 + 4 tags; use 9216 for jumbo frames)', 2048),

@@ -27,8 +27,35 @@ function attachHelp(c: Config): string[] {
   return lines;
 }
 
+/** Longest a graceful stop may take before the process ends anyway (counters still printed). */
+const STOP_DEADLINE_MS = 10000;
+
 export async function run(c: Config, o: RunOptions): Promise<number> {
-  const dp: Dataplane = buildDataplane(c, { baseDir: o.baseDir, onLog: (m) => process.stderr.write(`sluice: ${m}\n`) });
+  // Stop requests: SIGINT, SIGTERM or a failed datapath worker. The handlers stay installed:
+  // a second signal (or a stop that overruns its deadline) ends the process at once, still
+  // printing the counters as they stand.
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => { requestStop = resolve; });
+  let signals = 0;
+  let finalPrinted = false;
+  const printFinal = () => {
+    if (finalPrinted) return;
+    finalPrinted = true;
+    const s = dp.stats();
+    process.stdout.write((o.json ? JSON.stringify(s) : finalReport(s)) + '\n');
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals === 1) { requestStop(); return; }
+    process.stderr.write(`sluice: ${sig} again: ending now\n`);
+    printFinal();
+    process.exit(130);
+  };
+  const dp: Dataplane = buildDataplane(c, {
+    baseDir: o.baseDir, onLog: (m) => process.stderr.write(`sluice: ${m}\n`),
+    onFailure: (why) => { process.stderr.write(`sluice: ${why}; stopping\n`); requestStop(); },
+  });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const api = c.control.listen === 'off' ? null : new ControlApi(dp, { maxBodyBytes: c.control.maxBodyBytes });
   try {
     await dp.start();
@@ -36,6 +63,8 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   } catch (e) {
     process.stderr.write(`sluice: ${(e as Error).message}\n`);
     await dp.stop(100).catch(() => undefined);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     return 1;
   }
   const log = (s: string) => { if (!o.quiet) process.stdout.write(s + '\n'); };
@@ -51,12 +80,11 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   if (api) log(`control API on ${c.control.listen} — use it with sluice rules | ext | prop | port${c.control.listen === DEFAULT_CONTROL ? '' : ` --control ${c.control.listen}`}`);
   log('Ctrl-C stops and prints the final counters.');
 
-  // One ticker: a failed datapath thread stops the switch; live rates every interval.
+  // Live rates every interval.
   let prev: DataplaneStats = dp.stats();
   let prevT = performance.now();
   let ticks = 0;
   const timer = setInterval(() => {
-    if (dp.failure) { process.stderr.write(`sluice: ${dp.failure}\n`); process.kill(process.pid, 'SIGTERM'); return; }
     if (c.stats.intervalSeconds === 0 || ++ticks % c.stats.intervalSeconds !== 0) return;
     const cur = dp.stats();
     const t = performance.now();
@@ -65,16 +93,18 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
     prev = cur; prevT = t;
   }, 1000);
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   clearInterval(timer);
+  const deadline = setTimeout(() => {
+    process.stderr.write(`sluice: stopping took over ${STOP_DEADLINE_MS} ms: ending now\n`);
+    printFinal();
+    process.exit(1);
+  }, STOP_DEADLINE_MS);
   await api?.close();
   await dp.stop();
-  const s = dp.stats();
-  if (o.json) process.stdout.write(JSON.stringify(s) + '\n');
-  else process.stdout.write(finalReport(s) + '\n');
+  clearTimeout(deadline);
+  printFinal();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   return dp.failure ? 1 : 0;
 }

@@ -36,13 +36,13 @@ import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipelin
 import { PortTable, PortVlanConfig } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { serveQueues } from './serve.js';
-import { CTL_ACK, CTL_RULES, CTL_STOP, RuleMessage, WorkerSetup } from './worker-setup.js';
+import { ackWord, beatWord, controlWords, CTL_RULES, CTL_STOP, hookWord, RuleMessage, WorkerSetup } from './worker-setup.js';
 import { ControlOp } from '../vswitch/ext/api.js';
 import { datapathExtensions } from '../vswitch/ext/datapath.js';
 import { ExtensionError, ExtensionHost, ExtensionLimits, ExtensionReport, ExtensionSpec } from '../vswitch/ext/host.js';
 import { ExtensionStack } from '../vswitch/ext/stack.js';
 import { EXT_COUNTERS, extensionCounters } from '../vswitch/ext/state.js';
-import { brief } from '../quote.js';
+import { brief, thrownText } from '../quote.js';
 
 export interface PortSpec {
   name: string;
@@ -77,7 +77,16 @@ export interface DataplaneOptions {
   extensionBaseDir?: string;
   /** Extension events (faults, ignored vetoes, log lines). */
   onLog?: (message: string) => void;
+  /**
+   * A datapath worker whose loop shows no progress for this long is declared hung (0: no
+   * watchdog). Default DEFAULT_WATCHDOG_MS.
+   */
+  watchdogMs?: number;
+  /** Called once when a datapath worker fails (exits, throws or hangs); `failure` says why. */
+  onFailure?: (reason: string) => void;
 }
+
+export const DEFAULT_WATCHDOG_MS = 3000;
 
 /** Port life cycle, in order (README "Extensions"). */
 export const PORT_STATES = ['none', 'created', 'nicCreated', 'connected', 'disconnected', 'nicDeleted', 'tornDown', 'deleted'] as const;
@@ -126,8 +135,16 @@ export class Dataplane {
   private running = false;
   private txLoopDone: Promise<void> | null = null;
   private agingTimer: NodeJS.Timeout | null = null;
-  /** Set when a worker died; the reason. */
+  /** Set when a worker died, threw or hung; the reason. */
   failure: string | null = null;
+  // Supervision: per worker, whether it exited (and a promise of it), its last heartbeat seen
+  // and when it last moved.
+  private readonly exited: boolean[] = [];
+  private readonly exitDone: Promise<void>[] = [];
+  private readonly beats: number[] = [];
+  private readonly lastMove: number[] = [];
+  private watchdog: NodeJS.Timeout | null = null;
+  private stopping = false;
 
   constructor(o: DataplaneOptions) {
     this.o = o;
@@ -143,7 +160,7 @@ export class Dataplane {
     });
     this.portCounters = new CounterBlock(PORT_COUNTERS, o.ports.length);
     this.txOp = new Int32Array(new SharedArrayBuffer(o.ports.length * o.poolSlots * 4));
-    this.control = new Int32Array(new SharedArrayBuffer((CTL_ACK + Math.max(1, o.workers)) * 4));
+    this.control = new Int32Array(new SharedArrayBuffer(controlWords(o.workers) * 4));
     const maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
     this.rules = new RuleSet({ ports: o.ports.map((p) => p.name), queues: o.queues }, { maxRules });
     this.initialRules = o.rules ?? {};
@@ -220,7 +237,15 @@ export class Dataplane {
           extensions: { bound: host.bound, state: host.state.buffer, counters: s.ext.buffer, ports: names, limits: host.limits },
         };
         const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup, transferList: [channel.port2] });
-        worker.on('error', (e) => { this.failure = `datapath worker ${w} failed: ${e.stack ?? e}`; });
+        this.exited.push(false);
+        this.beats.push(0);
+        this.lastMove.push(performance.now());
+        worker.on('error', (e) => this.fail(`datapath worker ${w} failed: ${thrownText(e)}${this.inHook(w)}`));
+        this.exitDone.push(new Promise<void>((resolve) => worker.once('exit', (code) => {
+          this.exited[w] = true;
+          if (!this.stopping) this.fail(`datapath worker ${w} exited (code ${code}) while the switch ran${this.inHook(w)}`);
+          resolve();
+        })));
         readies.push(new Promise<void>((resolve, reject) => {
           worker.on('message', (m: WorkerEvent) => { if (m.ready) resolve(); });
           worker.once('error', reject);
@@ -233,8 +258,23 @@ export class Dataplane {
         this.workers.push(worker);
       }
     }
-    // Workers load their extensions asynchronously: take no frame before every one is serving.
-    await Promise.all(readies);
+    // Workers load their extensions asynchronously: take no frame before every one is serving,
+    // and give up on one whose extensions do not load in time (a datapath() hook that never
+    // returns keeps its thread busy for good).
+    const limit = host.limits.startTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([Promise.all(readies), new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`datapath workers not ready within ${limit} ms (extensionLimits.startTimeoutMs): does an extension's datapath() hook never return?`)), limit);
+      })]);
+    } catch (e) {
+      this.stopping = true;
+      await Promise.all(this.workers.map((wk) => wk.terminate()));
+      await host.stop();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
     for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.portIo(i));
     this.running = true;
     if (o.workers > 0) this.txLoopDone = this.txLoop();
@@ -242,6 +282,42 @@ export class Dataplane {
     const every = Math.max(1, Math.min(10, Math.floor(o.macAgingSeconds / 2))) * 1000;
     this.agingTimer = setInterval(() => this.macs.age(this.clock.seconds()), every);
     this.agingTimer.unref();
+    const dog = o.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+    if (o.workers > 0 && dog > 0) {
+      this.watchdog = setInterval(() => this.watch(dog), Math.max(10, Math.min(250, dog / 4)));
+      this.watchdog.unref();
+    }
+  }
+
+  // Watchdog: a worker's loop bumps its heartbeat every turn, and an idle worker still turns
+  // every 100 ms (its doorbell sleep times out), so a heartbeat that stands still for `limit`
+  // means the thread is stuck (an extension hook that never returns, say). The thread is
+  // ended and the switch reports the failure.
+  private watch(limit: number): void {
+    const now = performance.now();
+    for (let w = 0; w < this.workers.length; w++) {
+      if (this.exited[w]) continue;
+      const beat = Atomics.load(this.control, beatWord(w));
+      if (beat !== this.beats[w]) { this.beats[w] = beat; this.lastMove[w] = now; continue; }
+      if (now - this.lastMove[w] < limit) continue;
+      let waiting = 0;
+      for (let q = w; q < this.o.queues; q += this.o.workers) waiting += this.nic.rings[q].count;
+      this.fail(`datapath worker ${w} made no progress for ${Math.round(now - this.lastMove[w])} ms with ${waiting} frame${waiting === 1 ? '' : 's'} waiting${this.inHook(w)}; it was ended`);
+      void this.workers[w].terminate();
+    }
+  }
+
+  // ", inside extension X's hook" when worker w was running one.
+  private inHook(w: number): string {
+    const e = Atomics.load(this.control, hookWord(w)) - 1;
+    const b = this.extensions.bound[e];
+    return b ? `, inside a hook of extension ${b.name} (${b.kind})` : '';
+  }
+
+  private fail(reason: string): void {
+    if (this.failure !== null) return;
+    this.failure = reason;
+    this.o.onFailure?.(reason);
   }
 
   private portIo(i: number): PortIo {
@@ -443,10 +519,10 @@ export class Dataplane {
     for (const b of this.nic.bells) b.wakeAlways();
     const deadline = Date.now() + RULE_ACK_TIMEOUT_MS;
     for (let w = 0; w < this.workers.length; w++) {
-      for (let acked; (acked = Atomics.load(this.control, CTL_ACK + w)) < version;) {
+      for (let acked; (acked = Atomics.load(this.control, ackWord(w))) < version;) {
         if (this.failure) throw new Error(this.failure);
         if (Date.now() > deadline) throw new Error(`datapath worker ${w} did not take rule change ${version} within ${RULE_ACK_TIMEOUT_MS} ms`);
-        const r = Atomics.waitAsync(this.control, CTL_ACK + w, acked, 50);
+        const r = Atomics.waitAsync(this.control, ackWord(w), acked, 50);
         if (r.async) await r.value;
       }
     }
@@ -464,7 +540,9 @@ export class Dataplane {
 
   /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
   async stop(timeoutMs = 2000): Promise<void> {
+    this.stopping = true;
     if (this.agingTimer) clearInterval(this.agingTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
     for (const p of this.o.ports) p.endpoint.quiesce();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight() !== 0 && Date.now() < deadline) {
@@ -475,10 +553,19 @@ export class Dataplane {
     Atomics.store(this.control, CTL_STOP, 1);
     for (const q of this.nic.bells) q.wakeAlways();
     // Workers exit once their rings are empty; one that does not within a second is ended.
-    await Promise.all(this.workers.map((w) => new Promise<void>((r) => {
-      const t = setTimeout(() => { void w.terminate(); }, 1000);
-      w.once('exit', () => { clearTimeout(t); r(); });
-    })));
+    await Promise.all(this.workers.map((wk, w) => {
+      if (this.exited[w]) return undefined;
+      const t = setTimeout(() => { void wk.terminate(); }, 1000);
+      return this.exitDone[w].then(() => clearTimeout(t));
+    }));
+    // Frames still queued for a worker that failed will never be served: count and free them.
+    for (let q = 0; q < this.nic.queues; q++) {
+      const ring = this.nic.rings[q];
+      for (let n; (n = ring.dequeueBurst(this.scratch, TX_BURST)) !== 0;) {
+        this.nic.counters.values[this.nic.counters.slot('dropUnserved', q)] += n;
+        for (let i = 0; i < n; i++) this.pool.free(this.scratch[i]);
+      }
+    }
     for (const s of this.sources) s.rulePort?.close();
     this.mainBell.wakeAlways();
     if (this.txLoopDone) await this.txLoopDone;

@@ -9,11 +9,17 @@ import { MessagePort } from 'node:worker_threads';
 import { RuleBatch } from '../flow/rule-set.js';
 import { BoundSpec, ExtensionLimits } from '../vswitch/ext/host.js';
 
-// Control words (Int32Array over `control`): stop flag, newest rule version posted, then one
-// acknowledged rule version per worker.
+// Control words (Int32Array over `control`): stop flag, newest rule version posted, then per
+// worker: its acknowledged rule version, its heartbeat (bumped every loop turn; the main
+// thread's watchdog reads it) and the extension whose hook it is in (index + 1; 0 = none).
 export const CTL_STOP = 0;
 export const CTL_RULES = 1;
-export const CTL_ACK = 2;
+const CTL_WORKER = 2;
+const PER_WORKER = 3;
+export const ackWord = (w: number) => CTL_WORKER + w * PER_WORKER;
+export const beatWord = (w: number) => CTL_WORKER + w * PER_WORKER + 1;
+export const hookWord = (w: number) => CTL_WORKER + w * PER_WORKER + 2;
+export const controlWords = (workers: number) => CTL_WORKER + Math.max(1, workers) * PER_WORKER;
 
 /** A rule change posted to the workers; `slots` lets a worker check its replica agrees. */
 export interface RuleMessage { version: number; batch: RuleBatch; slots: number[] }
@@ -34,7 +40,7 @@ export interface WorkerSetup {
   mainBell: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   control: SharedArrayBuffer;
-  /** This worker's index (its acknowledgement word is CTL_ACK + index). */
+  /** This worker's index (its words are ackWord(index), beatWord(index), hookWord(index)). */
   index: number;
   /** Rule replica: port names and queues, installed rules, limits, counter memory. */
   rules: { ports: string[]; queues: number; initial: RuleBatch; maxRules: number; counters: SharedArrayBuffer };

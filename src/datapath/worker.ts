@@ -18,7 +18,7 @@ import { MacTable } from '../vswitch/mac-table.js';
 import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
 import { PortTable } from '../vswitch/port-table.js';
 import { ringsEmpty, serveQueues } from './serve.js';
-import { CTL_ACK, CTL_RULES, CTL_STOP, RuleMessage, WorkerSetup } from './worker-setup.js';
+import { ackWord, beatWord, CTL_RULES, CTL_STOP, hookWord, RuleMessage, WorkerSetup } from './worker-setup.js';
 import { datapathExtensions } from '../vswitch/ext/datapath.js';
 import { ExtensionStack } from '../vswitch/ext/stack.js';
 import { ExtensionState, extensionCounters } from '../vswitch/ext/state.js';
@@ -45,8 +45,8 @@ function takeRuleChanges(): void {
     });
     rulesVersion = msg.version;
   }
-  Atomics.store(control, CTL_ACK + s.index, rulesVersion);
-  Atomics.notify(control, CTL_ACK + s.index);
+  Atomics.store(control, ackWord(s.index), rulesVersion);
+  Atomics.notify(control, ackWord(s.index));
 }
 
 const post = (m: WorkerEvent) => parentPort?.postMessage(m);
@@ -55,7 +55,8 @@ let stack: ExtensionStack | null = null;
 if (x.bound.length > 0) {
   const bound = await datapathExtensions(x.bound, s.index + 1, x.ports, (ext, port, frame) => { post({ originate: { ext, port, frame: frame.slice() } }); return true; });
   stack = new ExtensionStack(bound, new ExtensionState(x.bound.length, x.state), extensionCounters(x.bound.length, x.counters), pool, keys, BATCH_MAX, s.portCount,
-    { budgetMs: x.limits.batchBudgetMs, overrunLimit: x.limits.overrunLimit, timeEvery: x.limits.timeEvery, onFault: (_e, m) => post({ fault: m }) });
+    { budgetMs: x.limits.batchBudgetMs, overrunLimit: x.limits.overrunLimit, timeEvery: x.limits.timeEvery, onFault: (_e, m) => post({ fault: m }),
+      hookWord: { words: control, at: hookWord(s.index) } });
 }
 
 const pipeline = new SwitchPipeline(pool, keys, PortTable.attach(s.ports), MacTable.attach(s.macs), new Int32Array(s.txOp), {
@@ -65,7 +66,9 @@ const batch = new Int32Array(BATCH_MAX);
 
 post({ ready: true });
 
+const beat = beatWord(s.index);
 for (;;) {
+  control[beat]++; // heartbeat for the main thread's watchdog (a plain store: one writer)
   if (Atomics.load(control, CTL_RULES) !== rulesVersion) takeRuleChanges();
   if (serveQueues(rings, pipeline, batch, systemClock) !== 0) continue;
   if (Atomics.load(control, CTL_STOP) !== 0 && ringsEmpty(rings)) break;

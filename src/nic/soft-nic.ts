@@ -20,7 +20,7 @@ import { Ring } from './ring.js';
 import { Rss } from './rss.js';
 import { SteeringTable } from './steering.js';
 
-export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed'] as const;
+export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved'] as const;
 export const MAX_QUEUES = 64;
 const QC = counterIndex(QUEUE_COUNTERS);
 /** Handles staged per queue before a flush publishes them in one burst. */

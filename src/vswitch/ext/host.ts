@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { CounterBlock } from '../../counters.js';
 import { ControlAnswer, ControlOp, ExtensionDefinition, ExtensionKind, KINDS, RIGHTS, VETOABLE } from './api.js';
 import { EXT_COUNTERS, ExtensionState, MAX_REASONS, REASON_BASE, STATUS_FAILED_CLOSED, STATUS_FAILED_OPEN, STATUS_OK } from './state.js';
-import { brief } from '../../quote.js';
+import { brief, thrownText } from '../../quote.js';
 
 export interface ExtensionSpec {
   /** A built-in name (see BUILTINS) or a path to an ES module whose default export is the definition. */
@@ -80,7 +80,7 @@ export function checkDefinition(exported: unknown, where: string, config?: unkno
   const fail = (why: string): never => { throw new ExtensionError(`extension ${where}: ${why}`); };
   let d = exported;
   if (typeof d === 'function') {
-    try { d = (d as (c: unknown) => unknown)(config); } catch (err) { fail(`its factory threw: ${(err as Error).message}`); }
+    try { d = (d as (c: unknown) => unknown)(config); } catch (err) { fail(`its factory threw: ${thrownText(err)}`); }
   }
   if (typeof d !== 'object' || d === null) fail('the module\'s default export must be an extension definition object');
   const x = d as Record<string, unknown>;
@@ -139,7 +139,7 @@ export class ExtensionHost {
       const url = moduleUrl(s.module, this.baseDir);
       let mod: { default?: unknown };
       try { mod = await import(url) as { default?: unknown }; } catch (err) {
-        throw new ExtensionError(`extension ${s.module}: cannot load ${url}: ${(err as Error).message}`);
+        throw new ExtensionError(`extension ${s.module}: cannot load ${url}: ${thrownText(err)}`);
       }
       const d = checkDefinition(mod.default, s.module, s.config);
       if (this.defs.some((x) => x.name === d.name)) throw new ExtensionError(`extension ${s.module}: a bound extension is already named ${brief(d.name)}`);
@@ -172,7 +172,7 @@ export class ExtensionHost {
       this.state.setEnabled(e, false);
       if (!d.stop) continue;
       try { await withTimeout(Promise.resolve().then(() => d.stop!()), this.limits.startTimeoutMs, `extension ${d.name}: stop`); } catch (err) {
-        this.note(`extension ${d.name}: stop failed: ${(err as Error).message}`);
+        this.note(`extension ${d.name}: stop failed: ${thrownText(err)}`);
       }
     }
   }
@@ -224,7 +224,7 @@ export class ExtensionHost {
       let answer: ControlAnswer;
       try { answer = d.control(op); } catch (err) {
         this.controlCounters.values[this.controlCounters.slot('faults', e)]++;
-        this.note(`extension ${d.name}: control hook threw on ${op.op}: ${(err as Error).message}; treated as accepted`);
+        this.note(`extension ${d.name}: control hook threw on ${op.op}: ${thrownText(err)}; treated as accepted`);
         accepted.push(e);
         continue;
       }
@@ -237,7 +237,7 @@ export class ExtensionHost {
         }
         this.controlCounters.values[this.controlCounters.slot('vetoes', e)]++;
         if (undo) for (const a of accepted.reverse()) { try { this.defs[a].control?.(undo); } catch { /* rollback is best effort */ } }
-        throw new VetoError(d.name, op, String(answer.veto));
+        throw new VetoError(d.name, op, thrownText(answer.veto));
       }
       accepted.push(e);
     }

@@ -20,6 +20,7 @@ import { FlowDecisions } from '../../flow/flow-decisions.js';
 import { FlowKeys } from '../../wire/flow-key.js';
 import { DatapathHooks, DropReason, EgressBatch, ExtensionKind, IngressBatch, KINDS, RIGHTS } from './api.js';
 import { EXT_COUNTERS, ExtensionState, MAX_REASONS, REASON_BASE, STATUS_FAILED_CLOSED, STATUS_FAILED_OPEN, STATUS_OK } from './state.js';
+import { thrownText } from '../../quote.js';
 
 export interface BoundExtension {
   name: string;
@@ -39,6 +40,8 @@ export interface StackOptions {
   /** Time every n-th call of each extension (1: every call). */
   timeEvery?: number;
   onFault?: (ext: number, message: string) => void;
+  /** Where to note the extension whose hook runs (index + 1, 0 after): the watchdog names it. */
+  hookWord?: { words: Int32Array; at: number };
 }
 
 const NC = EXT_COUNTERS.length;
@@ -259,6 +262,9 @@ export class ExtensionStack {
   private readonly synPort: Int32Array;
   private readonly synGone: Uint8Array;
 
+  private readonly hookWords: Int32Array;
+  private readonly hookAt: number;
+
   constructor(exts: BoundExtension[], state: ExtensionState, counters: CounterBlock<typeof EXT_COUNTERS>, pool: PacketPool, keys: FlowKeys,
     batchMax: number, portCount: number, o: StackOptions) {
     this.exts = exts; this.state = state; this.counters = counters; this.o = o;
@@ -266,6 +272,8 @@ export class ExtensionStack {
     this.np = portCount;
     this.now = o.now ?? (() => performance.now());
     this.timeEvery = o.timeEvery ?? 4;
+    this.hookWords = o.hookWord?.words ?? new Int32Array(1);
+    this.hookAt = o.hookWord?.at ?? 0;
     this.overrunsIn = new Int32Array(Math.max(1, exts.length));
     this.overrunsOut = new Int32Array(Math.max(1, exts.length));
     this.ticksIn = new Int32Array(Math.max(1, exts.length));
@@ -323,13 +331,16 @@ export class ExtensionStack {
     v.bind(e, x);
     const timed = ++ticks[e] % this.timeEvery === 0;
     const t0 = timed ? this.now() : 0;
+    this.hookWords[this.hookAt] = e + 1;
     try {
       if (ingress) x.hooks.ingress!(v as IngressView); else x.hooks.egress!(v as EgressView);
     } catch (err) {
+      this.hookWords[this.hookAt] = 0;
       c[row + AT.faults]++;
-      this.fail(e, `threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      this.fail(e, `threw ${thrownText(err)}`);
       return false;
     }
+    this.hookWords[this.hookAt] = 0;
     if (!timed) return true;
     const dt = this.now() - t0;
     if (dt > this.o.budgetMs) {
