@@ -29,7 +29,7 @@ import { PacketPool } from '../nic/pool.js';
 import { Ring } from '../nic/ring.js';
 import { Rss } from '../nic/rss.js';
 import { QUEUE_COUNTERS, SoftNic } from '../nic/soft-nic.js';
-import { Endpoint, PORT_COUNTERS, PortIo } from '../endpoints/endpoint.js';
+import { Endpoint, PEER_DOWN, PORT_COUNTERS, PortIo } from '../endpoints/endpoint.js';
 import { applyTagOp } from '../vswitch/egress-tag.js';
 import { MacTable } from '../vswitch/mac-table.js';
 import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
@@ -326,7 +326,7 @@ export class Dataplane {
       port: i, pool, counters: this.portCounters,
       receive: (h) => { nic.receive(h, i); this.schedulePump(); },
       sent: (h, err) => {
-        if (err === null) { c[i * nc + at.txPackets]++; c[i * nc + at.txBytes] += pool.len[h]; } else c[i * nc + at.txErrors]++;
+        if (err === null) { c[i * nc + at.txPackets]++; c[i * nc + at.txBytes] += pool.len[h]; } else if (err === PEER_DOWN) c[i * nc + at.txDropPeerDown]++; else c[i * nc + at.txErrors]++;
         this.release(h);
       },
     };

@@ -9,8 +9,11 @@ import { PacketPool } from '../nic/pool.js';
 /** Counters every port has, one row per port. Written by the thread that owns the pool. */
 export const PORT_COUNTERS = [
   'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops',
-  'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable',
+  'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable', 'txDropPeerDown',
 ] as const;
+
+/** The `err` an endpoint reports for a frame it did not send because its peer is known gone. */
+export const PEER_DOWN = 'peerDown';
 
 /** What the dataplane gives an endpoint. */
 export interface PortIo {
@@ -19,7 +22,10 @@ export interface PortIo {
   readonly counters: CounterBlock<typeof PORT_COUNTERS>;
   /** Hand a filled slot to the NIC. */
   receive(h: number): void;
-  /** A send of h finished (err: errno name, or null); release the handle. */
+  /**
+   * A send of h finished (err: errno name, or null; PEER_DOWN: not sent, the peer is known
+   * gone — counted as txDropPeerDown); release the handle.
+   */
   sent(h: number, err: string | null): void;
 }
 

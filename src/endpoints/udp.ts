@@ -5,7 +5,11 @@
 // The socket is bound to `local` and connected to `remote`: sends skip a per-packet address
 // lookup, a vanished peer shows up as ECONNREFUSED (failed sends count as txErrors, reports
 // on receive as peerUnreachable; the switch keeps running), and only the configured peer's
-// datagrams are accepted, as on a point-to-point link. Socket buffers are sized generously
+// datagrams are accepted, as on a point-to-point link.
+// Peer down: after a refusal the port holds its frames back for PEER_DOWN_MS (counted as
+// txDropPeerDown, not sent): a datagram to a dead peer would go out, bounce as ICMP and make
+// the next send fail, so most would otherwise be counted as sent. One frame per PEER_DOWN_MS
+// probes the peer again; a datagram from the peer ends the state at once. Socket buffers are sized generously
 // (4 MiB asked; the kernel caps it at net.core.rmem_max / wmem_max; the effective size is
 // reported). Datagrams the kernel
 // dropped because the receive buffer was full are read from /proc/net/udp{,6} (the "drops"
@@ -15,7 +19,7 @@
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { Endpoint, PortIo } from './endpoint.js';
+import { Endpoint, PEER_DOWN, PortIo } from './endpoint.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -29,6 +33,8 @@ export function parseHostPort(s: string): HostPort | null {
 }
 
 export const DEFAULT_SOCKET_BUFFER = 4 << 20;
+/** How long a refused peer counts as gone (its frames are dropped, one probe per period). */
+export const PEER_DOWN_MS = 1000;
 
 export class UdpEndpoint implements Endpoint {
   readonly kind = 'udp';
@@ -41,6 +47,10 @@ export class UdpEndpoint implements Endpoint {
   private views: Buffer[] = [];
   private done: (((err: Error | null) => void) | undefined)[] = [];
   private inflight = 0;
+  /** Until when (performance.now() ms) the peer counts as gone; 0: it does not. */
+  private downUntil = 0;
+  /** Kernel drops read just before the socket closed (the final report comes after). */
+  private closedKernelDrops = -1;
   /** Effective kernel buffer sizes after start(). */
   recvBufferSize = 0;
   sendBufferSize = 0;
@@ -64,6 +74,7 @@ export class UdpEndpoint implements Endpoint {
     this.sock = sock;
     const c = io.counters.values, row = io.port * io.counters.names.length, at = io.counters.at;
     sock.on('message', (msg: Buffer) => {
+      this.downUntil = 0;
       if (this.stopping) { c[row + at.rxDropStopping]++; return; }
       const h = pool.allocFrom(msg, 0, msg.length);
       if (h === -1) { c[row + at.rxDropPoolEmpty]++; return; }
@@ -74,7 +85,7 @@ export class UdpEndpoint implements Endpoint {
     });
     // The kernel reports an ICMP port unreachable for an earlier datagram on the next receive
     // (ECONNREFUSED): the peer is gone. Counted apart from failed sends (txErrors).
-    sock.on('error', () => { c[row + at.peerUnreachable]++; });
+    sock.on('error', () => { c[row + at.peerUnreachable]++; this.peerGone(); });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind({ address: this.local.host, port: this.local.port, exclusive: true }, () => {
@@ -90,13 +101,23 @@ export class UdpEndpoint implements Endpoint {
 
   quiesce(): void { this.stopping = true; }
 
+  private peerGone(): void { this.downUntil = performance.now() + PEER_DOWN_MS; }
+
   send(h: number): void {
     const io = this.io!, sock = this.sock!;
     const pool = io.pool;
+    if (this.downUntil !== 0) {
+      if (performance.now() < this.downUntil) { io.sent(h, PEER_DOWN); return; }
+      this.downUntil = 0; // this frame probes the peer
+    }
     let cb = this.done[h];
     if (cb === undefined) {
       // One completion function per slot, made the first time the slot is sent and reused.
-      cb = (err: Error | null) => { this.inflight--; io.sent(h, err ? ((err as NodeJS.ErrnoException).code ?? 'error') : null); };
+      cb = (err: Error | null) => {
+        this.inflight--;
+        if (err && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.peerGone();
+        io.sent(h, err ? ((err as NodeJS.ErrnoException).code ?? 'error') : null);
+      };
       this.done[h] = cb;
     }
     this.inflight++;
@@ -110,7 +131,7 @@ export class UdpEndpoint implements Endpoint {
 
   /** Kernel receive-buffer drops for this socket (Linux /proc/net/udp), or -1 if unknown. */
   kernelDrops(): number {
-    if (!this.sock) return -1;
+    if (!this.sock) return this.closedKernelDrops;
     let port: number;
     try { port = this.sock.address().port; } catch { return -1; }
     const hex = port.toString(16).toUpperCase().padStart(4, '0');
@@ -128,6 +149,7 @@ export class UdpEndpoint implements Endpoint {
 
   async close(): Promise<void> {
     const s = this.sock;
+    if (s) this.closedKernelDrops = this.kernelDrops();
     this.sock = null;
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
