@@ -3,6 +3,8 @@
 // switch (MAC table), the workers and the ports with their endpoints and VLAN modes.
 
 import { readFileSync } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { totalmem } from 'node:os';
 import { parseHostPort } from '../endpoints/udp.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
@@ -10,7 +12,7 @@ import { DEFAULT_WATCHDOG_MS } from '../datapath/dataplane.js';
 import { RuleError, RuleSpec } from '../flow/rule.js';
 import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';
 import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
-import { ConfigError, Field, Schema, validate } from './schema.js';
+import { ConfigError, ConfigProblem, Field, Schema, validate } from './schema.js';
 import { DEFAULT_MAX_BODY, defaultControl, parseControl } from './control-address.js';
 import { brief } from '../quote.js';
 
@@ -153,49 +155,79 @@ export const DEFAULT_CONFIG_DOC = {
   ports: [1, 2, 3].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:4000${n}`, remote: `127.0.0.1:5000${n}` } })),
 };
 
-/** Validate a parsed document, fill defaults, and check what spans fields. */
+/**
+ * Shared memory a configuration asks for, in bytes: the pool (frames, metadata, flow keys,
+ * egress tag table), rings, MAC table, and per datapath thread its flow cache and rule
+ * counters. An estimate within a few percent; checked against the host's memory at load.
+ */
+export function memoryEstimate(c: Config): { pool: number; total: number } {
+  const slots = c.pool.slots, threads = Math.max(1, c.workers) + 1;
+  const pool = slots * c.pool.slotSize;
+  const perSlot = 64 + 32 + 4 * c.ports.length; // flow key line, metadata, egress tag per port
+  const rings = 4 * (c.nic.queues * c.nic.ringSize + threads * c.ports.length * c.switch.txRingSize + threads * slots * 2);
+  const perThread = c.flow.cacheEntries * 192 + c.flow.maxRules * 16;
+  return { pool, total: pool + slots * perSlot + rings + c.switch.macTableSize * 32 + threads * perThread };
+}
+
+/** Largest pool one typed array can address here (4 GiB on 64-bit Node). */
+const MAX_POOL_BYTES = bufferConstants.MAX_LENGTH;
+/** Share of the host's memory a switch may ask for before the configuration is refused. */
+const MAX_MEMORY_SHARE = 0.75;
+const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+
+/** Validate a parsed document, fill defaults, and check what spans fields; every problem at once. */
 export function checkConfig(doc: unknown): Config {
   const c = validate(CONFIG_SCHEMA, doc) as Config;
+  const problems: ConfigProblem[] = [];
+  const bad = (path: string, problem: string) => { problems.push({ path, problem }); };
   const names = new Set<string>();
   const locals = new Set<string>();
   c.ports.forEach((p, i) => {
     const at = `ports[${i}]`;
-    if (names.has(p.name)) throw new ConfigError(`${at}.name`, `duplicate port name "${p.name}"`);
+    if (names.has(p.name)) bad(`${at}.name`, `duplicate port name "${p.name}"`);
     names.add(p.name);
     if (p.endpoint.type === 'udp') {
-      if (!p.endpoint.local) throw new ConfigError(`${at}.endpoint.local`, 'is required for a udp endpoint');
-      if (!p.endpoint.remote) throw new ConfigError(`${at}.endpoint.remote`, 'is required for a udp endpoint');
-      if (locals.has(p.endpoint.local)) throw new ConfigError(`${at}.endpoint.local`, `${p.endpoint.local} is already used by another port`);
+      if (!p.endpoint.local) bad(`${at}.endpoint.local`, 'is required for a udp endpoint');
+      if (!p.endpoint.remote) bad(`${at}.endpoint.remote`, 'is required for a udp endpoint');
+      if (p.endpoint.local && locals.has(p.endpoint.local)) bad(`${at}.endpoint.local`, `${p.endpoint.local} is already used by another port`);
       locals.add(p.endpoint.local);
     }
     const v = p.vlan;
-    if (v.mode === 'trunk' && !v.allowed?.length && v.native === undefined) throw new ConfigError(`${at}.vlan.allowed`, 'a trunk needs allowed VLANs or a native VLAN');
-    if (v.mode === 'access' && (v.allowed !== undefined || v.native !== undefined)) throw new ConfigError(`${at}.vlan`, '"allowed" and "native" apply to trunk ports only');
-    if (v.mode === 'trunk' && v.vlan !== undefined) throw new ConfigError(`${at}.vlan.vlan`, 'applies to access ports only (a trunk has "allowed" and "native")');
+    if (v.mode === 'trunk' && !v.allowed?.length && v.native === undefined) bad(`${at}.vlan.allowed`, 'a trunk needs allowed VLANs or a native VLAN');
+    if (v.mode === 'access' && (v.allowed !== undefined || v.native !== undefined)) bad(`${at}.vlan`, '"allowed" and "native" apply to trunk ports only');
+    if (v.mode === 'trunk' && v.vlan !== undefined) bad(`${at}.vlan.vlan`, 'applies to access ports only (a trunk has "allowed" and "native")');
     if (v.mode === 'access') v.vlan ??= 1;
   });
   c.nic.filters.forEach((fl, i) => {
     const at = `nic.filters[${i}]`;
-    if (fl.queue >= c.nic.queues) throw new ConfigError(`${at}.queue`, `${fl.queue} is not a queue (0..${c.nic.queues - 1})`);
+    if (fl.queue >= c.nic.queues) bad(`${at}.queue`, `${fl.queue} is not a queue (0..${c.nic.queues - 1})`);
     const need = fl.kind === 'mac' ? ['mac'] : ['proto', 'src', 'dst', 'sport', 'dport'];
-    for (const k of need) if ((fl as unknown as Record<string, unknown>)[k] === undefined) throw new ConfigError(`${at}.${k}`, `is required for a ${fl.kind} filter`);
-    if (fl.kind === 'tuple' && (parseIpv4(fl.src!) === null) !== (parseIpv4(fl.dst!) === null)) throw new ConfigError(`${at}.dst`, 'src and dst must be the same IP version');
+    let complete = true;
+    for (const k of need) if ((fl as unknown as Record<string, unknown>)[k] === undefined) { bad(`${at}.${k}`, `is required for a ${fl.kind} filter`); complete = false; }
+    if (complete && fl.kind === 'tuple' && (parseIpv4(fl.src!) === null) !== (parseIpv4(fl.dst!) === null)) bad(`${at}.dst`, 'src and dst must be the same IP version');
   });
-  if (c.nic.filters.length > c.nic.filterCapacity) throw new ConfigError('nic.filters', `${c.nic.filters.length} filters exceed nic.filterCapacity (${c.nic.filterCapacity})`);
+  if (c.nic.filters.length > c.nic.filterCapacity) bad('nic.filters', `${c.nic.filters.length} filters exceed nic.filterCapacity (${c.nic.filterCapacity})`);
   const ind = c.nic.rss.indirection;
   if (ind) {
-    if ((ind.length & (ind.length - 1)) !== 0) throw new ConfigError('nic.rss.indirection', `length ${ind.length} is not a power of two`);
-    ind.forEach((q, i) => { if (q >= c.nic.queues) throw new ConfigError(`nic.rss.indirection[${i}]`, `${q} is not a queue (0..${c.nic.queues - 1})`); });
+    if ((ind.length & (ind.length - 1)) !== 0) bad('nic.rss.indirection', `length ${ind.length} is not a power of two`);
+    ind.forEach((q, i) => { if (q >= c.nic.queues) bad(`nic.rss.indirection[${i}]`, `${q} is not a queue (0..${c.nic.queues - 1})`); });
   }
-  if (c.workers > c.nic.queues) throw new ConfigError('workers', `${c.workers} workers for ${c.nic.queues} queues: each worker needs a queue`);
-  if (c.pool.slots < c.nic.ringSize) throw new ConfigError('pool.slots', `${c.pool.slots} slots cannot fill one ${c.nic.ringSize}-descriptor ring`);
+  if (c.workers > c.nic.queues) bad('workers', `${c.workers} workers for ${c.nic.queues} queues: each worker needs a queue`);
+  if (c.pool.slots < c.nic.ringSize) bad('pool.slots', `${c.pool.slots} slots cannot fill one ${c.nic.ringSize}-descriptor ring`);
+  const mem = memoryEstimate(c);
+  if (mem.pool > MAX_POOL_BYTES) {
+    bad('pool', `slots x slotSize = ${c.pool.slots} x ${c.pool.slotSize} = ${gib(mem.pool)}, over the ${gib(MAX_POOL_BYTES)} one pool can hold: use fewer slots or smaller ones`);
+  } else if (mem.total > totalmem() * MAX_MEMORY_SHARE) {
+    bad('pool', `this configuration needs about ${gib(mem.total)} of shared memory (pool ${gib(mem.pool)}), over ${MAX_MEMORY_SHARE * 100}% of this host's ${gib(totalmem())}: use fewer or smaller pool slots, or fewer flow cache entries`);
+  }
   // Rules: compile the whole list as the switch will (one batch), naming rules[i].field.
   try {
     new RuleSet({ ports: c.ports.map((p) => p.name), queues: c.nic.queues }, { maxRules: c.flow.maxRules }).apply({ add: c.rules });
   } catch (e) {
-    if (e instanceof RuleError) throw new ConfigError(e.field.replace(/^add/, 'rules'), e.problem);
-    throw e;
+    if (e instanceof RuleError) bad(e.field.replace(/^add/, 'rules'), e.problem);
+    else throw e;
   }
+  ConfigError.throwAll(problems);
   return c;
 }
 

@@ -82,7 +82,7 @@ test('VLAN isolation across access and trunk ports; a missing peer is counted, n
   assert.equal(stats.pool.free, stats.pool.slots);
 });
 
-test('invalid configuration: one message naming the field path, exit code 2', async () => {
+test('invalid configuration: every problem named by its field path, pool sizes checked against memory, exit code 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-'));
   const cases: [unknown, RegExp][] = [
     [{ ports: [{ name: 'a', endpoint: { type: 'udp', local: '127.0.0.1:99999', remote: '127.0.0.1:1' } }] }, /ports\[0\]\.endpoint\.local: "127\.0\.0\.1:99999" is not "IP:port"/],
@@ -95,6 +95,9 @@ test('invalid configuration: one message naming the field path, exit code 2', as
     [{ ports: [{ name: 'a', endpoint: { type: 'memory' } }], nic: { filters: [{ kind: 'mac', mac: '02:00:00:00:00:01', queue: 7 }] } }, /nic\.filters\[0\]\.queue: 7 is not a queue/],
     [{ ports: [{ name: 'a', endpoint: { type: 'memory' }, colour: 'red' }] }, /ports\[0\]\.colour: unknown field/],
     [{ nic: { ringSize: 1000 }, ports: [{ name: 'a', endpoint: { type: 'memory' } }] }, /nic\.ringSize: 1000 is not a power of two/],
+    [{ pool: { slots: 524288, slotSize: 9216 }, ports: [{ name: 'a', endpoint: { type: 'memory' } }] }, /pool: slots x slotSize = 524288 x 9216 = 4\.5 GiB, over the 4\.0 GiB one pool can hold/],
+    [{ pool: { slots: 1048576, slotSize: 65663 }, ports: [{ name: 'a', endpoint: { type: 'memory' } }] }, /pool: slots x slotSize = 1048576 x 65663 = 64\.1 GiB/],
+    [{ pool: { slots: 460000, slotSize: 9216 }, workers: 64, nic: { queues: 64 }, flow: { cacheEntries: 1 << 24 }, ports: [{ name: 'a', endpoint: { type: 'memory' } }] }, /pool: this configuration needs about [\d.]+ GiB of shared memory \(pool 3\.9 GiB\), over 75% of this host's/],
   ];
   for (const [i, [doc, re]] of cases.entries()) {
     const file = join(dir, `bad${i}.json`);
@@ -106,6 +109,18 @@ test('invalid configuration: one message naming the field path, exit code 2', as
     assert.equal(err.length, 1, `one message: ${err.join(' / ')}`);
     assert.match(err[0], re);
   }
+  // Every problem at once, one line each under a count.
+  writeFileSync(join(dir, 'many.json'), JSON.stringify({ workers: 99, nic: { queues: 0, colour: 1 }, ports: [{ name: 'a b', endpoint: { type: 'udp', local: 'x' } }, { name: 'c', endpoint: { type: 'udp', local: '127.0.0.1:1', remote: '999.1.1.1:50002' } }] }));
+  const many = start([CLI, 'run', '--config', join(dir, 'many.json')]);
+  assert.equal(await many.exit, 2);
+  const text = many.lines.join('\n');
+  assert.match(text, /invalid configuration in .*many\.json: 6 problems:/);
+  for (const re of [/workers: 99 is out of range/, /nic\.colour: unknown field/, /nic\.queues: 0 is out of range/, /ports\[0\]\.name: use 1-32/, /ports\[0\]\.endpoint\.local: "x" is not "IP:port"/, /ports\[1\]\.endpoint\.remote: "999\.1\.1\.1:50002"/]) assert.match(text, re);
+  // Cross-field problems are collected too.
+  writeFileSync(join(dir, 'cross.json'), JSON.stringify({ workers: 8, nic: { queues: 4, filters: [{ kind: 'mac', mac: '02:00:00:00:00:01', queue: 9 }] }, ports: [{ name: 'a', endpoint: { type: 'memory' } }, { name: 'a', endpoint: { type: 'memory' } }] }));
+  const cross = start([CLI, 'run', '--config', join(dir, 'cross.json')]);
+  assert.equal(await cross.exit, 2);
+  assert.match(cross.lines.join('\n'), /3 problems:[^]*ports\[1\]\.name: duplicate[^]*nic\.filters\[0\]\.queue: 9 is not a queue[^]*workers: 8 workers for 4 queues/);
   writeFileSync(join(dir, 'syntax.json'), '{"ports": [');
   const p = start([CLI, 'run', '--config', join(dir, 'syntax.json')]);
   assert.equal(await p.exit, 2);
