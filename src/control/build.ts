@@ -25,7 +25,7 @@ export function buildDataplane(c: Config, b: BuildOptions = {}): Dataplane {
   const dp = new Dataplane({
     poolSlots: c.pool.slots, slotSize: c.pool.slotSize, queues: c.nic.queues, ringSize: c.nic.ringSize,
     txRingSize: c.switch.txRingSize, workers: c.workers, filterCapacity: c.nic.filterCapacity,
-    macTableSize: c.switch.macTableSize, macAgingSeconds: c.switch.macAgingSeconds,
+    macTableSize: c.switch.macTableSize, macAgingSeconds: c.switch.macAgingSeconds, macReservedPercent: c.switch.macReservedPercent,
     rss: new Rss(c.nic.queues, key, c.nic.rss.indirection),
     ports: c.ports.map((p) => ({ name: p.name, endpoint: endpointFor(p), vlan: p.vlan, macLimit: p.macLimit })),
     rules: { add: c.rules }, flowCacheEntries: c.flow.cacheEntries, maxRules: c.flow.maxRules,

@@ -9,6 +9,7 @@ import { parseHostPort } from '../endpoints/udp.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
 import { DEFAULT_WATCHDOG_MS } from '../datapath/dataplane.js';
+import { DEFAULT_MAC_RESERVED_PERCENT } from '../vswitch/mac-table.js';
 import { RuleError, RuleSpec } from '../flow/rule.js';
 import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';
 import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
@@ -30,7 +31,7 @@ export interface Config {
   watchdogMs: number;
   pool: { slots: number; slotSize: number };
   nic: { queues: number; ringSize: number; filterCapacity: number; rss: { key?: string; indirection?: number[] }; filters: FilterConfig[] };
-  switch: { macTableSize: number; macAgingSeconds: number; txRingSize: number };
+  switch: { macTableSize: number; macAgingSeconds: number; macReservedPercent: number; txRingSize: number };
   ports: PortConfig[];
   stats: { intervalSeconds: number };
   rules: RuleSpec[];
@@ -112,6 +113,7 @@ export const CONFIG_SCHEMA: Schema = {
     switch: f({ type: 'object', fields: {
       macTableSize: f(int(16, 1 << 22, 'entries'), 'MAC learning table entries', 8192),
       macAgingSeconds: f(int(1, 1000000, 'seconds'), 'a MAC not seen for this long is forgotten', 300),
+      macReservedPercent: f(int(0, 100, 'percent'), 'share of the MAC table reserved for the ports, split evenly; the rest is shared first come first served, so one port (a MAC flood) cannot starve the others (sharedFull counts refusals)', DEFAULT_MAC_RESERVED_PERCENT),
       txRingSize: f(int(16, 1 << 20, 'descriptors', true), 'transmit ring per worker and port', 1024),
     } }, 'learning switch', {}),
     ports: f({ type: 'array', items: portSchema, minItems: 1, maxItems: 256 }, 'switch ports', undefined, true),

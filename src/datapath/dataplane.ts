@@ -62,6 +62,8 @@ export interface DataplaneOptions {
   filterCapacity: number;
   macTableSize: number;
   macAgingSeconds: number;
+  /** Share of the MAC table reserved for the ports, split evenly (default 50). */
+  macReservedPercent?: number;
   rss?: Rss;
   ports: PortSpec[];
   clock?: Clock;
@@ -152,7 +154,7 @@ export class Dataplane {
     this.pool = new PacketPool(o.poolSlots, o.slotSize);
     this.keys = new FlowKeys(o.poolSlots);
     this.nic = new SoftNic(this.pool, this.keys, { queues: o.queues, ringSize: o.ringSize, rss: o.rss, filterCapacity: o.filterCapacity });
-    this.macs = new MacTable(o.macTableSize, o.ports.length, o.macAgingSeconds);
+    this.macs = new MacTable(o.macTableSize, o.ports.length, o.macAgingSeconds, undefined, o.macReservedPercent);
     this.ports = new PortTable(o.ports.length);
     o.ports.forEach((p, i) => {
       this.ports.configure(i, p.vlan);
@@ -603,7 +605,7 @@ export class Dataplane {
     return {
       ports, queues,
       pool: { slots: this.pool.slots, free: this.pool.available },
-      macTable: { entries: this.macs.count, learned: this.macs.counter('learned'), moved: this.macs.counter('moved'), aged: this.macs.counter('aged'), tableFull: this.macs.counter('tableFull'), portLimit: this.macs.counter('portLimit') },
+      macTable: { entries: this.macs.count, learned: this.macs.counter('learned'), moved: this.macs.counter('moved'), aged: this.macs.counter('aged'), tableFull: this.macs.counter('tableFull'), portLimit: this.macs.counter('portLimit'), sharedFull: this.macs.counter('sharedFull'), reservePerPort: this.macs.reserve, sharedInUse: this.macs.sharedInUse, sharedCapacity: this.macs.sharedCapacity },
       steering: { filters: this.nic.steering.size, capacity: this.nic.steering.capacity },
       flows: this.flowStats(),
       extensions: this.extensions.count ? this.extensions.report() : [],

@@ -14,7 +14,15 @@
 // reader comparing keys while the control thread recycles that exact slot may get one stale
 // answer. Neither loses a packet: the worst case is one frame flooded or sent to the old port.
 //
-// Counters (shared, Atomics): learned, moved, aged, tableFull, portLimit.
+// Fairness: each port has a reserved share of the entries (`reservedPercent` of the table,
+// split evenly over the ports); the rest is shared, first come first served. A port past its
+// reserve learns only while the shared part has room, so one port (a MAC flood, a raised
+// macLimit) can take at most size - (ports - 1) * reserve entries and every other port can
+// still learn its reserve. `sharedUsed` counts the entries held beyond the reserves. Two
+// workers racing for the last shared entry may overshoot it by one; moves are never refused
+// (they change where an entry points, not how many there are).
+//
+// Counters (shared, Atomics): learned, moved, aged, tableFull, portLimit, sharedFull.
 //
 // Generation (shared): bumped whenever what a lookup answers can change — an entry learned,
 // moved, removed, or seen again after it had expired (not when a live timestamp is refreshed;
@@ -29,15 +37,17 @@ const ST = 0, HI = 1, LO = 2, PORT = 3, STAMP = 4;
 const EMPTY = 0, BUSY = 1, VALID = 2, TOMB = 3;
 const MAX_PROBE = 32;
 
-export const MAC_COUNTERS = ['learned', 'moved', 'aged', 'tableFull', 'portLimit'] as const;
-const C_LEARNED = 0, C_MOVED = 1, C_AGED = 2, C_FULL = 3, C_LIMIT = 4;
+export const MAC_COUNTERS = ['learned', 'moved', 'aged', 'tableFull', 'portLimit', 'sharedFull'] as const;
+const C_LEARNED = 0, C_MOVED = 1, C_AGED = 2, C_FULL = 3, C_LIMIT = 4, C_SHARED = 5;
+/** Default share of the table reserved for the ports, split evenly (the rest is shared). */
+export const DEFAULT_MAC_RESERVED_PERCENT = 50;
 
 /** learn() refused: the port's learning limit is reached (the frame is dropped). */
 export const LEARN_PORT_LIMIT = -1;
 /** learn() could not store the address: the table is full (the frame is still forwarded). */
 export const LEARN_TABLE_FULL = -2;
 
-export interface MacTableShare { buffer: SharedArrayBuffer; maxEntries: number; maxPorts: number; agingSeconds: number }
+export interface MacTableShare { buffer: SharedArrayBuffer; maxEntries: number; maxPorts: number; agingSeconds: number; reservedPercent: number }
 export interface MacEntry { vlan: number; mac: string; port: number; ageSeconds: number }
 
 function slotHash(hi: number, lo: number): number {
@@ -60,18 +70,28 @@ export class MacTable {
   /** Per-port MAC limit (plain config, same in every thread). */
   readonly portLimit: Int32Array;
   private readonly gen: Int32Array;
+  /** Entries held beyond the ports' reserves. */
+  private readonly sharedUsed: Int32Array;
   private readonly buffer: SharedArrayBuffer;
+  readonly reservedPercent: number;
+  /** Entries every port may learn whatever the others hold. */
+  readonly reserve: number;
+  /** Entries shared by all ports beyond their reserves. */
+  readonly sharedCapacity: number;
 
-  constructor(maxEntries = 8192, maxPorts = 256, agingSeconds = 300, buffer?: SharedArrayBuffer) {
+  constructor(maxEntries = 8192, maxPorts = 256, agingSeconds = 300, buffer?: SharedArrayBuffer, reservedPercent = DEFAULT_MAC_RESERVED_PERCENT) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > 1 << 22) throw new RangeError(`MAC table size must be 1..4194304, got ${maxEntries}`);
     this.maxEntries = maxEntries;
     this.maxPorts = maxPorts;
     this.agingSeconds = agingSeconds;
+    this.reservedPercent = reservedPercent;
+    this.reserve = Math.floor((maxEntries * reservedPercent) / 100 / Math.max(1, maxPorts));
+    this.sharedCapacity = maxEntries - this.reserve * maxPorts;
     let size = 16;
     while (size < maxEntries * 2) size <<= 1;
     this.size = size;
     this.mask = size - 1;
-    const ints = size * INTS_PER_SLOT + maxPorts + 1 + MAC_COUNTERS.length + maxPorts + 1;
+    const ints = size * INTS_PER_SLOT + maxPorts + 1 + MAC_COUNTERS.length + maxPorts + 2;
     this.buffer = buffer ?? new SharedArrayBuffer(ints * 4);
     this.t = new Int32Array(this.buffer, 0, size * INTS_PER_SLOT);
     let at = size * INTS_PER_SLOT * 4;
@@ -79,12 +99,20 @@ export class MacTable {
     this.total = new Int32Array(this.buffer, at, 1); at += 4;
     this.counters = new Int32Array(this.buffer, at, MAC_COUNTERS.length); at += MAC_COUNTERS.length * 4;
     this.portLimit = new Int32Array(this.buffer, at, maxPorts); at += maxPorts * 4;
-    this.gen = new Int32Array(this.buffer, at, 1);
+    this.gen = new Int32Array(this.buffer, at, 1); at += 4;
+    this.sharedUsed = new Int32Array(this.buffer, at, 1);
     if (!buffer) this.portLimit.fill(maxEntries);
   }
 
-  static attach(s: MacTableShare): MacTable { return new MacTable(s.maxEntries, s.maxPorts, s.agingSeconds, s.buffer); }
-  shared(): MacTableShare { return { buffer: this.buffer, maxEntries: this.maxEntries, maxPorts: this.maxPorts, agingSeconds: this.agingSeconds }; }
+  static attach(s: MacTableShare): MacTable { return new MacTable(s.maxEntries, s.maxPorts, s.agingSeconds, s.buffer, s.reservedPercent); }
+  shared(): MacTableShare { return { buffer: this.buffer, maxEntries: this.maxEntries, maxPorts: this.maxPorts, agingSeconds: this.agingSeconds, reservedPercent: this.reservedPercent }; }
+
+  /** Entries held beyond the ports' reserves (at most sharedCapacity, give or take a race). */
+  get sharedInUse(): number { return Atomics.load(this.sharedUsed, 0); }
+
+  // Per-port count bookkeeping: an entry past the port's reserve sits in the shared part.
+  private gain(port: number): void { if (Atomics.add(this.perPort, port, 1) >= this.reserve) Atomics.add(this.sharedUsed, 0, 1); }
+  private lose(port: number): void { if (Atomics.sub(this.perPort, port, 1) > this.reserve) Atomics.sub(this.sharedUsed, 0, 1); }
 
   get count(): number { return Atomics.load(this.total, 0); }
   /** Moves whenever an entry is learned, moved, removed or seen again after it expired. */
@@ -149,8 +177,8 @@ export class MacTable {
         if (Atomics.load(this.perPort, port) >= this.portLimit[port]) { Atomics.add(this.counters, C_LIMIT, 1); return LEARN_PORT_LIMIT; }
         const old = Atomics.exchange(t, b + PORT, port);
         if (old !== port) {
-          Atomics.sub(this.perPort, old, 1);
-          Atomics.add(this.perPort, port, 1);
+          this.lose(old);
+          this.gain(port);
           Atomics.add(this.counters, C_MOVED, 1);
           this.changed();
         }
@@ -158,7 +186,9 @@ export class MacTable {
       if (t[b + STAMP] !== now) this.stamp(b, now);
       return b;
     }
-    if (Atomics.load(this.perPort, port) >= this.portLimit[port]) { Atomics.add(this.counters, C_LIMIT, 1); return LEARN_PORT_LIMIT; }
+    const mine = Atomics.load(this.perPort, port);
+    if (mine >= this.portLimit[port]) { Atomics.add(this.counters, C_LIMIT, 1); return LEARN_PORT_LIMIT; }
+    if (mine >= this.reserve && Atomics.load(this.sharedUsed, 0) >= this.sharedCapacity) { Atomics.add(this.counters, C_SHARED, 1); return LEARN_TABLE_FULL; }
     if (Atomics.load(this.total, 0) >= this.maxEntries) { Atomics.add(this.counters, C_FULL, 1); return LEARN_TABLE_FULL; }
     let s = slotHash(hi, lo) & this.mask;
     for (let n = 0; n < MAX_PROBE; n++, s = (s + 1) & this.mask) {
@@ -169,7 +199,7 @@ export class MacTable {
           t[c + HI] = hi; t[c + LO] = lo; t[c + PORT] = port; t[c + STAMP] = now;
           Atomics.store(t, c + ST, VALID);
           Atomics.add(this.total, 0, 1);
-          Atomics.add(this.perPort, port, 1);
+          this.gain(port);
           Atomics.add(this.counters, C_LEARNED, 1);
           this.changed();
           return c;
@@ -187,7 +217,7 @@ export class MacTable {
   // Retire the VALID entry at int offset b (control thread).
   private retire(b: number): boolean {
     if (Atomics.compareExchange(this.t, b + ST, VALID, TOMB) !== VALID) return false;
-    Atomics.sub(this.perPort, this.t[b + PORT], 1);
+    this.lose(this.t[b + PORT]);
     Atomics.sub(this.total, 0, 1);
     this.changed();
     return true;
