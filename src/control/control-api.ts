@@ -2,11 +2,14 @@
 // the default) or a loopback TCP address. `sluice rules | ext | prop | port` are its clients;
 // curl works too (`curl --unix-socket PATH -H 'content-type: application/json' ...`).
 //
-//   GET  /rules          -> 200 { rules: [{id, layer, priority, match, actions, packets, bytes}],
+//   GET  /rules[?offset=N&limit=M]
+//                        -> 200 { total, offset, rules: [{id, layer, priority, match, actions, packets, bytes}],
 //                                 flows: {rules, rulesByLayer, cache: {hits, misses, ...}, hitRate} }
+//                           rules in the order they were added, a page at a time (default 1000)
 //   POST /rules          body { add?: [rule...], del?: [id...] }, applied atomically
-//                        -> 200 { added: [id...], deleted: [id...] } once every datapath thread
-//                           applies it (the next packet follows the new rules)
+//                        -> 200 { added: [id...], deleted: [id...], addedCount, deletedCount } once
+//                           every datapath thread applies it (the next packet follows the new
+//                           rules); the id lists stop at 10,000
 //                        -> 400 { error, field } when any part is invalid (nothing applied)
 //   DELETE /rules/ID     -> 200 { deleted: [ID] } | 400 (no such rule)
 //   GET  /stats          -> 200 the switch's counters (as `sluice run --json` prints on exit)
@@ -31,9 +34,10 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { connect } from 'node:net';
 import { Dataplane } from '../datapath/dataplane.js';
 import { RuleError } from '../flow/rule.js';
-import { RuleBatch } from '../flow/rule-set.js';
 import { ExtensionError, VetoError } from '../vswitch/ext/host.js';
 import { ControlAddress, DEFAULT_MAX_BODY } from './control-address.js';
+import { BatchTextError, RuleBatchText } from './rule-batch-text.js';
+import { RuleTexts } from '../flow/rule-set.js';
 import { brief } from '../quote.js';
 
 /** Deepest JSON nesting accepted in a body (rules need 4). */
@@ -72,12 +76,15 @@ function objectBody(text: string, shape: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-function parseBatch(text: string): RuleBatch {
-  const d = objectBody(text, '{add?: [rules], del?: [ids]}');
-  for (const k of Object.keys(d)) if (k !== 'add' && k !== 'del') throw new HttpError(400, `unknown field ${brief(k)} (add, del)`, k.slice(0, 64));
-  if (d.add !== undefined && !Array.isArray(d.add)) throw new HttpError(400, 'add must be an array of rules', 'add');
-  if (d.del !== undefined && (!Array.isArray(d.del) || d.del.some((x) => typeof x !== 'string'))) throw new HttpError(400, 'del must be an array of rule ids', 'del');
-  return d as RuleBatch;
+/** Rules per GET /rules page by default, and at most. */
+const PAGE = 1000;
+const MAX_PAGE = 10000;
+
+function count(q: URLSearchParams, name: string, def: number, max: number): number {
+  const v = q.get(name);
+  if (v === null) return def;
+  if (!/^\d{1,15}$/.test(v) || Number(v) > max) throw new HttpError(400, `${name} must be a whole number 0..${max}, got ${brief(v, 20)}`);
+  return Number(v);
 }
 
 function decode(part: string, what: string): string {
@@ -178,11 +185,22 @@ export class ControlApi {
       const path = q < 0 ? target : target.slice(0, q);
       const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
       if (path === '/rules') {
-        if (req.method === 'GET') return send(200, { rules: this.dp.ruleStats(), flows: this.dp.stats().flows });
+        if (req.method === 'GET') {
+          const offset = count(query, 'offset', 0, Number.MAX_SAFE_INTEGER), limit = count(query, 'limit', PAGE, MAX_PAGE);
+          return send(200, { total: this.dp.rules.size, offset, rules: this.dp.rulePage(offset, limit), flows: this.dp.stats().flows });
+        }
         if (req.method === 'POST') {
-          const batch = parseBatch(await this.readBody(req));
+          // Split in slices (a body of 100,000 rules is 13 MB); each thread parses its chunks.
+          const scan = new RuleBatchText(await this.readBody(req), MAX_DEPTH);
+          let batch: RuleTexts | null;
+          try {
+            while ((batch = scan.step(performance.now() + 1)) === null) await new Promise<void>((r) => setImmediate(r));
+          } catch (e) {
+            if (e instanceof BatchTextError) throw new HttpError(400, e.message);
+            throw e;
+          }
           const added = await this.dp.applyRules(batch);
-          return send(200, { added: added.map((r) => r.id), deleted: batch.del ?? [] });
+          return send(200, { added: added.slice(0, MAX_PAGE).map((r) => r.id), deleted: batch.del.slice(0, MAX_PAGE), addedCount: added.length, deletedCount: batch.del.length });
         }
         throw new HttpError(405, `${req.method} not allowed on /rules (GET, POST)`);
       }

@@ -160,7 +160,22 @@ export async function rulesCommand(args: string[]): Promise<number> {
     throw e;
   }
   let r: Awaited<ReturnType<typeof request>>;
-  try { r = await request(control, method, path, body === undefined ? undefined : JSON.parse(body)); } catch (e) { if (e instanceof ClientError) return fail(e.code, e.message); throw e; }
+  try {
+    r = await request(control, method, path, body === undefined ? undefined : JSON.parse(body));
+    // A listing comes a page at a time, in the order rules were added: gather every page,
+    // then sort into evaluation order here rather than in the switch.
+    if (method === 'GET' && r.ok) {
+      const a = r.answer as unknown as RulesAnswer & { total: number };
+      while (a.rules.length < a.total) {
+        const next = await request(control, 'GET', `/rules?offset=${a.rules.length}&limit=10000`);
+        const page = (next.answer as unknown as RulesAnswer).rules ?? [];
+        if (!next.ok || page.length === 0) break;
+        a.rules.push(...page);
+      }
+      a.rules.sort((x, y) => LAYERS.indexOf(x.layer) - LAYERS.indexOf(y.layer) || y.priority - x.priority);
+      r = { ...r, text: JSON.stringify(a) };
+    }
+  } catch (e) { if (e instanceof ClientError) return fail(e.code, e.message); throw e; }
   if (json) process.stdout.write(r.text.endsWith('\n') ? r.text : r.text + '\n');
   const answer = r.answer;
   if (!r.ok) {
@@ -169,8 +184,9 @@ export async function rulesCommand(args: string[]): Promise<number> {
   }
   if (json) return 0;
   if (sub === 'add' || sub === 'del') {
-    const a = answer as { added: string[]; deleted: string[] };
-    const parts = [a.added.length ? `added ${a.added.join(', ')}` : '', a.deleted.length ? `deleted ${a.deleted.join(', ')}` : ''].filter(Boolean);
+    const a = answer as { added: string[]; deleted: string[]; addedCount: number; deletedCount: number };
+    const ids = (list: string[], n: number) => (n > 20 ? `${n} rules (${list.slice(0, 5).join(', ')}, ...)` : list.join(', '));
+    const parts = [a.addedCount ? `added ${ids(a.added, a.addedCount)}` : '', a.deletedCount ? `deleted ${ids(a.deleted, a.deletedCount)}` : ''].filter(Boolean);
     process.stdout.write(`${parts.join('; ')} (applied on every datapath thread)\n`);
   } else {
     process.stdout.write(listText(answer as unknown as RulesAnswer, sub === 'stats'));

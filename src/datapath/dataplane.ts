@@ -13,15 +13,15 @@
 // Rules: `rules` is the switch's authoritative RuleSet (validation, listing, the NIC's queue
 // actions). Each datapath thread classifies with its own replica and flow cache; a change
 // (applyRules) is applied here first — so a bad batch is refused before any thread sees it —
-// then posted to every worker, which applies it between two batches and acknowledges.
-// applyRules resolves once every worker has acknowledged: a packet classified after that
-// uses the new rules, and no batch is classified under half a change.
+// then posted to every worker, which applies it in slices between batches and acknowledges
+// (RuleSync, RuleReplica). applyRules resolves once every worker has acknowledged: a packet
+// classified after that uses the new rules, and no batch is classified under half a change.
 
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 import { FLOW_CACHE_COUNTERS, FlowCache } from '../flow/flow-cache.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage } from '../flow/flow-stage.js';
 import { CompiledRule, LAYERS } from '../flow/rule.js';
-import { DEFAULT_MAX_RULES, RuleBatch, RuleSet } from '../flow/rule-set.js';
+import { DEFAULT_MAX_RULES, RuleBatch, RuleSet, RuleTexts } from '../flow/rule-set.js';
 import { Clock, systemClock } from '../clock.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -36,7 +36,8 @@ import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipelin
 import { PortTable, PortVlanConfig } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { serveQueues } from './serve.js';
-import { ackWord, beatWord, controlWords, CTL_RULES, CTL_STOP, hookWord, RuleMessage, WorkerSetup } from './worker-setup.js';
+import { beatWord, controlWords, CTL_STOP, hookWord, WorkerSetup } from './worker-setup.js';
+import { RuleSync } from './rule-sync.js';
 import { ControlOp } from '../vswitch/ext/api.js';
 import { datapathExtensions } from '../vswitch/ext/datapath.js';
 import { ExtensionError, ExtensionHost, ExtensionLimits, ExtensionReport, ExtensionSpec } from '../vswitch/ext/host.js';
@@ -96,8 +97,6 @@ export type PortState = (typeof PORT_STATES)[number];
 
 /** NIC's own flow cache, used only for rules with a `queue` action. */
 const NIC_FLOW_CACHE_ENTRIES = 4096;
-/** How long applyRules waits for the workers' acknowledgements. */
-const RULE_ACK_TIMEOUT_MS = 5000;
 
 const TX_BURST = 256;
 
@@ -125,7 +124,7 @@ export class Dataplane {
   private readonly control: Int32Array;
   readonly rules: RuleSet;
   private readonly flowCacheEntries: number;
-  private rulesVersion = 0;
+  private ruleSync: RuleSync | null = null;
   private readonly initialRules: RuleBatch;
   readonly extensions: ExtensionHost;
   readonly portState: PortState[];
@@ -507,38 +506,27 @@ export class Dataplane {
   extensionReport(): ExtensionReport[] { return this.extensions.report(); }
 
   /**
-   * Apply a batch of rule changes atomically on every datapath thread. Rejects with RuleError
-   * (nothing changed anywhere) when the batch is invalid; resolves with the added rules once
-   * every worker applies it, so the next packet any thread classifies follows the new rules.
+   * Apply a batch of rule changes atomically on every datapath thread, without stopping any
+   * (RuleSync). Rejects with RuleError (nothing changed anywhere) when the batch is invalid;
+   * resolves with the added rules once every thread applies it, so the next packet any thread
+   * classifies follows the new rules.
    */
-  async applyRules(batch: RuleBatch): Promise<CompiledRule[]> {
-    const added = this.rules.apply(batch);
-    if (this.workers.length === 0) return added;
-    const version = ++this.rulesVersion;
-    const msg: RuleMessage = { version, batch: { add: added.map((r) => r.spec), del: batch.del ?? [] }, slots: added.map((r) => r.slot) };
-    for (const s of this.sources) s.rulePort!.postMessage(msg);
-    Atomics.store(this.control, CTL_RULES, version);
-    for (const b of this.nic.bells) b.wakeAlways();
-    const deadline = Date.now() + RULE_ACK_TIMEOUT_MS;
-    for (let w = 0; w < this.workers.length; w++) {
-      for (let acked; (acked = Atomics.load(this.control, ackWord(w))) < version;) {
-        if (this.failure) throw new Error(this.failure);
-        if (Date.now() > deadline) throw new Error(`datapath worker ${w} did not take rule change ${version} within ${RULE_ACK_TIMEOUT_MS} ms`);
-        const r = Atomics.waitAsync(this.control, ackWord(w), acked, 50);
-        if (r.async) await r.value;
-      }
-    }
-    return added;
+  applyRules(batch: RuleBatch | RuleTexts): Promise<CompiledRule[]> {
+    this.ruleSync ??= new RuleSync(this.rules, { ports: this.sources.flatMap((x) => (x.rulePort ? [x.rulePort] : [])), control: this.control, bells: this.nic.bells, failure: () => this.failure });
+    return this.ruleSync.apply(batch);
+  }
+
+  /** Installed rules in the order they were added, from `offset` (at most `limit`), with their counters. */
+  rulePage(offset: number, limit: number): RuleStat[] { return this.rules.page(offset, limit).map((r) => this.ruleStat(r)); }
+
+  private ruleStat(r: CompiledRule): RuleStat {
+    let packets = 0, bytes = 0;
+    for (const s of this.sources) { packets += s.ruleCounters[r.slot * 2]; bytes += s.ruleCounters[r.slot * 2 + 1]; }
+    return { ...r.spec, id: r.id, packets, bytes };
   }
 
   /** Installed rules in evaluation order with their packet and byte counters (all threads). */
-  ruleStats(): RuleStat[] {
-    return this.rules.list().map((r) => {
-      let packets = 0, bytes = 0;
-      for (const s of this.sources) { packets += s.ruleCounters[r.slot * 2]; bytes += s.ruleCounters[r.slot * 2 + 1]; }
-      return { ...r.spec, id: r.id, packets, bytes };
-    });
-  }
+  ruleStats(): RuleStat[] { return this.rules.list().map((r) => this.ruleStat(r)); }
 
   /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
   async stop(timeoutMs = 2000): Promise<void> {

@@ -21,8 +21,12 @@ export const beatWord = (w: number) => CTL_WORKER + w * PER_WORKER + 1;
 export const hookWord = (w: number) => CTL_WORKER + w * PER_WORKER + 2;
 export const controlWords = (workers: number) => CTL_WORKER + Math.max(1, workers) * PER_WORKER;
 
-/** A rule change posted to the workers; `slots` lets a worker check its replica agrees. */
-export interface RuleMessage { version: number; batch: RuleBatch; slots: number[] }
+/**
+ * A piece of rule change `version` posted to the workers (see RuleSync): ids to delete, or a
+ * JSON array text of rules to add with the counter slots the main thread gave them (so a
+ * worker can check its replica agrees), or the end mark.
+ */
+export interface RuleMessage { version: number; del?: string[]; add?: string; slots?: number[]; end?: true }
 
 export interface WorkerSetup {
   pool: PoolShare;

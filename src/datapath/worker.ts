@@ -1,10 +1,11 @@
 // Datapath worker thread: serves a group of receive queues. Drains them in batches through
 // its own SwitchPipeline, sleeps on its doorbell when they are empty, and exits when the
 // control word says stop and its rings are empty. It keeps its own replica of the rules and
-// its own flow cache; rule changes posted by the main thread are applied between batches
-// (never inside one) and acknowledged through the control words.
+// its own flow cache; rule changes posted by the main thread are worked on in short slices
+// between batches (never inside one), committed at once and acknowledged through the control
+// words (RuleReplica).
 
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { FlowCache } from '../flow/flow-cache.js';
 import { FlowStage } from '../flow/flow-stage.js';
 import { RuleSet } from '../flow/rule-set.js';
@@ -18,7 +19,8 @@ import { MacTable } from '../vswitch/mac-table.js';
 import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
 import { PortTable } from '../vswitch/port-table.js';
 import { ringsEmpty, serveQueues } from './serve.js';
-import { ackWord, beatWord, CTL_RULES, CTL_STOP, hookWord, RuleMessage, WorkerSetup } from './worker-setup.js';
+import { ackWord, beatWord, CTL_RULES, CTL_STOP, hookWord, WorkerSetup } from './worker-setup.js';
+import { RuleReplica } from './rule-replica.js';
 import { datapathExtensions } from '../vswitch/ext/datapath.js';
 import { ExtensionStack } from '../vswitch/ext/stack.js';
 import { ExtensionState, extensionCounters } from '../vswitch/ext/state.js';
@@ -33,21 +35,7 @@ const control = new Int32Array(s.control);
 const rules = new RuleSet({ ports: s.rules.ports, queues: s.rules.queues }, { maxRules: s.rules.maxRules, counterBuffer: s.rules.counters });
 rules.apply(s.rules.initial);
 const flow = new FlowStage(rules, new FlowCache(s.flowCache.entries, s.flowCache.counters), s.portCount);
-let rulesVersion = 0;
-
-// Apply every rule change posted so far, between batches, then acknowledge the newest.
-function takeRuleChanges(): void {
-  for (let m; (m = receiveMessageOnPort(s.rulePort)) !== undefined;) {
-    const msg = m.message as RuleMessage;
-    const compiled = rules.apply(msg.batch);
-    compiled.forEach((r, i) => {
-      if (r.slot !== msg.slots[i]) throw new Error(`rule replica diverged: ${r.id} got counter slot ${r.slot}, the switch has ${msg.slots[i]}`);
-    });
-    rulesVersion = msg.version;
-  }
-  Atomics.store(control, ackWord(s.index), rulesVersion);
-  Atomics.notify(control, ackWord(s.index));
-}
+const replica = new RuleReplica(rules, s.rulePort, control, s.index);
 
 const post = (m: WorkerEvent) => parentPort?.postMessage(m);
 const x = s.extensions;
@@ -66,14 +54,14 @@ const batch = new Int32Array(BATCH_MAX);
 
 post({ ready: true });
 
-const beat = beatWord(s.index);
+const beat = beatWord(s.index), ack = ackWord(s.index);
 for (;;) {
   control[beat]++; // heartbeat for the main thread's watchdog (a plain store: one writer)
-  if (Atomics.load(control, CTL_RULES) !== rulesVersion) takeRuleChanges();
+  if (replica.busy || Atomics.load(control, CTL_RULES) !== Atomics.load(control, ack)) replica.work();
   if (serveQueues(rings, pipeline, batch, systemClock) !== 0) continue;
   if (Atomics.load(control, CTL_STOP) !== 0 && ringsEmpty(rings)) break;
   const seq = bell.prepareSleep();
-  if (!ringsEmpty(rings) || Atomics.load(control, CTL_RULES) !== rulesVersion) { bell.wake(); continue; }
+  if (!ringsEmpty(rings) || replica.busy || Atomics.load(control, CTL_RULES) !== Atomics.load(control, ack)) { bell.wake(); continue; }
   bell.sleep(seq, 100);
 }
 parentPort?.postMessage('stopped');

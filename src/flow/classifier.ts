@@ -12,6 +12,17 @@
 // Tie-break: the higher priority wins; on equal priority the rule added first (lower seq).
 // Lookup is allocation-free: a probe masks and hashes only the words its mask uses (two or
 // three of the fifteen for typical ACLs) and looks the Smi hash up in a Map of buckets.
+//
+// Changes cost O(pairs) each, whatever the number of rules: an entry goes into its bucket at
+// its sorted place; each subtable keeps a count of entries per priority, so its best priority
+// is known without a scan. `maxPriority` is an upper bound: a removal that may lower it only
+// marks the subtable, and settle() — called by the RuleSet before any lookup can run again —
+// recomputes the marked ones and re-sorts the subtables once (a lookup settles first if
+// nobody did). Lookups stay correct with an upper bound (they merely probe a subtable they
+// could have skipped).
+// Visibility: entries are looked up at generation `visible`; a rule is seen when
+// addGen <= visible < delGen, so a change can be staged (added invisible, deleted still
+// visible) while lookups go on, and committed by moving `visible` (see RuleChange).
 
 import { KEY_WORDS } from './key.js';
 import { CompiledRule, pairMatches } from './rule.js';
@@ -23,7 +34,12 @@ interface Subtable {
   words: Int32Array;
   maskId: string;
   buckets: Map<number, Entry[]>;
+  /** Upper bound of the best priority of the entries (exact after settle()). */
   maxPriority: number;
+  /** Entries per priority. */
+  priorities: Map<number, number>;
+  /** maxPriority may be too high (an entry at the top priority went). */
+  stale: boolean;
   entries: number;
 }
 
@@ -40,12 +56,19 @@ function maskedHash(key: Uint32Array, off: number, mask: Uint32Array, words: Int
   return h & 0x3fffffff;
 }
 
+/** Does a come before b in a bucket (higher priority, then added first)? */
+const before = (a: CompiledRule, b: CompiledRule) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+
 export class Classifier {
   readonly maxMasks: number;
   private subtables: Subtable[] = [];
   private readonly byMask = new Map<string, Subtable>();
   /** Subtables probed by the last lookup (for tests and the adversarial benchmark). */
   probes = 0;
+  /** Generation lookups see (RuleSet moves it when a change commits). */
+  visible = 0;
+  // settle() has work: the order may be wrong or some maxPriority too high.
+  private unsettled = false;
 
   constructor(maxMasks = 1024) { this.maxMasks = maxMasks; }
 
@@ -54,33 +77,37 @@ export class Classifier {
   /** Entries (rule pairs) using the mask with this id; 0 when the layer has no such mask. */
   entriesOf(maskId: string): number { return this.byMask.get(maskId)?.entries ?? 0; }
 
+  /** Insert every pair of r. Call settle() before the next lookup. */
   add(r: CompiledRule): void {
     for (let i = 0; i < r.pairs; i++) {
-      const mask = r.masks.slice(i * KEY_WORDS, (i + 1) * KEY_WORDS);
-      const id = mask.join(',');
+      const id = r.maskIds[i];
       let st = this.byMask.get(id);
       if (!st) {
+        const mask = r.masks.slice(i * KEY_WORDS, (i + 1) * KEY_WORDS);
         const words: number[] = [];
         for (let w = 0; w < KEY_WORDS; w++) if (mask[w] !== 0) words.push(w);
-        st = { mask, words: Int32Array.from(words), maskId: id, buckets: new Map(), maxPriority: -1, entries: 0 };
+        st = { mask, words: Int32Array.from(words), maskId: id, buckets: new Map(), maxPriority: -1, priorities: new Map(), stale: false, entries: 0 };
         this.byMask.set(id, st);
         this.subtables.push(st);
+        this.unsettled = true;
       }
       const h = maskedHash(r.values, i * KEY_WORDS, st.mask, st.words);
       let b = st.buckets.get(h);
       if (!b) { b = []; st.buckets.set(h, b); }
-      b.push({ rule: r, pair: i });
-      b.sort((x, y) => y.rule.priority - x.rule.priority || x.rule.seq - y.rule.seq);
+      // Binary search for the first entry r comes before.
+      let lo = 0, hi = b.length;
+      while (lo < hi) { const mid = (lo + hi) >>> 1; if (before(b[mid].rule, r)) lo = mid + 1; else hi = mid; }
+      b.splice(lo, 0, { rule: r, pair: i });
       st.entries++;
-      if (r.priority > st.maxPriority) st.maxPriority = r.priority;
+      st.priorities.set(r.priority, (st.priorities.get(r.priority) ?? 0) + 1);
+      if (r.priority > st.maxPriority) { st.maxPriority = r.priority; this.unsettled = true; }
     }
-    this.order();
   }
 
+  /** Take every pair of r out. Call settle() before the next lookup. */
   remove(r: CompiledRule): void {
     for (let i = 0; i < r.pairs; i++) {
-      const id = r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(',');
-      const st = this.byMask.get(id);
+      const st = this.byMask.get(r.maskIds[i]);
       if (!st) continue;
       const h = maskedHash(r.values, i * KEY_WORDS, st.mask, st.words);
       const b = st.buckets.get(h);
@@ -90,20 +117,36 @@ export class Classifier {
       b.splice(at, 1);
       if (b.length === 0) st.buckets.delete(h);
       st.entries--;
-      if (st.entries === 0) { this.byMask.delete(id); this.subtables = this.subtables.filter((s) => s !== st); continue; }
-      let mp = -1;
-      for (const bucket of st.buckets.values()) if (bucket[0].rule.priority > mp) mp = bucket[0].rule.priority;
-      st.maxPriority = mp;
+      const left = st.priorities.get(r.priority)! - 1;
+      if (left > 0) st.priorities.set(r.priority, left);
+      else {
+        st.priorities.delete(r.priority);
+        if (r.priority === st.maxPriority) { st.stale = true; this.unsettled = true; }
+      }
+      if (st.entries === 0) { this.byMask.delete(st.maskId); st.stale = false; this.subtables = this.subtables.filter((s) => s !== st); }
     }
-    this.order();
   }
 
-  private order(): void { this.subtables.sort((a, b) => b.maxPriority - a.maxPriority); }
+  /** Make maxPriority exact where a removal may have lowered it, and order the subtables. */
+  settle(): void {
+    if (!this.unsettled) return;
+    for (const st of this.subtables) {
+      if (!st.stale) continue;
+      let mp = -1;
+      for (const p of st.priorities.keys()) if (p > mp) mp = p;
+      st.maxPriority = mp;
+      st.stale = false;
+    }
+    this.subtables.sort((a, b) => b.maxPriority - a.maxPriority);
+    this.unsettled = false;
+  }
 
-  /** Best rule for the packed key at key[off..], or null. */
+  /** Best rule visible at this.visible for the packed key at key[off..], or null. */
   lookup(key: Uint32Array, off: number): CompiledRule | null {
+    if (this.unsettled) this.settle();
     let best: CompiledRule | null = null;
     let probes = 0;
+    const g = this.visible;
     for (let t = 0; t < this.subtables.length; t++) {
       const st = this.subtables[t];
       if (best !== null && st.maxPriority < best.priority) break;
@@ -111,9 +154,10 @@ export class Classifier {
       const b = st.buckets.get(maskedHash(key, off, st.mask, st.words));
       if (b === undefined) continue;
       for (let i = 0; i < b.length; i++) {
-        const e = b[i];
-        if (best !== null && (e.rule.priority < best.priority || (e.rule.priority === best.priority && e.rule.seq > best.seq))) break;
-        if (pairMatches(e.rule, e.pair, key, off)) { best = e.rule; break; }
+        const e = b[i], r = e.rule;
+        if (best !== null && (r.priority < best.priority || (r.priority === best.priority && r.seq > best.seq))) break;
+        if (r.addGen > g || r.delGen <= g) continue;
+        if (pairMatches(r, e.pair, key, off)) { best = r; break; }
       }
     }
     this.probes = probes;

@@ -12,17 +12,19 @@
 // it. Slots come from a free stack, so replicas that apply the same batches in the same order
 // (one per datapath worker) give every rule the same slot; a reused slot starts from zero.
 //
-// Consistency: apply() validates and compiles the whole batch first and changes nothing if any
-// part is bad (the error names the batch entry and field); then it applies every change and
-// bumps `generation` once. Caches compare generations, so no packet classified after apply()
-// returns can use a verdict computed before it.
+// Consistency: every change is a RuleChange (rule-change.ts): validated and compiled whole
+// before anything changes (the error names the batch entry and field), staged invisibly,
+// then committed at once, which bumps `generation`. Caches compare generations, so no packet
+// classified after the commit can use a verdict computed before it. apply() runs a change to
+// the end at once; datapath threads run theirs in slices between batches of packets.
 
 import { Classifier } from './classifier.js';
-import { KEY_WORDS } from './key.js';
-import { Actions, compileRule, CompiledRule, Layer, LAYERS, RuleContext, RuleError, RuleSpec } from './rule.js';
-import { brief } from '../quote.js';
+import { Actions, CompiledRule, Layer, LAYERS, NEVER, RuleContext, RuleSpec } from './rule.js';
+import { RuleChange } from './rule-change.js';
 
 export interface RuleBatch { add?: RuleSpec[]; del?: string[] }
+/** A rule batch as texts (how large batches travel): each rule's JSON text, and the ids to delete. */
+export interface RuleTexts { addTexts: string[]; del: string[] }
 
 export interface Verdict {
   id: number;
@@ -49,7 +51,8 @@ export class RuleSet {
   readonly ctx: RuleContext;
   readonly layers: Classifier[];
   private readonly byId = new Map<string, CompiledRule>();
-  private seq = 0;
+  /** Sequence number of the last rule added (RuleChange continues from it). */
+  seq = 0;
   generation = 1;
   readonly verdicts: Verdict[] = [];
   private readonly intern = new Map<number, unknown>();
@@ -81,81 +84,71 @@ export class RuleSet {
     for (let i = 0; i < s.length; i++) { c[s[i] * 2]++; c[s[i] * 2 + 1] += bytes; }
   }
 
-  get size(): number { return this.byId.size; }
+  /** Installed rules, as of the last commit (the index by id catches up while a change cleans). */
+  get size(): number { return this.installed; }
+  private installed = 0;
   list(): CompiledRule[] { return [...this.byId.values()].sort((a, b) => LAYERS.indexOf(a.layer) - LAYERS.indexOf(b.layer) || b.priority - a.priority || a.seq - b.seq); }
   get(id: string): CompiledRule | undefined { return this.byId.get(id); }
 
-  /** Apply a batch atomically; throws RuleError (nothing changed) when any part is invalid. */
+  /** Apply a batch atomically, at once; throws RuleError (nothing changed) when any part is invalid. */
   apply(batch: RuleBatch): CompiledRule[] {
-    const dels = batch.del ?? [];
-    const adds = batch.add ?? [];
-    const gone = new Set<string>();
-    dels.forEach((id, i) => {
-      if (!this.byId.has(id)) throw new RuleError(`del[${i}]`, `no rule with id ${brief(id)}`);
-      gone.add(id);
-    });
-    const batchIds = new Set<string>();
-    const compiled: CompiledRule[] = [];
-    let seq = this.seq;
-    adds.forEach((spec, i) => {
-      let r: CompiledRule;
-      try { r = compileRule(spec, this.ctx, ++seq); } catch (e) {
-        if (e instanceof RuleError) throw new RuleError(`add[${i}].${e.field}`, e.problem);
-        throw e;
-      }
-      if ((this.byId.has(r.id) && !gone.has(r.id)) || batchIds.has(r.id)) throw new RuleError(`add[${i}].id`, `a rule with id ${brief(r.id)} exists`);
-      batchIds.add(r.id);
-      compiled.push(r);
-    });
-    if (this.byId.size - gone.size + compiled.length > this.maxRules) {
-      throw new RuleError('add', `the rule set would hold ${this.byId.size - gone.size + compiled.length} rules (limit ${this.maxRules})`);
-    }
-    // Mask budget per layer after the whole batch, from the batch alone: count per mask how
-    // many entries the batch adds or removes, then see which masks appear or disappear.
-    LAYERS.forEach((layer, li) => {
-      const cl = this.layers[li];
-      const delta = new Map<string, number>();
-      const tally = (r: CompiledRule, d: number) => {
-        for (let i = 0; i < r.pairs; i++) {
-          const id = r.masks.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS).join(',');
-          delta.set(id, (delta.get(id) ?? 0) + d);
-        }
-      };
-      for (const id of gone) { const r = this.byId.get(id)!; if (r.layer === layer) tally(r, -1); }
-      for (const r of compiled) if (r.layer === layer) tally(r, 1);
-      let masks = cl.masks;
-      for (const [id, d] of delta) {
-        const cur = cl.entriesOf(id);
-        if (cur === 0 && d > 0) masks++;
-        else if (cur > 0 && cur + d === 0) masks--;
-      }
-      if (masks > cl.maxMasks) throw new RuleError('add', `layer ${layer} would need ${masks} distinct masks (limit ${cl.maxMasks}): reuse the prefixes and fields other rules match on`);
-    });
-    // Nothing can fail from here on.
-    for (const id of dels) {
-      const r = this.byId.get(id)!;
-      this.layers[LAYERS.indexOf(r.layer)].remove(r);
-      this.byId.delete(id);
-      this.freeSlots[this.freeTop++] = r.slot;
-      this.perLayer[LAYERS.indexOf(r.layer)]--;
-      if (r.actions.queue >= 0) this.queueRules--;
-    }
-    for (const r of compiled) {
-      this.layers[LAYERS.indexOf(r.layer)].add(r);
-      this.byId.set(r.id, r);
-      r.slot = this.freeSlots[--this.freeTop];
-      this.perLayer[LAYERS.indexOf(r.layer)]++;
-      this.counters[r.slot * 2] = 0;
-      this.counters[r.slot * 2 + 1] = 0;
-      if (r.actions.queue >= 0) this.queueRules++;
-    }
+    const c = new RuleChange(this);
+    c.feed(batch.add ?? [], batch.del ?? []);
+    return c.runAll();
+  }
+
+  /** Start a change to run in slices (see RuleChange). One at a time, to its end. */
+  change(): RuleChange { return new RuleChange(this); }
+
+  // --- the steps of a RuleChange ---
+
+  /** Insert a rule invisible until generation `at`; take its counter slot (zeroed). */
+  stageAdd(r: CompiledRule, at: number): void {
+    r.addGen = at;
+    r.delGen = NEVER;
+    r.slot = this.freeSlots[--this.freeTop];
+    this.counters[r.slot * 2] = 0;
+    this.counters[r.slot * 2 + 1] = 0;
+    this.layers[LAYERS.indexOf(r.layer)].add(r);
+  }
+
+  /** The change is visible from now on: generation moves, cached verdicts start over. */
+  commitChange(c: RuleChange, gone: readonly CompiledRule[], seq: number): void {
+    for (const r of gone) { this.perLayer[LAYERS.indexOf(r.layer)]--; if (r.actions.queue >= 0) this.queueRules--; }
+    for (const r of c.compiled) { this.perLayer[LAYERS.indexOf(r.layer)]++; if (r.actions.queue >= 0) this.queueRules++; }
+    this.installed += c.compiled.length - gone.length;
     this.seq = seq;
+    this.generation = c.next;
+    for (const l of this.layers) l.visible = c.next;
     // Every cached verdict id is stale from here on, so the interned verdicts can start over:
     // the table stays bounded by the rule combinations seen since the last change.
     this.verdicts.length = 0;
     this.intern.clear();
-    this.generation++;
-    return compiled;
+  }
+
+  /** A committed deletion: out of the classifier and the index; its slot is free again. */
+  dropDeleted(r: CompiledRule): void {
+    this.layers[LAYERS.indexOf(r.layer)].remove(r);
+    if (this.byId.get(r.id) === r) this.byId.delete(r.id);
+    this.freeSlots[this.freeTop++] = r.slot;
+  }
+
+  /** A committed addition joins the index by id. */
+  indexAdded(r: CompiledRule): void { this.byId.set(r.id, r); }
+
+  /** Make every layer ready for lookups (see Classifier.settle). */
+  settle(): void { for (const l of this.layers) l.settle(); }
+
+  /** Installed rules in the order they were added, from `offset`, at most `limit` (listing without sorting). */
+  page(offset: number, limit: number): CompiledRule[] {
+    const out: CompiledRule[] = [];
+    let i = 0;
+    for (const r of this.byId.values()) {
+      if (i++ < offset) continue;
+      if (out.length >= limit) break;
+      out.push(r);
+    }
+    return out;
   }
 
   /** Classify the packed key at key[off..] through every layer; returns the verdict id. */

@@ -1,0 +1,124 @@
+// RuleSync: how a rule change reaches every datapath thread without stopping any of them.
+//
+// Changes run one at a time (a queue). For each:
+//  1. This thread (the main thread: NIC queue actions, transmit, the inline pipeline) parses
+//     the rules chunk by chunk, compiles and validates them, then stages the change — all in
+//     slices of RULE_SLICE_MS with the event loop turning between them. A refused batch
+//     (RuleError) stops here and no thread ever sees it.
+//  2. It commits its own copy, then posts the change to every worker as small messages —
+//     deletions, chunks of CHUNK rule texts (strings are cheap to clone; each thread parses
+//     its own), the counter slots each chunk's rules got here, and an end mark — and raises
+//     CTL_RULES.
+//  3. It cleans its copy in slices, then waits for every worker's acknowledgement. A worker
+//     stages in slices between batches of packets, commits at once, acknowledges, and cleans.
+// The request returns once every thread has committed: the next packet any thread classifies
+// follows the new rules. A worker that stops beating its heartbeat for ACK_STALL_MS while
+// one is awaited fails the request (the watchdog ends such a worker anyway).
+
+import { MessagePort } from 'node:worker_threads';
+import { CompiledRule, RuleError } from '../flow/rule.js';
+import { RuleBatch, RuleSet, RuleTexts } from '../flow/rule-set.js';
+import { RuleChange } from '../flow/rule-change.js';
+import { ackWord, beatWord, CTL_RULES, RuleMessage } from './worker-setup.js';
+import { Doorbell } from '../nic/doorbell.js';
+
+/** Longest a thread works on a rule change before it forwards packets again (ms). */
+export const RULE_SLICE_MS = 1;
+/** Rules per message to a worker (and per parse on each thread). */
+export const CHUNK = 128;
+/** Ids per deletion message. */
+const DEL_CHUNK = 4096;
+/** A worker whose heartbeat stands still this long while its acknowledgement is awaited fails the change. */
+const ACK_STALL_MS = 5000;
+
+
+/** Parse a chunk of rule texts; a bad one is named by its index in the batch. */
+export function parseChunk(texts: readonly string[], first: number): unknown[] {
+  try { return JSON.parse(`[${texts.join(',')}]`) as unknown[]; } catch {
+    texts.forEach((t, i) => {
+      try { JSON.parse(t); } catch (e) { throw new RuleError(`add[${first + i}]`, `is not JSON: ${(e as Error).message.slice(0, 100)}`); }
+    });
+    throw new RuleError('add', 'is not a JSON array of rules');
+  }
+}
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+export interface RuleSyncTarget {
+  /** The workers' rule ports (empty: the pipeline runs on this thread only). */
+  ports: MessagePort[];
+  control: Int32Array;
+  bells: Doorbell[];
+  /** Why the switch failed, if it did. */
+  failure: () => string | null;
+}
+
+export class RuleSync {
+  private readonly rules: RuleSet;
+  private readonly t: RuleSyncTarget;
+  private version = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(rules: RuleSet, target: RuleSyncTarget) { this.rules = rules; this.t = target; }
+
+  /** Apply a batch on every thread, atomically per thread; resolves with the added rules. */
+  apply(batch: RuleBatch | RuleTexts): Promise<CompiledRule[]> {
+    const texts: RuleTexts = 'addTexts' in batch ? batch : { addTexts: (batch.add ?? []).map((r) => JSON.stringify(r)), del: batch.del ?? [] };
+    const run = this.queue.then(() => this.run(texts));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(b: RuleTexts): Promise<CompiledRule[]> {
+    const change: RuleChange = this.rules.change();
+    change.feed([], b.del);
+    // 1. Parse, compile, validate and stage here, in slices.
+    const chunks = Math.ceil(b.addTexts.length / CHUNK);
+    let k = 0;
+    if (chunks === 0) change.end();
+    for (;;) {
+      const deadline = performance.now() + RULE_SLICE_MS;
+      let staged = false;
+      do {
+        if (k < chunks) {
+          change.feed(parseChunk(b.addTexts.slice(k * CHUNK, (k + 1) * CHUNK), k * CHUNK));
+          if (++k === chunks) change.end();
+        }
+        staged = change.step(deadline);
+      } while (!staged && performance.now() < deadline);
+      if (staged) break;
+      await turn();
+    }
+    // 2. Commit here, post to the workers.
+    change.commit();
+    const version = ++this.version;
+    if (this.t.ports.length) {
+      const post = (m: RuleMessage) => { for (const p of this.t.ports) p.postMessage(m); };
+      for (let i = 0; i < b.del.length; i += DEL_CHUNK) post({ version, del: b.del.slice(i, i + DEL_CHUNK) });
+      for (let c = 0; c < chunks; c++) {
+        const from = c * CHUNK, to = Math.min(from + CHUNK, b.addTexts.length);
+        post({ version, add: `[${b.addTexts.slice(from, to).join(',')}]`, slots: change.compiled.slice(from, to).map((r) => r.slot) });
+      }
+      post({ version, end: true });
+      Atomics.store(this.t.control, CTL_RULES, version);
+      for (const bell of this.t.bells) bell.wakeAlways();
+    }
+    // 3. Clean here in slices, then wait for every worker.
+    while (!change.clean(performance.now() + RULE_SLICE_MS)) await turn();
+    for (let w = 0; w < this.t.ports.length; w++) await this.acknowledged(w, version);
+    return change.compiled;
+  }
+
+  private async acknowledged(w: number, version: number): Promise<void> {
+    const c = this.t.control;
+    let beat = Atomics.load(c, beatWord(w)), moved = performance.now();
+    for (let acked; (acked = Atomics.load(c, ackWord(w))) < version;) {
+      const failure = this.t.failure();
+      if (failure) throw new Error(failure);
+      const now = performance.now(), b = Atomics.load(c, beatWord(w));
+      if (b !== beat) { beat = b; moved = now; } else if (now - moved > ACK_STALL_MS) throw new Error(`datapath worker ${w} stopped working on rule change ${version} (no heartbeat for ${ACK_STALL_MS} ms)`);
+      const r = Atomics.waitAsync(c, ackWord(w), acked, 50);
+      if (r.async) await r.value;
+    }
+  }
+}
