@@ -145,7 +145,9 @@ export class ControlApi {
     res.end(text);
   }
 
-  private readBody(req: IncomingMessage): Promise<string> {
+  private async readBody(req: IncomingMessage): Promise<string> { return (await this.readBytes(req)).toString('utf8'); }
+
+  private readBytes(req: IncomingMessage): Promise<Buffer> {
     const max = this.maxBody;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) return Promise.reject(new HttpError(413, `request body of ${declared} bytes is over the limit of ${max} (control.maxBodyBytes)`));
@@ -158,7 +160,7 @@ export class ControlApi {
         if (n > max) { over = true; parts.length = 0; reject(new HttpError(413, `request body over the limit of ${max} bytes (control.maxBodyBytes)`)); return; }
         parts.push(b);
       });
-      req.on('end', () => { if (!over) resolve(Buffer.concat(parts).toString('utf8')); });
+      req.on('end', () => { if (!over) resolve(Buffer.concat(parts)); });
       req.on('error', () => reject(new HttpError(400, 'request body broken off')));
     });
   }
@@ -191,7 +193,7 @@ export class ControlApi {
         }
         if (req.method === 'POST') {
           // Split in slices (a body of 100,000 rules is 13 MB); each thread parses its chunks.
-          const scan = new RuleBatchText(await this.readBody(req), MAX_DEPTH);
+          const scan = new RuleBatchText(await this.readBytes(req), MAX_DEPTH);
           let batch: RuleTexts | null;
           try {
             while ((batch = scan.step(performance.now() + 1)) === null) await new Promise<void>((r) => setImmediate(r));
@@ -199,8 +201,8 @@ export class ControlApi {
             if (e instanceof BatchTextError) throw new HttpError(400, e.message);
             throw e;
           }
-          const added = await this.dp.applyRules(batch);
-          return send(200, { added: added.slice(0, MAX_PAGE).map((r) => r.id), deleted: batch.del.slice(0, MAX_PAGE), addedCount: added.length, deletedCount: batch.del.length });
+          const { added, deleted } = await this.dp.applyRuleTexts(batch);
+          return send(200, { added: added.slice(0, MAX_PAGE).map((r) => r.id), deleted: deleted.slice(0, MAX_PAGE), addedCount: added.length, deletedCount: deleted.length });
         }
         throw new HttpError(405, `${req.method} not allowed on /rules (GET, POST)`);
       }

@@ -511,7 +511,10 @@ export class Dataplane {
    * resolves with the added rules once every thread applies it, so the next packet any thread
    * classifies follows the new rules.
    */
-  applyRules(batch: RuleBatch | RuleTexts): Promise<CompiledRule[]> {
+  async applyRules(batch: RuleBatch | RuleTexts): Promise<CompiledRule[]> { return (await this.applyRuleTexts(batch)).added; }
+
+  /** applyRules, answering the deleted ids too (the control API takes batches as texts). */
+  applyRuleTexts(batch: RuleBatch | RuleTexts): Promise<{ added: CompiledRule[]; deleted: string[] }> {
     this.ruleSync ??= new RuleSync(this.rules, { ports: this.sources.flatMap((x) => (x.rulePort ? [x.rulePort] : [])), control: this.control, bells: this.nic.bells, failure: () => this.failure });
     return this.ruleSync.apply(batch);
   }

@@ -57,7 +57,13 @@ post({ ready: true });
 const beat = beatWord(s.index), ack = ackWord(s.index);
 for (;;) {
   control[beat]++; // heartbeat for the main thread's watchdog (a plain store: one writer)
-  if (replica.busy || Atomics.load(control, CTL_RULES) !== Atomics.load(control, ack)) replica.work();
+  if (replica.busy || Atomics.load(control, CTL_RULES) !== Atomics.load(control, ack)) {
+    replica.work();
+    // While a change is under way, let this thread's event loop turn once per slice: V8 runs
+    // its incremental marking as tasks there, and a loop that never yields ends in one long
+    // atomic collection (215 ms measured with 100,000 rules) instead of many short steps.
+    await new Promise<void>((r) => setImmediate(r));
+  }
   if (serveQueues(rings, pipeline, batch, systemClock) !== 0) continue;
   if (Atomics.load(control, CTL_STOP) !== 0 && ringsEmpty(rings)) break;
   const seq = bell.prepareSleep();

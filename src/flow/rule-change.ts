@@ -105,7 +105,7 @@ export class RuleChange {
           continue;
         }
         case Phase.StageDels:
-          if (this.i < this.gone.length) { this.gone[this.i++].delGen = this.next; continue; }
+          if (this.i < this.gone.length) { rs.stageDel(this.gone[this.i++], this.next); continue; }
           this.phase = Phase.StageAdds; this.i = 0;
           continue;
         case Phase.StageAdds:
@@ -123,7 +123,7 @@ export class RuleChange {
   /** Make the staged change visible, at once. */
   commit(): void {
     if (this.phase !== Phase.Staged) throw new Error('RuleChange: commit before staged');
-    this.rs.commitChange(this, this.gone, this.seq);
+    this.rs.commitChange(this, this.seq);
     this.phase = Phase.Clean; this.i = 0;
   }
 

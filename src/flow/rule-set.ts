@@ -23,8 +23,8 @@ import { Actions, CompiledRule, Layer, LAYERS, NEVER, RuleContext, RuleSpec } fr
 import { RuleChange } from './rule-change.js';
 
 export interface RuleBatch { add?: RuleSpec[]; del?: string[] }
-/** A rule batch as texts (how large batches travel): each rule's JSON text, and the ids to delete. */
-export interface RuleTexts { addTexts: string[]; del: string[] }
+/** A rule batch as texts (how large batches travel): each rule's JSON text, each deleted id's JSON text. */
+export interface RuleTexts { addTexts: string[]; delTexts: string[] }
 
 export interface Verdict {
   id: number;
@@ -102,8 +102,25 @@ export class RuleSet {
 
   // --- the steps of a RuleChange ---
 
+  // Installed-rule figures a staged change will move at commit (kept while staging, so the
+  // commit itself is O(1)).
+  private readonly pendingPerLayer: number[] = LAYERS.map(() => 0);
+  private pendingQueueRules = 0;
+  private pendingInstalled = 0;
+
+  /** Mark a rule to vanish at generation `at`. */
+  stageDel(r: CompiledRule, at: number): void {
+    r.delGen = at;
+    this.pendingPerLayer[LAYERS.indexOf(r.layer)]--;
+    if (r.actions.queue >= 0) this.pendingQueueRules--;
+    this.pendingInstalled--;
+  }
+
   /** Insert a rule invisible until generation `at`; take its counter slot (zeroed). */
   stageAdd(r: CompiledRule, at: number): void {
+    this.pendingPerLayer[LAYERS.indexOf(r.layer)]++;
+    if (r.actions.queue >= 0) this.pendingQueueRules++;
+    this.pendingInstalled++;
     r.addGen = at;
     r.delGen = NEVER;
     r.slot = this.freeSlots[--this.freeTop];
@@ -113,10 +130,12 @@ export class RuleSet {
   }
 
   /** The change is visible from now on: generation moves, cached verdicts start over. */
-  commitChange(c: RuleChange, gone: readonly CompiledRule[], seq: number): void {
-    for (const r of gone) { this.perLayer[LAYERS.indexOf(r.layer)]--; if (r.actions.queue >= 0) this.queueRules--; }
-    for (const r of c.compiled) { this.perLayer[LAYERS.indexOf(r.layer)]++; if (r.actions.queue >= 0) this.queueRules++; }
-    this.installed += c.compiled.length - gone.length;
+  commitChange(c: RuleChange, seq: number): void {
+    for (let l = 0; l < LAYERS.length; l++) { this.perLayer[l] += this.pendingPerLayer[l]; this.pendingPerLayer[l] = 0; }
+    this.queueRules += this.pendingQueueRules;
+    this.installed += this.pendingInstalled;
+    this.pendingQueueRules = 0;
+    this.pendingInstalled = 0;
     this.seq = seq;
     this.generation = c.next;
     for (const l of this.layers) l.visible = c.next;

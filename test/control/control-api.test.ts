@@ -106,7 +106,8 @@ test('request limits: 413 for big bodies, short error texts, 400 for malformed r
     // Malformed bodies and paths: 400, never 500.
     const malformed: [string, string, string | undefined][] = [
       ['POST', '/extensions/order', 'null'], ['PUT', '/properties/x', 'null'], ['PUT', '/properties/x', '[1]'],
-      ['POST', '/rules', 'null'], ['POST', '/rules', '"x"'], ['POST', '/rules', '{"add": 3}'], ['POST', '/rules', '{'],
+      ['POST', '/rules', 'null'], ['POST', '/rules', '"x"'], ['POST', '/rules', '{"add": 3}'], ['POST', '/rules', '{'], ['POST', '/rules', '{"del": [1]}'],
+      ['POST', '/rules', '{"del": ["nope"]}'], ['POST', '/rules', '{"add": [1 2]}'], ['POST', '/rules', '{"add": [{"layer":"acl"}],}'],
       ['DELETE', '/rules/%E0%A4%A', undefined], ['POST', '/extensions/%ZZ/enable', ''], ['PUT', '/properties/%', '{"value":1}'],
       ['POST', '/ports/%FF/connect', ''], ['POST', '/rules', '{"add":[{"layer":"acl","priority":1,"match":{"srcIp":{"a":[]}},"actions":[]}]}'],
     ];
