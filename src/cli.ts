@@ -2,8 +2,10 @@
 // sluice command line: `sluice run`, `sluice rules` (and `sluice --help`). Exit codes: 0 done, 1 runtime
 // failure, 2 bad usage or configuration.
 
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { checkConfig, CONFIG_SCHEMA, Config, defaultConfig, loadConfig } from './control/config.js';
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { checkConfig, CONFIG_SCHEMA, Config, defaultConfig, loadConfig, REPLAY_DEFAULT_DOC } from './control/config.js';
 import { run } from './control/run.js';
 import { rulesCommand } from './control/rules-command.js';
 import { extCommand } from './control/ext-command.js';
@@ -26,6 +28,9 @@ commands:
 
   sluice <command> --help   options of a command
   sluice run --help-config  every configuration field, its type, default and meaning
+  sluice --version          the version
+
+Options take a value as "--name value" or "--name=value".
 `;
 
 const RUN_HELP = `usage: sluice run [--config FILE] [options]
@@ -50,13 +55,16 @@ options:
   --help-config          print the configuration reference and exit
   --workers N            override "workers" (0 = run the pipeline on the main thread)
   --queues N             override "nic.queues"
-  --stats-interval S     live rate report every S seconds (0: off)
-  --json                 on exit, print the final counters as one JSON object
+  --stats-interval S     live rates every S seconds, redrawn in place on a terminal (0: off;
+                         nothing is drawn when standard error is not a terminal)
+  --json                 on exit, print the final counters as one JSON object: standard output
+                         carries only that JSON (the banner goes to standard error)
   --quiet                no banner and no live rates
   -h, --help             this text
 
 Stop with Ctrl-C (SIGINT) or SIGTERM: in-flight frames are delivered, the final counters
-are printed and the exit code is 0.
+are printed and the exit code is 0 (1 if a datapath thread failed). A second Ctrl-C ends it
+at once, still printing the counters.
 `;
 
 function fail(msg: string): number {
@@ -69,109 +77,112 @@ function intArg(name: string, v: string | undefined): number {
   return Number(v);
 }
 
+/** node:util parseArgs, strict, with its errors turned into one usage line (exit 2). */
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O, positionals = false) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: positionals });
+  } catch (e) {
+    throw new ConfigError('', `${(e as Error).message.split('\n')[0].replace(/\. To specify.*$/, '')} (see sluice ${command} --help)`);
+  }
+}
+
 async function runCommand(args: string[]): Promise<number> {
   let file: string | undefined;
-  let print = false, json = false, quiet = false;
-  const over: { workers?: number; queues?: number; interval?: number } = {};
   try {
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      switch (a) {
-        case '-h': case '--help': process.stdout.write(RUN_HELP); return 0;
-        case '--help-config': process.stdout.write(describe(CONFIG_SCHEMA).join('\n') + '\n'); return 0;
-        case '--config': file = args[++i]; if (!file) return fail('--config needs a file'); break;
-        case '--print-config': print = true; break;
-        case '--json': json = true; break;
-        case '--quiet': quiet = true; break;
-        case '--workers': over.workers = intArg('--workers', args[++i]); break;
-        case '--queues': over.queues = intArg('--queues', args[++i]); break;
-        case '--stats-interval': over.interval = intArg('--stats-interval', args[++i]); break;
-        default: return fail(`unknown option ${a} (see sluice run --help)`);
-      }
-    }
+    const { values: v } = parse('run', args, {
+      help: { type: 'boolean', short: 'h' }, 'help-config': { type: 'boolean' }, config: { type: 'string' }, 'print-config': { type: 'boolean' },
+      json: { type: 'boolean' }, quiet: { type: 'boolean' }, workers: { type: 'string' }, queues: { type: 'string' }, 'stats-interval': { type: 'string' },
+    });
+    if (v.help) { process.stdout.write(RUN_HELP); return 0; }
+    if (v['help-config']) { process.stdout.write(describe(CONFIG_SCHEMA).join('\n') + '\n'); return 0; }
+    file = v.config;
     let c: Config = file ? loadConfig(file) : defaultConfig();
-    if (over.workers !== undefined || over.queues !== undefined || over.interval !== undefined) {
+    if (v.workers !== undefined || v.queues !== undefined || v['stats-interval'] !== undefined) {
       const doc: Config = structuredClone(c);
-      if (over.workers !== undefined) doc.workers = over.workers;
-      if (over.queues !== undefined) doc.nic.queues = over.queues;
-      if (over.interval !== undefined) doc.stats.intervalSeconds = over.interval;
+      if (v.workers !== undefined) doc.workers = intArg('--workers', v.workers);
+      if (v.queues !== undefined) doc.nic.queues = intArg('--queues', v.queues);
+      if (v['stats-interval'] !== undefined) doc.stats.intervalSeconds = intArg('--stats-interval', v['stats-interval']);
       c = checkConfig(doc);
     }
-    if (print) { process.stdout.write(JSON.stringify(c, null, 2) + '\n'); return 0; }
-    return await run(c, { json, quiet, baseDir: file ? dirname(resolve(file)) : process.cwd() });
+    if (v['print-config']) { process.stdout.write(JSON.stringify(c, null, 2) + '\n'); return 0; }
+    return await run(c, { json: !!v.json, quiet: !!v.quiet, baseDir: file ? dirname(resolve(file)) : process.cwd() });
   } catch (e) {
-    if (e instanceof ConfigError) return fail(`invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
+    if (e instanceof ConfigError) return fail(e.path === '' && !file ? e.message.replace(/^\(document\): /, '') : `invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
     throw e;
   }
 }
 
 const REPLAY_HELP = `usage: sluice replay FILE... [--config FILE] [options]
 
-Pushes the Ethernet records of classic pcap or pcapng captures through a switch built from
-the configuration (default: the embedded one) as if they arrived on its ports: record of
-capture interface i enters port i (modulo the port count) unless --port is given. They pass
-the NIC queues, rules and extensions and leave through the switch's ports.
+Pushes the Ethernet records of classic pcap or pcapng captures through a switch as if they
+arrived on its ports. They pass the NIC queues, rules and extensions and leave through the
+switch's ports. Without --config the switch has two memory ports, p1 and p2, trunking every
+VLAN (native VLAN 1); every parsable frame comes out.
 
 pacing (one of; default: original timing):
   --speed X        original timing, X times faster (0.5 = half speed)
   --pps N          N packets per second
   --mbps N         N megabits per second (captured bytes)
-  --topspeed       as fast as the switch takes them
+  --topspeed       as fast as the switch takes them (give one pacing option at most)
   --max-gap S      original timing: cut longer gaps to S seconds (default 1); gaps cut and
                    timestamps that go backwards are counted in the summary
+ports:
+  --map conversation  (default) a record enters a port other than the one its destination
+                      was last seen on, so the two sides of every conversation are on
+                      different ports and the switch forwards between them
+  --map interface     the record of capture interface i enters port i (modulo the ports)
+  --port NAME         every record enters this port
 options:
-  --loop N         replay the files N times (default 1)
+  --loop N         replay the files N times (default 1; 0: until --duration or Ctrl-C)
   --duration S     stop after S seconds
-  --port NAME      every record enters this port
   --out DIR        write what each port sends to DIR/<port>.pcapng
   --workers N      override "workers"
   --json           print one JSON object: packets, bytes, flows, drops, mpps, gbps, ...
   --quiet          no summary (exit code only)
 
+Progress is drawn on standard error when it is a terminal. Ctrl-C stops the replay and
+prints the summary. Compressed captures (.gz) are refused by name: decompress them first.
 Exit codes: 0 replayed; 1 a file was missing or corrupt (the valid records before the
 error were replayed; the message names the byte offset); 2 bad usage or configuration.
 `;
 
 async function replayCommand(args: string[]): Promise<number> {
-  const o: ReplayOptions = { files: [], pacing: { kind: 'original', speed: 1 }, loop: 1, durationSeconds: 0, maxGapSeconds: 1, json: false, quiet: false };
+  const o: ReplayOptions = { files: [], map: 'conversation', pacing: { kind: 'original', speed: 1 }, loop: 1, durationSeconds: 0, maxGapSeconds: 1, json: false, quiet: false };
   let file: string | undefined;
-  let workers: number | undefined;
-  const num = (name: string, v: string | undefined, int = false): number => {
+  const num = (name: string, v: string | undefined, int = false, zero = false): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) throw new ConfigError(name, `expects a positive ${int ? 'whole ' : ''}number, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+    if (v === undefined || v.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !zero) || (int && !Number.isInteger(n))) throw new ConfigError(name, `expects a ${zero ? 'non-negative' : 'positive'} ${int ? 'whole ' : ''}number, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
     return n;
   };
   try {
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      switch (a) {
-        case '-h': case '--help': process.stdout.write(REPLAY_HELP); return 0;
-        case '--config': file = args[++i]; if (!file) return fail('--config needs a file'); break;
-        case '--port': o.port = args[++i]; if (!o.port) return fail('--port needs a port name'); break;
-        case '--topspeed': o.pacing = { kind: 'topspeed' }; break;
-        case '--speed': o.pacing = { kind: 'original', speed: num('--speed', args[++i]) }; break;
-        case '--pps': o.pacing = { kind: 'pps', pps: num('--pps', args[++i]) }; break;
-        case '--mbps': o.pacing = { kind: 'mbps', mbps: num('--mbps', args[++i]) }; break;
-        case '--max-gap': o.maxGapSeconds = num('--max-gap', args[++i]); break;
-        case '--loop': o.loop = num('--loop', args[++i], true); break;
-        case '--duration': o.durationSeconds = num('--duration', args[++i]); break;
-        case '--out': o.out = args[++i]; if (!o.out) return fail('--out needs a directory'); break;
-        case '--workers': workers = intArg('--workers', args[++i]); break;
-        case '--json': o.json = true; break;
-        case '--quiet': o.quiet = true; break;
-        default:
-          if (a.startsWith('-')) return fail(`unknown option ${a} (see sluice replay --help)`);
-          o.files.push(a);
-      }
-    }
+    const { values: v, positionals } = parse('replay', args, {
+      help: { type: 'boolean', short: 'h' }, config: { type: 'string' }, port: { type: 'string' }, map: { type: 'string' },
+      topspeed: { type: 'boolean' }, speed: { type: 'string' }, pps: { type: 'string' }, mbps: { type: 'string' }, 'max-gap': { type: 'string' },
+      loop: { type: 'string' }, duration: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' },
+    }, true);
+    if (v.help) { process.stdout.write(REPLAY_HELP); return 0; }
+    const pacing = (['topspeed', 'speed', 'pps', 'mbps'] as const).filter((k) => v[k] !== undefined);
+    if (pacing.length > 1) return fail(`give one pacing option, not ${pacing.map((k) => `--${k}`).join(' and ')} (see sluice replay --help)`);
+    if (v.topspeed) o.pacing = { kind: 'topspeed' };
+    if (v.speed !== undefined) o.pacing = { kind: 'original', speed: num('--speed', v.speed) };
+    if (v.pps !== undefined) o.pacing = { kind: 'pps', pps: num('--pps', v.pps) };
+    if (v.mbps !== undefined) o.pacing = { kind: 'mbps', mbps: num('--mbps', v.mbps) };
+    if (v['max-gap'] !== undefined) o.maxGapSeconds = num('--max-gap', v['max-gap']);
+    if (v.loop !== undefined) { o.loop = num('--loop', v.loop, true, true); if (o.loop === 0) o.loop = Infinity; }
+    if (v.duration !== undefined) o.durationSeconds = num('--duration', v.duration);
+    if (v.map !== undefined) { if (v.map !== 'conversation' && v.map !== 'interface') return fail(`--map expects conversation or interface, got ${JSON.stringify(v.map)}`); o.map = v.map; }
+    if (v.port !== undefined && v.map !== undefined) return fail('give --port or --map, not both');
+    o.port = v.port; o.out = v.out; o.json = !!v.json; o.quiet = !!v.quiet;
+    o.files = positionals;
+    file = v.config;
     if (o.files.length === 0) return fail('which capture files? (see sluice replay --help)');
-    let c: Config = file ? loadConfig(file) : defaultConfig();
-    if (workers !== undefined) { const doc: Config = structuredClone(c); doc.workers = workers; c = checkConfig(doc); }
+    let c: Config = file ? loadConfig(file) : checkConfig(structuredClone(REPLAY_DEFAULT_DOC));
+    if (v.workers !== undefined) { const doc: Config = structuredClone(c); doc.workers = intArg('--workers', v.workers); c = checkConfig(doc); }
     c = { ...c, stats: { intervalSeconds: 0 } };
     o.baseDir = file ? dirname(resolve(file)) : process.cwd();
     return await replay(c, o);
   } catch (e) {
-    if (e instanceof ConfigError) return fail(`invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
+    if (e instanceof ConfigError) return fail(e.path === '' && !file ? e.message.replace(/^\(document\): /, '') : `invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
     throw e;
   }
 }
@@ -185,7 +196,8 @@ p2, pushed as fast as the switch takes them.
 options:
   --flows N          distinct flows (default 1024)
   --size S[,S...]    frame sizes in bytes, used in turn (default 64; e.g. 64,576,1518)
-  --pcap FILE        traffic from a capture loaded into memory instead (Ethernet records)
+  --pcap FILE        traffic from a capture loaded into memory instead (Ethernet records of at
+                     most 1920 bytes, entering p1 or p2 as replay's conversation split says)
   --rules N          install N rules the traffic must be classified against (default 0)
   --extensions N     bind N no-op filter extensions (default 0); --cacheable makes them flow-cacheable
   --workers N        worker threads (default 1; 0 runs the pipeline on the main thread)
@@ -197,42 +209,45 @@ options:
 async function benchCommand(args: string[]): Promise<number> {
   const o: BenchOptions = { flows: 1024, sizes: [64], rules: 0, extensions: 0, cacheable: false, workers: 1, queues: 4, seconds: 3, json: false };
   try {
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      switch (a) {
-        case '-h': case '--help': process.stdout.write(BENCH_HELP); return 0;
-        case '--flows': o.flows = intArg('--flows', args[++i]); break;
-        case '--size': {
-          const v = args[++i] ?? '';
-          const sizes = v.split(',').map(Number);
-          if (!sizes.length || sizes.some((x) => !Number.isInteger(x) || x < 60 || x > 1518)) return fail(`--size expects frame sizes 60..1518, got ${JSON.stringify(v)}`);
-          o.sizes = sizes; break;
-        }
-        case '--pcap': o.pcap = args[++i]; if (!o.pcap) return fail('--pcap needs a file'); break;
-        case '--rules': o.rules = intArg('--rules', args[++i]); break;
-        case '--extensions': o.extensions = intArg('--extensions', args[++i]); break;
-        case '--cacheable': o.cacheable = true; break;
-        case '--workers': o.workers = intArg('--workers', args[++i]); break;
-        case '--queues': o.queues = intArg('--queues', args[++i]); break;
-        case '--seconds': o.seconds = intArg('--seconds', args[++i]); break;
-        case '--json': o.json = true; break;
-        default: return fail(`unknown option ${a} (see sluice bench --help)`);
-      }
+    const { values: v } = parse('bench', args, {
+      help: { type: 'boolean', short: 'h' }, flows: { type: 'string' }, size: { type: 'string' }, pcap: { type: 'string' }, rules: { type: 'string' },
+      extensions: { type: 'string' }, cacheable: { type: 'boolean' }, workers: { type: 'string' }, queues: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean' },
+    });
+    if (v.help) { process.stdout.write(BENCH_HELP); return 0; }
+    if (v.flows !== undefined) o.flows = intArg('--flows', v.flows);
+    if (v.size !== undefined) {
+      const sizes = v.size.split(',').map(Number);
+      if (!sizes.length || sizes.some((x) => !Number.isInteger(x) || x < 60 || x > 1518)) return fail(`--size expects frame sizes 60..1518, got ${JSON.stringify(v.size)}`);
+      o.sizes = sizes;
     }
+    o.pcap = v.pcap;
+    if (v.rules !== undefined) o.rules = intArg('--rules', v.rules);
+    if (v.extensions !== undefined) o.extensions = intArg('--extensions', v.extensions);
+    o.cacheable = !!v.cacheable;
+    if (v.workers !== undefined) o.workers = intArg('--workers', v.workers);
+    if (v.queues !== undefined) o.queues = intArg('--queues', v.queues);
+    if (v.seconds !== undefined) o.seconds = intArg('--seconds', v.seconds);
+    o.json = !!v.json;
     if (o.flows < 1 || o.queues < 1 || o.queues > 64 || o.workers > o.queues || o.seconds < 1 || o.extensions > 64) return fail('need --flows >= 1, --queues 1..64, --workers <= --queues, --seconds >= 1, --extensions <= 64');
     const r = await bench(o);
     process.stdout.write((o.json ? JSON.stringify(r) : benchText(r)) + '\n');
     return 0;
   } catch (e) {
-    if (e instanceof ConfigError) return fail(e.message);
+    if (e instanceof ConfigError) return fail(e.message.replace(/^\(document\): /, ''));
     process.stderr.write(`sluice bench: ${(e as Error).message}\n`);
     return 1;
   }
 }
 
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `sluice ${pkg.version} (node ${process.version})`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(HELP); return cmd === undefined ? 2 : 0; }
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') { process.stdout.write(version() + '\n'); return 0; }
   if (cmd === 'run') return runCommand(rest);
   if (cmd === 'replay') return replayCommand(rest);
   if (cmd === 'bench') return benchCommand(rest);

@@ -93,6 +93,7 @@ export class CaptureReader {
     const m = this.view.getUint32(0, false);
     if (m === SHB) { this.format = 'pcapng'; this.readShb(); }
     else if (m === PCAP_US || m === PCAP_NS || swap32(m) === PCAP_US || swap32(m) === PCAP_NS) { this.format = 'pcap'; this.readPcapHeader(); }
+    else if ((m >>> 16) === 0x1f8b) throw new CaptureError(0, 'gzip-compressed (magic 1f 8b): decompress it first, e.g. `gunzip -k FILE` or `zcat FILE > FILE.pcap`');
     else throw new CaptureError(0, `not a pcap or pcapng file (magic 0x${m.toString(16).padStart(8, '0')})`);
   }
 

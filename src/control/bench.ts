@@ -6,6 +6,8 @@
 // machine, the Node version and the options; --json prints one object.
 
 import os from 'node:os';
+import { dropReasons } from './replay.js';
+import { ConversationSplit } from '../capture/conversation-split.js';
 import { CaptureReader, LINKTYPE_ETHERNET } from '../capture/capture-reader.js';
 import { Dataplane } from '../datapath/dataplane.js';
 import { MemoryEndpoint } from '../endpoints/memory.js';
@@ -28,6 +30,10 @@ export interface BenchOptions {
 export interface BenchResult {
   mpps: number; gbps: number; nsPerPacket: number; packets: number; seconds: number;
   flowCacheHitRate: number; flowCacheLookups: number; queueShare: number[]; machine: string; node: string; options: Omit<BenchOptions, 'json'>;
+  /** Frames the switch sent, and dropped (by counter) while measuring. */
+  forwarded: number; drops: number; dropsByReason: Record<string, number>;
+  /** Ctrl-C ended the measurement early. */
+  interrupted: boolean;
 }
 
 const SRC = '02:00:00:00:00:01', DST = '02:00:00:00:00:02';
@@ -43,8 +49,8 @@ function synthetic(flows: number, sizes: number[]): Uint8Array[] {
 function loadCapture(file: string): Uint8Array[] {
   const out: Uint8Array[] = [];
   const r = CaptureReader.open(file);
-  try { while (r.next()) if (r.linkType === LINKTYPE_ETHERNET && r.caplen >= 14) out.push(r.data.slice(r.off, r.off + r.caplen)); } finally { r.close(); }
-  if (out.length === 0) throw new Error(`${file}: no Ethernet records to replay`);
+  try { while (r.next()) if (r.linkType === LINKTYPE_ETHERNET && r.caplen >= 14 && r.caplen <= 2048 - 128) out.push(r.data.slice(r.off, r.off + r.caplen)); } finally { r.close(); }
+  if (out.length === 0) throw new Error(`${file}: no Ethernet records of at most 1920 bytes to replay`);
   return out;
 }
 
@@ -58,6 +64,10 @@ function benchRules(n: number): RuleSpec[] {
 
 export async function bench(o: BenchOptions): Promise<BenchResult> {
   const frames = o.pcap ? loadCapture(o.pcap) : synthetic(o.flows, o.sizes);
+  // Capture frames enter the port the conversation split gives them (as replay does), so the
+  // two sides of each conversation are on different ports; synthetic ones all enter p1.
+  const split = new ConversationSplit(2);
+  const inPort = Uint8Array.from(frames, (f) => (o.pcap ? split.portFor(f, 0, f.length) : 0));
   const eps = [new MemoryEndpoint(0), new MemoryEndpoint(0)];
   const ringSize = 1024;
   const dp = new Dataplane({
@@ -73,17 +83,21 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     eps[1].inject(buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: DST, etherType: 0x88b5, payload: 46 }));
     const maxInFlight = ringSize - 64;
     const yieldLoop = () => new Promise((r) => setImmediate(r));
+    // Ctrl-C ends the measurement early; the figures so far are still printed.
+    let stopped = false;
+    const onSignal = () => { if (stopped) process.exit(130); stopped = true; };
+    process.on('SIGINT', onSignal);
     const push = async (until: number) => {
       let n = 0, bytes = 0, i = 0;
       for (;;) {
         for (let k = 0; k < 256; k++) {
           while (dp.poolFree < 16384 - maxInFlight) await yieldLoop();
           const f = frames[i];
-          if (dp.inject(0, f, 0, f.length)) { n++; bytes += f.length; }
+          if (dp.inject(inPort[i], f, 0, f.length)) { n++; bytes += f.length; }
           if (++i === frames.length) i = 0;
         }
         await yieldLoop();
-        if (performance.now() >= until) return { n, bytes };
+        if (performance.now() >= until || stopped) return { n, bytes };
       }
     };
     await push(performance.now() + 300); // warm up
@@ -93,6 +107,11 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     while (dp.poolFree < 16384) { dp.poll(); await yieldLoop(); }
     const seconds = (performance.now() - t0) / 1000;
     const s1 = dp.stats();
+    process.off('SIGINT', onSignal);
+    const d0 = dropReasons(s0), d1 = dropReasons(s1);
+    const dropsByReason: Record<string, number> = {};
+    for (const [k, v] of Object.entries(d1)) if (v - (d0[k] ?? 0) > 0) dropsByReason[k] = v - (d0[k] ?? 0);
+    const sent = (st: typeof s0) => st.ports.reduce((a, p) => a + p.counters.txPackets, 0);
     const perQueue = s1.queues.map((q, i) => q.counters.packets - s0.queues[i].counters.packets);
     const total = perQueue.reduce((a, b) => a + b, 0) || 1;
     const hits = s1.flows.cache.hits - s0.flows.cache.hits, misses = s1.flows.cache.misses - s0.flows.cache.misses;
@@ -104,6 +123,7 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
       queueShare: perQueue.map((q) => q / total),
       machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${os.platform()} ${os.release()}`,
       node: process.version, options,
+      forwarded: sent(s1) - sent(s0), drops: Object.values(dropsByReason).reduce((a, b) => a + b, 0), dropsByReason, interrupted: stopped,
     };
   } finally {
     await dp.stop();
@@ -116,6 +136,7 @@ export function benchText(r: BenchResult): string {
     `sluice bench — ${r.machine}, node ${r.node}`,
     `  traffic: ${o.pcap ? `capture ${o.pcap}` : `${o.flows} flows, frame sizes ${o.sizes.join('/')} B`}; ${o.rules} rules; ${o.extensions} no-op extension(s)${o.extensions ? (o.cacheable ? ', cacheable' : ', not cacheable') : ''}; ${o.workers === 0 ? 'pipeline on the main thread' : `${o.workers} worker thread(s)`}, ${o.queues} queues`,
     `  ${r.mpps.toFixed(3)} Mpps, ${r.gbps.toFixed(3)} Gbps, ${r.nsPerPacket.toFixed(1)} ns/packet (${r.packets} packets in ${r.seconds.toFixed(2)} s)`,
+    `  forwarded ${r.forwarded}, dropped ${r.drops}${r.drops ? ` (${Object.entries(r.dropsByReason).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${r.interrupted ? '; stopped early by Ctrl-C' : ''}`,
     `  ${r.flowCacheLookups === 0 ? 'flow cache not in the path (nothing to classify: no rules, no cacheable extension)' : `flow cache hit rate ${(r.flowCacheHitRate * 100).toFixed(1)}%`}; queue balance ${r.queueShare.map((q, i) => `q${i} ${(q * 100).toFixed(1)}%`).join('  ')}`,
   ].join('\n');
 }

@@ -98,7 +98,7 @@ export const CONFIG_SCHEMA: Schema = {
     watchdogMs: f(int(0, 600000, 'ms'), 'a datapath worker whose loop stands still this long is declared hung and the switch stops with its final counters (exit 1); 0 turns the watchdog off', DEFAULT_WATCHDOG_MS),
     pool: f({ type: 'object', fields: {
       slots: f(int(256, 1 << 20, 'slots'), 'packet buffers in the shared pool', 16384),
-      slotSize: f(int(256, 65663, 'bytes'), 'bytes per buffer: 128 headroom + largest frame (2048 fits 1518 + 4 tags; use 9216 for jumbo frames)', 2048),
+      slotSize: f(int(256, 262272, 'bytes'), 'bytes per buffer: 128 headroom + largest frame (2048 fits 1518 + 4 tags; 9216 jumbo frames; 65663 GSO frames; up to 262272 for BIG TCP)', 2048),
     } }, 'packet buffer pool', {}),
     nic: f({ type: 'object', fields: {
       queues: f(int(1, 64, 'queues'), 'receive queues of the software NIC', 4),
@@ -176,6 +176,22 @@ const MAX_POOL_BYTES = bufferConstants.MAX_LENGTH;
 /** Share of the host's memory a switch may ask for before the configuration is refused. */
 const MAX_MEMORY_SHARE = 0.75;
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+
+/**
+ * `sluice replay`'s default switch: two memory ports trunking every VLAN (native VLAN 1), a
+ * MAC table and per-port limits large enough for busy captures.
+ */
+export const REPLAY_DEFAULT_DOC = {
+  workers: 2,
+  nic: { queues: 4 },
+  switch: { macTableSize: 1 << 16 },
+  // Captures hold jumbo, GSO and BIG TCP frames: slots for 128 KiB frames. Only the slots in
+  // use are ever touched, so the 512 MiB asked for costs what the traffic needs.
+  pool: { slots: 4096, slotSize: (128 << 10) + 128 },
+  stats: { intervalSeconds: 0 },
+  control: { listen: 'off' },
+  ports: [1, 2].map((n) => ({ name: `p${n}`, endpoint: { type: 'memory' }, vlan: { mode: 'trunk', allowed: Array.from({ length: 4094 }, (_, i) => i + 1), native: 1 }, macLimit: 1 << 16 })),
+};
 
 /** Validate a parsed document, fill defaults, and check what spans fields; every problem at once. */
 export function checkConfig(doc: unknown): Config {

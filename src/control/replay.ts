@@ -1,7 +1,15 @@
 // `sluice replay FILE...`: push captured frames through a switch built from a configuration,
-// as live traffic: each Ethernet record enters on the port mapped to its capture interface
-// (interface i -> port i modulo the port count, or the --port given) and goes through the NIC
-// queues, rules, extensions and out of the switch's ports.
+// as live traffic, through the NIC queues, rules, extensions and out of the switch's ports.
+// Which port a record enters (--map):
+//   conversation (default) — a port other than the one its destination was last seen on, so
+//     the two sides of every conversation sit on different ports and everything is forwarded
+//     (a capture taken on one link, replayed into one port, would have both ends of each
+//     conversation learned there and dropped as dropSameSegment); as tcpprep splits client
+//     and server, but decided per frame by the addresses the switch learns;
+//   interface — capture interface i enters port i modulo the port count;
+//   --port NAME — every record enters that port.
+// Without --config the switch is REPLAY_DEFAULT: two memory ports trunking every VLAN (the
+// embedded `run` default sends to UDP peers that replay does not start).
 //
 // Pacing: original timing (default; gaps longer than --max-gap are cut to it, backwards
 // steps replay at once — both counted), --speed X (original timing X times faster), --pps N,
@@ -15,6 +23,7 @@
 import { resolve } from 'node:path';
 import { CaptureError, CaptureReader, LINKTYPE_ETHERNET } from '../capture/capture-reader.js';
 import { FlowCounter } from '../capture/flow-count.js';
+import { ConversationSplit } from '../capture/conversation-split.js';
 import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
 import { HEADROOM } from '../nic/pool.js';
 import { buildDataplane } from './build.js';
@@ -24,6 +33,8 @@ import { portDrops } from './report.js';
 export interface ReplayOptions {
   files: string[];
   port?: string;
+  /** How records are assigned to ports when no --port is given (see the header). */
+  map: 'conversation' | 'interface';
   pacing: { kind: 'original'; speed: number } | { kind: 'pps'; pps: number } | { kind: 'mbps'; mbps: number } | { kind: 'topspeed' };
   loop: number;
   /** Stop after this many seconds (0: when the files end). */
@@ -38,10 +49,14 @@ export interface ReplayOptions {
 export interface ReplaySummary {
   packets: number; bytes: number; flows: number; drops: number; seconds: number; mpps: number; gbps: number;
   skipped: { nonEthernet: number; oversize: number; poolEmpty: number };
+  /** Frames whose source and destination MAC are equal (loopback captures): no learning switch forwards them. */
+  sameMac: number;
   timestamps: { backwards: number; gapsCut: number; badFractions: number };
   errors: { file: string; offset: number; message: string; truncated: boolean }[];
   flowCacheHitRate: number;
   flowCacheLookups: number;
+  /** Drops by counter name, summed over ports and queues (non-zero only). */
+  dropsByReason: Record<string, number>;
   ports: { name: string; rx: number; tx: number; drops: number }[];
   queues: { queue: number; packets: number }[];
   stats: DataplaneStats;
@@ -58,11 +73,15 @@ const POOL_TRIES = 100;
 // event loop runs the switch's transmit side, timers and pacing sleeps there). A record that
 // must wait (pacing, a full pool) stays pending and goes first on the next call.
 class ReplayPump {
-  readonly sum = { packets: 0, bytes: 0, nonEthernet: 0, oversize: 0, poolEmpty: 0, backwards: 0, gapsCut: 0, badFractions: 0 };
+  readonly sum = { packets: 0, bytes: 0, nonEthernet: 0, oversize: 0, poolEmpty: 0, backwards: 0, gapsCut: 0, badFractions: 0, sameMac: 0 };
   readonly t0 = performance.now();
   /** With PUMP_WAIT: how long to sleep, in milliseconds. */
   waitMs = 0;
   timeUp = false;
+  /** Set by Ctrl-C: stop at the next record and summarise. */
+  stopped = false;
+  /** When the pending record is due (performance.now() ms; 0: now). */
+  private dueAt = 0;
   private r: CaptureReader | null = null;
   private pending = false;
   private tries = 0;
@@ -72,10 +91,12 @@ class ReplayPump {
   private shift = 0;
   private fileStart = 0;
   private readonly endAt: number;
+  private readonly split: ConversationSplit;
 
   constructor(private readonly dp: Dataplane, private readonly flows: FlowCounter, private readonly o: ReplayOptions,
     private readonly fixedPort: number, private readonly nports: number, private readonly lowWater: number, private readonly maxFrame: number) {
     this.endAt = o.durationSeconds > 0 ? this.t0 + o.durationSeconds * 1000 : Infinity;
+    this.split = new ConversationSplit(nports);
   }
 
   startFile(r: CaptureReader): void {
@@ -97,20 +118,31 @@ class ReplayPump {
         this.pending = true;
         this.tries = 0;
         // Pacing: when may this record go?
-        if (o.pacing.kind !== 'topspeed') {
-          const wait = this.t0 + this.due(r) - performance.now();
-          if (wait > 1) { this.waitMs = wait; return PUMP_WAIT; }
-        }
+        this.dueAt = o.pacing.kind === 'topspeed' ? 0 : this.t0 + this.due(r);
       }
-      if ((sum.packets & 63) === 0 && this.endAt !== Infinity && performance.now() >= this.endAt) { this.timeUp = true; return PUMP_TIME_UP; }
+      if (this.dueAt !== 0) {
+        // Wait for it (the caller sleeps at most a slice and calls again), never past --duration.
+        const now = performance.now();
+        if (this.dueAt - now > 1) {
+          if (now >= this.endAt || this.stopped) { this.timeUp = true; return PUMP_TIME_UP; }
+          this.waitMs = Math.min(this.dueAt, this.endAt) - now;
+          return PUMP_WAIT;
+        }
+        this.dueAt = 0;
+      }
+      // --duration: checked before every paced record, every 64th at top speed (a clock read
+      // costs as much as a small record).
+      if (this.endAt !== Infinity && (o.pacing.kind !== 'topspeed' || (sum.packets & 63) === 0) && performance.now() >= this.endAt) { this.timeUp = true; return PUMP_TIME_UP; }
+      if (this.stopped) { this.timeUp = true; return PUMP_TIME_UP; }
       if (dp.poolFree < this.lowWater) return PUMP_POOL;
-      const port = this.fixedPort >= 0 ? this.fixedPort : r.iface % this.nports;
+      const port = this.fixedPort >= 0 ? this.fixedPort : this.o.map === 'conversation' ? this.split.portFor(r.data, r.off, r.caplen) : r.iface % this.nports;
       if (!dp.inject(port, r.data, r.off, r.caplen)) {
         if (r.caplen > this.maxFrame) sum.oversize++; // counted by the switch as rxDropOversize too
         else if (++this.tries < POOL_TRIES) return PUMP_POOL;
         else sum.poolEmpty++;
       }
       this.pending = false;
+      if (r.caplen >= 12 && sameMac(r.data, r.off)) sum.sameMac++;
       this.flows.addFrame(r.data, r.off, r.caplen);
       sum.packets++;
       sum.bytes += r.caplen;
@@ -137,6 +169,18 @@ class ReplayPump {
 }
 
 export async function replay(c: Config, o: ReplayOptions): Promise<number> {
+  // Every file must open before the switch starts: a missing one is one clear line, not an
+  // all-zero summary.
+  let missing = 0;
+  for (const f of o.files) {
+    try { CaptureReader.open(f).close(); } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (e instanceof CaptureError) continue; // corrupt: replayed up to the bad record below
+      process.stderr.write(`sluice replay: ${f}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}\n`);
+      missing++;
+    }
+  }
+  if (missing) return 1;
   const config: Config = structuredClone(c);
   if (o.out) config.extensions = [...config.extensions, { module: 'capture', enabled: true, failMode: 'open', config: { name: 'replay-out', directory: resolve(o.out), direction: 'sent' } }];
   const warn = (m: string) => { if (!o.quiet || o.json) process.stderr.write(`sluice replay: ${m}\n`); };
@@ -157,6 +201,17 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   let lastDraw = t0;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const yieldLoop = () => new Promise((r) => setImmediate(r));
+  // Ctrl-C: stop replaying, deliver what is in flight, print the summary (as tcpreplay does);
+  // a second Ctrl-C ends at once.
+  const onSignal = () => { if (run.stopped) process.exit(130); run.stopped = true; };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = (file: string) => {
+    const now = performance.now();
+    if (!tty || now - t0 < 1000 || now - lastDraw < 200) return;
+    lastDraw = now;
+    process.stderr.write(`\r\x1b[K  ${file}: ${sum.packets} packets, ${((sum.packets / (now - t0)) / 1000).toFixed(3)} Mpps, ${((now - t0) / 1000).toFixed(1)} s${o.durationSeconds ? ` of ${o.durationSeconds}` : ''}`);
+  };
 
   for (let round = 0; round < o.loop && !run.timeUp; round++) {
     for (const file of o.files) {
@@ -173,10 +228,9 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
           const st = run.pump(256);
           if (st === PUMP_EOF || st === PUMP_TIME_UP) break;
           if (st === PUMP_NON_ETHERNET) { warn(`${file}: skipping records of link type ${r.linkType} (interface ${r.iface}); only Ethernet (1) is replayed`); continue; }
-          if (st === PUMP_WAIT) { await sleep(run.waitMs); continue; }
+          if (st === PUMP_WAIT) { progress(file); await sleep(Math.min(run.waitMs, 200)); continue; }
           await yieldLoop(); // PUMP_MORE, PUMP_POOL: let the switch drain
-          const now = performance.now();
-          if (tty && now - t0 > 1000 && now - lastDraw > 200) { lastDraw = now; process.stderr.write(`\r  ${file}: ${sum.packets} packets, ${((sum.packets / (now - t0)) / 1000).toFixed(3)} Mpps   `); }
+          progress(file);
         }
       } catch (e) {
         if (!(e instanceof CaptureError)) throw e;
@@ -193,14 +247,16 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   if (tty) process.stderr.write('\r\x1b[K');
   await dp.stop();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   const st = dp.stats();
-  const drops = st.ports.reduce((a, p) => a + portDrops(p.counters), 0) + st.queues.reduce((a, q) => a + q.counters.dropRingFull, 0);
+  const drops = st.ports.reduce((a, p) => a + portDrops(p.counters), 0) + st.queues.reduce((a, q) => a + q.counters.dropRingFull + q.counters.dropUnserved, 0);
   const s: ReplaySummary = {
     packets: sum.packets, bytes: sum.bytes, flows: flows.count, drops, seconds,
     mpps: sum.packets / seconds / 1e6, gbps: (sum.bytes * 8) / seconds / 1e9,
-    skipped: { nonEthernet: sum.nonEthernet, oversize: sum.oversize, poolEmpty: sum.poolEmpty },
+    skipped: { nonEthernet: sum.nonEthernet, oversize: sum.oversize, poolEmpty: sum.poolEmpty }, sameMac: sum.sameMac,
     timestamps: { backwards: sum.backwards, gapsCut: sum.gapsCut, badFractions: sum.badFractions },
-    errors, flowCacheHitRate: st.flows.hitRate, flowCacheLookups: st.flows.cache.hits + st.flows.cache.misses,
+    errors, flowCacheHitRate: st.flows.hitRate, flowCacheLookups: st.flows.cache.hits + st.flows.cache.misses, dropsByReason: dropReasons(st),
     ports: st.ports.map((p) => ({ name: p.name, rx: p.counters.rxPackets, tx: p.counters.txPackets, drops: portDrops(p.counters) })),
     queues: st.queues.map((q) => ({ queue: q.queue, packets: q.counters.packets })),
     stats: st,
@@ -213,11 +269,26 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
 function summaryText(s: ReplaySummary): string {
   const lines = [
     `replayed ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows in ${s.seconds.toFixed(3)} s: ${s.mpps.toFixed(3)} Mpps, ${s.gbps.toFixed(3)} Gbps`,
-    `  drops: ${s.drops}; skipped: ${s.skipped.nonEthernet} non-Ethernet, ${s.skipped.oversize} larger than a pool slot${s.skipped.poolEmpty ? `, ${s.skipped.poolEmpty} with no pool slot free` : ''}; ${s.flowCacheLookups === 0 ? 'flow cache not in the path (no rules, no cacheable extension)' : `flow cache hit rate ${(s.flowCacheHitRate * 100).toFixed(1)}%`}`,
+    `  drops: ${s.drops}${s.drops ? ` (${Object.entries(s.dropsByReason).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; skipped: ${s.skipped.nonEthernet} non-Ethernet, ${s.skipped.oversize} larger than a pool slot${s.skipped.poolEmpty ? `, ${s.skipped.poolEmpty} with no pool slot free` : ''}; ${s.flowCacheLookups === 0 ? 'flow cache not in the path (no rules, no cacheable extension)' : `flow cache hit rate ${(s.flowCacheHitRate * 100).toFixed(1)}%`}`,
+    ...(s.sameMac ? [`  ${s.sameMac} frames have equal source and destination MAC (a loopback capture): a learning switch drops them (dropSameSegment)`] : []),
     `  timestamps: ${s.timestamps.backwards} went backwards, ${s.timestamps.gapsCut} gaps cut to --max-gap, ${s.timestamps.badFractions} out-of-range fractions`,
     ...s.ports.map((p) => `  ${p.name.padEnd(8)} in ${p.rx}  out ${p.tx}  drops ${p.drops}`),
     `  queues: ${s.queues.map((q) => `q${q.queue} ${q.packets}`).join('  ')}`,
     ...s.errors.map((e) => `  error: ${e.file}: ${e.message}`),
   ];
   return lines.join('\n');
+}
+
+/** Non-zero drop counters by name, summed over ports and queues. */
+export function dropReasons(st: DataplaneStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of st.ports) for (const [k, v] of Object.entries(p.counters)) if (v !== 0 && portDrops({ [k]: v }) !== 0) out[k] = (out[k] ?? 0) + v;
+  for (const q of st.queues) for (const k of ['dropRingFull', 'dropUnserved'] as const) if (q.counters[k]) out[`queue.${k}`] = (out[`queue.${k}`] ?? 0) + q.counters[k];
+  return out;
+}
+
+// Source MAC equals destination MAC (bytes 0-5 and 6-11).
+function sameMac(d: Uint8Array, o: number): boolean {
+  for (let i = 0; i < 6; i++) if (d[o + i] !== d[o + 6 + i]) return false;
+  return true;
 }

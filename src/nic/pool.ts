@@ -17,6 +17,8 @@
 
 export type Handle = number;
 
+/** Largest frame a slot may be sized for (256 KiB: BIG TCP frames pass 64 KiB). */
+export const MAX_FRAME = 262144;
 export const HEADROOM = 128;
 /** Byte order of this machine's typed arrays (an Int32Array store writes the bytes in it). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -39,8 +41,8 @@ export class PacketPool {
   readonly data: Uint8Array;
   /** Frame start within the slot. */
   readonly off: Uint16Array;
-  /** Frame length in bytes. */
-  readonly len: Uint16Array;
+  /** Frame length in bytes (32 bits: GSO and BIG TCP frames pass 64 KiB). */
+  readonly len: Uint32Array;
   /** Number of transmit rings still holding the handle. */
   readonly refs: Int32Array;
   /** Rate class a rule assigned (-1: none), read by the transmit side's QoS. */
@@ -53,19 +55,19 @@ export class PacketPool {
 
   constructor(slots = DEFAULT_SLOTS, slotSize = DEFAULT_SLOT_SIZE, share?: PoolShare) {
     if (!Number.isInteger(slots) || slots < 1 || slots > 1 << 20) throw new RangeError(`pool slots must be 1..1048576, got ${slots}`);
-    if (!Number.isInteger(slotSize) || slotSize < HEADROOM + 64 || slotSize > HEADROOM + 65535) {
-      throw new RangeError(`pool slotSize must be ${HEADROOM + 64}..${HEADROOM + 65535}, got ${slotSize}`);
+    if (!Number.isInteger(slotSize) || slotSize < HEADROOM + 64 || slotSize > HEADROOM + MAX_FRAME) {
+      throw new RangeError(`pool slotSize must be ${HEADROOM + 64}..${HEADROOM + MAX_FRAME}, got ${slotSize}`);
     }
     this.slots = slots;
     this.slotSize = slotSize;
     this.maxFrame = slotSize - HEADROOM;
-    const metaBytes = slots * (4 + 2 + 2 + 2);
+    const metaBytes = slots * (4 + 4 + 2 + 2);
     this.share = share ?? { slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes) };
     this.data = new Uint8Array(this.share.data);
     this.refs = new Int32Array(this.share.meta, 0, slots);
-    this.off = new Uint16Array(this.share.meta, slots * 4, slots);
-    this.len = new Uint16Array(this.share.meta, slots * 6, slots);
-    this.rateClass = new Int16Array(this.share.meta, slots * 8, slots);
+    this.len = new Uint32Array(this.share.meta, slots * 4, slots);
+    this.off = new Uint16Array(this.share.meta, slots * 8, slots);
+    this.rateClass = new Int16Array(this.share.meta, slots * 10, slots);
     this.freeStack = new Int32Array(share ? 0 : slots);
     if (!share) {
       // Hand out low handles first: stack top is handle 0.

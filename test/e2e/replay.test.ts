@@ -23,7 +23,7 @@ function memoryConfig(dir: string): string {
 }
 
 async function run(args: string[]): Promise<{ code: number; json: Record<string, unknown> | null; lines: string[] }> {
-  const p = start([CLI, 'replay', ...args]);
+  const p = start([CLI, 'replay', ...(args.includes('--port') || args.includes('--map') ? [] : ['--map', 'interface']), ...args]);
   const code = await p.exit;
   const line = p.lines.find((l) => l.startsWith('{'));
   return { code, json: line ? JSON.parse(line) : null, lines: p.lines };
@@ -112,4 +112,32 @@ test('pacing: --pps 10000 for 3 s delivers within 2% of 30,000 packets to a real
   } finally {
     sock.close();
   }
+});
+
+test('with the default settings replay forwards every parsable frame of the bundled captures', async () => {
+  // No --config, no --map: the replay default switch and the conversation split. Every
+  // frame comes out once (two ports) unless it is malformed or has a group source address.
+  const notForwardable = (reason: string) => reason.startsWith('malformed.') || reason === 'dropSrcMacGroup';
+  for (const name of ['cip.pcap', 'tls2.pcap', 'ip4_fragments.pcap', 'ip6_fragments.pcap', 'frag_with_padding.pcap', 'ipv6-http-atomic-frag.pcap', 'vlan-qinqinq.pcap', 'icmpv4-4vlanQinQ-id-8-10-20-30.pcap']) {
+    const p = start([CLI, 'replay', '--topspeed', '--json', fixture(name)]);
+    assert.equal(await p.exit, 0, p.lines.join('\n'));
+    const s = JSON.parse(p.lines.find((l) => l.startsWith('{'))!) as { packets: number; dropsByReason: Record<string, number>; ports: { rx: number; tx: number }[] };
+    const rx = s.ports.reduce((a, x) => a + x.rx, 0), tx = s.ports.reduce((a, x) => a + x.tx, 0);
+    const unparsable = Object.entries(s.dropsByReason).filter(([k]) => notForwardable(k)).reduce((a, [, v]) => a + v, 0);
+    assert.deepEqual(Object.keys(s.dropsByReason).filter((k) => !notForwardable(k)), [], `${name}: drops ${JSON.stringify(s.dropsByReason)}`);
+    assert.equal(rx, s.packets, `${name}: every record entered`);
+    assert.equal(tx, rx - unparsable, `${name}: every parsable frame left once`);
+  }
+});
+
+test('replay: --duration is kept when paced; a missing file is one line and exit 1; flags as --name=value', async () => {
+  const paced = await run(['--pps=20', '--duration=1', '--json', fixture('tls2.pcap')]);
+  assert.equal(paced.code, 0, paced.lines.join('\n'));
+  assert.ok((paced.json!.packets as number) <= 21, `--pps 20 --duration 1 sent ${String(paced.json!.packets)}`);
+  const missing = start([CLI, 'replay', '/nonexistent/x.pcap']);
+  assert.equal(await missing.exit, 1);
+  assert.deepEqual(missing.lines, ['stderr: sluice replay: /nonexistent/x.pcap: no such file']);
+  const both = start([CLI, 'replay', '--pps', '10', '--topspeed', fixture('tls2.pcap')]);
+  assert.equal(await both.exit, 2);
+  assert.match(both.lines.join('\n'), /give one pacing option, not --topspeed and --pps/);
 });
