@@ -3,7 +3,12 @@
 // 1 refused (a veto, a second forwarding extension) or unreachable, 2 bad usage.
 import { ClientError, clientArgs, request } from './client.js';
 
-export const EXT_HELP = `usage: sluice ext <list|enable|disable|order> [NAME...] [--control unix:PATH|IP:PORT] [--json]
+const CONTROL_OPTIONS = `options:
+  --control ADDRESS   the switch's control API: unix:PATH or loopback IP:PORT
+                      (default: $SLUICE_CONTROL or the default socket, see sluice run --help-config)
+  --json              print the API's JSON answer`;
+
+export const EXT_HELP = `usage: sluice ext <list|enable|disable|order> [NAME...] [options]
 
   sluice ext list                 bound extensions: kind, state, position, counters
   sluice ext enable NAME          enable (clears a failure; at most one forwarding extension)
@@ -12,11 +17,31 @@ export const EXT_HELP = `usage: sluice ext <list|enable|disable|order> [NAME...]
 
 Changes reach every datapath thread before its next batch; no packet is lost.
 
-usage: sluice prop <set|del> NAME [JSON_VALUE] [--port PORT]   switch or port property
-usage: sluice port <connect|disconnect> PORT                   a port's NIC connection
+${CONTROL_OPTIONS}
+`;
 
-Properties and port changes are delivered to every extension, which may veto them
-(exit 1, the extension and its reason printed; nothing changed).
+export const PROP_HELP = `usage: sluice prop <set|del> NAME [JSON_VALUE] [--port PORT] [options]
+
+  sluice prop set NAME VALUE      add or change a switch property; VALUE is JSON: 42, true,
+                                  '"text"' (a string needs its quotes), '{"limit": 5}'
+  sluice prop set NAME VALUE --port P    a property of port P
+  sluice prop del NAME [--port P]
+
+Every extension sees the change and may veto it: then nothing changes, the extension and its
+reason are printed and the exit code is 1.
+
+${CONTROL_OPTIONS}
+`;
+
+export const PORT_HELP = `usage: sluice port <connect|disconnect> PORT [options]
+
+  sluice port disconnect PORT     take the port's NIC off the switch: its frames are dropped
+                                  and counted (dropPortDisabled) until it is connected again
+  sluice port connect PORT
+
+Extensions see the change and may veto connecting (exit 1, reason printed).
+
+${CONTROL_OPTIONS}
 `;
 
 interface ExtRow { name: string; kind: string; enabled: boolean; position: number; status: string; cacheable: boolean; counters: Record<string, number>; dropReasons: Record<string, number> }
@@ -33,7 +58,7 @@ function table(rows: ExtRow[]): string {
 
 export async function extCommand(cmd: 'ext' | 'prop' | 'port', args: string[]): Promise<number> {
   const fail = (code: number, msg: string) => { process.stderr.write(`sluice ${cmd}: ${msg}\n`); return code; };
-  if (args.includes('-h') || args.includes('--help')) { process.stdout.write(EXT_HELP); return 0; }
+  if (args.includes('-h') || args.includes('--help')) { process.stdout.write(cmd === 'ext' ? EXT_HELP : cmd === 'prop' ? PROP_HELP : PORT_HELP); return 0; }
   try {
     const { control, json, rest } = clientArgs(args);
     let port: string | undefined;
@@ -48,11 +73,11 @@ export async function extCommand(cmd: 'ext' | 'prop' | 'port', args: string[]): 
       const q = port ? `?port=${enc(port)}` : '';
       if (sub === 'set' && names.length === 2) {
         let value: unknown;
-        try { value = JSON.parse(names[1]); } catch { value = names[1]; }
+        try { value = JSON.parse(names[1]); } catch { return fail(2, `${JSON.stringify(names[1].slice(0, 64))} is not JSON (a string needs its quotes: '"${names[1].slice(0, 20)}"')`); }
         method = 'PUT'; path = `/properties/${enc(names[0])}${q}`; body = { value };
-      } else if (sub === 'del' && names.length === 1) { method = 'DELETE'; path = `/properties/${enc(names[0])}${q}`; } else return fail(2, 'expected set NAME VALUE or del NAME (see sluice ext --help)');
+      } else if (sub === 'del' && names.length === 1) { method = 'DELETE'; path = `/properties/${enc(names[0])}${q}`; } else return fail(2, 'expected set NAME VALUE or del NAME (see sluice prop --help)');
     } else {
-      if ((sub === 'connect' || sub === 'disconnect') && names.length === 1) { method = 'POST'; path = `/ports/${enc(names[0])}/${sub}`; } else return fail(2, 'expected connect PORT or disconnect PORT');
+      if ((sub === 'connect' || sub === 'disconnect') && names.length === 1) { method = 'POST'; path = `/ports/${enc(names[0])}/${sub}`; } else return fail(2, 'expected connect PORT or disconnect PORT (see sluice port --help)');
     }
     const r = await request(control, method, path, body);
     if (json) process.stdout.write(r.text.endsWith('\n') ? r.text : r.text + '\n');

@@ -15,9 +15,9 @@ export function rateLines(prev: DataplaneStats, cur: DataplaneStats, dt: number)
   for (let i = 0; i < cur.ports.length; i++) {
     const a = prev.ports[i].counters, b = cur.ports[i].counters;
     const r = (k: string) => (b[k] - a[k]) / dt;
-    lines.push(`  ${cur.ports[i].name.padEnd(8)} rx ${si(r('rxPackets')).padStart(7)}pps ${si(r('rxBytes') * 8).padStart(7)}b/s   tx ${si(r('txPackets')).padStart(7)}pps ${si(r('txBytes') * 8).padStart(7)}b/s   drops ${si(portDrops(b) - portDrops(a)).padStart(6)}/s  txErr ${b.txErrors}`);
+    lines.push(`  ${cur.ports[i].name.padEnd(8)} rx ${si(r('rxPackets')).padStart(7)} pkt/s ${si(r('rxBytes') * 8).padStart(7)} bit/s   tx ${si(r('txPackets')).padStart(7)} pkt/s ${si(r('txBytes') * 8).padStart(7)} bit/s   drops ${si(portDrops(b) - portDrops(a)).padStart(6)}/s  txErr ${b.txErrors}`);
   }
-  lines.push('  queues   ' + cur.queues.map((q, i) => `q${q.queue} ${si((q.counters.packets - prev.queues[i].counters.packets) / dt)}pps`).join('  '));
+  lines.push('  queues   ' + cur.queues.map((q, i) => `q${q.queue} ${si((q.counters.packets - prev.queues[i].counters.packets) / dt)} pkt/s`).join('  '));
   return lines;
 }
 

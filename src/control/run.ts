@@ -67,7 +67,9 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
     process.off('SIGTERM', onSignal);
     return 1;
   }
-  const log = (s: string) => { if (!o.quiet) process.stdout.write(s + '\n'); };
+  // Human output goes to standard error, so standard output carries only the final report
+  // (or, with --json, only the JSON): `sluice run --json > counters.json` is valid JSON.
+  const log = (s: string) => { if (!o.quiet) process.stderr.write(s + '\n'); };
   log(`sluice: switch up — ${c.ports.length} ports, ${c.nic.queues} RX queues, ${c.workers} worker${c.workers === 1 ? '' : 's'}, ${dp.rules.size} rule${dp.rules.size === 1 ? '' : 's'}, ${dp.extensions.count} extension${dp.extensions.count === 1 ? '' : 's'}`);
   for (const r of dp.extensionReport()) log(`  extension ${r.name} (${r.kind}${r.cacheable ? ', flow-cacheable' : ''}) ${r.enabled ? 'enabled' : 'disabled'}`);
   for (const l of attachHelp(c)) log(l);
@@ -80,16 +82,20 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   if (api) log(`control API on ${c.control.listen} — use it with sluice rules | ext | prop | port${c.control.listen === DEFAULT_CONTROL ? '' : ` --control ${c.control.listen}`}`);
   log('Ctrl-C stops and prints the final counters.');
 
-  // Live rates every interval.
+  // Live rates every interval, redrawn in place on a terminal; nothing when standard error is
+  // not one (a log file would fill with identical lines).
   let prev: DataplaneStats = dp.stats();
   let prevT = performance.now();
-  let ticks = 0;
+  let ticks = 0, drawn = 0;
+  const live = !o.quiet && c.stats.intervalSeconds > 0 && process.stderr.isTTY === true;
   const timer = setInterval(() => {
-    if (c.stats.intervalSeconds === 0 || ++ticks % c.stats.intervalSeconds !== 0) return;
+    if (!live || ++ticks % c.stats.intervalSeconds !== 0) return;
     const cur = dp.stats();
     const t = performance.now();
-    log(`[${new Date().toISOString().slice(11, 19)}]`);
-    for (const l of rateLines(prev, cur, (t - prevT) / 1000)) log(l);
+    const lines = [`[${new Date().toISOString().slice(11, 19)}] live rates (Ctrl-C stops)`, ...rateLines(prev, cur, (t - prevT) / 1000)];
+    // Move up over the previous drawing and overwrite it, clearing each line.
+    process.stderr.write((drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${l}\n`).join(''));
+    drawn = lines.length;
     prev = cur; prevT = t;
   }, 1000);
 

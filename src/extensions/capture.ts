@@ -70,10 +70,12 @@ export default function capture(config: Config = {}): ExtensionDefinition {
     }
   };
 
+  let outDir = '';
   return {
     name, kind: 'capture',
     start(ctx) {
       const s = settings(config, name);
+      s.directory = outDir = ctx.resolvePath(s.directory); // relative to the configuration file's folder
       const flags = portFlags(config.ports, ctx.ports, name);
       log = ctx.log;
       mkdirSync(s.directory, { recursive: true });
@@ -101,7 +103,7 @@ export default function capture(config: Config = {}): ExtensionDefinition {
       let lost = 0;
       for (const r of rings) lost += Atomics.load(r.words, LOST);
       for (const fd of files) if (fd >= 0) closeSync(fd);
-      log(`wrote ${written} packets to ${settings(config, name).directory}${lost ? `; ${lost} copies lost to a full ring (raise ringBytes)` : ''}`);
+      log(`wrote ${written} packets to ${outDir}${lost ? `; ${lost} copies lost to a full ring (raise ringBytes)` : ''}`);
       files = []; rings = [];
     },
     datapath(ctx) {

@@ -148,3 +148,40 @@ test('--print-config round-trips through --config; --help teaches', async () => 
   const bad = start([CLI, 'run', '--bogus']);
   assert.equal(await bad.exit, 2);
 });
+
+test('sluice run --json writes only JSON to stdout; --version; flags as --name=value; prop/port help and "not JSON"', async () => {
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-'));
+  const cfg = join(dir, 'c.json');
+  writeFileSync(cfg, JSON.stringify({ workers: 1, nic: { queues: 1 }, control: { listen: 'off' }, ports: [{ name: 'a', endpoint: { type: 'memory' } }] }));
+  const child = spawn(process.execPath, [CLI, 'run', `--config=${cfg}`, '--workers=0', '--stats-interval=1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  child.stdout.on('data', (b) => { out += b; });
+  child.stderr.on('data', (b) => { err += b; });
+  while (!err.includes('Ctrl-C stops')) await sleep(20);
+  await sleep(1300); // past one live-rate interval: not a terminal, so nothing is drawn
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('exit', r));
+  assert.equal(code, 0, err);
+  const doc = JSON.parse(out) as { ports: { name: string }[] };
+  assert.equal(doc.ports[0].name, 'a', 'stdout is exactly one JSON document');
+  assert.match(err, /switch up — 1 ports, 1 RX queues, 0 workers/);
+  assert.doesNotMatch(err, /live rates/, 'no live rates when standard error is not a terminal');
+  const run = (args: string[]) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+    const c = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let o = '', e = '';
+    c.stdout.on('data', (b) => { o += b; });
+    c.stderr.on('data', (b) => { e += b; });
+    c.on('exit', (x) => resolve({ code: x ?? -1, out: o, err: e }));
+  });
+  const v = await run(['--version']);
+  assert.match(v.out, /^sluice \d+\.\d+\.\d+ \(node v\d+/);
+  assert.match((await run(['prop', '--help'])).out, /usage: sluice prop <set\|del>/);
+  assert.match((await run(['port', '--help'])).out, /usage: sluice port <connect\|disconnect>/);
+  const nj = await run(['prop', 'set', 'x', 'notjson']);
+  assert.equal(nj.code, 2);
+  assert.match(nj.err, /"notjson" is not JSON/);
+  const unknown = await run(['run', '--bogus']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /Unknown option '--bogus'/);
+});

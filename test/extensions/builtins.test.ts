@@ -70,3 +70,14 @@ test('built-in configuration errors fail the start and name the field', async ()
   await bad(spec('capture', {}), /capture: config\.directory .* is required/);
   await bad(spec('dhcp-guard', { ports: ['p7'] }), /dhcp-guard: config\.ports: unknown port "p7"/);
 });
+
+test('capture: a relative directory is relative to the configuration file\'s folder, not the current directory', async () => {
+  const { mkdtempSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const base = mkdtempSync(join(tmpdir(), 'sluice-capdir-'));
+  const sw = await memorySwitch([{}, {}], { extensions: [{ module: 'capture', enabled: true, failMode: 'open', config: { directory: 'caps' } }], extensionBaseDir: base });
+  await sw.dp.stop();
+  assert.ok(existsSync(join(base, 'caps', 'p1.pcapng')), 'written under the configuration folder');
+  assert.ok(!existsSync(join(process.cwd(), 'caps')), 'nothing in the current directory');
+});

@@ -89,6 +89,11 @@ export interface ControlContext {
   log(message: string): void;
   /** A flow-cacheable extension whose decisions changed (new configuration): forget cached ones. */
   invalidateFlows(): void;
+  /**
+   * A path from the extension's configuration, made absolute: relative paths are relative to
+   * the configuration file's folder (as module paths are), not to where sluice was started.
+   */
+  resolvePath(path: string): string;
 }
 
 /** Control operations, delivered to every extension in order (README "Extensions"). */

@@ -154,7 +154,7 @@ export class ExtensionHost {
     for (let e = 0; e < this.defs.length; e++) {
       const d = this.defs[e];
       if (!d.start) continue;
-      const ctx = { config: this.specs[e].config, ports: this.ports, threads: this.threads, log: (m: string) => this.note(`${d.name}: ${m}`), invalidateFlows: () => this.state.bump() };
+      const ctx = { config: this.specs[e].config, ports: this.ports, threads: this.threads, log: (m: string) => this.note(`${d.name}: ${m}`), invalidateFlows: () => this.state.bump(), resolvePath: (p: string) => resolve(this.baseDir, p) };
       const r = await withTimeout(Promise.resolve().then(() => d.start!(ctx)), this.limits.startTimeoutMs, `extension ${d.name}: start`);
       if (r && typeof r === 'object' && 'shared' in r) this.bound[e].shared = r.shared;
     }
