@@ -36,14 +36,15 @@ import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipelin
 import { PortTable, PortVlanConfig } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { serveQueues } from './serve.js';
-import { beatWord, controlWords, CTL_STOP, hookWord, WorkerSetup } from './worker-setup.js';
+import { controlWords, CTL_STOP, WorkerSetup } from './worker-setup.js';
+import { DEFAULT_WATCHDOG_MS, WorkerSupervisor } from './supervisor.js';
 import { RuleSync } from './rule-sync.js';
 import { ControlOp } from '../vswitch/ext/api.js';
 import { datapathExtensions } from '../vswitch/ext/datapath.js';
 import { ExtensionError, ExtensionHost, ExtensionLimits, ExtensionReport, ExtensionSpec } from '../vswitch/ext/host.js';
 import { ExtensionStack } from '../vswitch/ext/stack.js';
 import { EXT_COUNTERS, extensionCounters } from '../vswitch/ext/state.js';
-import { brief, thrownText } from '../quote.js';
+import { brief } from '../quote.js';
 
 export interface PortSpec {
   name: string;
@@ -89,7 +90,7 @@ export interface DataplaneOptions {
   onFailure?: (reason: string) => void;
 }
 
-export const DEFAULT_WATCHDOG_MS = 3000;
+export { DEFAULT_WATCHDOG_MS };
 
 /** Port life cycle, in order (README "Extensions"). */
 export const PORT_STATES = ['none', 'created', 'nicCreated', 'connected', 'disconnected', 'nicDeleted', 'tornDown', 'deleted'] as const;
@@ -138,14 +139,7 @@ export class Dataplane {
   private agingTimer: NodeJS.Timeout | null = null;
   /** Set when a worker died, threw or hung; the reason. */
   failure: string | null = null;
-  // Supervision: per worker, whether it exited (and a promise of it), its last heartbeat seen
-  // and when it last moved.
-  private readonly exited: boolean[] = [];
-  private readonly exitDone: Promise<void>[] = [];
-  private readonly beats: number[] = [];
-  private readonly lastMove: number[] = [];
-  private watchdog: NodeJS.Timeout | null = null;
-  private stopping = false;
+  private readonly supervisor: WorkerSupervisor;
 
   constructor(o: DataplaneOptions) {
     this.o = o;
@@ -183,6 +177,12 @@ export class Dataplane {
     this.extensions = new ExtensionHost(o.extensions ?? [], o.ports.map((p) => p.name), { limits: o.extensionLimits, baseDir: o.extensionBaseDir, onLog: o.onLog, threads: o.workers === 0 ? 1 : o.workers + 1 });
     for (const s of this.sources) this.extensions.threadCounters.push(s.ext);
     this.portState = o.ports.map(() => 'none');
+    this.supervisor = new WorkerSupervisor({
+      control: this.control,
+      rings: (w) => this.nic.rings.filter((_, q) => q % o.workers === w),
+      extension: (e) => this.extensions.bound[e],
+      onFailure: (why) => this.fail(why),
+    });
   }
 
   endpoint(i: number): Endpoint { return this.o.ports[i].endpoint; }
@@ -238,15 +238,7 @@ export class Dataplane {
           extensions: { bound: host.bound, state: host.state.buffer, counters: s.ext.buffer, ports: names, limits: host.limits },
         };
         const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup, transferList: [channel.port2] });
-        this.exited.push(false);
-        this.beats.push(0);
-        this.lastMove.push(performance.now());
-        worker.on('error', (e) => this.fail(`datapath worker ${w} failed: ${thrownText(e)}${this.inHook(w)}`));
-        this.exitDone.push(new Promise<void>((resolve) => worker.once('exit', (code) => {
-          this.exited[w] = true;
-          if (!this.stopping) this.fail(`datapath worker ${w} exited (code ${code}) while the switch ran${this.inHook(w)}`);
-          resolve();
-        })));
+        this.supervisor.add(worker);
         readies.push(new Promise<void>((resolve, reject) => {
           worker.on('message', (m: WorkerEvent) => { if (m.ready) resolve(); });
           worker.once('error', reject);
@@ -269,8 +261,7 @@ export class Dataplane {
         timer = setTimeout(() => reject(new Error(`datapath workers not ready within ${limit} ms (extensionLimits.startTimeoutMs): does an extension's datapath() hook never return?`)), limit);
       })]);
     } catch (e) {
-      this.stopping = true;
-      await Promise.all(this.workers.map((wk) => wk.terminate()));
+      await this.supervisor.terminate();
       await host.stop();
       throw e;
     } finally {
@@ -283,36 +274,7 @@ export class Dataplane {
     const every = Math.max(1, Math.min(10, Math.floor(o.macAgingSeconds / 2))) * 1000;
     this.agingTimer = setInterval(() => this.macs.age(this.clock.seconds()), every);
     this.agingTimer.unref();
-    const dog = o.watchdogMs ?? DEFAULT_WATCHDOG_MS;
-    if (o.workers > 0 && dog > 0) {
-      this.watchdog = setInterval(() => this.watch(dog), Math.max(10, Math.min(250, dog / 4)));
-      this.watchdog.unref();
-    }
-  }
-
-  // Watchdog: a worker's loop bumps its heartbeat every turn, and an idle worker still turns
-  // every 100 ms (its doorbell sleep times out), so a heartbeat that stands still for `limit`
-  // means the thread is stuck (an extension hook that never returns, say). The thread is
-  // ended and the switch reports the failure.
-  private watch(limit: number): void {
-    const now = performance.now();
-    for (let w = 0; w < this.workers.length; w++) {
-      if (this.exited[w]) continue;
-      const beat = Atomics.load(this.control, beatWord(w));
-      if (beat !== this.beats[w]) { this.beats[w] = beat; this.lastMove[w] = now; continue; }
-      if (now - this.lastMove[w] < limit) continue;
-      let waiting = 0;
-      for (let q = w; q < this.o.queues; q += this.o.workers) waiting += this.nic.rings[q].count;
-      this.fail(`datapath worker ${w} made no progress for ${Math.round(now - this.lastMove[w])} ms with ${waiting} frame${waiting === 1 ? '' : 's'} waiting${this.inHook(w)}; it was ended`);
-      void this.workers[w].terminate();
-    }
-  }
-
-  // ", inside extension X's hook" when worker w was running one.
-  private inHook(w: number): string {
-    const e = Atomics.load(this.control, hookWord(w)) - 1;
-    const b = this.extensions.bound[e];
-    return b ? `, inside a hook of extension ${b.name} (${b.kind})` : '';
+    this.supervisor.watch(o.watchdogMs ?? DEFAULT_WATCHDOG_MS);
   }
 
   private fail(reason: string): void {
@@ -533,9 +495,8 @@ export class Dataplane {
 
   /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
   async stop(timeoutMs = 2000): Promise<void> {
-    this.stopping = true;
+    this.supervisor.stopping = true;
     if (this.agingTimer) clearInterval(this.agingTimer);
-    if (this.watchdog) clearInterval(this.watchdog);
     for (const p of this.o.ports) p.endpoint.quiesce();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight() !== 0 && Date.now() < deadline) {
@@ -546,11 +507,7 @@ export class Dataplane {
     Atomics.store(this.control, CTL_STOP, 1);
     for (const q of this.nic.bells) q.wakeAlways();
     // Workers exit once their rings are empty; one that does not within a second is ended.
-    await Promise.all(this.workers.map((wk, w) => {
-      if (this.exited[w]) return undefined;
-      const t = setTimeout(() => { void wk.terminate(); }, 1000);
-      return this.exitDone[w].then(() => clearTimeout(t));
-    }));
+    await this.supervisor.stop(1000);
     // Frames still queued for a worker that failed will never be served: count and free them.
     for (let q = 0; q < this.nic.queues; q++) {
       const ring = this.nic.rings[q];
