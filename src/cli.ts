@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { checkConfig, CONFIG_SCHEMA, Config, defaultConfig, loadConfig, REPLAY_DEFAULT_DOC } from './control/config.js';
+import { checkConfig, CONFIG_SCHEMA, Config, ConfigFileError, defaultConfig, loadConfig, REPLAY_DEFAULT_DOC } from './control/config.js';
 import { run } from './control/run.js';
 import { rulesCommand } from './control/rules-command.js';
 import { extCommand } from './control/ext-command.js';
@@ -107,6 +107,7 @@ async function runCommand(args: string[]): Promise<number> {
     if (v['print-config']) { process.stdout.write(JSON.stringify(c, null, 2) + '\n'); return 0; }
     return await run(c, { json: !!v.json, quiet: !!v.quiet, baseDir: file ? dirname(resolve(file)) : process.cwd() });
   } catch (e) {
+    if (e instanceof ConfigFileError) return fail(e.message);
     if (e instanceof ConfigError) return fail(e.path === '' && !file ? e.message.replace(/^\(document\): /, '') : `invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
     throw e;
   }
@@ -182,6 +183,7 @@ async function replayCommand(args: string[]): Promise<number> {
     o.baseDir = file ? dirname(resolve(file)) : process.cwd();
     return await replay(c, o);
   } catch (e) {
+    if (e instanceof ConfigFileError) return fail(e.message);
     if (e instanceof ConfigError) return fail(e.path === '' && !file ? e.message.replace(/^\(document\): /, '') : `invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
     throw e;
   }

@@ -23,3 +23,13 @@ export function thrownText(x: unknown, max = 300): string {
   }
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
+
+/** Why a file could not be opened, in words ("no such file") rather than an errno name. */
+export function fileProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory, not a file';
+  if (code === 'ENOTDIR') return 'a part of the path is not a directory';
+  return code ?? thrownText(e);
+}

@@ -8,11 +8,12 @@
 import os from 'node:os';
 import { dropReasons } from './replay.js';
 import { ConversationSplit } from '../capture/conversation-split.js';
-import { CaptureReader, LINKTYPE_ETHERNET } from '../capture/capture-reader.js';
+import { CaptureError, CaptureReader, LINKTYPE_ETHERNET } from '../capture/capture-reader.js';
 import { Dataplane } from '../datapath/dataplane.js';
 import { MemoryEndpoint } from '../endpoints/memory.js';
 import { RuleSpec } from '../flow/rule.js';
 import { buildFrame } from '../wire/frame-builder.js';
+import { fileProblem } from '../quote.js';
 
 export interface BenchOptions {
   flows: number;
@@ -48,7 +49,8 @@ function synthetic(flows: number, sizes: number[]): Uint8Array[] {
 
 function loadCapture(file: string): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const r = CaptureReader.open(file);
+  let r: CaptureReader;
+  try { r = CaptureReader.open(file); } catch (e) { throw new Error(`${file}: ${e instanceof CaptureError ? e.message : fileProblem(e)}`); }
   try { while (r.next()) if (r.linkType === LINKTYPE_ETHERNET && r.caplen >= 14 && r.caplen <= 2048 - 128) out.push(r.data.slice(r.off, r.off + r.caplen)); } finally { r.close(); }
   if (out.length === 0) throw new Error(`${file}: no Ethernet records of at most 1920 bytes to replay`);
   return out;

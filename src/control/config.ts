@@ -15,7 +15,7 @@ import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';
 import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
 import { ConfigError, ConfigProblem, Field, Schema, validate } from './schema.js';
 import { DEFAULT_MAX_BODY, defaultControl, parseControl } from './control-address.js';
-import { brief } from '../quote.js';
+import { brief, fileProblem } from '../quote.js';
 
 export interface UdpEndpointConfig { type: 'udp'; local: string; remote: string; socketBuffer: number }
 export interface MemoryEndpointConfig { type: 'memory' }
@@ -249,10 +249,13 @@ export function checkConfig(doc: unknown): Config {
   return c;
 }
 
+/** The configuration file could not be read at all (not a problem of its content). */
+export class ConfigFileError extends Error {}
+
 /** Read, parse and check a configuration file; errors name the file and the field. */
 export function loadConfig(file: string): Config {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new ConfigError('', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`); }
+  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new ConfigFileError(`cannot read ${file}: ${fileProblem(e)}`); }
   let doc: unknown;
   try { doc = JSON.parse(text); } catch (e) { throw new ConfigError('', `${file} is not valid JSON: ${(e as Error).message}`); }
   return checkConfig(doc);

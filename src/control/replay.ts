@@ -29,6 +29,7 @@ import { HEADROOM } from '../nic/pool.js';
 import { buildDataplane } from './build.js';
 import { Config } from './config.js';
 import { portDrops } from './report.js';
+import { fileProblem } from '../quote.js';
 
 export interface ReplayOptions {
   files: string[];
@@ -174,9 +175,8 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   let missing = 0;
   for (const f of o.files) {
     try { CaptureReader.open(f).close(); } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
       if (e instanceof CaptureError) continue; // corrupt: replayed up to the bad record below
-      process.stderr.write(`sluice replay: ${f}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}\n`);
+      process.stderr.write(`sluice replay: ${f}: ${fileProblem(e)}\n`);
       missing++;
     }
   }
@@ -218,7 +218,7 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
       if (run.timeUp) break;
       let r: CaptureReader;
       try { r = CaptureReader.open(file); } catch (e) {
-        const msg = e instanceof CaptureError ? e.message : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+        const msg = e instanceof CaptureError ? e.message : fileProblem(e);
         if (round === 0) { errors.push({ file, offset: e instanceof CaptureError ? e.offset : 0, message: msg, truncated: e instanceof CaptureError && e.truncated }); warn(`${file}: ${msg}`); }
         continue;
       }

@@ -6,6 +6,7 @@ import { ActionSpec, LAYERS, MatchSpec, RuleSpec } from '../flow/rule.js';
 import { RuleBatch } from '../flow/rule-set.js';
 import { DEFAULT_CONTROL } from './config.js';
 import { ClientError, clientArgs, request } from './client.js';
+import { fileProblem } from '../quote.js';
 
 export const RULES_HELP = `usage: sluice rules <add|del|list|stats> [options]
 
@@ -107,7 +108,7 @@ function batchFromArgs(args: string[]): RuleBatch {
   }
   if (file !== undefined) {
     let text: string;
-    try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`); }
+    try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${file}: ${fileProblem(e)}`); }
     const doc = parseJson(text, file);
     if (Array.isArray(doc)) add.push(...doc as RuleSpec[]);
     else if (typeof doc === 'object' && doc !== null) return { add: [...add, ...((doc as RuleBatch).add ?? [])], del: (doc as RuleBatch).del ?? [] };

@@ -121,6 +121,10 @@ test('invalid configuration: every problem named by its field path, pool sizes c
   const cross = start([CLI, 'run', '--config', join(dir, 'cross.json')]);
   assert.equal(await cross.exit, 2);
   assert.match(cross.lines.join('\n'), /3 problems:[^]*ports\[1\]\.name: duplicate[^]*nic\.filters\[0\]\.queue: 9 is not a queue[^]*workers: 8 workers for 4 queues/);
+  // A file that is not there is named in words, not as an errno code.
+  const gone = start([CLI, 'run', '--config', join(dir, 'missing.json')]);
+  assert.equal(await gone.exit, 2);
+  assert.deepEqual(gone.lines, [`stderr: sluice: cannot read ${join(dir, 'missing.json')}: no such file`]);
   writeFileSync(join(dir, 'syntax.json'), '{"ports": [');
   const p = start([CLI, 'run', '--config', join(dir, 'syntax.json')]);
   assert.equal(await p.exit, 2);
