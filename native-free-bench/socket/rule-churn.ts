@@ -5,6 +5,8 @@
 // jitter to both). Issue 10 target: no gap over 10 ms from the switch.
 // Check first: every rule is installed after the add, none after the delete, and every frame
 // sent during the whole run arrived (the rules match TCP; the traffic is UDP).
+// `npm run bench:rules`. Environment: RULES (default 100000), WORKERS (default 1),
+// SWITCH_NODE_FLAGS (node flags for the switch process, e.g. "--trace-gc" to see the pauses).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
