@@ -477,7 +477,10 @@ export class Dataplane {
 
   /** applyRules, answering the deleted ids too (the control API takes batches as texts). */
   applyRuleTexts(batch: RuleBatch | RuleTexts): Promise<{ added: CompiledRule[]; deleted: string[] }> {
-    this.ruleSync ??= new RuleSync(this.rules, { ports: this.sources.flatMap((x) => (x.rulePort ? [x.rulePort] : [])), control: this.control, bells: this.nic.bells, failure: () => this.failure });
+    // Workers start from the configured rules: a change made before they exist would reach
+    // this thread's rules only.
+    if (this.o.workers > 0 && this.workers.length === 0) return Promise.reject(new Error('the switch is not started: rule changes before start() would not reach its datapath threads (put them in the configuration)'));
+    this.ruleSync ??= new RuleSync(this.rules, { ports: () => this.sources.flatMap((x) => (x.rulePort ? [x.rulePort] : [])), control: this.control, bells: this.nic.bells, failure: () => this.failure });
     return this.ruleSync.apply(batch);
   }
 

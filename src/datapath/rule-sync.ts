@@ -48,8 +48,8 @@ export function parseChunk(texts: readonly string[], first: number, what: 'add' 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 export interface RuleSyncTarget {
-  /** The workers' rule ports (empty: the pipeline runs on this thread only). */
-  ports: MessagePort[];
+  /** The workers' rule ports, as they are now (none: the pipeline runs on this thread only). */
+  ports: () => MessagePort[];
   control: Int32Array;
   bells: Doorbell[];
   /** Why the switch failed, if it did. */
@@ -100,10 +100,11 @@ export class RuleSync {
     // 2. Commit here, post to the workers.
     change.commit();
     const version = ++this.version;
-    if (this.t.ports.length) {
+    const ports = this.t.ports();
+    if (ports.length) {
       // Posted in slices too (782 chunks of a 100,000-rule batch took 117 ms at once); the
       // workers start when CTL_RULES moves, once the end mark is posted.
-      const post = (m: RuleMessage) => { for (const p of this.t.ports) p.postMessage(m); };
+      const post = (m: RuleMessage) => { for (const p of ports) p.postMessage(m); };
       const pieces = Math.ceil(del.length / DEL_CHUNK) + chunks;
       for (let i = 0; i < pieces;) {
         const deadline = performance.now() + RULE_SLICE_MS;
@@ -121,7 +122,7 @@ export class RuleSync {
     }
     // 3. Clean here in slices, then wait for every worker.
     while (!change.clean(performance.now() + RULE_SLICE_MS)) await turn();
-    for (let w = 0; w < this.t.ports.length; w++) await this.acknowledged(w, version);
+    for (let w = 0; w < ports.length; w++) await this.acknowledged(w, version);
     return { added: change.compiled, deleted: del };
   }
 
