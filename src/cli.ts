@@ -77,6 +77,13 @@ function intArg(name: string, v: string | undefined): number {
   return Number(v);
 }
 
+/** Exit code 2 with one message for a configuration or usage problem; anything else is rethrown. */
+function configFailure(e: unknown, file: string | undefined): number {
+  if (e instanceof ConfigFileError) return fail(e.message);
+  if (e instanceof ConfigError) return fail(e.path === '' && !file ? e.message.replace(/^\(document\): /, '') : `invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
+  throw e;
+}
+
 /** node:util parseArgs, strict, with its errors turned into one usage line (exit 2). */
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O, positionals = false) {
   try {
@@ -107,9 +114,7 @@ async function runCommand(args: string[]): Promise<number> {
     if (v['print-config']) { process.stdout.write(JSON.stringify(c, null, 2) + '\n'); return 0; }
     return await run(c, { json: !!v.json, quiet: !!v.quiet, baseDir: file ? dirname(resolve(file)) : process.cwd() });
   } catch (e) {
-    if (e instanceof ConfigFileError) return fail(e.message);
-    if (e instanceof ConfigError) return fail(e.path === '' && !file ? e.message.replace(/^\(document\): /, '') : `invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
-    throw e;
+    return configFailure(e, file);
   }
 }
 
@@ -183,9 +188,7 @@ async function replayCommand(args: string[]): Promise<number> {
     o.baseDir = file ? dirname(resolve(file)) : process.cwd();
     return await replay(c, o);
   } catch (e) {
-    if (e instanceof ConfigFileError) return fail(e.message);
-    if (e instanceof ConfigError) return fail(e.path === '' && !file ? e.message.replace(/^\(document\): /, '') : `invalid configuration${file ? ` in ${file}` : ''}: ${e.message}`);
-    throw e;
+    return configFailure(e, file);
   }
 }
 

@@ -6,7 +6,8 @@
 // machine, the Node version and the options; --json prints one object.
 
 import os from 'node:os';
-import { dropReasons } from './replay.js';
+import { dropReasons } from './report.js';
+import { onStopSignals } from './stop-signals.js';
 import { ConversationSplit } from '../capture/conversation-split.js';
 import { CaptureError, CaptureReader, LINKTYPE_ETHERNET } from '../capture/capture-reader.js';
 import { Dataplane } from '../datapath/dataplane.js';
@@ -80,6 +81,7 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     extensions: Array.from({ length: o.extensions }, (_, e) => ({ module: 'noop', enabled: true, failMode: 'open' as const, config: { name: `noop${e}`, kind: 'filter', cacheable: o.cacheable } })),
   });
   await dp.start();
+  let signalsOff = () => undefined as void;
   try {
     // Teach the switch where DST lives.
     eps[1].inject(buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: DST, etherType: 0x88b5, payload: 46 }));
@@ -87,8 +89,7 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     const yieldLoop = () => new Promise((r) => setImmediate(r));
     // Ctrl-C ends the measurement early; the figures so far are still printed.
     let stopped = false;
-    const onSignal = () => { if (stopped) process.exit(130); stopped = true; };
-    process.on('SIGINT', onSignal);
+    signalsOff = onStopSignals(() => { stopped = true; });
     const push = async (until: number) => {
       let n = 0, bytes = 0, i = 0;
       for (;;) {
@@ -109,7 +110,6 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     while (dp.poolFree < 16384) { dp.poll(); await yieldLoop(); }
     const seconds = (performance.now() - t0) / 1000;
     const s1 = dp.stats();
-    process.off('SIGINT', onSignal);
     const d0 = dropReasons(s0), d1 = dropReasons(s1);
     const dropsByReason: Record<string, number> = {};
     for (const [k, v] of Object.entries(d1)) if (v - (d0[k] ?? 0) > 0) dropsByReason[k] = v - (d0[k] ?? 0);
@@ -128,6 +128,7 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
       forwarded: sent(s1) - sent(s0), drops: Object.values(dropsByReason).reduce((a, b) => a + b, 0), dropsByReason, interrupted: stopped,
     };
   } finally {
+    signalsOff();
     await dp.stop();
   }
 }

@@ -8,7 +8,7 @@ import { totalmem } from 'node:os';
 import { parseHostPort } from '../endpoints/udp.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
-import { DEFAULT_WATCHDOG_MS } from '../datapath/dataplane.js';
+import { DEFAULT_WATCHDOG_MS } from '../datapath/supervisor.js';
 import { DEFAULT_MAC_RESERVED_PERCENT } from '../vswitch/mac-table.js';
 import { RuleError, RuleSpec } from '../flow/rule.js';
 import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';

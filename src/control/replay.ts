@@ -28,7 +28,8 @@ import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
 import { HEADROOM } from '../nic/pool.js';
 import { buildDataplane } from './build.js';
 import { Config } from './config.js';
-import { portDrops } from './report.js';
+import { dropReasons, portDrops } from './report.js';
+import { onStopSignals } from './stop-signals.js';
 import { fileProblem } from '../quote.js';
 
 export interface ReplayOptions {
@@ -203,9 +204,7 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   const yieldLoop = () => new Promise((r) => setImmediate(r));
   // Ctrl-C: stop replaying, deliver what is in flight, print the summary (as tcpreplay does);
   // a second Ctrl-C ends at once.
-  const onSignal = () => { if (run.stopped) process.exit(130); run.stopped = true; };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signalsOff = onStopSignals(() => { run.stopped = true; });
   const progress = (file: string) => {
     const now = performance.now();
     if (!tty || now - t0 < 1000 || now - lastDraw < 200) return;
@@ -247,16 +246,16 @@ export async function replay(c: Config, o: ReplayOptions): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   if (tty) process.stderr.write('\r\x1b[K');
   await dp.stop();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  signalsOff();
   const st = dp.stats();
-  const drops = st.ports.reduce((a, p) => a + portDrops(p.counters), 0) + st.queues.reduce((a, q) => a + q.counters.dropRingFull + q.counters.dropUnserved, 0);
+  const dropsByReason = dropReasons(st);
+  const drops = Object.values(dropsByReason).reduce((a, b) => a + b, 0);
   const s: ReplaySummary = {
     packets: sum.packets, bytes: sum.bytes, flows: flows.count, drops, seconds,
     mpps: sum.packets / seconds / 1e6, gbps: (sum.bytes * 8) / seconds / 1e9,
     skipped: { nonEthernet: sum.nonEthernet, oversize: sum.oversize, poolEmpty: sum.poolEmpty }, sameMac: sum.sameMac,
     timestamps: { backwards: sum.backwards, gapsCut: sum.gapsCut, badFractions: sum.badFractions },
-    errors, flowCacheHitRate: st.flows.hitRate, flowCacheLookups: st.flows.cache.hits + st.flows.cache.misses, dropsByReason: dropReasons(st),
+    errors, flowCacheHitRate: st.flows.hitRate, flowCacheLookups: st.flows.cache.hits + st.flows.cache.misses, dropsByReason,
     ports: st.ports.map((p) => ({ name: p.name, rx: p.counters.rxPackets, tx: p.counters.txPackets, drops: portDrops(p.counters) })),
     queues: st.queues.map((q) => ({ queue: q.queue, packets: q.counters.packets })),
     stats: st,
@@ -279,13 +278,6 @@ function summaryText(s: ReplaySummary): string {
   return lines.join('\n');
 }
 
-/** Non-zero drop counters by name, summed over ports and queues. */
-export function dropReasons(st: DataplaneStats): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of st.ports) for (const [k, v] of Object.entries(p.counters)) if (v !== 0 && portDrops({ [k]: v }) !== 0) out[k] = (out[k] ?? 0) + v;
-  for (const q of st.queues) for (const k of ['dropRingFull', 'dropUnserved'] as const) if (q.counters[k]) out[`queue.${k}`] = (out[`queue.${k}`] ?? 0) + q.counters[k];
-  return out;
-}
 
 // Source MAC equals destination MAC (bytes 0-5 and 6-11).
 function sameMac(d: Uint8Array, o: number): boolean {

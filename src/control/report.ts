@@ -3,10 +3,23 @@ import { DataplaneStats } from '../datapath/dataplane.js';
 
 const si = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
 
+/** Is this port counter a drop (a frame lost for a named reason)? */
+export function isDrop(name: string): boolean {
+  return name.startsWith('drop') || name.startsWith('rxDrop') || name.startsWith('txDrop') || name.startsWith('malformed.') || name === 'txRingFull';
+}
+
 export function portDrops(c: Record<string, number>): number {
   let d = 0;
-  for (const [k, v] of Object.entries(c)) if (k.startsWith('drop') || k.startsWith('rxDrop') || k.startsWith('txDrop') || k.startsWith('malformed.') || k === 'txRingFull') d += v;
+  for (const [k, v] of Object.entries(c)) if (isDrop(k)) d += v;
   return d;
+}
+
+/** Non-zero drop counters by name, summed over ports and queues (queue drops as queue.NAME). */
+export function dropReasons(st: DataplaneStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of st.ports) for (const [k, v] of Object.entries(p.counters)) if (v !== 0 && isDrop(k)) out[k] = (out[k] ?? 0) + v;
+  for (const q of st.queues) for (const k of ['dropRingFull', 'dropUnserved'] as const) if (q.counters[k]) out[`queue.${k}`] = (out[`queue.${k}`] ?? 0) + q.counters[k];
+  return out;
 }
 
 /** Rate lines between two snapshots taken `dt` seconds apart. */

@@ -8,6 +8,7 @@ import { ControlApi } from './control-api.js';
 import { ControlAddress, parseControl } from './control-address.js';
 import { Config, DEFAULT_CONTROL } from './config.js';
 import { finalReport, rateLines } from './report.js';
+import { onStopSignals } from './stop-signals.js';
 
 export interface RunOptions { json: boolean; quiet: boolean; baseDir?: string }
 
@@ -36,7 +37,6 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   // printing the counters as they stand.
   let requestStop: () => void = () => undefined;
   const stopRequested = new Promise<void>((resolve) => { requestStop = resolve; });
-  let signals = 0;
   let finalPrinted = false;
   const printFinal = () => {
     if (finalPrinted) return;
@@ -44,18 +44,11 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
     const s = dp.stats();
     process.stdout.write((o.json ? JSON.stringify(s) : finalReport(s)) + '\n');
   };
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals === 1) { requestStop(); return; }
-    process.stderr.write(`sluice: ${sig} again: ending now\n`);
-    printFinal();
-    process.exit(130);
-  };
   const dp: Dataplane = buildDataplane(c, {
     baseDir: o.baseDir, onLog: (m) => process.stderr.write(`sluice: ${m}\n`),
     onFailure: (why) => { process.stderr.write(`sluice: ${why}; stopping\n`); requestStop(); },
   });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signalsOff = onStopSignals(requestStop, (sig) => { process.stderr.write(`sluice: ${sig} again: ending now\n`); printFinal(); });
   const api = c.control.listen === 'off' ? null : new ControlApi(dp, { maxBodyBytes: c.control.maxBodyBytes });
   try {
     await dp.start();
@@ -63,8 +56,7 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   } catch (e) {
     process.stderr.write(`sluice: ${(e as Error).message}\n`);
     await dp.stop(100).catch(() => undefined);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signalsOff();
     return 1;
   }
   // Human output goes to standard error, so standard output carries only the final report
@@ -110,7 +102,6 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   await dp.stop();
   clearTimeout(deadline);
   printFinal();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  signalsOff();
   return dp.failure ? 1 : 0;
 }

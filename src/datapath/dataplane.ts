@@ -90,7 +90,6 @@ export interface DataplaneOptions {
   onFailure?: (reason: string) => void;
 }
 
-export { DEFAULT_WATCHDOG_MS };
 
 /** Port life cycle, in order (README "Extensions"). */
 export const PORT_STATES = ['none', 'created', 'nicCreated', 'connected', 'disconnected', 'nicDeleted', 'tornDown', 'deleted'] as const;

@@ -33,7 +33,7 @@ const ACK_STALL_MS = 5000;
 
 
 /** Parse a chunk of rule (or id) texts; a bad one is named by its index in the batch. */
-export function parseChunk(texts: readonly string[], first: number, what: 'add' | 'del' = 'add'): unknown[] {
+function parseChunk(texts: readonly string[], first: number, what: 'add' | 'del' = 'add'): unknown[] {
   let out: unknown[];
   try { out = JSON.parse(`[${texts.join(',')}]`) as unknown[]; } catch {
     texts.forEach((t, i) => {

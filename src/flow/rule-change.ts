@@ -60,9 +60,6 @@ export class RuleChange {
 
   end(): void { this.ended = true; }
 
-  get staged(): boolean { return this.phase === Phase.Staged; }
-  get done(): boolean { return this.phase === Phase.Done; }
-  get inputs(): number { return this.specs.length + this.dels.length; }
 
   /** Work until `deadline` (performance.now() ms) or until staged; true when staged. */
   step(deadline: number): boolean {
