@@ -26,5 +26,5 @@ createInterface({ input: process.stdin }).on('line', (l) => {
   if (l === 'read') process.stdout.write(`gap ${gap.toFixed(2)} over10 ${over10} sent ${sent} received ${received}\n`);
   if (l === 'stop') clearInterval(pump);
   if (l === 'exit') { clearInterval(pump); tx.close(); rx.close(); process.exit(0); }
-});
+}).on('close', () => process.exit(0)); // the benchmark went away: do not keep its ports
 process.stdout.write('ready\n');

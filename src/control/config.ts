@@ -11,7 +11,8 @@ import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
 import { DEFAULT_WATCHDOG_MS } from '../datapath/supervisor.js';
 import { DEFAULT_MAC_RESERVED_PERCENT } from '../vswitch/mac-table.js';
 import { RuleError, RuleSpec } from '../flow/rule.js';
-import { DEFAULT_MAX_RULES, RuleSet } from '../flow/rule-set.js';
+import { DEFAULT_MAX_RULES, ruleCounterBytes, RuleSet } from '../flow/rule-set.js';
+import { slotsFor } from '../flow/rule-store.js';
 import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
 import { ConfigError, ConfigProblem, Field, Schema, validate } from './schema.js';
 import { DEFAULT_MAX_BODY, defaultControl, parseControl } from './control-address.js';
@@ -167,7 +168,8 @@ export function memoryEstimate(c: Config): { pool: number; total: number } {
   const pool = slots * c.pool.slotSize;
   const perSlot = 64 + 32 + 4 * c.ports.length; // flow key line, metadata, egress tag per port
   const rings = 4 * (c.nic.queues * c.nic.ringSize + threads * c.ports.length * c.switch.txRingSize + threads * slots * 2);
-  const perThread = c.flow.cacheEntries * 192 + c.flow.maxRules * 16;
+  // Rule counters and the rule store's columns (about 64 bytes a slot; see rule-store.ts).
+  const perThread = c.flow.cacheEntries * 192 + ruleCounterBytes(c.flow.maxRules) + slotsFor(c.flow.maxRules) * 64;
   return { pool, total: pool + slots * perSlot + rings + c.switch.macTableSize * 32 + threads * perThread };
 }
 

@@ -2,8 +2,9 @@
 // JSON texts of its elements without parsing the body whole, in slices of bounded time. A
 // 13 MB body of 100,000 rules would hold the main thread (which also transmits) for ~300 ms
 // in one JSON.parse (and ~30 ms only to decode it to a string); here the scan runs over the
-// bytes in slices, and each element is decoded and parsed later, in chunks, by whoever
-// compiles it (the main thread and every datapath thread).
+// bytes in slices and notes each element's byte range; elements are decoded and parsed later,
+// in chunks, by whoever compiles them (the main thread and every datapath thread), and no
+// string per element is ever made here (see rule-texts.ts).
 //
 // The scan walks the bytes once, outside strings, tracking depth (refusing nesting deeper
 // than `maxDepth`, with the byte offset) and the element boundaries of arrays that are values
@@ -12,17 +13,18 @@
 // body with those arrays' contents replaced by their index — is small enough to JSON.parse at
 // once, which checks the structure.
 
-import { RuleTexts } from '../flow/rule-set.js';
+import { RuleTexts } from '../flow/rule-texts.js';
 
 export class BatchTextError extends Error {}
 
 
-interface Container { open: number; close: number; elements: string[] }
+/** An array of the top-level object: its brackets' offsets and its elements' [start, end) ranges. */
+interface Container { open: number; close: number; elements: number[] }
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 export class RuleBatchText {
-  private readonly text: Uint8Array;
+  private readonly text: Buffer;
   private readonly maxDepth: number;
   private i = 0;
   private depth = 0;
@@ -33,7 +35,7 @@ export class RuleBatchText {
   private result: RuleTexts | null = null;
 
   constructor(text: Uint8Array | string, maxDepth: number) {
-    this.text = typeof text === 'string' ? Buffer.from(text) : text;
+    this.text = typeof text === 'string' ? Buffer.from(text) : Buffer.from(text.buffer, text.byteOffset, text.length);
     this.maxDepth = maxDepth;
   }
 
@@ -42,8 +44,9 @@ export class RuleBatchText {
     if (this.result) return this.result;
     const t = this.text, n = t.length;
     let i = this.i, depth = this.depth, inString = this.inString;
-    while (i < n) {
-      if ((i & 0xffff) === 0 && i !== 0 && performance.now() >= deadline) break;
+    for (let k = 1; i < n; k++) {
+      // The time is read every 4 KiB scanned, never before the first byte of a call.
+      if ((k & 0xfff) === 0 && performance.now() >= deadline) break;
       const c = t[i];
       if (inString) {
         if (c === 0x5c) i++; // backslash: skip the escaped character
@@ -54,15 +57,14 @@ export class RuleBatchText {
         if (depth === 2 && c === 0x5b) { this.current = { open: i, close: -1, elements: [] }; this.elementStart = i + 1; }
       } else if (c === 0x5d || c === 0x7d) { // ] }
         if (depth === 2 && c === 0x5d && this.current) {
-          const last = this.slice(this.elementStart, i);
-          if (last.length > 0 || this.current.elements.length > 0) this.element(last);
+          if (!this.blank(this.elementStart, i) || this.current.elements.length > 0) this.element(this.elementStart, i);
           this.current.close = i;
           this.containers.push(this.current);
           this.current = null;
         }
         depth--;
       } else if (c === 0x2c && depth === 2 && this.current) { // ,
-        this.element(this.slice(this.elementStart, i));
+        this.element(this.elementStart, i);
         this.elementStart = i + 1;
       }
       i++;
@@ -72,40 +74,42 @@ export class RuleBatchText {
     return (this.result = this.finish());
   }
 
-  // The text of bytes [a, b) without surrounding white space.
-  private slice(a: number, b: number): string {
+  private blank(a: number, b: number): boolean {
+    for (let i = a; i < b; i++) if (!isSpace(this.text[i])) return false;
+    return true;
+  }
+
+  // Bytes [a, b), without surrounding white space, are an element.
+  private element(a: number, b: number): void {
     const t = this.text;
     while (a < b && isSpace(t[a])) a++;
     while (b > a && isSpace(t[b - 1])) b--;
-    return Buffer.from(t.buffer, t.byteOffset + a, b - a).toString('utf8');
-  }
-
-  private element(text: string): void {
-    if (text.length === 0) throw new BatchTextError(`body is not JSON: an empty array element (at byte ${this.elementStart})`);
-    this.current!.elements.push(text);
+    if (a === b) throw new BatchTextError(`body is not JSON: an empty array element (at byte ${this.elementStart})`);
+    this.current!.elements.push(a, b);
   }
 
   // Parse the skeleton and hand out the element texts of "add" and "del".
   private finish(): RuleTexts {
     const t = this.text;
-    if (this.slice(0, t.length) === '') return { addTexts: [], delTexts: [] };
+    const none = new Int32Array(0);
+    if (this.blank(0, t.length)) return { bytes: t, add: none, del: none };
     let skeleton = '', at = 0;
-    const raw = (a: number, b: number) => Buffer.from(t.buffer, t.byteOffset + a, b - a).toString('utf8');
+    const raw = (a: number, b: number) => t.toString('utf8', a, b);
     this.containers.forEach((c, k) => { skeleton += raw(at, c.open + 1) + k; at = c.close; });
     skeleton += raw(at, t.length);
     let doc: unknown;
     try { doc = JSON.parse(skeleton); } catch (e) { throw new BatchTextError(`body is not JSON: ${(e as Error).message.slice(0, 120)}`); }
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new BatchTextError('body must be an object {add?: [rules], del?: [ids]}');
     const d = doc as Record<string, unknown>;
-    const out: RuleTexts = { addTexts: [], delTexts: [] };
+    const out: RuleTexts = { bytes: t, add: none, del: none };
     for (const k of Object.keys(d)) {
       if (k !== 'add' && k !== 'del') throw new BatchTextError(`unknown field ${JSON.stringify(k.slice(0, 64))} (add, del)`);
       const v = d[k];
       if (!Array.isArray(v) || v.length !== 1 || typeof v[0] !== 'number') throw new BatchTextError(k === 'add' ? 'add must be an array of rules' : 'del must be an array of rule ids');
-      const elements = this.containers[v[0]].elements;
+      const elements = Int32Array.from(this.containers[v[0]].elements);
       // Parsed later, in chunks (RuleSync): parsing 100,000 ids here would take ~50 ms at once.
-      if (k === 'add') out.addTexts = elements;
-      else out.delTexts = elements;
+      if (k === 'add') out.add = elements;
+      else out.del = elements;
     }
     return out;
   }

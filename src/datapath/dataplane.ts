@@ -20,8 +20,9 @@
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 import { FLOW_CACHE_COUNTERS, FlowCache } from '../flow/flow-cache.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage } from '../flow/flow-stage.js';
-import { CompiledRule, LAYERS } from '../flow/rule.js';
-import { DEFAULT_MAX_RULES, RuleBatch, RuleSet, RuleTexts } from '../flow/rule-set.js';
+import { LAYERS, RuleSpec } from '../flow/rule.js';
+import { DEFAULT_MAX_RULES, ruleCounterBytes, RuleBatch, RuleSet, RuleView } from '../flow/rule-set.js';
+import { RuleTexts } from '../flow/rule-texts.js';
 import { Clock, systemClock } from '../clock.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -167,7 +168,7 @@ export class Dataplane {
         tx: o.ports.map(() => new Ring(o.txRingSize)),
         ret: new Ring(ceilPow2(o.poolSlots)),
         counters: new CounterBlock(PIPELINE_COUNTERS, o.ports.length),
-        ruleCounters: o.workers === 0 ? this.rules.counters : new Float64Array(new SharedArrayBuffer(maxRules * 16)),
+        ruleCounters: o.workers === 0 ? this.rules.counters : new Float64Array(new SharedArrayBuffer(ruleCounterBytes(maxRules))),
         cache: new CounterBlock(FLOW_CACHE_COUNTERS),
         rulePort: null,
         ext: extensionCounters((o.extensions ?? []).length),
@@ -472,10 +473,10 @@ export class Dataplane {
    * resolves with the added rules once every thread applies it, so the next packet any thread
    * classifies follows the new rules.
    */
-  async applyRules(batch: RuleBatch | RuleTexts): Promise<CompiledRule[]> { return (await this.applyRuleTexts(batch)).added; }
+  async applyRules(batch: RuleBatch | RuleTexts): Promise<string[]> { return (await this.applyRuleTexts(batch)).added; }
 
   /** applyRules, answering the deleted ids too (the control API takes batches as texts). */
-  applyRuleTexts(batch: RuleBatch | RuleTexts): Promise<{ added: CompiledRule[]; deleted: string[] }> {
+  applyRuleTexts(batch: RuleBatch | RuleTexts): Promise<{ added: string[]; deleted: string[] }> {
     // Workers start from the configured rules: a change made before they exist would reach
     // this thread's rules only.
     if (this.o.workers > 0 && this.workers.length === 0) return Promise.reject(new Error('the switch is not started: rule changes before start() would not reach its datapath threads (put them in the configuration)'));
@@ -486,10 +487,10 @@ export class Dataplane {
   /** Installed rules in the order they were added, from `offset` (at most `limit`), with their counters. */
   rulePage(offset: number, limit: number): RuleStat[] { return this.rules.page(offset, limit).map((r) => this.ruleStat(r)); }
 
-  private ruleStat(r: CompiledRule): RuleStat {
+  private ruleStat(r: RuleView): RuleStat {
     let packets = 0, bytes = 0;
     for (const s of this.sources) { packets += s.ruleCounters[r.slot * 2]; bytes += s.ruleCounters[r.slot * 2 + 1]; }
-    return { ...r.spec, id: r.id, packets, bytes };
+    return { ...r.spec!, id: r.id, packets, bytes };
   }
 
   /** Installed rules in evaluation order with their packet and byte counters (all threads). */
@@ -573,7 +574,7 @@ export class Dataplane {
   }
 }
 
-export type RuleStat = CompiledRule['spec'] & { id: string; packets: number; bytes: number };
+export type RuleStat = RuleSpec & { id: string; packets: number; bytes: number };
 
 export interface DataplaneStats {
   ports: { name: string; endpoint: string; counters: Record<string, number> }[];

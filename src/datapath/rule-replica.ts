@@ -54,10 +54,10 @@ export class RuleReplica {
   }
 
   private commit(job: RuleChange): void {
-    const c = job.compiled;
+    const c = job.added;
     if (c.length !== this.slots.length) throw new Error(`rule replica diverged: ${c.length} rules compiled, the switch sent ${this.slots.length}`);
     for (let i = 0; i < c.length; i++) {
-      if (c[i].slot !== this.slots[i]) throw new Error(`rule replica diverged: ${c[i].id} got counter slot ${c[i].slot}, the switch has ${this.slots[i]}`);
+      if (c[i] !== this.slots[i]) throw new Error(`rule replica diverged: ${this.rules.store.ids[c[i]]} got counter slot ${c[i]}, the switch has ${this.slots[i]}`);
     }
     job.commit();
     this.committed = true;

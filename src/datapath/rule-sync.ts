@@ -6,9 +6,9 @@
 //     slices of RULE_SLICE_MS with the event loop turning between them. A refused batch
 //     (RuleError) stops here and no thread ever sees it.
 //  2. It commits its own copy, then posts the change to every worker as small messages —
-//     deletions, chunks of CHUNK rule texts (strings are cheap to clone; each thread parses
-//     its own), the counter slots each chunk's rules got here, and an end mark — and raises
-//     CTL_RULES.
+//     deletions, chunks of CHUNK rule texts (one string per chunk, cut from the request's
+//     bytes: cheap to clone; each thread parses its own), the counter slots each chunk's rules
+//     got here, and an end mark — and raises CTL_RULES.
 //  3. It cleans its copy in slices, then waits for every worker's acknowledgement. A worker
 //     stages in slices between batches of packets, commits at once, acknowledges, and cleans.
 // The request returns once every thread has committed: the next packet any thread classifies
@@ -16,8 +16,9 @@
 // one is awaited fails the request (the watchdog ends such a worker anyway).
 
 import { MessagePort } from 'node:worker_threads';
-import { CompiledRule, RuleError } from '../flow/rule.js';
-import { RuleBatch, RuleSet, RuleTexts } from '../flow/rule-set.js';
+import { RuleError } from '../flow/rule.js';
+import { RuleBatch, RuleSet } from '../flow/rule-set.js';
+import { chunkText, count, elementText, RuleTexts, textsOf } from '../flow/rule-texts.js';
 import { RuleChange } from '../flow/rule-change.js';
 import { ackWord, beatWord, CTL_RULES, RuleMessage } from './worker-setup.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -32,16 +33,18 @@ const DEL_CHUNK = 1024;
 const ACK_STALL_MS = 5000;
 
 
-/** Parse a chunk of rule (or id) texts; a bad one is named by its index in the batch. */
-function parseChunk(texts: readonly string[], first: number, what: 'add' | 'del' = 'add'): unknown[] {
+/** Parse elements [from, to) of a batch's adds or dels; a bad one is named by its index in the batch. */
+function parseChunk(t: RuleTexts, what: 'add' | 'del', from: number, to: number): unknown[] {
+  const ranges = what === 'add' ? t.add : t.del;
   let out: unknown[];
-  try { out = JSON.parse(`[${texts.join(',')}]`) as unknown[]; } catch {
-    texts.forEach((t, i) => {
-      try { JSON.parse(t); } catch (e) { throw new RuleError(`${what}[${first + i}]`, `is not JSON: ${(e as Error).message.slice(0, 100)}`); }
-    });
+  try { out = JSON.parse(chunkText(t, ranges, from, to)) as unknown[]; } catch {
+    for (let i = from; i < to; i++) {
+      try { JSON.parse(elementText(t, ranges, i)); } catch (e) { throw new RuleError(`${what}[${i}]`, `is not JSON: ${(e as Error).message.slice(0, 100)}`); }
+    }
     throw new RuleError(what, `is not a JSON array of ${what === 'add' ? 'rules' : 'rule ids'}`);
   }
-  if (what === 'del') out.forEach((id, i) => { if (typeof id !== 'string') throw new RuleError(`del[${first + i}]`, 'a rule id must be a string'); });
+  if (out.length !== to - from) throw new RuleError(what, `is not a JSON array of ${what === 'add' ? 'rules' : 'rule ids'}`);
+  if (what === 'del') out.forEach((id, i) => { if (typeof id !== 'string') throw new RuleError(`del[${from + i}]`, 'a rule id must be a string'); });
   return out;
 }
 
@@ -65,18 +68,20 @@ export class RuleSync {
   constructor(rules: RuleSet, target: RuleSyncTarget) { this.rules = rules; this.t = target; }
 
   /** Apply a batch on every thread, atomically per thread; resolves with the added rules. */
-  apply(batch: RuleBatch | RuleTexts): Promise<{ added: CompiledRule[]; deleted: string[] }> {
-    const texts: RuleTexts = 'addTexts' in batch ? batch : { addTexts: (batch.add ?? []).map((r) => JSON.stringify(r)), delTexts: (batch.del ?? []).map((id) => JSON.stringify(id)) };
+  apply(batch: RuleBatch | RuleTexts): Promise<{ added: string[]; deleted: string[] }> {
+    const texts: RuleTexts = 'bytes' in batch ? batch : textsOf(batch);
     const run = this.queue.then(() => this.run(texts));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async run(b: RuleTexts): Promise<{ added: CompiledRule[]; deleted: string[] }> {
+  private async run(b: RuleTexts): Promise<{ added: string[]; deleted: string[] }> {
     const change: RuleChange = this.rules.change();
+    change.textsFrom(b);
     // 1. Parse (deletions first), compile, validate and stage here, in slices.
     const del: string[] = [];
-    const delChunks = Math.ceil(b.delTexts.length / CHUNK), chunks = Math.ceil(b.addTexts.length / CHUNK);
+    const dels = count(b.del), adds = count(b.add);
+    const delChunks = Math.ceil(dels / CHUNK), chunks = Math.ceil(adds / CHUNK);
     let k = 0;
     if (delChunks + chunks === 0) change.end();
     for (;;) {
@@ -84,12 +89,12 @@ export class RuleSync {
       let staged = false;
       do {
         if (k < delChunks) {
-          const ids = parseChunk(b.delTexts.slice(k * CHUNK, (k + 1) * CHUNK), k * CHUNK, 'del') as string[];
+          const ids = parseChunk(b, 'del', k * CHUNK, Math.min(dels, (k + 1) * CHUNK)) as string[];
           for (const id of ids) del.push(id);
           change.feed([], ids);
         } else if (k < delChunks + chunks) {
           const a = k - delChunks;
-          change.feed(parseChunk(b.addTexts.slice(a * CHUNK, (a + 1) * CHUNK), a * CHUNK));
+          change.feed(parseChunk(b, 'add', a * CHUNK, Math.min(adds, (a + 1) * CHUNK)));
         }
         if (k < delChunks + chunks && ++k === delChunks + chunks) change.end();
         staged = change.step(deadline);
@@ -111,8 +116,8 @@ export class RuleSync {
         for (; i < pieces && performance.now() < deadline; i++) {
           const d = Math.ceil(del.length / DEL_CHUNK);
           if (i < d) { post({ version, del: del.slice(i * DEL_CHUNK, (i + 1) * DEL_CHUNK) }); continue; }
-          const from = (i - d) * CHUNK, to = Math.min(from + CHUNK, b.addTexts.length);
-          post({ version, add: `[${b.addTexts.slice(from, to).join(',')}]`, slots: change.compiled.slice(from, to).map((r) => r.slot) });
+          const from = (i - d) * CHUNK, to = Math.min(from + CHUNK, adds);
+          post({ version, add: chunkText(b, b.add, from, to), slots: change.added.slice(from, to) });
         }
         if (i < pieces) await turn();
       }
@@ -123,7 +128,7 @@ export class RuleSync {
     // 3. Clean here in slices, then wait for every worker.
     while (!change.clean(performance.now() + RULE_SLICE_MS)) await turn();
     for (let w = 0; w < ports.length; w++) await this.acknowledged(w, version);
-    return { added: change.compiled, deleted: del };
+    return { added: change.addedIds(), deleted: del };
   }
 
   private async acknowledged(w: number, version: number): Promise<void> {

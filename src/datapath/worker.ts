@@ -32,7 +32,7 @@ const keys = FlowKeys.attach(s.keys);
 const rings = s.queues.map(Ring.attach);
 const bell = new Doorbell(s.bell);
 const control = new Int32Array(s.control);
-const rules = new RuleSet({ ports: s.rules.ports, queues: s.rules.queues }, { maxRules: s.rules.maxRules, counterBuffer: s.rules.counters });
+const rules = new RuleSet({ ports: s.rules.ports, queues: s.rules.queues }, { maxRules: s.rules.maxRules, counterBuffer: s.rules.counters, keepTexts: false });
 rules.apply(s.rules.initial);
 const flow = new FlowStage(rules, new FlowCache(s.flowCache.entries, s.flowCache.counters), s.portCount);
 const replica = new RuleReplica(rules, s.rulePort, control, s.index);

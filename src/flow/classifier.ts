@@ -13,6 +13,11 @@
 // Lookup is allocation-free: a probe masks and hashes only the words its mask uses (two or
 // three of the fifteen for typical ACLs) and looks the Smi hash up in a Map of buckets.
 //
+// Storage: rules are rows of the RuleStore's columns and their pairs rows of a PairStore — no
+// object per rule or pair (see rule-store.ts for why). A bucket is a chain of pairs through
+// PairStore.next, best rule first; each subtable's buckets are a LinearHash over the pairs'
+// masked hashes, which grows a bucket at a time (no stall when a layer passes 131,072 pairs).
+//
 // Changes cost O(pairs) each, whatever the number of rules: an entry goes into its bucket at
 // its sorted place; each subtable keeps a count of entries per priority, so its best priority
 // is known without a scan. `maxPriority` is an upper bound: a removal that may lower it only
@@ -23,24 +28,44 @@
 // Visibility: entries are looked up at generation `visible`; a rule is seen when
 // addGen <= visible < delGen, so a change can be staged (added invisible, deleted still
 // visible) while lookups go on, and committed by moving `visible` (see RuleChange).
+// Mask budget: a change in progress places its added rules' pairs (place) and counts its
+// deletions (countDel) in each subtable's `pending`; masksAfter() tells how many distinct
+// masks the layer would have, before anything is linked.
 
 import { KEY_WORDS } from './key.js';
-import { CompiledRule, pairMatches } from './rule.js';
+import { compileRule, CompiledRule, pairMatches, RuleContext } from './rule.js';
+import { LinearHash } from './linear-hash.js';
+import { PairStore } from './pair-store.js';
+import { RuleStore, RuleView } from './rule-store.js';
 
-interface Entry { rule: CompiledRule; pair: number }
-interface Subtable {
-  mask: Uint32Array;
-  /** Indices of the words this mask uses: a probe masks and hashes only these. */
-  words: Int32Array;
-  maskId: string;
-  buckets: Map<number, Entry[]>;
+/** One distinct mask: its buckets (a LinearHash over the pairs' masked hashes, chains best rule first) and what the probe order needs. */
+class Subtable extends LinearHash {
+  /** Indices of the words the mask uses: a probe masks and hashes only these. */
+  readonly words: Int32Array;
   /** Upper bound of the best priority of the entries (exact after settle()). */
-  maxPriority: number;
+  maxPriority = -1;
   /** Entries per priority. */
-  priorities: Map<number, number>;
+  readonly priorities = new Map<number, number>();
   /** maxPriority may be too high (an entry at the top priority went). */
-  stale: boolean;
-  entries: number;
+  stale = false;
+  /** Linked pairs. */
+  entries = 0;
+  /** Pairs the change in progress adds (+) or deletes (-). */
+  pending = 0;
+  /** In the probe list. */
+  probed = false;
+  readonly mask: Uint32Array;
+  /** Hash of the mask (the registry's key). */
+  readonly maskHash: number;
+
+  constructor(mask: Uint32Array, maskHash: number) {
+    super();
+    this.mask = mask;
+    this.maskHash = maskHash;
+    const words: number[] = [];
+    for (let w = 0; w < KEY_WORDS; w++) if (mask[w] !== 0) words.push(w);
+    this.words = Int32Array.from(words);
+  }
 }
 
 /** Hash of (key & mask) over the listed words, as a Smi (30 bits) for Map keys. */
@@ -56,13 +81,17 @@ function maskedHash(key: Uint32Array, off: number, mask: Uint32Array, words: Int
   return h & 0x3fffffff;
 }
 
-/** Does a come before b in a bucket (higher priority, then added first)? */
-const before = (a: CompiledRule, b: CompiledRule) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+const ALL_WORDS = Int32Array.from({ length: KEY_WORDS }, (_, i) => i);
+const ALL_ONES = new Uint32Array(KEY_WORDS).fill(0xffffffff);
 
 export class Classifier {
   readonly maxMasks: number;
+  private readonly rules: RuleStore;
+  private readonly pairs = new PairStore<Subtable>();
+  /** Subtables with entries, in probe order. */
   private subtables: Subtable[] = [];
-  private readonly byMask = new Map<string, Subtable>();
+  /** Every subtable, linked or pending, by mask hash. */
+  private readonly registry = new Map<number, Subtable[]>();
   /** Subtables probed by the last lookup (for tests and the adversarial benchmark). */
   probes = 0;
   /** Generation lookups see (RuleSet moves it when a change commits). */
@@ -70,61 +99,129 @@ export class Classifier {
   // settle() has work: the order may be wrong or some maxPriority too high.
   private unsettled = false;
 
-  constructor(maxMasks = 1024) { this.maxMasks = maxMasks; }
+  constructor(rules: RuleStore, maxMasks = 1024) { this.rules = rules; this.maxMasks = maxMasks; }
 
+  /** Distinct masks in the probe list. */
   get masks(): number { return this.subtables.length; }
 
-  /** Entries (rule pairs) using the mask with this id; 0 when the layer has no such mask. */
-  entriesOf(maskId: string): number { return this.byMask.get(maskId)?.entries ?? 0; }
+  /** Pairs stored (placed or linked). */
+  get pairCount(): number { return this.pairs.used; }
 
-  /** Insert every pair of r. Call settle() before the next lookup. */
-  add(r: CompiledRule): void {
-    for (let i = 0; i < r.pairs; i++) {
-      const id = r.maskIds[i];
-      let st = this.byMask.get(id);
-      if (!st) {
-        const mask = r.masks.slice(i * KEY_WORDS, (i + 1) * KEY_WORDS);
-        const words: number[] = [];
-        for (let w = 0; w < KEY_WORDS; w++) if (mask[w] !== 0) words.push(w);
-        st = { mask, words: Int32Array.from(words), maskId: id, buckets: new Map(), maxPriority: -1, priorities: new Map(), stale: false, entries: 0 };
-        this.byMask.set(id, st);
-        this.subtables.push(st);
-        this.unsettled = true;
+  private subtableOf(masks: Uint32Array, o: number): Subtable {
+    const h = maskedHash(masks, o, ALL_ONES, ALL_WORDS);
+    let list = this.registry.get(h);
+    if (list) {
+      outer: for (const st of list) {
+        for (let w = 0; w < KEY_WORDS; w++) if (st.mask[w] !== masks[o + w]) continue outer;
+        return st;
       }
-      const h = maskedHash(r.values, i * KEY_WORDS, st.mask, st.words);
-      let b = st.buckets.get(h);
-      if (!b) { b = []; st.buckets.set(h, b); }
-      // Binary search for the first entry r comes before.
-      let lo = 0, hi = b.length;
-      while (lo < hi) { const mid = (lo + hi) >>> 1; if (before(b[mid].rule, r)) lo = mid + 1; else hi = mid; }
-      b.splice(lo, 0, { rule: r, pair: i });
-      st.entries++;
-      st.priorities.set(r.priority, (st.priorities.get(r.priority) ?? 0) + 1);
-      if (r.priority > st.maxPriority) { st.maxPriority = r.priority; this.unsettled = true; }
+    } else { list = []; this.registry.set(h, list); }
+    const st = new Subtable(masks.slice(o, o + KEY_WORDS), h);
+    list.push(st);
+    return st;
+  }
+
+  /** Store the pairs of rule `slot` (compiled as c), not yet findable; they count as pending. */
+  place(slot: number, c: CompiledRule): void {
+    const ps = this.pairs;
+    let prev = -1;
+    for (let i = 0; i < c.pairs; i++) {
+      const o = i * KEY_WORDS;
+      const st = this.subtableOf(c.masks, o);
+      const p = ps.take();
+      ps.values.set(c.values.subarray(o, o + KEY_WORDS), p * KEY_WORDS);
+      ps.rule[p] = slot;
+      ps.sub[p] = st;
+      ps.hash[p] = maskedHash(c.values, o, st.mask, st.words);
+      ps.next[p] = -1;
+      ps.ruleNext[p] = -1;
+      if (prev < 0) this.rules.firstPair[slot] = p; else ps.ruleNext[prev] = p;
+      prev = p;
+      st.pending++;
     }
   }
 
-  /** Take every pair of r out. Call settle() before the next lookup. */
-  remove(r: CompiledRule): void {
-    for (let i = 0; i < r.pairs; i++) {
-      const st = this.byMask.get(r.maskIds[i]);
-      if (!st) continue;
-      const h = maskedHash(r.values, i * KEY_WORDS, st.mask, st.words);
-      const b = st.buckets.get(h);
-      if (!b) continue;
-      const at = b.findIndex((e) => e.rule === r && e.pair === i);
-      if (at < 0) continue;
-      b.splice(at, 1);
-      if (b.length === 0) st.buckets.delete(h);
-      st.entries--;
-      const left = st.priorities.get(r.priority)! - 1;
-      if (left > 0) st.priorities.set(r.priority, left);
-      else {
-        st.priorities.delete(r.priority);
-        if (r.priority === st.maxPriority) { st.stale = true; this.unsettled = true; }
+  /** Rule `slot` is deleted by the change in progress (for masksAfter). */
+  countDel(slot: number): void {
+    for (let p = this.rules.firstPair[slot]; p >= 0; p = this.pairs.ruleNext[p]) this.pairs.sub[p]!.pending--;
+  }
+
+  /** Distinct masks the layer would have once the change in progress is applied. */
+  masksAfter(): number {
+    let n = 0;
+    for (const list of this.registry.values()) for (const st of list) if (st.entries + st.pending > 0) n++;
+    return n;
+  }
+
+  /** The change in progress passed the budget (its pairs get linked next) or was refused (its masks unused so far are forgotten). */
+  clearPending(refused: boolean): void {
+    for (const list of [...this.registry.values()]) for (const st of [...list]) { st.pending = 0; if (refused && st.entries === 0 && !st.probed) this.forget(st); }
+  }
+
+  /** Free the pairs of a placed, never linked rule (a refused change). */
+  unplace(slot: number): void {
+    const ps = this.pairs;
+    for (let p = this.rules.firstPair[slot], n; p >= 0; p = n) { n = ps.ruleNext[p]; ps.give(p); }
+    this.rules.firstPair[slot] = -1;
+  }
+
+  /** Link every pair of a placed rule into its bucket. Call settle() before the next lookup. */
+  link(slot: number): void {
+    const ps = this.pairs, pri = this.rules.priority[slot], seq = this.rules.seq[slot];
+    for (let p = this.rules.firstPair[slot]; p >= 0; p = ps.ruleNext[p]) {
+      const st = ps.sub[p]!;
+      if (!st.probed) { st.probed = true; this.subtables.push(st); this.unsettled = true; }
+      // Before the first entry r comes before (higher priority, then added first).
+      const b = st.bucket(ps.hash[p]);
+      let prev = -1, at = st.heads[b];
+      while (at >= 0) {
+        const r = ps.rule[at], rp = this.rules.priority[r];
+        if (rp < pri || (rp === pri && this.rules.seq[r] > seq)) break;
+        prev = at; at = ps.next[at];
       }
-      if (st.entries === 0) { this.byMask.delete(st.maskId); st.stale = false; this.subtables = this.subtables.filter((s) => s !== st); }
+      ps.next[p] = at;
+      if (prev < 0) st.heads[b] = p; else ps.next[prev] = p;
+      st.added(ps.next, ps.hash);
+      st.entries++;
+      st.priorities.set(pri, (st.priorities.get(pri) ?? 0) + 1);
+      if (pri > st.maxPriority) { st.maxPriority = pri; this.unsettled = true; }
     }
+  }
+
+  /** Take every pair of a linked rule out and free it. Call settle() before the next lookup. */
+  unlink(slot: number): void {
+    const ps = this.pairs, pri = this.rules.priority[slot];
+    for (let p = this.rules.firstPair[slot], n; p >= 0; p = n) {
+      n = ps.ruleNext[p];
+      const st = ps.sub[p]!, b = st.bucket(ps.hash[p]);
+      let prev = -1, at = st.heads[b];
+      while (at >= 0 && at !== p) { prev = at; at = ps.next[at]; }
+      if (at < 0) throw new Error(`classifier: pair ${p} of rule slot ${slot} is not in its bucket`);
+      if (prev >= 0) ps.next[prev] = ps.next[p]; else st.heads[b] = ps.next[p];
+      st.removed();
+      ps.give(p);
+      st.entries--;
+      const left = st.priorities.get(pri)! - 1;
+      if (left > 0) st.priorities.set(pri, left);
+      else {
+        st.priorities.delete(pri);
+        if (pri === st.maxPriority) { st.stale = true; this.unsettled = true; }
+      }
+      if (st.entries === 0) {
+        st.probed = false; st.stale = false;
+        this.subtables = this.subtables.filter((s) => s !== st);
+        if (st.pending === 0) this.forget(st);
+      }
+    }
+    this.rules.firstPair[slot] = -1;
+  }
+
+  private forget(st: Subtable): void {
+    const list = this.registry.get(st.maskHash);
+    if (!list) return;
+    const i = list.indexOf(st);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.registry.delete(st.maskHash);
   }
 
   /** Make maxPriority exact where a removal may have lowered it, and order the subtables. */
@@ -141,23 +238,28 @@ export class Classifier {
     this.unsettled = false;
   }
 
-  /** Best rule visible at this.visible for the packed key at key[off..], or null. */
-  lookup(key: Uint32Array, off: number): CompiledRule | null {
+  /** Slot of the best rule visible at this.visible for the packed key at key[off..], or -1. */
+  lookup(key: Uint32Array, off: number): number {
     if (this.unsettled) this.settle();
-    let best: CompiledRule | null = null;
-    let probes = 0;
+    const ps = this.pairs, values = ps.values, next = ps.next, ruleOf = ps.rule, hashes = ps.hash;
+    const priority = this.rules.priority, seq = this.rules.seq, addGen = this.rules.addGen, delGen = this.rules.delGen;
+    let best = -1, bestPri = -1, bestSeq = 0, probes = 0;
     const g = this.visible;
     for (let t = 0; t < this.subtables.length; t++) {
       const st = this.subtables[t];
-      if (best !== null && st.maxPriority < best.priority) break;
+      if (best >= 0 && st.maxPriority < bestPri) break;
       probes++;
-      const b = st.buckets.get(maskedHash(key, off, st.mask, st.words));
-      if (b === undefined) continue;
-      for (let i = 0; i < b.length; i++) {
-        const e = b[i], r = e.rule;
-        if (best !== null && (r.priority < best.priority || (r.priority === best.priority && r.seq > best.seq))) break;
-        if (r.addGen > g || r.delGen <= g) continue;
-        if (pairMatches(r, e.pair, key, off)) { best = r; break; }
+      const h = maskedHash(key, off, st.mask, st.words);
+      const mask = st.mask, words = st.words;
+      for (let p = st.heads[st.bucket(h)]; p >= 0; p = next[p]) {
+        if (hashes[p] !== h) continue; // another hash in the same bucket
+        const r = ruleOf[p], pri = priority[r];
+        if (best >= 0 && (pri < bestPri || (pri === bestPri && seq[r] > bestSeq))) break;
+        if (addGen[r] > g || delGen[r] <= g) continue;
+        let hit = true;
+        const o = p * KEY_WORDS;
+        for (let i = 0; i < words.length; i++) { const w = words[i]; if (((key[off + w] & mask[w]) >>> 0) !== values[o + w]) { hit = false; break; } }
+        if (hit) { best = r; bestPri = pri; bestSeq = seq[r]; break; }
       }
     }
     this.probes = probes;
@@ -165,12 +267,20 @@ export class Classifier {
   }
 }
 
+/** A rule for the reference scan: compiled on its own, outside any store. */
+export interface ReferenceRule { id: string; layer: string; priority: number; seq: number; compiled: CompiledRule }
+
+/** Reference rules for linearLookup, compiled afresh from listed rules' specs. */
+export function referenceRules(views: readonly RuleView[], ctx: RuleContext): ReferenceRule[] {
+  return views.map((v) => ({ id: v.id, layer: v.layer, priority: v.priority, seq: v.seq, compiled: compileRule(v.spec!, ctx) }));
+}
+
 /** The reference: test every rule in priority order (tests and the benchmark baseline). */
-export function linearLookup(rules: CompiledRule[], key: Uint32Array, off: number): CompiledRule | null {
-  let best: CompiledRule | null = null;
+export function linearLookup<R extends ReferenceRule>(rules: readonly R[], key: Uint32Array, off: number): R | null {
+  let best: R | null = null;
   for (const r of rules) {
     if (best !== null && (r.priority < best.priority || (r.priority === best.priority && r.seq > best.seq))) continue;
-    for (let i = 0; i < r.pairs; i++) if (pairMatches(r, i, key, off)) { best = r; break; }
+    for (let i = 0; i < r.compiled.pairs; i++) if (pairMatches(r.compiled, i, key, off)) { best = r; break; }
   }
   return best;
 }

@@ -15,34 +15,37 @@
 // Lookups between slices see exactly the old rules until commit(), then exactly the new ones:
 // no packet is classified under half a change. A refused batch (RuleError naming add[i].field
 // or del[i]) is found before staging, so nothing has changed when step() throws.
+// Added rules go into the rule store as they compile (a slot each, pairs placed but not
+// linked), so nothing of a compiled rule outlives its step as an object; a refused change
+// gives the slots back in reverse order, leaving the store as it was.
 // Replicas (one RuleSet per datapath thread) that run the same changes in the same order give
-// every rule the same counter slot: slots are taken while staging, in add order, and given
+// every rule the same counter slot: slots are taken while compiling, in add order, and given
 // back while cleaning, in del order, and a change starts only after the previous one is clean.
 
-import { compileRule, CompiledRule, LAYERS, RuleError, RuleSpec } from './rule.js';
+import { compileRule, LAYERS, NEVER, RuleError, RuleSpec } from './rule.js';
 import type { RuleSet } from './rule-set.js';
+import type { RuleTexts } from './rule-texts.js';
 import { brief } from '../quote.js';
 
-const enum Phase { Input, Check, StageDels, StageAdds, Staged, Committed, Clean, Done }
+const enum Phase { Input, Check, StageDels, StageAdds, Staged, Committed, Clean, Done, Refused }
 
 export class RuleChange {
   private readonly rs: RuleSet;
+  /** Input not yet compiled (each entry is dropped once compiled). */
   private readonly specs: unknown[] = [];
+  /** Where specs[i]'s JSON text is (element i of texts.add), when the input came as bytes. */
+  private texts: RuleTexts | null = null;
   private readonly dels: string[] = [];
   private ended = false;
   private phase = Phase.Input;
-  /** Rules compiled from specs[0..compiled.length). */
-  readonly compiled: CompiledRule[] = [];
-  /** Rules named by dels[0..gone.length). */
-  private readonly gone: CompiledRule[] = [];
-  private readonly goneIds = new Set<string>();
-  private readonly batchIds = new Set<string>();
+  /** Slots of the rules compiled from specs[0..added.length). */
+  readonly added: number[] = [];
+  /** Slots of the rules named by dels[0..gone.length). */
+  private readonly gone: number[] = [];
   private seq: number;
   private i = 0;
   /** Generation the change becomes visible at. */
   readonly next: number;
-  // Mask budget check: per layer, entries added or removed per mask id.
-  private readonly delta = LAYERS.map(() => new Map<string, number>());
 
   constructor(rs: RuleSet) {
     this.rs = rs;
@@ -58,46 +61,46 @@ export class RuleChange {
     for (const s of specs) this.specs.push(s);
   }
 
+  /** The specs fed are parsed from these texts, in order: listing keeps their bytes (else a listing RuleSet stringifies each spec). */
+  textsFrom(t: RuleTexts): void { this.texts = t; }
+
   end(): void { this.ended = true; }
 
+  /** Ids of the added rules. */
+  addedIds(): string[] { return this.added.map((s) => this.rs.store.ids[s]!); }
 
-  /** Work until `deadline` (performance.now() ms) or until staged; true when staged. */
+  /**
+   * Work until `deadline` (performance.now() ms) or until staged; true when staged. Throws
+   * RuleError for a refused change, after undoing everything it stored.
+   */
   step(deadline: number): boolean {
+    if (this.phase === Phase.Refused) throw new Error('RuleChange: step after a refusal');
+    try { return this.work(deadline); } catch (e) {
+      this.undo();
+      throw e;
+    }
+  }
+
+  private work(deadline: number): boolean {
     const rs = this.rs;
     for (let n = 0; ; n++) {
       if ((n & 63) === 63 && performance.now() >= deadline) break;
       switch (this.phase) {
         case Phase.Input: {
           if (this.gone.length < this.dels.length) { this.resolveDel(this.gone.length); continue; }
-          if (this.compiled.length < this.specs.length) { this.compile(this.compiled.length); continue; }
+          if (this.added.length < this.specs.length) { this.compile(this.added.length); continue; }
           if (!this.ended) return false;
-          const size = rs.size - this.gone.length + this.compiled.length;
-          if (size > rs.maxRules) throw new RuleError('add', `the rule set would hold ${size} rules (limit ${rs.maxRules})`);
-          this.phase = Phase.Check; this.i = 0;
+          this.phase = Phase.Check;
           continue;
         }
         case Phase.Check: {
-          // Mask budget per layer after the whole batch, from the batch alone.
-          const all = this.gone.length + this.compiled.length;
-          if (this.i < all) {
-            const inDel = this.i < this.gone.length;
-            const r = inDel ? this.gone[this.i] : this.compiled[this.i - this.gone.length];
-            const d = this.delta[LAYERS.indexOf(r.layer)];
-            for (let p = 0; p < r.pairs; p++) d.set(r.maskIds[p], (d.get(r.maskIds[p]) ?? 0) + (inDel ? -1 : 1));
-            this.i++;
-            continue;
-          }
+          // Mask budget per layer after the whole batch (place and countDel kept the counts).
           LAYERS.forEach((layer, li) => {
-            const cl = rs.layers[li];
-            let masks = cl.masks;
-            for (const [id, d] of this.delta[li]) {
-              const cur = cl.entriesOf(id);
-              if (cur === 0 && d > 0) masks++;
-              else if (cur > 0 && cur + d === 0) masks--;
-            }
+            const cl = rs.layers[li], masks = cl.masksAfter();
             if (masks > cl.maxMasks) throw new RuleError('add', `layer ${layer} would need ${masks} distinct masks (limit ${cl.maxMasks}): reuse the prefixes and fields other rules match on`);
           });
           // Nothing can fail from here on.
+          for (const cl of rs.layers) cl.clearPending(false);
           this.phase = Phase.StageDels; this.i = 0;
           continue;
         }
@@ -106,7 +109,7 @@ export class RuleChange {
           this.phase = Phase.StageAdds; this.i = 0;
           continue;
         case Phase.StageAdds:
-          if (this.i < this.compiled.length) { rs.stageAdd(this.compiled[this.i++], this.next); continue; }
+          if (this.i < this.added.length) { rs.stageAdd(this.added[this.i++]); continue; }
           this.phase = Phase.Staged;
           continue;
         default:
@@ -130,7 +133,7 @@ export class RuleChange {
     for (let n = 0; this.phase === Phase.Clean; n++) {
       if ((n & 63) === 63 && performance.now() >= deadline) { rs.settle(); return false; }
       if (this.i < this.gone.length) rs.dropDeleted(this.gone[this.i++]);
-      else if (this.i < this.gone.length + this.compiled.length) rs.indexAdded(this.compiled[this.i++ - this.gone.length]);
+      else if (this.i < this.gone.length + this.added.length) rs.indexAdded(this.added[this.i++ - this.gone.length]);
       else this.phase = Phase.Done;
     }
     rs.settle();
@@ -138,32 +141,57 @@ export class RuleChange {
   }
 
   /** Stage, commit and clean at once (tests, configuration, small changes on one thread). */
-  runAll(): CompiledRule[] {
+  runAll(): void {
     this.end();
     this.step(Infinity);
     this.commit();
     this.clean(Infinity);
-    return this.compiled;
+  }
+
+  /** A refusal before staging: give back every slot and pair this change took. */
+  private undo(): void {
+    for (let k = this.added.length - 1; k >= 0; k--) this.rs.unplace(this.added[k]);
+    this.added.length = 0;
+    for (const s of this.gone) this.rs.store.delGen[s] = NEVER;
+    for (const cl of this.rs.layers) cl.clearPending(true);
+    this.phase = Phase.Refused;
   }
 
   private resolveDel(i: number): void {
     const id = this.dels[i];
-    const r = typeof id === 'string' ? this.rs.get(id) : undefined;
-    if (!r) throw new RuleError(`del[${i}]`, `no rule with id ${brief(id)}`);
-    if (this.goneIds.has(id)) throw new RuleError(`del[${i}]`, `rule ${brief(id)} is listed twice`);
-    this.goneIds.add(id);
-    this.gone.push(r);
+    const slot = typeof id === 'string' ? this.rs.slotOf(id) : -1;
+    if (slot < 0) throw new RuleError(`del[${i}]`, `no rule with id ${brief(id)}`);
+    const st = this.rs.store;
+    if (st.delGen[slot] === this.next) throw new RuleError(`del[${i}]`, `rule ${brief(id)} is listed twice`);
+    // Marked at once (it stays visible until the commit moves the generation to `next`):
+    // this is how the change knows what it deletes, without a set of 100,000 ids.
+    st.delGen[slot] = this.next;
+    this.gone.push(slot);
+    this.rs.layers[this.rs.store.layer[slot]].countDel(slot);
   }
 
   private compile(i: number): void {
-    let r: CompiledRule;
-    try { r = compileRule(this.specs[i] as RuleSpec, this.rs.ctx, ++this.seq); } catch (e) {
+    const rs = this.rs;
+    const size = rs.size - this.gone.length + i + 1;
+    if (size > rs.maxRules) {
+      const total = rs.size - this.gone.length + this.specs.length;
+      throw new RuleError('add', `the rule set would hold ${total}${this.ended ? '' : ' or more'} rules (limit ${rs.maxRules})`);
+    }
+    const spec = this.specs[i] as RuleSpec;
+    let c;
+    try { c = compileRule(spec, rs.ctx); } catch (e) {
       if (e instanceof RuleError) throw new RuleError(`add[${i}].${e.field}`, e.problem);
       throw e;
     }
-    if ((this.rs.get(r.id) && !this.goneIds.has(r.id)) || this.batchIds.has(r.id)) throw new RuleError(`add[${i}].id`, `a rule with id ${brief(r.id)} exists`);
-    this.batchIds.add(r.id);
-    r.addGen = this.next;
-    this.compiled.push(r);
+    const seq = ++this.seq;
+    const id = c.id ?? `r${seq}`;
+    if (rs.takenId(id, this.next) >= 0) throw new RuleError(`add[${i}].id`, `a rule with id ${brief(id)} exists`);
+    const slot = rs.place(c, id, seq, this.next);
+    this.added.push(slot);
+    const arena = rs.store.texts;
+    if (arena && this.texts) arena.put(slot, this.texts.bytes, this.texts.add[2 * i], this.texts.add[2 * i + 1]);
+    else if (arena) arena.putString(slot, JSON.stringify(spec));
+    // The spec was its only reference: let it die young.
+    this.specs[i] = undefined;
   }
 }

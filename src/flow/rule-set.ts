@@ -7,6 +7,9 @@
 // class, mirror). The composed verdict is interned by the tuple of matched rules, so the flow
 // cache stores one small integer per flow and the datapath reads verdict fields by index.
 //
+// Storage: the rules are rows of a RuleStore (rule-store.ts), indexed by slot; the layers'
+// classifiers hold their match pairs. Lookups return slots.
+//
 // Counters: every rule has a packet and a byte counter at its `slot` in `counters` (slot*2,
 // slot*2+1), a Float64Array that may live in a SharedArrayBuffer so another thread can read
 // it. Slots come from a free stack, so replicas that apply the same batches in the same order
@@ -19,49 +22,54 @@
 // the end at once; datapath threads run theirs in slices between batches of packets.
 
 import { Classifier } from './classifier.js';
-import { Actions, CompiledRule, Layer, LAYERS, NEVER, RuleContext, RuleSpec } from './rule.js';
+import { CompiledRule, Layer, LAYERS, RuleContext, RuleSpec } from './rule.js';
 import { RuleChange } from './rule-change.js';
+import { DROP, FLOOD, RuleStore, RuleView, slotsFor, STRIP_VLAN } from './rule-store.js';
+import { RuleIndex } from './rule-index.js';
 
 export interface RuleBatch { add?: RuleSpec[]; del?: string[] }
-/** A rule batch as texts (how large batches travel): each rule's JSON text, each deleted id's JSON text. */
-export interface RuleTexts { addTexts: string[]; delTexts: string[] }
 
 export interface Verdict {
   id: number;
   drop: boolean;
   output: number[]; flood: boolean;
   setVlan: number; stripVlan: boolean; setDscp: number; queue: number; rateClass: number; mirror: number;
-  /** The matched rule per layer (null: no rule matched in that layer). */
-  rules: (CompiledRule | null)[];
+  /** The matched rule's slot per layer (-1: no rule matched in that layer). */
+  rules: Int32Array;
   /** Counter slots of the matched rules. */
   slots: Int32Array;
 }
 
 export interface RuleSetOptions {
   maxMasksPerLayer?: number;
-  /** Most rules installed at once (sizes the counter array). */
+  /** Most rules installed at once. */
   maxRules?: number;
-  /** Counter storage (2 * maxRules float64s); default: a fresh SharedArrayBuffer. */
+  /** Counter storage (ruleCounterBytes(maxRules)); default: a fresh SharedArrayBuffer. */
   counterBuffer?: SharedArrayBuffer;
+  /** Keep each rule's JSON text for listing (default true; datapath workers list nothing). */
+  keepTexts?: boolean;
 }
 
 export const DEFAULT_MAX_RULES = 131072;
 
+/** Bytes of the packet and byte counters of a RuleSet of maxRules rules. */
+export const ruleCounterBytes = (maxRules: number): number => slotsFor(maxRules) * 16;
+
 export class RuleSet {
   readonly ctx: RuleContext;
+  readonly store: RuleStore;
   readonly layers: Classifier[];
-  private readonly byId = new Map<string, CompiledRule>();
+  /** Slots by id; installed rules in the order added. */
+  private readonly index: RuleIndex;
   /** Sequence number of the last rule added (RuleChange continues from it). */
   seq = 0;
   generation = 1;
   readonly verdicts: Verdict[] = [];
   private readonly intern = new Map<number, unknown>();
-  private readonly matched: (CompiledRule | null)[] = LAYERS.map(() => null);
+  private readonly matched: Int32Array = new Int32Array(LAYERS.length);
   readonly maxRules: number;
   /** Packets at slot*2, bytes at slot*2+1. */
   readonly counters: Float64Array;
-  private readonly freeSlots: Int32Array;
-  private freeTop: number;
   /** Installed rules per layer, in LAYERS order. */
   readonly perLayer: number[] = LAYERS.map(() => 0);
   /** Installed rules with a `queue` action (the NIC consults the rules only when > 0). */
@@ -69,13 +77,12 @@ export class RuleSet {
 
   constructor(ctx: RuleContext, o: RuleSetOptions = {}) {
     this.ctx = ctx;
-    this.layers = LAYERS.map(() => new Classifier(o.maxMasksPerLayer ?? 1024));
     this.maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
-    this.counters = new Float64Array(o.counterBuffer ?? new SharedArrayBuffer(this.maxRules * 16));
-    if (this.counters.length !== this.maxRules * 2) throw new RangeError('rule counter buffer size does not match maxRules');
-    this.freeSlots = new Int32Array(this.maxRules);
-    for (let i = 0; i < this.maxRules; i++) this.freeSlots[i] = this.maxRules - 1 - i;
-    this.freeTop = this.maxRules;
+    this.store = new RuleStore(slotsFor(this.maxRules), o.keepTexts ?? true);
+    this.layers = LAYERS.map(() => new Classifier(this.store, o.maxMasksPerLayer ?? 1024));
+    this.index = new RuleIndex(this.store.capacity, this.store.ids);
+    this.counters = new Float64Array(o.counterBuffer ?? new SharedArrayBuffer(ruleCounterBytes(this.maxRules)));
+    if (this.counters.byteLength !== ruleCounterBytes(this.maxRules)) throw new RangeError('rule counter buffer size does not match maxRules');
   }
 
   /** Count one packet of `bytes` against every rule that made verdict v. */
@@ -87,14 +94,26 @@ export class RuleSet {
   /** Installed rules, as of the last commit (the index by id catches up while a change cleans). */
   get size(): number { return this.installed; }
   private installed = 0;
-  list(): CompiledRule[] { return [...this.byId.values()].sort((a, b) => LAYERS.indexOf(a.layer) - LAYERS.indexOf(b.layer) || b.priority - a.priority || a.seq - b.seq); }
-  get(id: string): CompiledRule | undefined { return this.byId.get(id); }
+  /** Installed rules in evaluation order (layer, priority, order added). */
+  list(): RuleView[] {
+    const st = this.store;
+    return this.index.page(0, this.store.capacity).sort((a, b) => st.layer[a] - st.layer[b] || st.priority[b] - st.priority[a] || st.seq[a] - st.seq[b]).map((s) => st.view(s));
+  }
+  get(id: string): RuleView | undefined { const s = this.slotOf(id); return s < 0 ? undefined : this.store.view(s); }
+  /** Slot of the installed rule with this id (visible now), or -1. */
+  slotOf(id: string): number { return this.index.find(id, this.isInstalled); }
+  private readonly isInstalled = (s: number): boolean => this.store.addGen[s] <= this.generation && this.store.delGen[s] > this.generation;
+  /** Slot of a rule with this id that a change at generation `next` may not add again (installed and kept, or added by it), or -1. */
+  takenId(id: string, next: number): number {
+    return this.index.find(id, (s) => this.store.addGen[s] === next || (this.isInstalled(s) && this.store.delGen[s] !== next));
+  }
 
-  /** Apply a batch atomically, at once; throws RuleError (nothing changed) when any part is invalid. */
-  apply(batch: RuleBatch): CompiledRule[] {
+  /** Apply a batch atomically, at once; throws RuleError (nothing changed) when any part is invalid. Returns the added ids. */
+  apply(batch: RuleBatch): string[] {
     const c = new RuleChange(this);
     c.feed(batch.add ?? [], batch.del ?? []);
-    return c.runAll();
+    c.runAll();
+    return c.addedIds();
   }
 
   /** Start a change to run in slices (see RuleChange). One at a time, to its end. */
@@ -108,25 +127,37 @@ export class RuleSet {
   private pendingQueueRules = 0;
   private pendingInstalled = 0;
 
+  /** Store a compiled rule in a fresh slot, invisible until generation `at`, its pairs placed but not linked. */
+  place(c: CompiledRule, id: string, seq: number, at: number): number {
+    const slot = this.store.take(c, id, seq, at);
+    this.layers[c.layer].place(slot, c);
+    this.index.addId(slot);
+    return slot;
+  }
+
+  /** Undo place() (a refused change; call in the reverse order of place). */
+  unplace(slot: number): void {
+    this.layers[this.store.layer[slot]].unplace(slot);
+    this.index.removeId(slot);
+    this.store.give(slot);
+  }
+
   /** Mark a rule to vanish at generation `at`. */
-  stageDel(r: CompiledRule, at: number): void {
-    r.delGen = at;
-    this.pendingPerLayer[LAYERS.indexOf(r.layer)]--;
-    if (r.actions.queue >= 0) this.pendingQueueRules--;
+  stageDel(slot: number, at: number): void {
+    this.store.delGen[slot] = at;
+    this.pendingPerLayer[this.store.layer[slot]]--;
+    if (this.store.queue[slot] >= 0) this.pendingQueueRules--;
     this.pendingInstalled--;
   }
 
-  /** Insert a rule invisible until generation `at`; take its counter slot (zeroed). */
-  stageAdd(r: CompiledRule, at: number): void {
-    this.pendingPerLayer[LAYERS.indexOf(r.layer)]++;
-    if (r.actions.queue >= 0) this.pendingQueueRules++;
+  /** Link a placed rule into its layer (still invisible until its addGen); zero its counters. */
+  stageAdd(slot: number): void {
+    this.pendingPerLayer[this.store.layer[slot]]++;
+    if (this.store.queue[slot] >= 0) this.pendingQueueRules++;
     this.pendingInstalled++;
-    r.addGen = at;
-    r.delGen = NEVER;
-    r.slot = this.freeSlots[--this.freeTop];
-    this.counters[r.slot * 2] = 0;
-    this.counters[r.slot * 2 + 1] = 0;
-    this.layers[LAYERS.indexOf(r.layer)].add(r);
+    this.counters[slot * 2] = 0;
+    this.counters[slot * 2 + 1] = 0;
+    this.layers[this.store.layer[slot]].link(slot);
   }
 
   /** The change is visible from now on: generation moves, cached verdicts start over. */
@@ -146,72 +177,64 @@ export class RuleSet {
   }
 
   /** A committed deletion: out of the classifier and the index; its slot is free again. */
-  dropDeleted(r: CompiledRule): void {
-    this.layers[LAYERS.indexOf(r.layer)].remove(r);
-    if (this.byId.get(r.id) === r) this.byId.delete(r.id);
-    this.freeSlots[this.freeTop++] = r.slot;
+  dropDeleted(slot: number): void {
+    this.layers[this.store.layer[slot]].unlink(slot);
+    this.index.removeId(slot);
+    this.index.unlist(slot);
+    this.store.give(slot);
   }
 
-  /** A committed addition joins the index by id. */
-  indexAdded(r: CompiledRule): void { this.byId.set(r.id, r); }
+  /** A committed addition joins the listing order. */
+  indexAdded(slot: number): void { this.index.append(slot); }
 
   /** Make every layer ready for lookups (see Classifier.settle). */
   settle(): void { for (const l of this.layers) l.settle(); }
 
   /** Installed rules in the order they were added, from `offset`, at most `limit` (listing without sorting). */
-  page(offset: number, limit: number): CompiledRule[] {
-    const out: CompiledRule[] = [];
-    let i = 0;
-    for (const r of this.byId.values()) {
-      if (i++ < offset) continue;
-      if (out.length >= limit) break;
-      out.push(r);
-    }
-    return out;
-  }
+  page(offset: number, limit: number): RuleView[] { return this.index.page(offset, limit).map((s) => this.store.view(s)); }
 
   /** Classify the packed key at key[off..] through every layer; returns the verdict id. */
   classify(key: Uint32Array, off: number): number {
-    const m = this.matched;
+    const m = this.matched, seq = this.store.seq;
     for (let l = 0; l < this.layers.length; l++) m[l] = this.layers[l].lookup(key, off);
     // Intern by the matched rules' seq numbers (0 = none), one nested map level per layer.
     let node = this.intern as Map<number, unknown>;
     for (let l = 0; l < m.length - 1; l++) {
-      const s = m[l]?.seq ?? 0;
+      const s = m[l] >= 0 ? seq[m[l]] : 0;
       let next = node.get(s) as Map<number, unknown> | undefined;
       if (next === undefined) { next = new Map(); node.set(s, next); }
       node = next;
     }
-    const last = m[m.length - 1]?.seq ?? 0;
+    const last = m[m.length - 1] >= 0 ? seq[m[m.length - 1]] : 0;
     const id = node.get(last) as number | undefined;
     if (id !== undefined) return id;
-    const v = compose(this.verdicts.length, m);
+    const v = this.compose(this.verdicts.length, m);
     this.verdicts.push(v);
     node.set(last, v.id);
     return v.id;
   }
-}
 
-function compose(id: number, rules: (CompiledRule | null)[]): Verdict {
-  const matched = rules.filter((r): r is CompiledRule => r !== null);
-  const v: Verdict = {
-    id, drop: false, output: [], flood: false, setVlan: -1, stripVlan: false, setDscp: -1, queue: -1, rateClass: -1, mirror: -1,
-    rules: [...rules], slots: Int32Array.from(matched, (r) => r.slot),
-  };
-  for (const r of rules) {
-    if (!r) continue;
-    const a: Actions = r.actions;
-    if (a.drop) v.drop = true;
-    if (a.output.length) { v.output = [...a.output]; v.flood = false; }
-    if (a.flood) { v.flood = true; v.output = []; }
-    if (a.setVlan >= 0) { v.setVlan = a.setVlan; v.stripVlan = false; }
-    if (a.stripVlan) { v.stripVlan = true; v.setVlan = -1; }
-    if (a.setDscp >= 0) v.setDscp = a.setDscp;
-    if (a.queue >= 0) v.queue = a.queue;
-    if (a.rateClass >= 0) v.rateClass = a.rateClass;
-    if (a.mirror >= 0) v.mirror = a.mirror;
+  private compose(id: number, rules: Int32Array): Verdict {
+    const st = this.store;
+    const v: Verdict = {
+      id, drop: false, output: [], flood: false, setVlan: -1, stripVlan: false, setDscp: -1, queue: -1, rateClass: -1, mirror: -1,
+      rules: rules.slice(), slots: rules.filter((r) => r >= 0),
+    };
+    for (const r of rules) {
+      if (r < 0) continue;
+      const f = st.flags[r];
+      if (f & DROP) v.drop = true;
+      if (st.output[r] >= 0) { v.output = [...st.outputs[st.output[r]]]; v.flood = false; }
+      if (f & FLOOD) { v.flood = true; v.output = []; }
+      if (st.setVlan[r] >= 0) { v.setVlan = st.setVlan[r]; v.stripVlan = false; }
+      if (f & STRIP_VLAN) { v.stripVlan = true; v.setVlan = -1; }
+      if (st.setDscp[r] >= 0) v.setDscp = st.setDscp[r];
+      if (st.queue[r] >= 0) v.queue = st.queue[r];
+      if (st.rateClass[r] >= 0) v.rateClass = st.rateClass[r];
+      if (st.mirror[r] >= 0) v.mirror = st.mirror[r];
+    }
+    return v;
   }
-  return v;
 }
 
-export type { Layer };
+export type { Layer, RuleView };

@@ -51,28 +51,22 @@ export interface Actions {
   setVlan: number; stripVlan: boolean; setDscp: number; queue: number; rateClass: number; mirror: number; count: boolean;
 }
 
+/**
+ * A compiled rule, as compileRule() returns it. It lives only until the RuleSet copies it into
+ * its columns (rule-store.ts) and its pairs into the classifier's pair store, so installed
+ * rules are rows of typed arrays rather than objects the garbage collector must trace.
+ */
 export interface CompiledRule {
-  id: string;
-  layer: Layer;
+  /** The spec's id, or undefined (the RuleSet names the rule r<seq>). */
+  id: string | undefined;
+  /** Index in LAYERS. */
+  layer: number;
   priority: number;
-  /** Order added; the earlier rule wins a priority tie. */
-  seq: number;
   /** (value, mask) pairs; value is already masked. Pair i at [i*KEY_WORDS ..). */
   values: Uint32Array;
   masks: Uint32Array;
   pairs: number;
-  /** Index of this rule's packet and byte counters (assigned by its RuleSet). */
-  slot: number;
   actions: Actions;
-  spec: RuleSpec;
-  /** Mask identity of each pair (the classifier's subtable key). */
-  maskIds: string[];
-  /**
-   * Visibility: a classifier at generation g sees the rule when addGen <= g < delGen. A staged
-   * change writes its rules with the next generation; committing it moves g (see RuleChange).
-   */
-  addGen: number;
-  delGen: number;
 }
 
 /** delGen of a rule nobody has deleted. */
@@ -122,7 +116,7 @@ function macMatch(field: string, s: string): [number[], number[]] {
 }
 
 /** Validate a rule and compile its match; throws RuleError naming the first bad field. */
-export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): CompiledRule {
+export function compileRule(spec: RuleSpec, ctx: RuleContext): CompiledRule {
   if (typeof spec !== 'object' || spec === null) throw new RuleError('rule', 'expected an object');
   if (!LAYERS.includes(spec.layer)) throw new RuleError('layer', `${brief(spec.layer)} is not one of ${LAYERS.join(', ')}`);
   const priority = int('priority', spec.priority, 0, 65535);
@@ -244,14 +238,7 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext, seq: number): Comp
     i++;
   }
   if (spec.id !== undefined && (typeof spec.id !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(spec.id))) throw new RuleError('id', `${brief(spec.id)} is not 1..64 letters, digits or _ . : -`);
-  const maskIds: string[] = [];
-  for (let p = 0; p < pairs; p++) {
-    // By hand: a typed array's join() costs ten times as much.
-    let id = String(masks[p * KEY_WORDS]);
-    for (let w = 1; w < KEY_WORDS; w++) id += ',' + masks[p * KEY_WORDS + w];
-    maskIds.push(id);
-  }
-  return { id: spec.id ?? `r${seq}`, layer: spec.layer, priority, seq, values, masks, pairs, slot: -1, actions: compileActions(spec.actions, ctx), spec: { ...spec, id: spec.id ?? `r${seq}` }, maskIds, addGen: 0, delGen: NEVER };
+  return { id: spec.id, layer: LAYERS.indexOf(spec.layer), priority, values, masks, pairs, actions: compileActions(spec.actions, ctx) };
 }
 
 function compileActions(list: ActionSpec[], ctx: RuleContext): Actions {
@@ -294,7 +281,7 @@ function compileActions(list: ActionSpec[], ctx: RuleContext): Actions {
   return a;
 }
 
-/** Does the packed key at key[off..] satisfy pair `i` of rule r? */
+/** Does the packed key at key[off..] satisfy pair `i` of compiled rule r? */
 export function pairMatches(r: CompiledRule, i: number, key: Uint32Array, off: number): boolean {
   const o = i * KEY_WORDS;
   for (let w = 0; w < KEY_WORDS; w++) if (((key[off + w] & r.masks[o + w]) >>> 0) !== r.values[o + w]) return false;

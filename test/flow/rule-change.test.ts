@@ -9,6 +9,7 @@ import { RuleSet } from '../../src/flow/rule-set.js';
 import { FlowKeys } from '../../src/wire/flow-key.js';
 import { buildFrame, FrameSpec } from '../../src/wire/frame-builder.js';
 import { BatchTextError, RuleBatchText } from '../../src/control/rule-batch-text.js';
+import { chunkText, count, elementText, RuleTexts } from '../../src/flow/rule-texts.js';
 
 const ctx = { ports: ['p1', 'p2', 'p3'], queues: 4 };
 const fk = new FlowKeys(2);
@@ -122,11 +123,15 @@ test('POST /rules bodies are split into element texts in slices; malformed ones 
   let out, slices = 0;
   while ((out = scan.step(performance.now() - 1)) === null) slices++;
   assert.ok(slices >= 0);
-  assert.deepEqual(out.delTexts.map((t) => JSON.parse(t)), ['a', 'b\\"]']);
-  assert.equal(out.addTexts.length, 500);
-  assert.deepEqual(out.addTexts.map((t) => JSON.parse(t)), rules);
-  assert.deepEqual(new RuleBatchText('{"add": [], "del": []}', 32).step(Infinity), { addTexts: [], delTexts: [] });
-  assert.deepEqual(new RuleBatchText('', 32).step(Infinity), { addTexts: [], delTexts: [] });
+  const texts = (t: RuleTexts, ranges: Int32Array) => Array.from({ length: count(ranges) }, (_, i) => elementText(t, ranges, i));
+  assert.deepEqual(texts(out, out.del).map((t) => JSON.parse(t)), ['a', 'b\\"]']);
+  assert.equal(count(out.add), 500);
+  assert.deepEqual(texts(out, out.add).map((t) => JSON.parse(t)), rules);
+  assert.deepEqual(JSON.parse(chunkText(out, out.add, 10, 20)), rules.slice(10, 20), 'a run of elements, bracketed, is a JSON array');
+  for (const empty of ['{"add": [], "del": []}', '', ' \n']) {
+    const r = new RuleBatchText(empty, 32).step(Infinity)!;
+    assert.deepEqual([count(r.add), count(r.del)], [0, 0], JSON.stringify(empty));
+  }
   const bad: [string, RegExp][] = [
     ['null', /must be an object/], ['[]', /must be an object/], ['{"add": 3}', /add must be an array/],     ['{"add": [1,]}', /empty array element/], ['{"add": [1 2]}', /./], ['{"add": [1]', /not JSON/], ['{"x": []}', /unknown field "x"/],
     [`{"add": [${'['.repeat(40)}${']'.repeat(40)}]}`, /nests deeper than 32 levels \(at byte 39\)/], ['{"add": [], "add": [] ', /not JSON/],
@@ -134,7 +139,7 @@ test('POST /rules bodies are split into element texts in slices; malformed ones 
   for (const [t, re] of bad) {
     let err: unknown = null, r = null;
     try { r = new RuleBatchText(t, 32).step(Infinity); } catch (e) { err = e; }
-    if (t === '{"add": [1 2]}') { assert.ok(err !== null || (r !== null && r.addTexts[0] === '1 2'), 'kept for the element parser to refuse'); continue; }
+    if (t === '{"add": [1 2]}') { assert.ok(err !== null || (r !== null && elementText(r, r.add, 0) === '1 2'), 'kept for the element parser to refuse'); continue; }
     assert.ok(err instanceof BatchTextError, `${t.slice(0, 40)}: ${String(err)} ${JSON.stringify(r)}`);
     assert.match((err as Error).message, re);
   }
