@@ -3,7 +3,7 @@
 // port), beside the linear scan; p99 latency of adding one rule with 10k installed; and
 // throughput under adversarial traffic spread over many masks, as a fraction of normal.
 // Checked before timing: the classifier and the linear scan agree on every packet.
-import { linearLookup, referenceRules } from '../src/flow/classifier.js';
+import { linearLookup, referenceRules } from '../src/flow/linear-lookup.js';
 import { KEY_WORDS } from '../src/flow/key.js';
 import { RuleSpec } from '../src/flow/rule.js';
 import { RuleSet } from '../src/flow/rule-set.js';

@@ -23,6 +23,7 @@ import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage } from '../flow/flow-stage.js';
 import { LAYERS, RuleSpec } from '../flow/rule.js';
 import { DEFAULT_MAX_RULES, ruleCounterBytes, RuleBatch, RuleSet, RuleView } from '../flow/rule-set.js';
 import { RuleTexts } from '../flow/rule-texts.js';
+import { encodeRows } from '../flow/rule-rows.js';
 import { Clock, systemClock } from '../clock.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -126,7 +127,6 @@ export class Dataplane {
   readonly rules: RuleSet;
   private readonly flowCacheEntries: number;
   private ruleSync: RuleSync | null = null;
-  private readonly initialRules: RuleBatch;
   readonly extensions: ExtensionHost;
   readonly portState: PortState[];
   readonly properties = { switch: new Map<string, unknown>(), port: new Map<string, Map<string, unknown>>() };
@@ -158,8 +158,7 @@ export class Dataplane {
     this.control = new Int32Array(new SharedArrayBuffer(controlWords(o.workers) * 4));
     const maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
     this.rules = new RuleSet({ ports: o.ports.map((p) => p.name), queues: o.queues }, { maxRules });
-    this.initialRules = o.rules ?? {};
-    this.rules.apply(this.initialRules); // throws RuleError before anything starts
+    this.rules.apply(o.rules ?? {}); // throws RuleError before anything starts
     this.flowCacheEntries = o.flowCacheEntries ?? DEFAULT_FLOW_CACHE_ENTRIES;
     this.nic.ruleQueues = new FlowStage(this.rules, new FlowCache(NIC_FLOW_CACHE_ENTRIES), o.ports.length);
     const nsrc = Math.max(1, o.workers);
@@ -232,7 +231,7 @@ export class Dataplane {
           portCount: o.ports.length, txOp: this.txOp.buffer as SharedArrayBuffer, queues: queues.map((r) => r.shared()),
           bell: bell.buffer, tx: s.tx.map((r) => r.shared()), ret: s.ret.shared(), mainBell: this.mainBell.buffer,
           counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
-          rules: { ports: o.ports.map((p) => p.name), queues: o.queues, initial: this.initialRules, maxRules: this.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
+          rules: { ports: o.ports.map((p) => p.name), queues: o.queues, rows: encodeRows(this.rules, this.rules.installedSlots()), maxRules: this.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
           flowCache: { entries: this.flowCacheEntries, counters: s.cache.buffer },
           rulePort: channel.port2,
           extensions: { bound: host.bound, state: host.state.buffer, counters: s.ext.buffer, ports: names, limits: host.limits },

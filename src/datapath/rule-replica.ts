@@ -1,9 +1,9 @@
 // RuleReplica: a datapath thread's side of RuleSync. Between two batches of packets the
-// thread calls work(): it takes the posted pieces of the current change, parses and stages
+// thread calls work(): it takes the posted pieces of the current change — deleted slots and
+// compiled rows, each rule at the slot the main thread gave it, so counters line up — stages
 // them for at most RULE_SLICE_MS, commits once the whole change is staged (atomically: the
 // next batch is classified under the new rules), acknowledges, and cleans in later slices.
-// The next change starts only when this one is clean, as on the main thread, so both give
-// every rule the same counter slot — checked against the slots the main thread sent.
+// The counts in the end mark are checked before the commit.
 
 import { MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { RuleChange } from '../flow/rule-change.js';
@@ -20,7 +20,8 @@ export class RuleReplica {
   private version = 0;
   private ended = false;
   private committed = false;
-  private readonly slots: number[] = [];
+  /** The counts the end mark announced. */
+  private expect = { added: 0, deleted: 0 };
 
   constructor(rules: RuleSet, port: MessagePort, control: Int32Array, index: number) {
     this.rules = rules; this.port = port; this.control = control; this.ack = ackWord(index);
@@ -44,21 +45,18 @@ export class RuleReplica {
       const m = receiveMessageOnPort(this.port);
       if (m === undefined) { if (job) job.step(deadline); return; }
       const msg = m.message as RuleMessage;
-      if (!this.job) { this.job = this.rules.change(); this.version = msg.version; this.ended = false; this.committed = false; this.slots.length = 0; }
+      if (!this.job) { this.job = this.rules.change(); this.version = msg.version; this.ended = false; this.committed = false; }
       if (msg.version !== this.version) throw new Error(`rule replica: change ${msg.version} arrived inside change ${this.version}`);
-      if (msg.del) this.job.feed([], msg.del);
-      if (msg.add !== undefined) { this.job.feed(JSON.parse(msg.add) as unknown[]); for (const s of msg.slots!) this.slots.push(s); }
-      if (msg.end) { this.job.end(); this.ended = true; }
+      if (msg.del) this.job.feedSlots(msg.del);
+      if (msg.add) this.job.feedRows(msg.add);
+      if (msg.end) { this.job.end(); this.ended = true; this.expect = msg.end; }
       this.job.step(deadline);
     }
   }
 
   private commit(job: RuleChange): void {
-    const c = job.added;
-    if (c.length !== this.slots.length) throw new Error(`rule replica diverged: ${c.length} rules compiled, the switch sent ${this.slots.length}`);
-    for (let i = 0; i < c.length; i++) {
-      if (c[i] !== this.slots[i]) throw new Error(`rule replica diverged: ${this.rules.store.ids[c[i]]} got counter slot ${c[i]}, the switch has ${this.slots[i]}`);
-    }
+    const e = this.expect;
+    if (job.added.length !== e.added || job.gone.length !== e.deleted) throw new Error(`rule replica diverged: change ${this.version} brought ${job.added.length} rules and ${job.gone.length} deletions, the switch announced ${e.added} and ${e.deleted}`);
     job.commit();
     this.committed = true;
     Atomics.store(this.control, this.ack, this.version);

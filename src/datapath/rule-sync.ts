@@ -6,9 +6,9 @@
 //     slices of RULE_SLICE_MS with the event loop turning between them. A refused batch
 //     (RuleError) stops here and no thread ever sees it.
 //  2. It commits its own copy, then posts the change to every worker as small messages —
-//     deletions, chunks of CHUNK rule texts (one string per chunk, cut from the request's
-//     bytes: cheap to clone; each thread parses its own), the counter slots each chunk's rules
-//     got here, and an end mark — and raises CTL_RULES.
+//     the deleted rules' slots, the added rules as compiled rows of CHUNK rules (rule-rows.ts:
+//     a worker copies them to the same slots instead of parsing and compiling again), and an
+//     end mark with the counts — and raises CTL_RULES.
 //  3. It cleans its copy in slices, then waits for every worker's acknowledgement. A worker
 //     stages in slices between batches of packets, commits at once, acknowledges, and cleans.
 // The request returns once every thread has committed: the next packet any thread classifies
@@ -19,6 +19,7 @@ import { MessagePort } from 'node:worker_threads';
 import { RuleError } from '../flow/rule.js';
 import { RuleBatch, RuleSet } from '../flow/rule-set.js';
 import { chunkText, count, elementText, RuleTexts, textsOf } from '../flow/rule-texts.js';
+import { encodeRows } from '../flow/rule-rows.js';
 import { RuleChange } from '../flow/rule-change.js';
 import { ackWord, beatWord, CTL_RULES, RuleMessage } from './worker-setup.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -110,18 +111,18 @@ export class RuleSync {
       // Posted in slices too (782 chunks of a 100,000-rule batch took 117 ms at once); the
       // workers start when CTL_RULES moves, once the end mark is posted.
       const post = (m: RuleMessage) => { for (const p of ports) p.postMessage(m); };
-      const pieces = Math.ceil(del.length / DEL_CHUNK) + chunks;
+      const gone = change.gone, d = Math.ceil(gone.length / DEL_CHUNK);
+      const pieces = d + chunks;
       for (let i = 0; i < pieces;) {
         const deadline = performance.now() + RULE_SLICE_MS;
         for (; i < pieces && performance.now() < deadline; i++) {
-          const d = Math.ceil(del.length / DEL_CHUNK);
-          if (i < d) { post({ version, del: del.slice(i * DEL_CHUNK, (i + 1) * DEL_CHUNK) }); continue; }
+          if (i < d) { post({ version, del: Int32Array.from(gone.slice(i * DEL_CHUNK, (i + 1) * DEL_CHUNK)) }); continue; }
           const from = (i - d) * CHUNK, to = Math.min(from + CHUNK, adds);
-          post({ version, add: chunkText(b, b.add, from, to), slots: change.added.slice(from, to) });
+          post({ version, add: encodeRows(this.rules, change.added.slice(from, to)) });
         }
         if (i < pieces) await turn();
       }
-      post({ version, end: true });
+      post({ version, end: { added: change.added.length, deleted: gone.length } });
       Atomics.store(this.t.control, CTL_RULES, version);
       for (const bell of this.t.bells) bell.wakeAlways();
     }

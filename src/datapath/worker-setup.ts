@@ -6,7 +6,6 @@ import { MacTableShare } from '../vswitch/mac-table.js';
 import { PortTableShare } from '../vswitch/port-table.js';
 
 import { MessagePort } from 'node:worker_threads';
-import { RuleBatch } from '../flow/rule-set.js';
 import { BoundSpec, ExtensionLimits } from '../vswitch/ext/host.js';
 
 // Control words (Int32Array over `control`): stop flag, newest rule version posted, then per
@@ -26,7 +25,8 @@ export const controlWords = (workers: number) => CTL_WORKER + Math.max(1, worker
  * JSON array text of rules to add with the counter slots the main thread gave them (so a
  * worker can check its replica agrees), or the end mark.
  */
-export interface RuleMessage { version: number; del?: string[]; add?: string; slots?: number[]; end?: true }
+/** A piece of rule change `version` for a worker: deleted slots, added rules as rows (rule-rows.ts), or the end with the counts. */
+export interface RuleMessage { version: number; del?: Int32Array; add?: Int32Array; end?: { added: number; deleted: number } }
 
 export interface WorkerSetup {
   pool: PoolShare;
@@ -47,7 +47,8 @@ export interface WorkerSetup {
   /** This worker's index (its words are ackWord(index), beatWord(index), hookWord(index)). */
   index: number;
   /** Rule replica: port names and queues, installed rules, limits, counter memory. */
-  rules: { ports: string[]; queues: number; initial: RuleBatch; maxRules: number; counters: SharedArrayBuffer };
+  /** `rows`: the rules installed when the worker starts (rule-rows.ts). */
+  rules: { ports: string[]; queues: number; rows: Int32Array; maxRules: number; counters: SharedArrayBuffer };
   flowCache: { entries: number; counters: SharedArrayBuffer };
   /** Rule changes arrive here (read with receiveMessageOnPort between batches). */
   rulePort: MessagePort;

@@ -32,8 +32,10 @@ const keys = FlowKeys.attach(s.keys);
 const rings = s.queues.map(Ring.attach);
 const bell = new Doorbell(s.bell);
 const control = new Int32Array(s.control);
-const rules = new RuleSet({ ports: s.rules.ports, queues: s.rules.queues }, { maxRules: s.rules.maxRules, counterBuffer: s.rules.counters, keepTexts: false });
-rules.apply(s.rules.initial);
+const rules = new RuleSet({ ports: s.rules.ports, queues: s.rules.queues }, { maxRules: s.rules.maxRules, counterBuffer: s.rules.counters, replica: true });
+const initial = rules.change();
+initial.feedRows(s.rules.rows);
+initial.runAll();
 const flow = new FlowStage(rules, new FlowCache(s.flowCache.entries, s.flowCache.counters), s.portCount);
 const replica = new RuleReplica(rules, s.rulePort, control, s.index);
 

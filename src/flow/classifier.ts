@@ -33,10 +33,10 @@
 // masks the layer would have, before anything is linked.
 
 import { KEY_WORDS } from './key.js';
-import { compileRule, CompiledRule, pairMatches, RuleContext } from './rule.js';
+import { CompiledRule } from './rule.js';
 import { LinearHash } from './linear-hash.js';
 import { PairStore } from './pair-store.js';
-import { RuleStore, RuleView } from './rule-store.js';
+import { RuleStore } from './rule-store.js';
 
 /** One distinct mask: its buckets (a LinearHash over the pairs' masked hashes, chains best rule first) and what the probe order needs. */
 class Subtable extends LinearHash {
@@ -138,6 +138,23 @@ export class Classifier {
       if (prev < 0) this.rules.firstPair[slot] = p; else ps.ruleNext[prev] = p;
       prev = p;
       st.pending++;
+    }
+  }
+
+  /** Pairs of rule `slot`. */
+  pairsOf(slot: number): number {
+    let n = 0;
+    for (let p = this.rules.firstPair[slot]; p >= 0; p = this.pairs.ruleNext[p]) n++;
+    return n;
+  }
+
+  /** Copy rule `slot`'s pairs out, in their compiled order: pair i's mask and value at [i*KEY_WORDS ..). */
+  copyPairs(slot: number, masks: Uint32Array, values: Uint32Array): void {
+    const ps = this.pairs;
+    let i = 0;
+    for (let p = this.rules.firstPair[slot]; p >= 0; p = ps.ruleNext[p], i++) {
+      masks.set(ps.sub[p]!.mask, i * KEY_WORDS);
+      values.set(ps.values.subarray(p * KEY_WORDS, (p + 1) * KEY_WORDS), i * KEY_WORDS);
     }
   }
 
@@ -265,22 +282,4 @@ export class Classifier {
     this.probes = probes;
     return best;
   }
-}
-
-/** A rule for the reference scan: compiled on its own, outside any store. */
-export interface ReferenceRule { id: string; layer: string; priority: number; seq: number; compiled: CompiledRule }
-
-/** Reference rules for linearLookup, compiled afresh from listed rules' specs. */
-export function referenceRules(views: readonly RuleView[], ctx: RuleContext): ReferenceRule[] {
-  return views.map((v) => ({ id: v.id, layer: v.layer, priority: v.priority, seq: v.seq, compiled: compileRule(v.spec!, ctx) }));
-}
-
-/** The reference: test every rule in priority order (tests and the benchmark baseline). */
-export function linearLookup<R extends ReferenceRule>(rules: readonly R[], key: Uint32Array, off: number): R | null {
-  let best: R | null = null;
-  for (const r of rules) {
-    if (best !== null && (r.priority < best.priority || (r.priority === best.priority && r.seq > best.seq))) continue;
-    for (let i = 0; i < r.compiled.pairs; i++) if (pairMatches(r.compiled, i, key, off)) { best = r; break; }
-  }
-  return best;
 }

@@ -25,6 +25,7 @@
 import { compileRule, LAYERS, NEVER, RuleError, RuleSpec } from './rule.js';
 import type { RuleSet } from './rule-set.js';
 import type { RuleTexts } from './rule-texts.js';
+import { decodeRows, Row } from './rule-rows.js';
 import { brief } from '../quote.js';
 
 const enum Phase { Input, Check, StageDels, StageAdds, Staged, Committed, Clean, Done, Refused }
@@ -40,8 +41,12 @@ export class RuleChange {
   private phase = Phase.Input;
   /** Slots of the rules compiled from specs[0..added.length). */
   readonly added: number[] = [];
-  /** Slots of the rules named by dels[0..gone.length). */
-  private readonly gone: number[] = [];
+  /** Slots of the rules deleted (named by dels, or given as slots). */
+  readonly gone: number[] = [];
+  // A replica's input: deleted slots, and rows compiled by the thread that validated the change.
+  private readonly delSlots: number[] = [];
+  private readonly rowChunks: Int32Array[] = [];
+  private rows: Iterator<Row> | null = null;
   private seq: number;
   private i = 0;
   /** Generation the change becomes visible at. */
@@ -59,6 +64,17 @@ export class RuleChange {
     if (ids.length && this.specs.length) throw new Error('RuleChange: deletions must come before additions');
     for (const id of ids) this.dels.push(id);
     for (const s of specs) this.specs.push(s);
+  }
+
+  /** A replica's input: slots to delete (before any rows), then rows to add (rule-rows.ts). */
+  feedSlots(del: ArrayLike<number>): void {
+    if (this.ended) throw new Error('RuleChange: input after end()');
+    for (let i = 0; i < del.length; i++) this.delSlots.push(del[i]);
+  }
+
+  feedRows(rows: Int32Array): void {
+    if (this.ended) throw new Error('RuleChange: input after end()');
+    this.rowChunks.push(rows);
   }
 
   /** The specs fed are parsed from these texts, in order: listing keeps their bytes (else a listing RuleSet stringifies each spec). */
@@ -88,6 +104,8 @@ export class RuleChange {
       switch (this.phase) {
         case Phase.Input: {
           if (this.gone.length < this.dels.length) { this.resolveDel(this.gone.length); continue; }
+          if (this.gone.length < this.dels.length + this.delSlots.length) { this.markDel(this.delSlots[this.gone.length - this.dels.length]); continue; }
+          if (this.nextRow()) continue;
           if (this.added.length < this.specs.length) { this.compile(this.added.length); continue; }
           if (!this.ended) return false;
           this.phase = Phase.Check;
@@ -163,11 +181,34 @@ export class RuleChange {
     if (slot < 0) throw new RuleError(`del[${i}]`, `no rule with id ${brief(id)}`);
     const st = this.rs.store;
     if (st.delGen[slot] === this.next) throw new RuleError(`del[${i}]`, `rule ${brief(id)} is listed twice`);
+    this.markDel(slot);
+  }
+
+  private markDel(slot: number): void {
     // Marked at once (it stays visible until the commit moves the generation to `next`):
     // this is how the change knows what it deletes, without a set of 100,000 ids.
-    st.delGen[slot] = this.next;
+    this.rs.store.delGen[slot] = this.next;
     this.gone.push(slot);
     this.rs.layers[this.rs.store.layer[slot]].countDel(slot);
+  }
+
+  // Place the next row of a replica's input; false when there is none.
+  private nextRow(): boolean {
+    for (;;) {
+      if (this.rows) {
+        const r = this.rows.next();
+        if (!r.done) {
+          const { slot, seq, rule } = r.value;
+          this.added.push(this.rs.place(rule, undefined, seq, this.next, slot));
+          if (seq > this.seq) this.seq = seq;
+          return true;
+        }
+        this.rows = null;
+      }
+      const chunk = this.rowChunks.shift();
+      if (!chunk) return false;
+      this.rows = decodeRows(chunk);
+    }
   }
 
   private compile(i: number): void {

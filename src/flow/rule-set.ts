@@ -46,8 +46,11 @@ export interface RuleSetOptions {
   maxRules?: number;
   /** Counter storage (ruleCounterBytes(maxRules)); default: a fresh SharedArrayBuffer. */
   counterBuffer?: SharedArrayBuffer;
-  /** Keep each rule's JSON text for listing (default true; datapath workers list nothing). */
-  keepTexts?: boolean;
+  /**
+   * A datapath thread's copy: takes changes as rows compiled elsewhere (rule-rows.ts), at the
+   * slots given there; keeps no ids or texts (it lists nothing, and deletions come as slots).
+   */
+  replica?: boolean;
 }
 
 export const DEFAULT_MAX_RULES = 131072;
@@ -59,8 +62,9 @@ export class RuleSet {
   readonly ctx: RuleContext;
   readonly store: RuleStore;
   readonly layers: Classifier[];
-  /** Slots by id; installed rules in the order added. */
-  private readonly index: RuleIndex;
+  /** Slots by id; installed rules in the order added (null on a replica). */
+  private readonly index: RuleIndex | null;
+  readonly replica: boolean;
   /** Sequence number of the last rule added (RuleChange continues from it). */
   seq = 0;
   generation = 1;
@@ -78,9 +82,10 @@ export class RuleSet {
   constructor(ctx: RuleContext, o: RuleSetOptions = {}) {
     this.ctx = ctx;
     this.maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
-    this.store = new RuleStore(slotsFor(this.maxRules), o.keepTexts ?? true);
+    this.replica = o.replica ?? false;
+    this.store = new RuleStore(slotsFor(this.maxRules), !this.replica);
     this.layers = LAYERS.map(() => new Classifier(this.store, o.maxMasksPerLayer ?? 1024));
-    this.index = new RuleIndex(this.store.capacity, this.store.ids);
+    this.index = this.replica ? null : new RuleIndex(this.store.capacity, this.store.ids);
     this.counters = new Float64Array(o.counterBuffer ?? new SharedArrayBuffer(ruleCounterBytes(this.maxRules)));
     if (this.counters.byteLength !== ruleCounterBytes(this.maxRules)) throw new RangeError('rule counter buffer size does not match maxRules');
   }
@@ -97,15 +102,21 @@ export class RuleSet {
   /** Installed rules in evaluation order (layer, priority, order added). */
   list(): RuleView[] {
     const st = this.store;
-    return this.index.page(0, this.store.capacity).sort((a, b) => st.layer[a] - st.layer[b] || st.priority[b] - st.priority[a] || st.seq[a] - st.seq[b]).map((s) => st.view(s));
+    return this.ids().page(0, this.store.capacity).sort((a, b) => st.layer[a] - st.layer[b] || st.priority[b] - st.priority[a] || st.seq[a] - st.seq[b]).map((s) => st.view(s));
   }
+  /** Slots of the installed rules, in the order added. */
+  installedSlots(): number[] { return this.ids().page(0, this.store.capacity); }
   get(id: string): RuleView | undefined { const s = this.slotOf(id); return s < 0 ? undefined : this.store.view(s); }
   /** Slot of the installed rule with this id (visible now), or -1. */
-  slotOf(id: string): number { return this.index.find(id, this.isInstalled); }
+  slotOf(id: string): number { return this.ids().find(id, this.isInstalled); }
+  private ids(): RuleIndex {
+    if (!this.index) throw new Error('a replica rule set keeps no ids (deletions reach it as slots)');
+    return this.index;
+  }
   private readonly isInstalled = (s: number): boolean => this.store.addGen[s] <= this.generation && this.store.delGen[s] > this.generation;
   /** Slot of a rule with this id that a change at generation `next` may not add again (installed and kept, or added by it), or -1. */
   takenId(id: string, next: number): number {
-    return this.index.find(id, (s) => this.store.addGen[s] === next || (this.isInstalled(s) && this.store.delGen[s] !== next));
+    return this.ids().find(id, (s) => this.store.addGen[s] === next || (this.isInstalled(s) && this.store.delGen[s] !== next));
   }
 
   /** Apply a batch atomically, at once; throws RuleError (nothing changed) when any part is invalid. Returns the added ids. */
@@ -128,18 +139,18 @@ export class RuleSet {
   private pendingInstalled = 0;
 
   /** Store a compiled rule in a fresh slot, invisible until generation `at`, its pairs placed but not linked. */
-  place(c: CompiledRule, id: string, seq: number, at: number): number {
-    const slot = this.store.take(c, id, seq, at);
+  place(c: CompiledRule, id: string | undefined, seq: number, at: number, slot = -1): number {
+    slot = this.store.take(c, id, seq, at, slot);
     this.layers[c.layer].place(slot, c);
-    this.index.addId(slot);
+    this.index?.addId(slot);
     return slot;
   }
 
   /** Undo place() (a refused change; call in the reverse order of place). */
   unplace(slot: number): void {
     this.layers[this.store.layer[slot]].unplace(slot);
-    this.index.removeId(slot);
-    this.store.give(slot);
+    this.index?.removeId(slot);
+    this.store.give(slot, this.replica);
   }
 
   /** Mark a rule to vanish at generation `at`. */
@@ -179,19 +190,19 @@ export class RuleSet {
   /** A committed deletion: out of the classifier and the index; its slot is free again. */
   dropDeleted(slot: number): void {
     this.layers[this.store.layer[slot]].unlink(slot);
-    this.index.removeId(slot);
-    this.index.unlist(slot);
-    this.store.give(slot);
+    this.index?.removeId(slot);
+    this.index?.unlist(slot);
+    this.store.give(slot, this.replica);
   }
 
   /** A committed addition joins the listing order. */
-  indexAdded(slot: number): void { this.index.append(slot); }
+  indexAdded(slot: number): void { this.index?.append(slot); }
 
   /** Make every layer ready for lookups (see Classifier.settle). */
   settle(): void { for (const l of this.layers) l.settle(); }
 
   /** Installed rules in the order they were added, from `offset`, at most `limit` (listing without sorting). */
-  page(offset: number, limit: number): RuleView[] { return this.index.page(offset, limit).map((s) => this.store.view(s)); }
+  page(offset: number, limit: number): RuleView[] { return this.ids().page(offset, limit).map((s) => this.store.view(s)); }
 
   /** Classify the packed key at key[off..] through every layer; returns the verdict id. */
   classify(key: Uint32Array, off: number): number {

@@ -8,9 +8,10 @@
 // match pairs live in the classifier's pair store (pair-store.ts), its JSON text in a
 // TextArena outside the heap (text-arena.ts).
 //
-// Slots: a free stack, so replicas that take and give slots in the same order (rule-change.ts)
-// give every rule the same slot — and so the same counters. There are twice maxRules slots:
-// a change adds its rules before the rules it deletes are gone, so replacing a full set fits.
+// Slots: a free stack on the thread that validates changes; a replica (a datapath thread) puts
+// each rule at the slot that thread gave it (rule-rows.ts), so every thread counts a rule at the
+// same place. There are twice maxRules slots: a change adds its rules before the rules it
+// deletes are gone, so replacing a full set fits.
 
 import { CompiledRule, LAYERS, Layer, NEVER, RuleSpec } from './rule.js';
 import { TextArena } from './text-arena.js';
@@ -53,6 +54,8 @@ export class RuleStore {
   private readonly freeOutputs: number[] = [];
   private readonly free: Int32Array;
   private top: number;
+  private readonly inUse: Uint8Array;
+  private usedCount = 0;
 
   constructor(capacity: number, keepTexts: boolean) {
     this.capacity = capacity;
@@ -71,18 +74,26 @@ export class RuleStore {
     this.rateClass = new Int16Array(capacity);
     this.mirror = new Int32Array(capacity);
     this.output = new Int32Array(capacity).fill(-1);
+    this.inUse = new Uint8Array(capacity);
     this.free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
     this.top = capacity;
   }
 
   /** Slots in use. */
-  get used(): number { return this.capacity - this.top; }
+  get used(): number { return this.usedCount; }
 
-  /** Take a free slot and write the rule into it (invisible until its addGen is reached). */
-  take(c: CompiledRule, id: string, seq: number, addGen: number): number {
-    if (this.top === 0) throw new RangeError('rule store: no free slot');
-    const s = this.free[--this.top];
+  /**
+   * Write the rule into a free slot — the next of the free stack, or `at` (a replica's, given by
+   * the thread that validated the change; a replica never uses the free stack) — invisible
+   * until its addGen is reached.
+   */
+  take(c: CompiledRule, id: string | undefined, seq: number, addGen: number, at = -1): number {
+    if (at < 0 && this.top === 0) throw new RangeError('rule store: no free slot');
+    const s = at >= 0 ? at : this.free[--this.top];
+    if (s >= this.capacity || this.inUse[s]) throw new Error(`rule store: slot ${s} is not free (replica diverged)`);
+    this.inUse[s] = 1;
+    this.usedCount++;
     this.ids[s] = id;
     this.layer[s] = c.layer;
     this.priority[s] = c.priority;
@@ -101,13 +112,15 @@ export class RuleStore {
   }
 
   /** Empty a slot and give it back (slots come back in the reverse order of take for an undo). */
-  give(s: number): void {
+  give(s: number, replica = false): void {
+    this.inUse[s] = 0;
+    this.usedCount--;
     this.ids[s] = undefined;
     this.texts?.drop(s);
     this.firstPair[s] = -1;
     if (this.output[s] >= 0) this.releaseOutput(this.output[s]);
     this.output[s] = -1;
-    this.free[this.top++] = s;
+    if (!replica) this.free[this.top++] = s;
   }
 
   view(s: number): RuleView {

@@ -3,7 +3,7 @@
 // linear classification under the current rules, across random interleaved rule changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linearLookup, referenceRules } from '../../src/flow/classifier.js';
+import { linearLookup, referenceRules } from '../../src/flow/linear-lookup.js';
 import { FlowCache } from '../../src/flow/flow-cache.js';
 import { FlowStage } from '../../src/flow/flow-stage.js';
 import { KEY_WORDS, packKey } from '../../src/flow/key.js';
