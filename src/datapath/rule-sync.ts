@@ -89,15 +89,20 @@ export class RuleSync {
       const deadline = performance.now() + RULE_SLICE_MS;
       let staged = false;
       do {
-        if (k < delChunks) {
-          const ids = parseChunk(b, 'del', k * CHUNK, Math.min(dels, (k + 1) * CHUNK)) as string[];
-          for (const id of ids) del.push(id);
-          change.feed([], ids);
-        } else if (k < delChunks + chunks) {
-          const a = k - delChunks;
-          change.feed(parseChunk(b, 'add', a * CHUNK, Math.min(adds, (a + 1) * CHUNK)));
+        // The next chunk is parsed only once the last one is compiled: parsed rules waiting
+        // across slices would survive into the collector's copies, and pile up when a slice
+        // compiles fewer rules than a chunk holds.
+        if (change.backlog === 0 && k < delChunks + chunks) {
+          if (k < delChunks) {
+            const ids = parseChunk(b, 'del', k * CHUNK, Math.min(dels, (k + 1) * CHUNK)) as string[];
+            for (const id of ids) del.push(id);
+            change.feed([], ids);
+          } else {
+            const a = k - delChunks;
+            change.feed(parseChunk(b, 'add', a * CHUNK, Math.min(adds, (a + 1) * CHUNK)));
+          }
+          if (++k === delChunks + chunks) change.end();
         }
-        if (k < delChunks + chunks && ++k === delChunks + chunks) change.end();
         staged = change.step(deadline);
       } while (!staged && performance.now() < deadline);
       if (staged) break;

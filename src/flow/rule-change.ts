@@ -82,6 +82,9 @@ export class RuleChange {
 
   end(): void { this.ended = true; }
 
+  /** Input fed but not yet worked through (ids to resolve, rules to compile). */
+  get backlog(): number { return this.dels.length - Math.min(this.gone.length, this.dels.length) + this.specs.length - this.added.length; }
+
   /** Ids of the added rules. */
   addedIds(): string[] { return this.added.map((s) => this.rs.store.ids[s]!); }
 

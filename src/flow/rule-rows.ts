@@ -10,13 +10,13 @@
 
 import { KEY_WORDS } from './key.js';
 import { Actions, CompiledRule } from './rule.js';
-import type { RuleSet } from './rule-set.js';
-import { ALLOW, COUNT, DROP, FLOOD, STRIP_VLAN } from './rule-store.js';
+import type { Classifier } from './classifier.js';
+import { ALLOW, COUNT, DROP, FLOOD, RuleStore, STRIP_VLAN } from './rule-store.js';
 
 const HEAD = 12;
 
-/** Encode the rules at `slots` of rs (installed or staged there). */
-export function encodeRows(rs: RuleSet, slots: ArrayLike<number>): Int32Array {
+/** Encode the rules at `slots` of a rule set's store and layers (installed or staged there). */
+export function encodeRows(rs: { store: RuleStore; layers: readonly Classifier[] }, slots: ArrayLike<number>): Int32Array {
   const st = rs.store;
   let n = 0;
   for (let i = 0; i < slots.length; i++) {

@@ -22,12 +22,11 @@
 // the end at once; datapath threads run theirs in slices between batches of packets.
 
 import { Classifier } from './classifier.js';
-import { CompiledRule, Layer, LAYERS, RuleContext, RuleSpec } from './rule.js';
+import { CompiledRule, Layer, LAYERS, RuleBatch, RuleContext } from './rule.js';
 import { RuleChange } from './rule-change.js';
 import { DROP, FLOOD, RuleStore, RuleView, slotsFor, STRIP_VLAN } from './rule-store.js';
 import { RuleIndex } from './rule-index.js';
 
-export interface RuleBatch { add?: RuleSpec[]; del?: string[] }
 
 export interface Verdict {
   id: number;
@@ -248,4 +247,4 @@ export class RuleSet {
   }
 }
 
-export type { Layer, RuleView };
+export type { Layer, RuleBatch, RuleView };

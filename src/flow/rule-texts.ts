@@ -4,7 +4,7 @@
 // (two numbers per element). Consecutive elements of one array are separated only by commas
 // and white space, so a run of them, bracketed, is itself a JSON array: chunkText().
 
-import type { RuleBatch } from './rule-set.js';
+import type { RuleBatch } from './rule.js';
 
 export interface RuleTexts { bytes: Buffer; add: Int32Array; del: Int32Array }
 

@@ -45,6 +45,9 @@ export type ActionSpec =
 
 export interface RuleSpec { id?: string; layer: Layer; priority: number; match: MatchSpec; actions: ActionSpec[] }
 
+/** One atomic change: ids to delete, then rules to add. */
+export interface RuleBatch { add?: RuleSpec[]; del?: string[] }
+
 /** Resolved actions, as the datapath applies them. -1 / false: not set by this rule. */
 export interface Actions {
   drop: boolean; allow: boolean; output: number[]; flood: boolean;
