@@ -52,6 +52,7 @@ export function finalReport(s: DataplaneStats): string {
     const why = Object.entries(x.dropReasons).map(([k, v]) => `${k}=${v}`);
     out.push(`  extension ${x.name} (${x.kind}, ${x.status !== 'ok' ? x.status : x.enabled ? 'enabled' : 'disabled'}): ${nz.length ? nz.join(' ') : 'all zero'}${why.length ? ` drops by reason: ${why.join(' ')}` : ''}`);
   }
+  for (const c of s.controllers ?? []) if (c.faults > 0) out.push(`  controller ${c.name}: faults=${c.faults} (last: ${c.lastFault})`);
   const f = s.flows;
   if (f.rules > 0) out.push(`  rules: ${f.rules} (${Object.entries(f.rulesByLayer).map(([k, v]) => `${k}=${v}`).join(' ')}); flow cache ${Object.entries(f.cache).map(([k, v]) => `${k}=${v}`).join(' ')} hitRate=${(f.hitRate * 100).toFixed(1)}%`);
   return out.join('\n');

@@ -25,6 +25,8 @@ import { DEFAULT_MAX_RULES, ruleCounterBytes, RuleBatch, RuleSet, RuleView } fro
 import { RuleTexts } from '../flow/rule-texts.js';
 import { encodeRows } from '../flow/rule-rows.js';
 import { Clock, systemClock } from '../clock.js';
+import { ControllerReport, ControlTick } from '../controllers/control-tick.js';
+import { MacAging } from '../controllers/mac-aging.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
 import { PacketPool } from '../nic/pool.js';
@@ -136,7 +138,8 @@ export class Dataplane {
   private pumpScheduled = false;
   private running = false;
   private txLoopDone: Promise<void> | null = null;
-  private agingTimer: NodeJS.Timeout | null = null;
+  /** The control thread's one timer: MAC aging today (see controllers/). */
+  readonly tick: ControlTick;
   /** Set when a worker died, threw or hung; the reason. */
   failure: string | null = null;
   private readonly supervisor: WorkerSupervisor;
@@ -148,6 +151,8 @@ export class Dataplane {
     this.keys = new FlowKeys(o.poolSlots);
     this.nic = new SoftNic(this.pool, this.keys, { queues: o.queues, ringSize: o.ringSize, rss: o.rss, filterCapacity: o.filterCapacity });
     this.macs = new MacTable(o.macTableSize, o.ports.length, o.macAgingSeconds, undefined, o.macReservedPercent);
+    this.tick = new ControlTick(this.clock);
+    this.tick.add(new MacAging(this.macs, o.macAgingSeconds));
     this.ports = new PortTable(o.ports.length);
     o.ports.forEach((p, i) => {
       this.ports.configure(i, p.vlan);
@@ -269,10 +274,7 @@ export class Dataplane {
     for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.portIo(i));
     this.running = true;
     if (o.workers > 0) this.txLoopDone = this.txLoop();
-    // Sweep expired MAC entries (lookups already ignore them; this frees their slots).
-    const every = Math.max(1, Math.min(10, Math.floor(o.macAgingSeconds / 2))) * 1000;
-    this.agingTimer = setInterval(() => this.macs.age(this.clock.seconds()), every);
-    this.agingTimer.unref();
+    this.tick.start();
     this.supervisor.watch(o.watchdogMs ?? DEFAULT_WATCHDOG_MS);
   }
 
@@ -498,7 +500,7 @@ export class Dataplane {
   /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
   async stop(timeoutMs = 2000): Promise<void> {
     this.supervisor.stopping = true;
-    if (this.agingTimer) clearInterval(this.agingTimer);
+    this.tick.stop();
     for (const p of this.o.ports) p.endpoint.quiesce();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight() !== 0 && Date.now() < deadline) {
@@ -559,6 +561,7 @@ export class Dataplane {
       steering: { filters: this.nic.steering.size, capacity: this.nic.steering.capacity },
       flows: this.flowStats(),
       extensions: this.extensions.count ? this.extensions.report() : [],
+      controllers: this.tick.report(),
     };
   }
 
@@ -583,6 +586,8 @@ export interface DataplaneStats {
   steering: { filters: number; capacity: number };
   extensions: ExtensionReport[];
   flows: { rules: number; rulesByLayer: Record<string, number>; cacheEntriesPerThread: number; cache: Record<string, number>; hitRate: number };
+  /** The control tick's controllers: ticks, and faults (a throwing controller is counted, not fatal). */
+  controllers: ControllerReport[];
 }
 
 /** What a datapath worker posts to the main thread. */
