@@ -121,7 +121,7 @@ export const CONFIG_SCHEMA: Schema = {
     stats: f({ type: 'object', fields: {
       intervalSeconds: f(int(0, 3600, 'seconds'), 'live rate report period; 0 turns it off', 1),
     } }, 'live statistics', {}),
-    rules: f({ type: 'array', items: { type: 'json', doc: 'a rule: {id?, layer, priority, match, actions} (README "Rules")' }, maxItems: 1 << 20 }, 'rules installed at start, as one atomic batch', []),
+    rules: f({ type: 'array', items: { type: 'json', doc: 'a rule: {id?, layer, priority, match, actions} (docs/rules.md)' }, maxItems: 1 << 20 }, 'rules installed at start, as one atomic batch', []),
     flow: f({ type: 'object', fields: {
       cacheEntries: f(int(16, 1 << 24, 'entries'), 'flow cache entries per datapath thread (LRU of classified flows)', DEFAULT_FLOW_CACHE_ENTRIES),
       maxRules: f(int(1, 1 << 20, 'rules'), 'most rules installed at once', DEFAULT_MAX_RULES),
@@ -131,7 +131,7 @@ export const CONFIG_SCHEMA: Schema = {
       enabled: f({ type: 'boolean' }, 'enabled at start (at most one forwarding extension may be)', true),
       failMode: f({ type: 'string', enum: ['open', 'closed'] }, 'when it throws or keeps overrunning its budget it is disabled: "open" lets traffic pass without it, "closed" drops what it would have seen', 'open'),
       config: f({ type: 'json' }, 'the extension\'s own configuration (see its documentation)', {}),
-    } } }, 'extensions bound to the switch, in stack order within each kind (README "Extensions")', []),
+    } } }, 'extensions bound to the switch, in stack order within each kind (docs/extensions.md)', []),
     extensionLimits: f({ type: 'object', fields: {
       batchBudgetMs: f(int(1, 10000, 'ms'), 'time one extension hook may take per batch', DEFAULT_LIMITS.batchBudgetMs),
       overrunLimit: f(int(1, 1000, 'batches'), 'consecutive over-budget batches that disable an extension', DEFAULT_LIMITS.overrunLimit),

@@ -95,7 +95,7 @@ export interface DataplaneOptions {
 }
 
 
-/** Port life cycle, in order (README "Extensions"). */
+/** Port life cycle, in order (docs/extensions.md). */
 export const PORT_STATES = ['none', 'created', 'nicCreated', 'connected', 'disconnected', 'nicDeleted', 'tornDown', 'deleted'] as const;
 export type PortState = (typeof PORT_STATES)[number];
 

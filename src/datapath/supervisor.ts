@@ -1,6 +1,6 @@
 // WorkerSupervisor: notices a datapath worker that exits, throws or hangs, names the
 // extension whose hook it was in, and reports one failure (the switch then stops with its
-// final counters: README "Worker supervision").
+// final counters: docs/extensions.md, "Worker supervision").
 //
 // Hang detection: a worker's loop bumps its heartbeat word every turn, and an idle worker
 // still turns every 100 ms (its doorbell sleep times out), so a heartbeat that stands still

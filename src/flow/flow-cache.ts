@@ -17,7 +17,7 @@
 // Counters: hits, misses, stale, evictions, inserts.
 // Chosen over lru-cache v11 (numeric key + verification) and a string-keyed Map by
 // native-free-bench/flow-cache.ts; the one-line entry layout replaced separate key, hash,
-// value and link arrays (same benchmark, README figures).
+// value and link arrays (same benchmark, native-free-bench/README.md).
 
 import { counterIndex, CounterBlock } from '../counters.js';
 import { KEY_STRIDE } from './key.js';

@@ -16,7 +16,7 @@ import type { PacketPool } from '../../nic/pool.js';
 export const KINDS = ['capture', 'filter', 'forward'] as const;
 export type ExtensionKind = (typeof KINDS)[number];
 
-/** The rights table of the contract (README "Extensions"). */
+/** The rights table of the contract (docs/extensions.md). */
 export const RIGHTS = {
   capture: { modify: false, drop: false, exclude: false, choose: false, veto: false },
   filter: { modify: true, drop: true, exclude: true, choose: false, veto: true },
@@ -96,7 +96,7 @@ export interface ControlContext {
   resolvePath(path: string): string;
 }
 
-/** Control operations, delivered to every extension in order (README "Extensions"). */
+/** Control operations, delivered to every extension in order (docs/extensions.md). */
 export type ControlOp =
   | { op: 'portCreate'; port: string }
   | { op: 'nicCreate'; port: string }

@@ -1,0 +1,48 @@
+// Writes the generated parts of the reference pages under docs/ from the code they describe,
+// so the pages cannot drift from it: the configuration table of docs/configuration.md comes
+// from CONFIG_SCHEMA. Each generated part sits between two marker lines in its page; the text
+// around it is written by hand.
+//
+//   npm run docs            rewrite the generated parts
+//   npm run docs -- --check exit 1, naming the page, if a page is not what the code says
+//                           (the test suite runs the same check)
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CONFIG_SCHEMA } from '../src/control/config.js';
+import { describe } from '../src/control/schema.js';
+
+const BEGIN = '<!-- generated from CONFIG_SCHEMA by scripts/gen-docs.ts: do not edit by hand -->';
+const END = '<!-- end of generated -->';
+
+/** The project's root (this file runs from dist/scripts/). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Each generated page: its path under the root and its generated part. */
+export function generated(): { page: string; part: string }[] {
+  return [{ page: 'docs/configuration.md', part: describe(CONFIG_SCHEMA).join('\n') }];
+}
+
+/** The page's text with its generated part replaced. */
+export function render(text: string, part: string, page: string): string {
+  const a = text.indexOf(BEGIN), b = text.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`${page}: the markers of the generated part are missing`);
+  return `${text.slice(0, a + BEGIN.length)}\n${part}\n${text.slice(b)}`;
+}
+
+/** Pages that differ from what the code says. */
+export function stale(): string[] {
+  return generated().filter(({ page, part }) => {
+    const text = readFileSync(ROOT + page, 'utf8');
+    return render(text, part, page) !== text;
+  }).map((g) => g.page);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--check')) {
+    const s = stale();
+    if (s.length) { process.stderr.write(`out of date: ${s.join(', ')} (run npm run docs)\n`); process.exit(1); }
+  } else {
+    for (const { page, part } of generated()) writeFileSync(ROOT + page, render(readFileSync(ROOT + page, 'utf8'), part, page));
+  }
+}
