@@ -19,6 +19,7 @@
 // One per thread (the cache is not shared). Allocation-free on hits.
 
 import { FlowKeys } from '../wire/flow-key.js';
+import { BATCH_MAX } from '../batch.js';
 import { FlowCache } from './flow-cache.js';
 import { FlowDecisions, SW_NONE } from './flow-decisions.js';
 import { hashKey, KEY_STRIDE, KEY_WORDS } from './key.js';
@@ -32,7 +33,8 @@ function mixRss(rss: number, w0: number, w1: number, w2: number, w14: number): n
   x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d);
   return x ^ (x >>> 13); // int32, like hashKey
 }
-const POSITIONS = 64;
+/** Batch positions a stage keeps per-packet state for. */
+const POSITIONS = BATCH_MAX;
 
 export class FlowStage {
   readonly rules: RuleSet;

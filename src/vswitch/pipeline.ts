@@ -47,7 +47,9 @@ import { LEARN_PORT_LIMIT, MacTable } from './mac-table.js';
 import { MODE_ACCESS, PortTable } from './port-table.js';
 import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from './egress-tag.js';
 
-export const BATCH_MAX = 64;
+import { BATCH_MAX } from '../batch.js';
+
+export { BATCH_MAX };
 
 export const PIPELINE_COUNTERS = [
   'processed', 'forwarded', 'flooded', 'ruleOutput', 'extensionOutput', 'mirrored', 'unknownUnicast', 'txRingFull',

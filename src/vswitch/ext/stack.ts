@@ -15,6 +15,7 @@
 // (droppedFailClosed). Nothing is left unaccounted.
 
 import { CounterBlock } from '../../counters.js';
+import { BATCH_MAX } from '../../batch.js';
 import { PacketPool } from '../../nic/pool.js';
 import { FlowDecisions } from '../../flow/flow-decisions.js';
 import { FlowKeys } from '../../wire/flow-key.js';
@@ -91,7 +92,7 @@ abstract class View {
 
 class IngressView extends View implements IngressBatch {
   /** Batch positions of the live entries. */
-  readonly idx = new Int32Array(64);
+  readonly idx = new Int32Array(BATCH_MAX);
   handles: Int32Array = new Int32Array(0);
   readonly dropped: Uint8Array;
   readonly modified: Uint8Array;
@@ -110,7 +111,7 @@ class IngressView extends View implements IngressBatch {
   handle(j: number): number { return this.handles[this.idx[j]]; }
   inPort(j: number): number { return this.keys.inPort[this.handles[this.idx[j]]]; }
   /** Set by the pipeline: the VLAN per position and a MAC table lookup. */
-  vlans: Int32Array = new Int32Array(64);
+  vlans: Int32Array = new Int32Array(BATCH_MAX);
   macLookup: ((vlan: number, h: number) => number) | null = null;
   vlan(j: number): number { return this.vlans[this.idx[j]]; }
   knownDestination(j: number): boolean {
@@ -361,8 +362,8 @@ export class ExtensionStack {
 
   // Positions of this batch, sorted once: misses of the flow cache, hits whose decision has an
   // extension outcome ("special"); plain hits need nothing from cacheable extensions.
-  private readonly misses = new Int32Array(64);
-  private readonly special = new Int32Array(64);
+  private readonly misses = new Int32Array(BATCH_MAX);
+  private readonly special = new Int32Array(BATCH_MAX);
   private nMiss = 0;
   private nSpecial = 0;
   private hitsAlive = 0;
