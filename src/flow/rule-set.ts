@@ -115,8 +115,11 @@ export class RuleSet {
   private readonly isInstalled = (s: number): boolean => this.store.addGen[s] <= this.generation && this.store.delGen[s] > this.generation;
   /** Slot of a rule with this id that a change at generation `next` may not add again (installed and kept, or added by it), or -1. */
   takenId(id: string, next: number): number {
-    return this.ids().find(id, (s) => this.store.addGen[s] === next || (this.isInstalled(s) && this.store.delGen[s] !== next));
+    this.changeAt = next;
+    return this.ids().find(id, this.isTaken);
   }
+  private changeAt = 0;
+  private readonly isTaken = (s: number): boolean => this.store.addGen[s] === this.changeAt || (this.isInstalled(s) && this.store.delGen[s] !== this.changeAt);
 
   /** Apply a batch atomically, at once; throws RuleError (nothing changed) when any part is invalid. Returns the added ids. */
   apply(batch: RuleBatch): string[] {
