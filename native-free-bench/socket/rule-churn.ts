@@ -51,6 +51,8 @@ for (let i = 0; i < 100; i++) { await sleep(100); if ((await api('GET', '/stats'
 
 // Sender and receiver in a process of their own (see gap-meter.ts).
 const meter = spawn(process.execPath, [fileURLToPath(new URL('./gap-meter.js', import.meta.url)), `127.0.0.1:${SENDER}`, `127.0.0.1:${IN}`, `127.0.0.1:${RECEIVER}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+// Stopped early (Ctrl-C, a timeout): take the switch and the meter along, so no process keeps the ports.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { sw.kill('SIGINT'); meter.kill(); process.exit(130); });
 const lines = createInterface({ input: meter.stdout! });
 const waiting: ((l: string) => void)[] = [];
 lines.on('line', (l) => waiting.shift()?.(l));
