@@ -13,6 +13,7 @@
 //                        -> 400 { error, field } when any part is invalid (nothing applied)
 //   DELETE /rules/ID     -> 200 { deleted: [ID] } | 400 (no such rule)
 //   GET  /stats          -> 200 the switch's counters (as `sluice run --json` prints on exit)
+//   GET  /metrics        -> 200 every counter in the Prometheus text format 0.0.4 (counter-registry.ts)
 //   GET  /extensions     -> 200 { extensions: [{name, kind, enabled, position, status, counters, dropReasons}] }
 //   POST /extensions/NAME/enable | /disable, POST /extensions/order { order: [names] }
 //                        -> 200 { extensions } | 400 { error } (e.g. a second forwarding extension)
@@ -262,7 +263,15 @@ export class ControlApi {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /stats (GET)`);
         return send(200, this.dp.stats() as unknown as Record<string, unknown>);
       }
-      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats)`);
+      if (path === '/metrics') {
+        if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /metrics (GET)`);
+        if (res.headersSent || res.destroyed) return;
+        const text = this.dp.registry.exposition();
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /metrics)`);
     } catch (e) {
       const clip = (s: string) => (s.length > MAX_ERROR ? `${s.slice(0, MAX_ERROR)}…` : s);
       if (e instanceof RuleError) return send(400, { error: clip(e.message), field: e.field.slice(0, 64) });

@@ -26,6 +26,8 @@ import { RuleTexts } from '../flow/rule-texts.js';
 import { encodeRows } from '../flow/rule-rows.js';
 import { Clock, systemClock } from '../clock.js';
 import { ControllerReport, ControlTick } from '../controllers/control-tick.js';
+import { CounterRegistry } from '../counter-registry.js';
+import { switchCounters } from './switch-counters.js';
 import { MacAging } from '../controllers/mac-aging.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -140,6 +142,8 @@ export class Dataplane {
   private txLoopDone: Promise<void> | null = null;
   /** The control thread's one timer: MAC aging today (see controllers/). */
   readonly tick: ControlTick;
+  /** Every counter block, for stats() and GET /metrics (switch-counters.ts). */
+  readonly registry: CounterRegistry;
   /** Set when a worker died, threw or hung; the reason. */
   failure: string | null = null;
   private readonly supervisor: WorkerSupervisor;
@@ -181,6 +185,11 @@ export class Dataplane {
     this.extensions = new ExtensionHost(o.extensions ?? [], o.ports.map((p) => p.name), { limits: o.extensionLimits, baseDir: o.extensionBaseDir, onLog: o.onLog, threads: o.workers === 0 ? 1 : o.workers + 1 });
     for (const s of this.sources) this.extensions.threadCounters.push(s.ext);
     this.portState = o.ports.map(() => 'none');
+    this.registry = switchCounters({
+      ports: o.ports, portCounters: this.portCounters, queues: this.nic.counters, macs: this.macs, tick: this.tick,
+      threads: this.sources.map((s) => ({ pipeline: s.counters, cache: s.cache, ext: s.ext })),
+      extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters,
+    });
     this.supervisor = new WorkerSupervisor({
       control: this.control,
       rings: (w) => this.nic.rings.filter((_, q) => q % o.workers === w),
@@ -542,18 +551,10 @@ export class Dataplane {
 
   /** Counters summed over workers, per port; queue counters; MAC table and pool state. */
   stats(): DataplaneStats {
-    const ports = this.o.ports.map((p, i) => {
-      const row: Record<string, number> = { ...this.portCounters.row(i) };
-      for (const s of this.sources) {
-        const r = s.counters.row(i);
-        for (const k of PIPELINE_COUNTERS) row[k] = (row[k] ?? 0) + r[k];
-      }
-      const d = p.endpoint.kernelDrops?.() ?? -1;
-      if (d >= 0) row.rxKernelDrops = d;
-      return { name: p.name, endpoint: p.endpoint.describe(), counters: row };
-    });
+    const byPort = this.registry.totals('port'), byQueue = this.registry.totals('queue');
+    const ports = this.o.ports.map((p) => ({ name: p.name, endpoint: p.endpoint.describe(), counters: byPort.get(p.name)! }));
     const queues = [];
-    for (let q = 0; q < this.nic.queues; q++) queues.push({ queue: q, depth: this.nic.rings[q].count, counters: this.nic.counters.row(q) as Record<(typeof QUEUE_COUNTERS)[number], number> });
+    for (let q = 0; q < this.nic.queues; q++) queues.push({ queue: q, depth: this.nic.rings[q].count, counters: byQueue.get(String(q)) as Record<(typeof QUEUE_COUNTERS)[number], number> });
     return {
       ports, queues,
       pool: { slots: this.pool.slots, free: this.pool.available },
@@ -566,9 +567,7 @@ export class Dataplane {
   }
 
   private flowStats(): DataplaneStats['flows'] {
-    const cache: Record<string, number> = {};
-    for (const n of FLOW_CACHE_COUNTERS) cache[n] = 0;
-    for (const s of this.sources) for (const n of FLOW_CACHE_COUNTERS) cache[n] += s.cache.get(n);
+    const cache = this.registry.totals('flow_cache').get('all')!;
     const looked = cache.hits + cache.misses;
     const perLayer: Record<string, number> = {};
     LAYERS.forEach((l, i) => { perLayer[l] = this.rules.perLayer[i]; });

@@ -1,0 +1,46 @@
+// The switch's counter blocks, registered with a CounterRegistry: ports (the main thread's
+// port counters, every datapath thread's pipeline counters, the kernel's drops on sockets that
+// report them), NIC queues, flow caches, extensions, the MAC table and the controllers.
+
+import { blockSet, CounterRegistry } from '../counter-registry.js';
+import { CounterBlock } from '../counters.js';
+import { ControlTick } from '../controllers/control-tick.js';
+import { Endpoint } from '../endpoints/endpoint.js';
+import { MAC_COUNTERS, MacTable } from '../vswitch/mac-table.js';
+
+export interface SwitchCounterParts {
+  ports: { name: string; endpoint: Endpoint }[];
+  portCounters: CounterBlock<readonly string[]>;
+  /** Per datapath thread (one when the pipeline runs on the main thread). */
+  threads: { pipeline: CounterBlock<readonly string[]>; cache: CounterBlock<readonly string[]>; ext: CounterBlock<readonly string[]> }[];
+  queues: CounterBlock<readonly string[]>;
+  extensionNames: () => readonly string[];
+  extensionControl: CounterBlock<readonly string[]>;
+  macs: MacTable;
+  tick: ControlTick;
+}
+
+export function switchCounters(p: SwitchCounterParts): CounterRegistry {
+  const reg = new CounterRegistry();
+  const portNames = () => p.ports.map((x) => x.name);
+  const PORT = 'frames and bytes through a switch port, and its drops by reason';
+  reg.add(blockSet('port', 'port', portNames, p.portCounters, 'main', PORT));
+  p.threads.forEach((t, i) => reg.add(blockSet('port', 'port', portNames, t.pipeline, `datapath ${i}`, PORT)));
+  // The kernel's drops, on ports whose socket reports them (read once per collection).
+  const kernel = p.ports.filter((x) => x.endpoint.kernelDrops !== undefined);
+  let drops: { name: string; n: number }[] = [];
+  reg.add({
+    subsystem: 'port', label: 'port', names: ['rxKernelDrops'], thread: 'kernel', help: PORT,
+    rows: () => (drops = kernel.map((x) => ({ name: x.name, n: x.endpoint.kernelDrops!() })).filter((d) => d.n >= 0)).map((d) => d.name),
+    read: (_n, r) => drops[r].n,
+  });
+  reg.add(blockSet('queue', 'queue', () => Array.from({ length: p.queues.rows }, (_, q) => String(q)), p.queues, 'main', 'frames a NIC receive queue took, how they were steered, and its drops'));
+  p.threads.forEach((t, i) => reg.add(blockSet('flow_cache', null, () => ['all'], t.cache, `datapath ${i}`, 'flow cache lookups of the datapath threads')));
+  const EXT = 'what an extension saw and did, and its faults';
+  const extRows = p.extensionNames;
+  reg.add(blockSet('extension', 'extension', extRows, p.extensionControl, 'main', EXT));
+  p.threads.forEach((t, i) => reg.add(blockSet('extension', 'extension', extRows, t.ext, `datapath ${i}`, EXT)));
+  reg.add({ subsystem: 'mac_table', label: null, names: MAC_COUNTERS, rows: () => ['all'], read: (n) => p.macs.counter(n as (typeof MAC_COUNTERS)[number]), thread: 'datapath (atomic)', help: 'MAC learning and its refusals' });
+  reg.add({ subsystem: 'controller', label: 'controller', names: ['ticks', 'faults'], rows: () => p.tick.report().map((c) => c.name), read: (n, r) => { const c = p.tick.report()[r]; return n === 'ticks' ? c.ticks : c.faults; }, thread: 'main', help: 'control tick runs and faults of a controller' });
+  return reg;
+}

@@ -1,0 +1,88 @@
+// One counter registry (issue 11, item 6): every registered counter is in GET /metrics, in the
+// Prometheus text format 0.0.4 (checked line by line against its grammar), as counters with
+// _total names and labels, no rates; stats() totals come from the same registry.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlApi } from '../../src/control/control-api.js';
+import { parseControl } from '../../src/control/control-address.js';
+import { blockSet, CounterRegistry, metricName } from '../../src/counter-registry.js';
+import { CounterBlock } from '../../src/counters.js';
+import { buildFrame } from '../../src/wire/frame-builder.js';
+import { BCAST, MAC, memorySwitch } from '../helpers/switch.js';
+import { raw } from '../helpers/http.js';
+
+const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*', LABEL = '[a-zA-Z_][a-zA-Z0-9_]*', VALUE = '"(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
+const SAMPLE = new RegExp(`^(${NAME})(?:\\{(${LABEL}=${VALUE}(?:,${LABEL}=${VALUE})*)\\})? (-?[0-9]+(?:\\.[0-9]+)?(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$`);
+
+/** Parse the text format strictly: every line a HELP, a TYPE before its samples, or a sample; no sample twice. */
+function parse(text: string): Map<string, { type: string; samples: Map<string, number> }> {
+  assert.ok(text.endsWith('\n'), 'ends with a line feed');
+  const out = new Map<string, { type: string; samples: Map<string, number> }>();
+  for (const line of text.slice(0, -1).split('\n')) {
+    let m = /^# HELP (\S+) (.*)$/.exec(line);
+    if (m) { assert.match(m[1], new RegExp(`^${NAME}$`)); continue; }
+    m = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (m) { assert.ok(!out.has(m[1]), `one TYPE line for ${m[1]}`); out.set(m[1], { type: m[2], samples: new Map() }); continue; }
+    m = SAMPLE.exec(line);
+    assert.ok(m, `a sample line: ${line}`);
+    const fam = out.get(m[1]);
+    assert.ok(fam, `TYPE comes before the samples of ${m[1]}`);
+    assert.ok(!fam.samples.has(m[2] ?? ''), `sample ${line} appears once`);
+    fam.samples.set(m[2] ?? '', Number(m[3]));
+  }
+  return out;
+}
+
+test('the registry sums a subsystem over threads, matches rows by label, and escapes label values', () => {
+  const names = ['rxPackets', 'dropX'] as const;
+  const a = new CounterBlock(names, 2), b = new CounterBlock(names, 2);
+  a.values[a.slot('rxPackets', 0)] = 3; b.values[b.slot('rxPackets', 0)] = 4; b.values[b.slot('dropX', 1)] = 1;
+  const reg = new CounterRegistry();
+  const rows = () => ['p"1', 'p\\2'];
+  reg.add(blockSet('port', 'port', rows, a, 'main', 'port counters'));
+  reg.add(blockSet('port', 'port', rows, b, 'datapath 0', 'port counters'));
+  reg.add({ subsystem: 'port', label: 'port', names: ['rxKernelDrops'], rows: () => ['p\\2'], read: () => 9, thread: 'kernel', help: 'port counters' });
+  assert.deepEqual(Object.fromEntries(reg.totals('port')), { 'p"1': { rxPackets: 7, dropX: 0 }, 'p\\2': { rxPackets: 0, dropX: 1, rxKernelDrops: 9 } });
+  const m = parse(reg.exposition());
+  assert.deepEqual([...m.keys()], ['sluice_port_rx_packets_total', 'sluice_port_drop_x_total', 'sluice_port_rx_kernel_drops_total']);
+  assert.equal(m.get('sluice_port_rx_packets_total')!.samples.get('port="p\\"1"'), 7);
+  assert.deepEqual([...m.get('sluice_port_rx_kernel_drops_total')!.samples], [['port="p\\\\2"', 9]]);
+});
+
+test('GET /metrics on a running switch: every registered counter, as a counter, equal to stats()', async () => {
+  const sw = await memorySwitch([{}, {}, {}]);
+  const api = new ControlApi(sw.dp, {});
+  const path = join(mkdtempSync(join(tmpdir(), 'sluice-metrics-')), 'ctl.sock');
+  await api.listen(parseControl(`unix:${path}`) as { kind: 'unix'; path: string });
+  try {
+    sw.send(0, buildFrame({ dst: BCAST, src: MAC(1) }));
+    sw.send(1, buildFrame({ dst: MAC(1), src: MAC(2) }));
+    const r = await raw({ socketPath: path }, 'GET', '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    const m = parse(r.body);
+    let seen = 0;
+    for (const set of sw.dp.registry.sets) {
+      for (const n of set.names) {
+        const metric = metricName(set.subsystem, n);
+        const fam = m.get(metric);
+        assert.ok(fam, `${metric} is exported`);
+        assert.equal(fam.type, 'counter');
+        for (const row of set.rows()) { assert.ok(fam.samples.has(set.label ? `${set.label}="${row}"` : ''), `${metric} row ${row}`); seen++; }
+      }
+    }
+    assert.ok(seen > 50, `${seen} samples checked`);
+    for (const name of m.keys()) assert.ok(name.endsWith('_total') && !/rate|per_s/.test(name), `${name}: a counter, not a rate`);
+    const st = sw.dp.stats();
+    assert.equal(m.get('sluice_port_rx_packets_total')!.samples.get('port="p1"'), st.ports[0].counters.rxPackets);
+    assert.equal(st.ports[0].counters.rxPackets, 1);
+    assert.equal(m.get('sluice_mac_table_learned_total')!.samples.get(''), 2);
+    assert.equal((await raw({ socketPath: path }, 'POST', '/metrics', { headers: { 'content-type': 'application/json' }, body: '{}' })).status, 405);
+  } finally {
+    await api.close();
+    await sw.dp.stop();
+  }
+});
