@@ -13,6 +13,12 @@ import { CounterBlock } from '../../src/counters.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 import { BCAST, MAC, memorySwitch } from '../helpers/switch.js';
 import { raw } from '../helpers/http.js';
+import { PORT_COUNTERS } from '../../src/endpoints/endpoint.js';
+import { PIPELINE_COUNTERS } from '../../src/vswitch/pipeline.js';
+import { QUEUE_COUNTERS } from '../../src/nic/soft-nic.js';
+import { FLOW_CACHE_COUNTERS } from '../../src/flow/flow-cache.js';
+import { EXT_COUNTERS } from '../../src/vswitch/ext/state.js';
+import { MAC_COUNTERS } from '../../src/vswitch/mac-table.js';
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*', LABEL = '[a-zA-Z_][a-zA-Z0-9_]*', VALUE = '"(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
 const SAMPLE = new RegExp(`^(${NAME})(?:\\{(${LABEL}=${VALUE}(?:,${LABEL}=${VALUE})*)\\})? (-?[0-9]+(?:\\.[0-9]+)?(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$`);
@@ -75,6 +81,9 @@ test('GET /metrics on a running switch: every registered counter, as a counter, 
       }
     }
     assert.ok(seen > 50, `${seen} samples checked`);
+    // Every declared counter of the data path is registered (the token buckets are not in it yet).
+    const declared: [string, readonly string[]][] = [['port', PORT_COUNTERS], ['port', PIPELINE_COUNTERS], ['queue', QUEUE_COUNTERS], ['flow_cache', FLOW_CACHE_COUNTERS], ['extension', EXT_COUNTERS], ['mac_table', MAC_COUNTERS]];
+    for (const [sub, names] of declared) for (const n of names) assert.ok(m.has(metricName(sub, n)), `${sub} ${n} in /metrics`);
     for (const name of m.keys()) assert.ok(name.endsWith('_total') && !/rate|per_s/.test(name), `${name}: a counter, not a rate`);
     const st = sw.dp.stats();
     assert.equal(m.get('sluice_port_rx_packets_total')!.samples.get('port="p1"'), st.ports[0].counters.rxPackets);
