@@ -1,7 +1,8 @@
 // Writes the generated parts of the reference pages under docs/ from the code they describe,
 // so the pages cannot drift from it: the configuration table of docs/configuration.md comes
-// from CONFIG_SCHEMA. Each generated part sits between two marker lines in its page; the text
-// around it is written by hand.
+// from CONFIG_SCHEMA, the metric table of docs/counters.md from the counter registry of a
+// switch (built, not started). Each generated part sits between two marker lines in its page;
+// the text around it is written by hand.
 //
 //   npm run docs            rewrite the generated parts
 //   npm run docs -- --check exit 1, naming the page, if a page is not what the code says
@@ -11,23 +12,51 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_SCHEMA } from '../src/control/config.js';
 import { describe } from '../src/control/schema.js';
+import { CounterRegistry, metricName } from '../src/counter-registry.js';
+import { Dataplane } from '../src/datapath/dataplane.js';
+import { MemoryEndpoint } from '../src/endpoints/memory.js';
 
-const BEGIN = '<!-- generated from CONFIG_SCHEMA by scripts/gen-docs.ts: do not edit by hand -->';
+const BEGIN = /<!-- generated from [^>]+? by scripts\/gen-docs.ts: do not edit by hand -->/;
 const END = '<!-- end of generated -->';
+
+/** The counter registry of a small switch (memory ports; built, never started). */
+export function switchRegistry(): CounterRegistry {
+  return new Dataplane({
+    poolSlots: 256, slotSize: 2048, queues: 1, ringSize: 64, txRingSize: 64, workers: 0, filterCapacity: 4, macTableSize: 64, macAgingSeconds: 300,
+    ports: [{ name: 'p1', endpoint: new MemoryEndpoint(), vlan: { mode: 'access', vlan: 1 } }],
+  }).registry;
+}
+
+function metricTable(reg: CounterRegistry): string {
+  const rows = ['| metric | label | counter |', '|---|---|---|'];
+  const seen = new Set<string>();
+  for (const s of reg.sets) {
+    for (const n of s.names) {
+      const m = metricName(s.subsystem, n);
+      if (seen.has(m)) continue;
+      seen.add(m);
+      rows.push(`| \`${m}\` | ${s.label ? `\`${s.label}\`` : '—'} | \`${n}\` |`);
+    }
+  }
+  return rows.join('\n');
+}
 
 /** The project's root (this file runs from dist/scripts/). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Each generated page: its path under the root and its generated part. */
 export function generated(): { page: string; part: string }[] {
-  return [{ page: 'docs/configuration.md', part: describe(CONFIG_SCHEMA).join('\n') }];
+  return [
+    { page: 'docs/configuration.md', part: describe(CONFIG_SCHEMA).join('\n') },
+    { page: 'docs/counters.md', part: metricTable(switchRegistry()) },
+  ];
 }
 
 /** The page's text with its generated part replaced. */
 export function render(text: string, part: string, page: string): string {
-  const a = text.indexOf(BEGIN), b = text.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`${page}: the markers of the generated part are missing`);
-  return `${text.slice(0, a + BEGIN.length)}\n${part}\n${text.slice(b)}`;
+  const m = BEGIN.exec(text), b = text.indexOf(END);
+  if (!m || b < m.index) throw new Error(`${page}: the markers of the generated part are missing`);
+  return `${text.slice(0, m.index + m[0].length)}\n${part}\n${text.slice(b)}`;
 }
 
 /** Pages that differ from what the code says. */
