@@ -31,8 +31,13 @@ function sluiceConfig(workers: number): string {
 }
 
 async function measure(label: string, args: string[], size: number, viaSwitch: boolean): Promise<Figure> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => { if (/switch up/.test(d.toString())) resolve(); }));
+  // Ready when "switch up" appears: `sluice run` says it on stderr (its stdout is for --json),
+  // the relay on stdout. The switch's stderr is passed on.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => { if (/switch up/.test(d.toString())) resolve(); });
+    child.stderr.on('data', (d: Buffer) => { process.stderr.write(d); if (/switch up/.test(d.toString())) resolve(); });
+  });
   const tx = dgram.createSocket({ type: 'udp4', sendBufferSize: 4 << 20 });
   const rx = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   await new Promise<void>((r) => tx.bind(SENDER, '127.0.0.1', () => r()));
