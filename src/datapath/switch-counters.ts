@@ -41,6 +41,11 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
   reg.add(blockSet('extension', 'extension', extRows, p.extensionControl, 'main', EXT));
   p.threads.forEach((t, i) => reg.add(blockSet('extension', 'extension', extRows, t.ext, `datapath ${i}`, EXT)));
   reg.add({ subsystem: 'mac_table', label: null, names: MAC_COUNTERS, rows: () => ['all'], read: (n) => p.macs.counter(n as (typeof MAC_COUNTERS)[number]), thread: 'datapath (atomic)', help: 'MAC learning and its refusals' });
-  reg.add({ subsystem: 'controller', label: 'controller', names: ['ticks', 'faults'], rows: () => p.tick.report().map((c) => c.name), read: (n, r) => { const c = p.tick.report()[r]; return n === 'ticks' ? c.ticks : c.faults; }, thread: 'main', help: 'control tick runs and faults of a controller' });
+  let reports: ReturnType<ControlTick['report']> = [];
+  reg.add({
+    subsystem: 'controller', label: 'controller', names: ['ticks', 'faults'], thread: 'main', help: 'control tick runs and faults of a controller',
+    rows: () => (reports = p.tick.report()).map((c) => c.name), // read once per collection
+    read: (n, r) => (n === 'ticks' ? reports[r].ticks : reports[r].faults),
+  });
   return reg;
 }

@@ -18,9 +18,9 @@
 // Added rules go into the rule store as they compile (a slot each, pairs placed but not
 // linked), so nothing of a compiled rule outlives its step as an object; a refused change
 // gives the slots back in reverse order, leaving the store as it was.
-// Replicas (one RuleSet per datapath thread) that run the same changes in the same order give
-// every rule the same counter slot: slots are taken while compiling, in add order, and given
-// back while cleaning, in del order, and a change starts only after the previous one is clean.
+// A replica (a datapath thread's RuleSet) is fed the same change as compiled rows and deleted
+// slots (feedRows, feedSlots): each rule goes to the slot the validating thread gave it, so
+// every thread counts a rule at the same place.
 
 import { compileRule, LAYERS, NEVER, RuleError, RuleSpec } from './rule.js';
 import type { RuleSet } from './rule-set.js';

@@ -12,8 +12,8 @@
 //
 // Counters: every rule has a packet and a byte counter at its `slot` in `counters` (slot*2,
 // slot*2+1), a Float64Array that may live in a SharedArrayBuffer so another thread can read
-// it. Slots come from a free stack, so replicas that apply the same batches in the same order
-// (one per datapath worker) give every rule the same slot; a reused slot starts from zero.
+// it. Slots come from the store's free stack; a replica (one per datapath worker) puts each rule
+// at the slot this thread gave it (rule-rows.ts). A reused slot starts from zero.
 //
 // Consistency: every change is a RuleChange (rule-change.ts): validated and compiled whole
 // before anything changes (the error names the batch entry and field), staged invisibly,
@@ -82,7 +82,7 @@ export class RuleSet {
     this.ctx = ctx;
     this.maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
     this.replica = o.replica ?? false;
-    this.store = new RuleStore(slotsFor(this.maxRules), !this.replica);
+    this.store = new RuleStore(slotsFor(this.maxRules), this.replica);
     this.layers = LAYERS.map(() => new Classifier(this.store, o.maxMasksPerLayer ?? 1024));
     this.index = this.replica ? null : new RuleIndex(this.store.capacity, this.store.ids);
     this.counters = new Float64Array(o.counterBuffer ?? new SharedArrayBuffer(ruleCounterBytes(this.maxRules)));
@@ -152,7 +152,7 @@ export class RuleSet {
   unplace(slot: number): void {
     this.layers[this.store.layer[slot]].unplace(slot);
     this.index?.removeId(slot);
-    this.store.give(slot, this.replica);
+    this.store.give(slot);
   }
 
   /** Mark a rule to vanish at generation `at`. */
@@ -194,7 +194,7 @@ export class RuleSet {
     this.layers[this.store.layer[slot]].unlink(slot);
     this.index?.removeId(slot);
     this.index?.unlist(slot);
-    this.store.give(slot, this.replica);
+    this.store.give(slot);
   }
 
   /** A committed addition joins the listing order. */

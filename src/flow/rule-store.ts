@@ -57,10 +57,14 @@ export class RuleStore {
   private readonly inUse: Uint8Array;
   private usedCount = 0;
 
-  constructor(capacity: number, keepTexts: boolean) {
+  /** A replica's store: rules come at given slots (no free stack) and keep no texts. */
+  readonly replica: boolean;
+
+  constructor(capacity: number, replica: boolean) {
+    this.replica = replica;
     this.capacity = capacity;
     this.ids = new Array<string | undefined>(capacity);
-    this.texts = keepTexts ? new TextArena(capacity) : null;
+    this.texts = replica ? null : new TextArena(capacity);
     this.layer = new Uint8Array(capacity);
     this.priority = new Int32Array(capacity);
     this.seq = new Float64Array(capacity);
@@ -112,7 +116,7 @@ export class RuleStore {
   }
 
   /** Empty a slot and give it back (slots come back in the reverse order of take for an undo). */
-  give(s: number, replica = false): void {
+  give(s: number): void {
     this.inUse[s] = 0;
     this.usedCount--;
     this.ids[s] = undefined;
@@ -120,7 +124,7 @@ export class RuleStore {
     this.firstPair[s] = -1;
     if (this.output[s] >= 0) this.releaseOutput(this.output[s]);
     this.output[s] = -1;
-    if (!replica) this.free[this.top++] = s;
+    if (!this.replica) this.free[this.top++] = s;
   }
 
   view(s: number): RuleView {
