@@ -61,7 +61,7 @@ export class PipelineRig {
     const ports = new PortTable(2);
     ports.configure(0, { mode: 'access', vlan: 1 });
     ports.configure(1, { mode: 'access', vlan: 1 });
-    this.tx = [new Ring(1024), new Ring(1024)];
+    this.tx = [new Ring(1024, undefined, true), new Ring(1024, undefined, true)];
     this.ret = new Ring(ceil2(this.pool.slots));
     const rs = new RuleSet({ ports: ['p1', 'p2'], queues: 4 });
     rs.apply({ add: rules ?? [] });
@@ -75,9 +75,9 @@ export class PipelineRig {
       }
       const state = new ExtensionState(extensions.count);
       for (let e = 0; e < extensions.count; e++) { state.setPosition(e, e); state.setEnabled(e, true); }
-      this.ext = new ExtensionStack(bound, state, extensionCounters(extensions.count), this.pool, keys, BATCH_MAX, 2, { budgetMs: 1000, overrunLimit: 1000 });
+      this.ext = new ExtensionStack(bound, state, extensionCounters(extensions.count), this.pool, keys, 2, { budgetMs: 1000, overrunLimit: 1000 });
     }
-    this.pipeline = new SwitchPipeline(this.pool, keys, ports, macs, new Int32Array(2 * this.pool.slots), { tx: this.tx, ret: this.ret, bell: new Doorbell() }, undefined, this.flow, this.ext);
+    this.pipeline = new SwitchPipeline({ pool: this.pool, keys, ports, macs, out: { tx: this.tx, ret: this.ret, bell: new Doorbell() }, flow: this.flow, ext: this.ext });
     // Both MACs are learned (port 0 sends, port 1 replies), as after the first exchange: the
     // timed runs change nothing in the MAC table.
     macs.learn(1, 0x0200, 0x00000002, 1, systemClock.seconds());

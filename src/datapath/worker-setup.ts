@@ -34,11 +34,10 @@ export interface WorkerSetup {
   ports: PortTableShare;
   macs: MacTableShare;
   portCount: number;
-  txOp: SharedArrayBuffer;
   /** Receive queue rings this worker serves. */
   queues: RingShare[];
   bell: SharedArrayBuffer;
-  /** One transmit ring per port, worker -> main. */
+  /** One transmit ring per port (withTags: the egress tag op beside each handle), worker -> main. */
   tx: RingShare[];
   ret: RingShare;
   mainBell: SharedArrayBuffer;

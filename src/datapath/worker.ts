@@ -7,7 +7,6 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { FlowCache } from '../flow/flow-cache.js';
-import { FlowStage } from '../flow/flow-stage.js';
 import { RuleSet } from '../flow/rule-set.js';
 import { systemClock } from '../clock.js';
 import { CounterBlock } from '../counters.js';
@@ -16,15 +15,14 @@ import { PacketPool } from '../nic/pool.js';
 import { Ring } from '../nic/ring.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { MacTable } from '../vswitch/mac-table.js';
-import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
+import { BATCH_MAX, PIPELINE_COUNTERS } from '../vswitch/pipeline.js';
 import { PortTable } from '../vswitch/port-table.js';
+import { ExtensionState, extensionCounters } from '../vswitch/ext/state.js';
 import { ringsEmpty, serveQueues } from './serve.js';
 import { ackWord, beatWord, CTL_RULES, CTL_STOP, hookWord, WorkerSetup } from './worker-setup.js';
 import { RuleReplica } from './rule-replica.js';
-import { datapathExtensions } from '../vswitch/ext/datapath.js';
-import { ExtensionStack } from '../vswitch/ext/stack.js';
-import { ExtensionState, extensionCounters } from '../vswitch/ext/state.js';
-import type { WorkerEvent } from './dataplane.js';
+import { assembleDatapath } from './assemble.js';
+import type { WorkerEvent } from './spawn-worker.js';
 
 const s = workerData as WorkerSetup;
 const pool = PacketPool.attach(s.pool);
@@ -36,22 +34,21 @@ const rules = new RuleSet({ ports: s.rules.ports, queues: s.rules.queues }, { ma
 const initial = rules.change();
 initial.feedRows(s.rules.rows);
 initial.runAll();
-const flow = new FlowStage(rules, new FlowCache(s.flowCache.entries, s.flowCache.counters), s.portCount);
 const replica = new RuleReplica(rules, s.rulePort, control, s.index);
 
 const post = (m: WorkerEvent) => parentPort?.postMessage(m);
 const x = s.extensions;
-let stack: ExtensionStack | null = null;
-if (x.bound.length > 0) {
-  const bound = await datapathExtensions(x.bound, s.index + 1, x.ports, (ext, port, frame) => { post({ originate: { ext, port, frame: frame.slice() } }); return true; });
-  stack = new ExtensionStack(bound, new ExtensionState(x.bound.length, x.state), extensionCounters(x.bound.length, x.counters), pool, keys, BATCH_MAX, s.portCount,
-    { budgetMs: x.limits.batchBudgetMs, overrunLimit: x.limits.overrunLimit, timeEvery: x.limits.timeEvery, onFault: (_e, m) => post({ fault: m }),
-      hookWord: { words: control, at: hookWord(s.index) } });
-}
-
-const pipeline = new SwitchPipeline(pool, keys, PortTable.attach(s.ports), MacTable.attach(s.macs), new Int32Array(s.txOp), {
-  tx: s.tx.map(Ring.attach), ret: Ring.attach(s.ret), bell: new Doorbell(s.mainBell),
-}, new CounterBlock(PIPELINE_COUNTERS, s.portCount, s.counters), flow, stack);
+const pipeline = await assembleDatapath({
+  pool, keys, ports: PortTable.attach(s.ports), macs: MacTable.attach(s.macs),
+  out: { tx: s.tx.map(Ring.attach), ret: Ring.attach(s.ret), bell: new Doorbell(s.mainBell) },
+  counters: new CounterBlock(PIPELINE_COUNTERS, s.portCount, s.counters),
+  rules, cache: new FlowCache(s.flowCache.entries, s.flowCache.counters),
+  extensions: {
+    bound: x.bound, state: new ExtensionState(x.bound.length, x.state), counters: extensionCounters(x.bound.length, x.counters), ports: x.ports, limits: x.limits,
+    thread: s.index + 1, originate: (ext, port, frame) => { post({ originate: { ext, port, frame: frame.slice() } }); return true; },
+    onFault: (m) => post({ fault: m }), hookWord: { words: control, at: hookWord(s.index) },
+  },
+});
 const batch = new Int32Array(BATCH_MAX);
 
 post({ ready: true });

@@ -4,37 +4,42 @@
 //   - what the flow-cacheable extensions decided: which one dropped the flow (and why), the
 //     destinations a cacheable forwarding extension chose, and per output port which
 //     extension excluded it (and why);
-//   - the switch outcome, when known: dropped by the switch (which counter), or forwarded —
-//     the (destination port, egress tag operation) pairs in order, the counter that counts
-//     it, whether it was unknown unicast or had no destination, the MAC table slot of its
-//     source address (refreshed on every hit instead of learning again) and of the destination
-//     address it was sent to (an expired one makes the switch decide again, as a lookup would).
-// A decision without a switch outcome ("partial") is replayed for the rules and extensions
-// only; the switch then decides the packet itself (and may complete the decision).
+//   - the outcome of the layer above, when known: an attached DecisionPart's words (the
+//     switch's own outcome: vswitch/compiled-outcome.ts). This module does not read them; they
+//     are part of the interning key, and the part decodes them when a decision is added.
+// A decision without that outcome ("partial", complete[d] = 0) is replayed for the rules and
+// extensions only; the switch then decides the packet itself (and may complete the decision).
 // Decisions are shared by every flow that got the same one, so the table stays small; it
 // starts over whenever anything a decision depends on changes (the flow stage compares the
 // versions), and when it is full (`full`), so it is bounded.
 //
-// Building one: begin(rule), then any of setDrop / setDestinations / setExclusions /
-// setSwitch + addPair, then finish() returns the interned id (or -1 when full). Interning
+// Building one: begin(rule), then any of setDrop / setDestinations / setExclusions (and the
+// part's own setters), then finish() returns the interned id (or -1 when full). Interning
 // hashes the decision's words and compares them: no string, no allocation (tables grow by
 // doubling up to the limit, on flow-cache misses only). One per datapath thread.
 
-const NONE = -1;
-/** Switch outcome kinds. */
-export const SW_NONE = 0;
-export const SW_DROP = 1;
-export const SW_FORWARD = 2;
-/** Switch outcome flags. */
-export const SWF_UNKNOWN_UNICAST = 1;
-export const SWF_NO_DESTINATION = 2;
+/**
+ * An outcome another layer compiles into each decision. While a decision is built, `size`
+ * words of `scratch` (0: none, the decision stays partial) are appended to its key; when the
+ * decision is new, added() decodes them from words[at .. at+n).
+ */
+export interface DecisionPart {
+  readonly scratch: Int32Array;
+  readonly size: number;
+  /** A decision is begun: no words yet. */
+  clear(): void;
+  added(d: number, words: Int32Array, at: number, n: number): void;
+  /** The decision table starts over. */
+  reset(): void;
+}
 
+const NONE = -1;
 /** Most decisions one table holds before it starts over. */
 export const MAX_DECISIONS = 1 << 16;
 
 // Serialized form (the interning key), in `words`:
 //   rule, dropBy, dropReason, destN (-1: none), dest ports..., exclN, (port, by, reason)...,
-//   sw, swCounter, swFlags, swDest, srcSlot, dstSlot, pairN, (port, op)...
+//   partN, part words...
 
 export class FlowDecisions {
   readonly ports: number;
@@ -57,20 +62,9 @@ export class FlowDecisions {
   exclBy: Uint8Array;
   exclReason: Uint8Array;
   private exclRows = 0;
-  /** Switch outcome: SW_NONE / SW_DROP / SW_FORWARD, its counter index, flags, destination code. */
-  sw = new Uint8Array(this.cap);
-  swCounter = new Uint8Array(this.cap);
-  swFlags = new Uint8Array(this.cap);
-  swDest = new Int32Array(this.cap);
-  /** MAC table slot of the source address to refresh on a hit (-1: none). */
-  srcSlot = new Int32Array(this.cap);
-  /** MAC table slot of the learned destination the flow was sent to (-1: none). */
-  dstSlot = new Int32Array(this.cap);
-  /** Forwarding pairs: count and start in `pairs` (port, op interleaved). */
-  pairN = new Int32Array(this.cap);
-  pairAt = new Int32Array(this.cap);
-  pairs = new Int32Array(256);
-  private pairsUsed = 0;
+  /** 1 when the decision carries the attached part's outcome (the switch's): not partial. */
+  complete = new Uint8Array(this.cap);
+  private part: DecisionPart | null = null;
   /** Serialized decisions (interning keys) and where each starts and how long it is. */
   private words = new Int32Array(1024);
   private wordsUsed = 0;
@@ -91,14 +85,17 @@ export class FlowDecisions {
     this.exclReason = new Uint8Array(16 * ports);
   }
 
+  /** Compile `part`'s outcome into every decision from now on (one part per table). */
+  attach(part: DecisionPart): void { this.part = part; }
+
   /** The table reached its limit: the owner should start over (reset, with its cache). */
   get full(): boolean { return this.count >= this.limit; }
 
   reset(): void {
     this.count = 0;
     this.exclRows = 0;
-    this.pairsUsed = 0;
     this.wordsUsed = 0;
+    this.part?.reset();
     this.index.fill(0);
     this.ruleOnly.fill(NONE);
   }
@@ -115,10 +112,7 @@ export class FlowDecisions {
   private dropByS = NONE; private dropReasonS = 0;
   private destS: Int32Array | null = null; private destOff = 0; private destNS = -1;
   private exclS: Uint8Array | null = null; private exclReasonS: Uint8Array | null = null; private exclOff = 0;
-  private swS = SW_NONE; private swCounterS = 0; private swFlagsS = 0; private swDestS = 0; private srcSlotS = NONE; private dstSlotS = NONE;
   private ruleS = 0;
-  private pairNS = 0;
-  private pairScratch = new Int32Array(64);
 
   /** Start a decision for rule verdict `rule`. */
   begin(rule: number): void {
@@ -126,11 +120,10 @@ export class FlowDecisions {
     this.dropByS = NONE; this.dropReasonS = 0;
     this.destS = null; this.destNS = -1;
     this.exclS = null; this.exclReasonS = null;
-    this.swS = SW_NONE; this.swCounterS = 0; this.swFlagsS = 0; this.swDestS = 0; this.srcSlotS = NONE; this.dstSlotS = NONE;
-    this.pairNS = 0;
+    this.part?.clear();
   }
 
-  /** Start a decision with decision d's rule verdict and extension outcomes (no switch outcome). */
+  /** Start a decision with decision d's rule verdict and extension outcomes (not the part's). */
   beginFrom(d: number): void {
     this.begin(this.rule[d]);
     this.setDrop(this.dropBy[d], this.dropReason[d]);
@@ -150,24 +143,12 @@ export class FlowDecisions {
     for (let p = 0; p < this.ports; p++) if (by[off + p] !== 0) { this.exclS = by; this.exclReasonS = reason; this.exclOff = off; return; }
   }
 
-  /** The switch's own outcome: kind, counter, flags, destination code and the source and destination MAC slots. */
-  setSwitch(kind: number, counter: number, flags: number, dest: number, srcSlot: number, dstSlot: number): void {
-    this.swS = kind; this.swCounterS = counter; this.swFlagsS = flags; this.swDestS = dest; this.srcSlotS = srcSlot; this.dstSlotS = dstSlot;
-  }
-
-  /** Append a forwarding pair (destination port, egress tag op; a negative op marks a mirror copy). */
-  addPair(port: number, op: number): void {
-    if (this.pairNS * 2 + 2 > this.pairScratch.length) { const b = new Int32Array(this.pairScratch.length * 2); b.set(this.pairScratch); this.pairScratch = b; }
-    this.pairScratch[this.pairNS * 2] = port;
-    this.pairScratch[this.pairNS * 2 + 1] = op;
-    this.pairNS++;
-  }
-
   /** Intern the decision built since begin(): its id, or -1 when the table is full. */
   finish(): number {
     // Serialize.
     const np = this.ports;
-    const need = 13 + Math.max(0, this.destNS) + 3 * np + 2 * this.pairNS;
+    const part = this.part, partN = part === null ? 0 : part.size;
+    const need = 6 + Math.max(0, this.destNS) + 3 * np + partN;
     if (need > this.s.length) { let m = this.s.length; while (m < need) m *= 2; this.s = new Int32Array(m); }
     const s = this.s;
     let n = 0;
@@ -184,9 +165,8 @@ export class FlowDecisions {
       }
     }
     s[exclAt] = exclN;
-    s[n++] = this.swS; s[n++] = this.swCounterS; s[n++] = this.swFlagsS; s[n++] = this.swDestS; s[n++] = this.srcSlotS; s[n++] = this.dstSlotS;
-    s[n++] = this.pairNS;
-    for (let j = 0; j < this.pairNS * 2; j++) s[n++] = this.pairScratch[j];
+    s[n++] = partN;
+    for (let j = 0; j < partN; j++) s[n++] = part!.scratch[j];
     // Look it up.
     let hsh = 0x811c9dc5;
     for (let j = 0; j < n; j++) { hsh = Math.imul(hsh ^ s[j], 0x01000193); hsh ^= hsh >>> 15; }
@@ -201,11 +181,11 @@ export class FlowDecisions {
       if (j === n) return e;
     }
     if (this.count >= this.limit) return NONE;
-    return this.add(hsh, exclN, n);
+    return this.add(hsh, exclN, n, partN);
   }
 
   // Store the n serialized words in s as a new decision and decode its fields.
-  private add(hsh: number, exclN: number, n: number): number {
+  private add(hsh: number, exclN: number, n: number, partN: number): number {
     if (this.count === this.cap) this.grow();
     const d = this.count++;
     const s = this.s, np = this.ports;
@@ -225,12 +205,8 @@ export class FlowDecisions {
       this.exclRow[d] = row;
     } else this.exclRow[d] = NONE;
     this.plain[d] = this.dropByS === NONE && this.destNS < 0 && exclN === 0 ? 1 : 0;
-    this.sw[d] = this.swS; this.swCounter[d] = this.swCounterS; this.swFlags[d] = this.swFlagsS; this.swDest[d] = this.swDestS; this.srcSlot[d] = this.srcSlotS; this.dstSlot[d] = this.dstSlotS;
-    const pn = this.pairNS;
-    if (this.pairsUsed + pn * 2 > this.pairs.length) this.pairs = growTo(this.pairs, this.pairsUsed + pn * 2);
-    this.pairs.set(this.pairScratch.subarray(0, pn * 2), this.pairsUsed);
-    this.pairN[d] = pn; this.pairAt[d] = this.pairsUsed;
-    this.pairsUsed += pn * 2;
+    this.complete[d] = partN !== 0 ? 1 : 0;
+    if (partN !== 0) this.part!.added(d, this.words, this.wordAt[d] + n - partN, partN);
     // Index it (kept at most half full).
     if (this.count * 2 > this.index.length) this.rehash();
     else this.place(d);
@@ -261,15 +237,14 @@ export class FlowDecisions {
     const cap = this.cap * 2;
     this.rule = growTo(this.rule, cap); this.dropBy = growTo(this.dropBy, cap); this.dropReason = growTo(this.dropReason, cap);
     this.plain = growTo(this.plain, cap); this.destN = growTo(this.destN, cap); this.destAt = growTo(this.destAt, cap); this.exclRow = growTo(this.exclRow, cap);
-    this.sw = growTo(this.sw, cap); this.swCounter = growTo(this.swCounter, cap); this.swFlags = growTo(this.swFlags, cap); this.swDest = growTo(this.swDest, cap);
-    this.srcSlot = growTo(this.srcSlot, cap); this.dstSlot = growTo(this.dstSlot, cap); this.pairN = growTo(this.pairN, cap); this.pairAt = growTo(this.pairAt, cap);
+    this.complete = growTo(this.complete, cap);
     this.wordAt = growTo(this.wordAt, cap); this.wordLen = growTo(this.wordLen, cap); this.hashOf = growTo(this.hashOf, cap);
     this.cap = cap;
   }
 }
 
 // A copy of a with room for at least n elements (doubling).
-function growTo<T extends Int32Array | Int16Array | Uint8Array>(a: T, n: number): T {
+export function growTo<T extends Int32Array | Int16Array | Uint8Array>(a: T, n: number): T {
   let m = Math.max(16, a.length);
   while (m < n) m *= 2;
   const b = new (a.constructor as new (n: number) => T)(m);

@@ -21,7 +21,7 @@
 import { FlowKeys } from '../wire/flow-key.js';
 import { BATCH_MAX } from '../batch.js';
 import { FlowCache } from './flow-cache.js';
-import { FlowDecisions, SW_NONE } from './flow-decisions.js';
+import { FlowDecisions } from './flow-decisions.js';
 import { hashKey, KEY_STRIDE, KEY_WORDS } from './key.js';
 import { RuleSet, Verdict } from './rule-set.js';
 
@@ -80,8 +80,8 @@ export class FlowStage {
     const rss = keys.hash[h];
     const hash = rss !== 0 ? mixRss(rss, key[off], key[off + 1], key[off + 2], key[off + 14]) : hashKey(key, off);
     const d = this.cache.lookup(key, off, hash);
-    // Only a miss or a partial decision may be inserted later: remember where it came from.
-    if (d >= 0 && this.decisions.sw[d] !== SW_NONE) return d;
+    // Only a miss or a partial decision may be completed and inserted later: remember where it came from.
+    if (d >= 0 && this.decisions.complete[d] !== 0) return d;
     this.flowKeys = keys;
     this.hashes[pos] = hash;
     this.handles[pos] = h;

@@ -6,12 +6,14 @@
 // head and tail sit 64 bytes apart so the two threads do not share a cache line.
 // Burst operations move up to n handles with one pair of index updates.
 // A full ring takes what fits and returns how many; the caller drops and counts the rest.
+// A ring made `withTags` carries one more Int32 per entry beside the handle (a transmit ring:
+// the egress tag operation the pipeline chose for that copy), moved by the same bursts.
 
 const HEAD = 0;
 const TAIL = 16; // 64 bytes after HEAD
 const HEADER_INTS = 32;
 
-export interface RingShare { buffer: SharedArrayBuffer; capacity: number }
+export interface RingShare { buffer: SharedArrayBuffer; capacity: number; withTags: boolean }
 
 export class Ring {
   readonly capacity: number;
@@ -19,20 +21,23 @@ export class Ring {
   private readonly idx: Int32Array;
   private readonly slots: Int32Array;
   private readonly buffer: SharedArrayBuffer;
+  /** The word beside each handle (withTags), else null. */
+  private readonly tags: Int32Array | null;
 
-  constructor(capacity: number, buffer?: SharedArrayBuffer) {
+  constructor(capacity: number, buffer?: SharedArrayBuffer, withTags = false) {
     if (!Number.isInteger(capacity) || capacity < 2 || capacity > 1 << 24 || (capacity & (capacity - 1)) !== 0) {
       throw new RangeError(`ring capacity must be a power of two in 2..16777216, got ${capacity}`);
     }
     this.capacity = capacity;
     this.mask = capacity - 1;
-    this.buffer = buffer ?? new SharedArrayBuffer((HEADER_INTS + capacity) * 4);
+    this.buffer = buffer ?? new SharedArrayBuffer((HEADER_INTS + capacity * (withTags ? 2 : 1)) * 4);
     this.idx = new Int32Array(this.buffer, 0, HEADER_INTS);
     this.slots = new Int32Array(this.buffer, HEADER_INTS * 4, capacity);
+    this.tags = withTags ? new Int32Array(this.buffer, (HEADER_INTS + capacity) * 4, capacity) : null;
   }
 
-  static attach(s: RingShare): Ring { return new Ring(s.capacity, s.buffer); }
-  shared(): RingShare { return { buffer: this.buffer, capacity: this.capacity }; }
+  static attach(s: RingShare): Ring { return new Ring(s.capacity, s.buffer, s.withTags); }
+  shared(): RingShare { return { buffer: this.buffer, capacity: this.capacity, withTags: this.tags !== null }; }
 
   /** Handles waiting to be read. */
   get count(): number { return (Atomics.load(this.idx, TAIL) - Atomics.load(this.idx, HEAD)) | 0; }
@@ -47,26 +52,30 @@ export class Ring {
     return true;
   }
 
-  /** Producer: add src[from..from+n); returns how many fit. */
-  enqueueBurst(src: Int32Array, from: number, n: number): number {
+  /** Producer: add src[from..from+n) (and, on a ring withTags, their tags[from..from+n)); returns how many fit. */
+  enqueueBurst(src: Int32Array, from: number, n: number, tags?: Int32Array): number {
     const tail = this.idx[TAIL];
     const head = Atomics.load(this.idx, HEAD);
     const free = this.capacity - ((tail - head) | 0);
     const k = n < free ? n : free;
     const slots = this.slots, mask = this.mask;
     for (let i = 0; i < k; i++) slots[(tail + i) & mask] = src[from + i];
+    const t = this.tags;
+    if (t !== null && tags !== undefined) for (let i = 0; i < k; i++) t[(tail + i) & mask] = tags[from + i];
     if (k > 0) Atomics.store(this.idx, TAIL, (tail + k) | 0);
     return k;
   }
 
-  /** Consumer: move up to `max` handles into dst[0..); returns how many. */
-  dequeueBurst(dst: Int32Array, max: number): number {
+  /** Consumer: move up to `max` handles into dst[0..) (and their tags into tags[0..)); returns how many. */
+  dequeueBurst(dst: Int32Array, max: number, tags?: Int32Array): number {
     const head = this.idx[HEAD];
     const tail = Atomics.load(this.idx, TAIL);
     const avail = (tail - head) | 0;
     const k = max < avail ? max : avail;
     const slots = this.slots, mask = this.mask;
     for (let i = 0; i < k; i++) dst[i] = slots[(head + i) & mask];
+    const t = this.tags;
+    if (t !== null && tags !== undefined) for (let i = 0; i < k; i++) tags[i] = t[(head + i) & mask];
     if (k > 0) Atomics.store(this.idx, HEAD, (head + k) | 0);
     return k;
   }

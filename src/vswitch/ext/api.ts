@@ -127,3 +127,13 @@ export interface ExtensionDefinition {
   datapath?(ctx: DatapathContext): DatapathHooks;
   stop?(): void | Promise<void>;
 }
+
+/** An extension bound to a switch, as a datapath thread runs it. */
+export interface BoundExtension {
+  name: string;
+  kind: ExtensionKind;
+  failClosed: boolean;
+  cacheable: boolean;
+  dropReasons: readonly string[];
+  hooks: DatapathHooks;
+}

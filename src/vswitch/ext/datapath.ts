@@ -2,9 +2,8 @@
 // import is cached per thread), take its definition (calling a factory with the
 // configuration, as the main thread did) and call its `datapath` hook with this thread's
 // context.
-import { DatapathContext } from './api.js';
+import { BoundExtension, DatapathContext } from './api.js';
 import { BoundSpec, checkDefinition } from './host.js';
-import { BoundExtension } from './stack.js';
 
 export type Originate = (ext: number, port: number, frame: Uint8Array) => boolean;
 

@@ -24,6 +24,9 @@ export const EXT_COUNTERS = [
   ...Array.from({ length: MAX_REASONS }, (_, i) => `reason${i}` as const),
 ] as const;
 export const REASON_BASE = EXT_COUNTERS.indexOf('reason0');
+/** Row width and counter indices of EXT_COUNTERS. */
+export const EXT_NC = EXT_COUNTERS.length;
+export const EXT_AT = Object.fromEntries(EXT_COUNTERS.map((n, i) => [n, i])) as Record<(typeof EXT_COUNTERS)[number], number>;
 
 // Words: [0] version, then per extension: enabled, position, status.
 const PER = 3;

@@ -1,0 +1,86 @@
+// Transmitter: the transmit side, on the thread that owns the pool. It takes what the
+// datapath threads produced — each port's transmit ring, whose entries carry the egress tag
+// op beside the handle — applies the op (egress-tag.ts) and gives the frame to the port's
+// endpoint; handles a thread is done with come back on its return ring and are freed here.
+// A tag op that needs a private copy when the pool is empty drops the copy
+// (txDropPoolEmpty). With worker threads it runs as a loop woken by their doorbell.
+
+import { Endpoint, PORT_COUNTERS } from '../endpoints/endpoint.js';
+import { CounterBlock } from '../counters.js';
+import { Doorbell } from '../nic/doorbell.js';
+import { PacketPool } from '../nic/pool.js';
+import { Ring } from '../nic/ring.js';
+import { applyTagOp } from '../vswitch/egress-tag.js';
+
+/** Most handles moved per ring per burst. */
+export const TX_BURST = 256;
+
+/** One datapath thread's rings to this thread: a transmit ring per port, and its return ring. */
+export interface TxSource { tx: Ring[]; ret: Ring }
+
+export class Transmitter {
+  private readonly pool: PacketPool;
+  private readonly endpoints: readonly Endpoint[];
+  private readonly portCounters: CounterBlock<typeof PORT_COUNTERS>;
+  private readonly sources: readonly TxSource[];
+  /** Rung by the datapath threads when they staged something. */
+  readonly bell = new Doorbell();
+  private readonly handles = new Int32Array(TX_BURST);
+  private readonly ops = new Int32Array(TX_BURST);
+
+  constructor(pool: PacketPool, endpoints: readonly Endpoint[], portCounters: CounterBlock<typeof PORT_COUNTERS>, sources: readonly TxSource[]) {
+    this.pool = pool; this.endpoints = endpoints; this.portCounters = portCounters; this.sources = sources;
+  }
+
+  /** Drop one reference to h; the last frees it. */
+  release(h: number): void {
+    if (Atomics.sub(this.pool.refs, h, 1) === 1) this.pool.free(h);
+  }
+
+  /** Transmit what the datapath produced and free what it returned; returns handles moved. */
+  drain(): number {
+    let moved = 0;
+    const pool = this.pool, tmp = this.handles, ops = this.ops, c = this.portCounters.values, nc = PORT_COUNTERS.length;
+    const dropAt = this.portCounters.at.txDropPoolEmpty;
+    for (let w = 0; w < this.sources.length; w++) {
+      const src = this.sources[w];
+      for (let p = 0; p < src.tx.length; p++) {
+        const ep = this.endpoints[p];
+        for (let n; (n = src.tx[p].dequeueBurst(tmp, TX_BURST, ops)) !== 0;) {
+          moved += n;
+          for (let i = 0; i < n; i++) {
+            const h = tmp[i];
+            const t = applyTagOp(pool, h, ops[i]);
+            if (t === h) { ep.send(h); continue; }
+            this.release(h);
+            if (t < 0) c[p * nc + dropAt]++; else ep.send(t);
+          }
+        }
+      }
+      for (let n; (n = src.ret.dequeueBurst(tmp, TX_BURST)) !== 0;) {
+        moved += n;
+        for (let i = 0; i < n; i++) pool.free(tmp[i]);
+      }
+    }
+    return moved;
+  }
+
+  /** Anything waiting on a transmit or return ring? */
+  pending(): boolean {
+    for (const s of this.sources) {
+      if (s.ret.count !== 0) return true;
+      for (const r of s.tx) if (r.count !== 0) return true;
+    }
+    return false;
+  }
+
+  /** Threaded mode: transmit whenever a thread rings, yielding to the event loop between rounds, while running() holds. */
+  async loop(running: () => boolean): Promise<void> {
+    while (running()) {
+      if (this.drain() !== 0) { await new Promise<void>((r) => setImmediate(r)); continue; }
+      const seq = this.bell.prepareSleep();
+      if (this.pending()) { this.bell.wake(); continue; }
+      await this.bell.sleepAsync(seq, 50);
+    }
+  }
+}
