@@ -16,16 +16,10 @@
 // Oddities are counted, not fatal: timestamp fractions out of range (normalised).
 
 import { closeSync, openSync, readSync } from 'node:fs';
+import { CaptureError } from './capture-error.js';
+import { Iface, newIface, setTsresol, stampOf } from './pcapng-time.js';
 
-export class CaptureError extends Error {
-  readonly offset: number;
-  readonly truncated: boolean;
-  constructor(offset: number, problem: string, truncated = false) {
-    super(`byte offset ${offset}: ${problem}`);
-    this.offset = offset;
-    this.truncated = truncated;
-  }
-}
+export { CaptureError };
 
 export const LINKTYPE_ETHERNET = 1;
 /** Largest record libpcap accepts (its maximum snapshot length). */
@@ -37,7 +31,6 @@ const PCAP_US = 0xa1b2c3d4, PCAP_NS = 0xa1b23c4d, SHB = 0x0a0d0d0a, BOM = 0x1a2b
 const IDB = 1, OPB = 2, SPB = 3, EPB = 6;
 const TWO32 = 4294967296;
 
-interface Iface { linkType: number; snaplen: number; div: number; binary: boolean; bits: number; offsetSec: number }
 
 /** Where bytes come from: a file descriptor (streamed) or a buffer already in memory. */
 type Source = { fd: number; buf: null } | { fd: -1; buf: Uint8Array };
@@ -235,17 +228,10 @@ export class CaptureReader {
       const blockEnd = s + len - 4;
       if (type === IDB) {
         if (len < 20) throw new CaptureError(at, `interface description block of ${len} bytes is too short`);
-        const f: Iface = { linkType: this.u16(s + 8), snaplen: this.u32(s + 12), div: 1e6, binary: false, bits: 6, offsetSec: 0 };
+        const f = newIface(this.u16(s + 8), this.u32(s + 12));
         this.walkOptions(at, s + 16, blockEnd, 'interface description', (code, o, olen) => {
-          if (code === 9 && olen >= 1) { // if_tsresol
-            const r = this.buf[o];
-            f.binary = (r & 0x80) !== 0;
-            f.bits = r & 0x7f;
-            if ((!f.binary && f.bits > 15) || (f.binary && f.bits > 50)) throw new CaptureError(at, `if_tsresol 0x${r.toString(16)} is finer than this reader supports`);
-            f.div = f.binary ? 2 ** f.bits : 10 ** f.bits;
-          } else if (code === 14 && olen >= 8) { // if_tsoffset, seconds
-            f.offsetSec = this.u32(o + (this.le ? 4 : 0)) * TWO32 + this.u32(o + (this.le ? 0 : 4));
-          }
+          if (code === 9 && olen >= 1) setTsresol(f, this.buf[o], at); // if_tsresol
+          else if (code === 14 && olen >= 8) f.offsetSec = this.u32(o + (this.le ? 4 : 0)) * TWO32 + this.u32(o + (this.le ? 0 : 4)); // if_tsoffset, seconds
         });
         this.ifaces.push(f);
         this.interfaces.push({ linkType: f.linkType, snaplen: f.snaplen, section: this.sections - 1 });
@@ -259,7 +245,7 @@ export class CaptureReader {
         if (f === undefined) throw new CaptureError(at + 8, `packet names interface ${id}, but the section has ${this.ifaces.length}`);
         const cap = this.u32(s + 20);
         if (cap > len - 32) throw new CaptureError(at + 20, `captured length ${cap} runs past the end of its ${len}-byte block`);
-        this.stamp(f, this.u32(s + 12), this.u32(s + 16));
+        stampOf(f, this.u32(s + 12), this.u32(s + 16), this);
         return this.deliver(at, s + 28, cap, this.u32(s + 24), id, s + len);
       }
       if (type === SPB) {
@@ -287,28 +273,6 @@ export class CaptureReader {
     this.start = next;
     this.records++;
     return true;
-  }
-
-  // 64-bit timestamp (hi, lo) in the interface's units -> seconds and nanoseconds, exactly:
-  // long division by the unit count per second on 16-bit limbs (every step below 2^53).
-  private stamp(f: Iface, hi: number, lo: number): void {
-    const d = f.div;
-    let q = 0, r = 0;
-    const limbs = [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff];
-    if (d < 2 ** 36) {
-      for (let i = 0; i < 4; i++) {
-        const cur = r * 65536 + limbs[i];
-        const ql = Math.floor(cur / d);
-        r = cur - ql * d;
-        q = q * 65536 + ql;
-      }
-    } else {
-      const units = (BigInt(hi) << 32n) | BigInt(lo);
-      q = Number(units / BigInt(d));
-      r = Number(units % BigInt(d));
-    }
-    this.tsSec = q + f.offsetSec;
-    this.tsNsec = !f.binary && f.bits <= 9 ? r * 10 ** (9 - f.bits) : Math.floor((r / d) * 1e9);
   }
 }
 

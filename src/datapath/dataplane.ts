@@ -20,40 +20,31 @@
 // (RuleSync, RuleReplica). applyRules resolves once every worker has acknowledged: a packet
 // classified after that uses the new rules, and no batch is classified under half a change.
 
-import { MessageChannel, MessagePort } from 'node:worker_threads';
-import { FLOW_CACHE_COUNTERS, FlowCache } from '../flow/flow-cache.js';
+import { FlowCache } from '../flow/flow-cache.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage } from '../flow/flow-stage.js';
 import { RuleSpec } from '../flow/rule.js';
-import { DEFAULT_MAX_RULES, ruleCounterBytes, RuleBatch, RuleSet, RuleView } from '../flow/rule-set.js';
+import { DEFAULT_MAX_RULES, RuleBatch, RuleSet, RuleView } from '../flow/rule-set.js';
 import { RuleTexts } from '../flow/rule-texts.js';
-import { encodeRows } from '../flow/rule-rows.js';
 import { Clock, systemClock } from '../clock.js';
 import { ControlTick } from '../controllers/control-tick.js';
 import { CounterRegistry } from '../counter-registry.js';
 import { switchCounters } from './switch-counters.js';
 import { MacAging } from '../controllers/mac-aging.js';
 import { CounterBlock } from '../counters.js';
-import { Doorbell } from '../nic/doorbell.js';
 import { PacketPool } from '../nic/pool.js';
-import { Ring } from '../nic/ring.js';
 import { Rss } from '../nic/rss.js';
 import { SoftNic } from '../nic/soft-nic.js';
 import { Endpoint, PEER_DOWN, PORT_COUNTERS, PortIo } from '../endpoints/endpoint.js';
 import { MacTable } from '../vswitch/mac-table.js';
-import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
 import { PortTable, PortVlanConfig } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
-import { serveQueues } from './serve.js';
-import { controlWords, CTL_STOP, WorkerSetup } from './worker-setup.js';
-import { DEFAULT_WATCHDOG_MS, WorkerSupervisor } from './supervisor.js';
 import { RuleSync } from './rule-sync.js';
-import { assembleDatapath } from './assemble.js';
-import { allReady, spawnWorker } from './spawn-worker.js';
-import { Transmitter, TX_BURST } from './transmit.js';
+import { DatapathThreads } from './threads.js';
+import { Transmitter } from './transmit.js';
 import { PortLife, PortState } from './port-life.js';
 import { DataplaneStats, dataplaneStats } from './dataplane-stats.js';
 import { ExtensionHost, ExtensionLimits, ExtensionReport, ExtensionSpec } from '../vswitch/ext/host.js';
-import { EXT_COUNTERS, extensionCounters } from '../vswitch/ext/state.js';
+import { EXT_COUNTERS } from '../vswitch/ext/state.js';
 
 export type { DataplaneStats, PortState };
 export type { WorkerEvent } from './spawn-worker.js';
@@ -103,18 +94,8 @@ export interface DataplaneOptions {
   onFailure?: (reason: string) => void;
 }
 
-
 /** NIC's own flow cache, used only for rules with a `queue` action. */
 const NIC_FLOW_CACHE_ENTRIES = 4096;
-
-/** One datapath thread's rings and counters (the main thread's view of it). */
-interface Source {
-  tx: Ring[]; ret: Ring; counters: CounterBlock<typeof PIPELINE_COUNTERS>;
-  ext: CounterBlock<typeof EXT_COUNTERS>;
-  /** The thread's rule counters and flow cache (in shared memory, read for stats). */
-  ruleCounters: Float64Array; cache: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
-  rulePort: MessagePort | null;
-}
 
 export class Dataplane {
   readonly o: DataplaneOptions;
@@ -125,19 +106,14 @@ export class Dataplane {
   readonly ports: PortTable;
   readonly portCounters: CounterBlock<typeof PORT_COUNTERS>;
   readonly clock: Clock;
-  private readonly sources: Source[] = [];
+  private readonly threads: DatapathThreads;
   private readonly tx: Transmitter;
-  private readonly control: Int32Array;
   readonly rules: RuleSet;
   private readonly flowCacheEntries: number;
   private ruleSync: RuleSync | null = null;
   readonly extensions: ExtensionHost;
   /** Port life cycle and properties. */
   readonly life: PortLife;
-  private inline: SwitchPipeline | null = null;
-  private started = false;
-  private readonly scratch = new Int32Array(TX_BURST);
-  private readonly batch = new Int32Array(BATCH_MAX);
   private pumpScheduled = false;
   private running = false;
   private txLoopDone: Promise<void> | null = null;
@@ -147,7 +123,6 @@ export class Dataplane {
   readonly registry: CounterRegistry;
   /** Set when a worker died, threw or hung; the reason. */
   failure: string | null = null;
-  private readonly supervisor: WorkerSupervisor;
 
   constructor(o: DataplaneOptions) {
     this.o = o;
@@ -164,37 +139,24 @@ export class Dataplane {
       if (p.macLimit !== undefined) this.macs.portLimit[i] = p.macLimit;
     });
     this.portCounters = new CounterBlock(PORT_COUNTERS, o.ports.length);
-    this.control = new Int32Array(new SharedArrayBuffer(controlWords(o.workers) * 4));
     const maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
     this.rules = new RuleSet({ ports: o.ports.map((p) => p.name), queues: o.queues }, { maxRules });
     this.rules.apply(o.rules ?? {}); // throws RuleError before anything starts
     this.flowCacheEntries = o.flowCacheEntries ?? DEFAULT_FLOW_CACHE_ENTRIES;
     this.nic.ruleQueues = new FlowStage(this.rules, new FlowCache(NIC_FLOW_CACHE_ENTRIES), o.ports.length);
-    for (let w = 0; w < Math.max(1, o.workers); w++) {
-      this.sources.push({
-        tx: o.ports.map(() => new Ring(o.txRingSize, undefined, true)),
-        ret: new Ring(ceilPow2(o.poolSlots)),
-        counters: new CounterBlock(PIPELINE_COUNTERS, o.ports.length),
-        ruleCounters: o.workers === 0 ? this.rules.counters : new Float64Array(new SharedArrayBuffer(ruleCounterBytes(maxRules))),
-        cache: new CounterBlock(FLOW_CACHE_COUNTERS),
-        rulePort: null,
-        ext: extensionCounters((o.extensions ?? []).length),
-      });
-    }
-    this.tx = new Transmitter(this.pool, o.ports.map((p) => p.endpoint), this.portCounters, this.sources);
     this.extensions = new ExtensionHost(o.extensions ?? [], o.ports.map((p) => p.name), { limits: o.extensionLimits, baseDir: o.extensionBaseDir, onLog: o.onLog, threads: o.workers === 0 ? 1 : o.workers + 1 });
-    for (const s of this.sources) this.extensions.threadCounters.push(s.ext);
+    this.threads = new DatapathThreads({
+      workers: o.workers, queues: o.queues, txRingSize: o.txRingSize, flowCacheEntries: this.flowCacheEntries, portNames: o.ports.map((p) => p.name),
+      pool: this.pool, keys: this.keys, nic: this.nic, ports: this.ports, macs: this.macs, rules: this.rules, host: this.extensions,
+      originate: (e, port, frame, counters) => this.originate(e, port, frame, counters), onFailure: (why) => this.fail(why),
+    });
+    const sources = this.threads.sources;
+    this.tx = new Transmitter(this.pool, o.ports.map((p) => p.endpoint), this.portCounters, sources);
     this.life = new PortLife(o.ports.map((p) => p.name), this.extensions, this.ports);
     this.registry = switchCounters({
       ports: o.ports, portCounters: this.portCounters, queues: this.nic.counters, macs: this.macs, tick: this.tick,
-      threads: this.sources.map((s) => ({ pipeline: s.counters, cache: s.cache, ext: s.ext })),
+      threads: sources.map((s) => ({ pipeline: s.counters, cache: s.cache, ext: s.ext })),
       extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters,
-    });
-    this.supervisor = new WorkerSupervisor({
-      control: this.control,
-      rings: (w) => this.nic.rings.filter((_, q) => q % o.workers === w),
-      extension: (e) => this.extensions.bound[e],
-      onFailure: (why) => this.fail(why),
     });
   }
 
@@ -213,61 +175,17 @@ export class Dataplane {
     await host.bind();
     try {
       this.life.bringUp();
-      await this.startThreads();
+      await this.threads.start(this.tx);
     } catch (e) {
-      await this.supervisor.terminate();
+      await this.threads.terminate();
       await host.stop();
       throw e;
     }
-    this.started = true;
     for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.portIo(i));
     this.running = true;
     if (o.workers > 0) this.txLoopDone = this.tx.loop(() => this.running);
     this.tick.start();
-    this.supervisor.watch(o.watchdogMs ?? DEFAULT_WATCHDOG_MS);
-  }
-
-  // The datapath: inline on this thread (workers = 0), or one worker per group of queues
-  // (queue q -> worker q % N). Workers load their extensions asynchronously: take no frame
-  // before every one is serving.
-  private async startThreads(): Promise<void> {
-    const o = this.o, host = this.extensions, names = o.ports.map((p) => p.name);
-    const ext = (s: Source, thread: number) => ({ bound: host.bound, counters: s.ext, ports: names, limits: host.limits, thread });
-    if (o.workers === 0) {
-      const s = this.sources[0];
-      this.inline = await assembleDatapath({
-        pool: this.pool, keys: this.keys, ports: this.ports, macs: this.macs, out: { tx: s.tx, ret: s.ret, bell: this.tx.bell }, counters: s.counters,
-        rules: this.rules, cache: new FlowCache(this.flowCacheEntries, s.cache.buffer),
-        extensions: { ...ext(s, 0), state: host.state, originate: (e, port, frame) => this.originate(e, port, frame, s.ext), onFault: (m) => host.note(m) },
-      });
-      return;
-    }
-    const readies: Promise<void>[] = [];
-    for (let w = 0; w < o.workers; w++) {
-      const bell = new Doorbell();
-      const queues: Ring[] = [];
-      for (let q = w; q < o.queues; q += o.workers) { queues.push(this.nic.rings[q]); this.nic.assign(q, bell); }
-      const s = this.sources[w];
-      const channel = new MessageChannel();
-      s.rulePort = channel.port1;
-      const setup: WorkerSetup = {
-        pool: this.pool.shared(), keys: this.keys.shared(), ports: this.ports.shared(), macs: this.macs.shared(),
-        portCount: o.ports.length, queues: queues.map((r) => r.shared()),
-        bell: bell.buffer, tx: s.tx.map((r) => r.shared()), ret: s.ret.shared(), mainBell: this.tx.bell.buffer,
-        counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
-        rules: { ports: names, queues: o.queues, rows: encodeRows(this.rules, this.rules.installedSlots()), maxRules: this.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
-        flowCache: { entries: this.flowCacheEntries, counters: s.cache.buffer },
-        rulePort: channel.port2,
-        extensions: { ...ext(s, w + 1), state: host.state.buffer, counters: s.ext.buffer },
-      };
-      const { worker, ready } = spawnWorker(setup, channel.port2, w, (m) => {
-        if (m.fault) host.note(m.fault);
-        else if (m.originate) this.originate(m.originate.ext, m.originate.port, m.originate.frame, s.ext);
-      });
-      this.supervisor.add(worker);
-      readies.push(ready);
-    }
-    await allReady(readies, host.limits.startTimeoutMs);
+    this.threads.watch(o.watchdogMs);
   }
 
   private fail(reason: string): void {
@@ -304,10 +222,8 @@ export class Dataplane {
   poll(): number {
     let work = 0;
     this.nic.flush();
-    if (this.inline) {
-      // Extensions may originate frames while the pipeline runs: publish those too.
-      for (let n; (n = serveQueues(this.nic.rings, this.inline, this.batch, this.clock)) !== 0;) { work += n; work += this.tx.drain(); this.nic.flush(); }
-    }
+    // Inline mode: extensions may originate frames while the pipeline runs: publish those too.
+    for (let n; (n = this.threads.serveInline(this.clock)) !== 0;) { work += n; work += this.tx.drain(); this.nic.flush(); }
     return work + this.tx.drain();
   }
 
@@ -371,8 +287,8 @@ export class Dataplane {
   applyRuleTexts(batch: RuleBatch | RuleTexts): Promise<{ added: string[]; deleted: string[] }> {
     // Workers start from the configured rules: a change made before they exist would reach
     // this thread's rules only.
-    if (this.o.workers > 0 && !this.started) return Promise.reject(new Error('the switch is not started: rule changes before start() would not reach its datapath threads (put them in the configuration)'));
-    this.ruleSync ??= new RuleSync(this.rules, { ports: () => this.sources.flatMap((x) => (x.rulePort ? [x.rulePort] : [])), control: this.control, bells: this.nic.bells, failure: () => this.failure });
+    if (this.o.workers > 0 && !this.threads.started) return Promise.reject(new Error('the switch is not started: rule changes before start() would not reach its datapath threads (put them in the configuration)'));
+    this.ruleSync ??= new RuleSync(this.rules, { ports: () => this.threads.rulePorts(), control: this.threads.control, bells: this.nic.bells, failure: () => this.failure });
     return this.ruleSync.apply(batch);
   }
 
@@ -380,9 +296,7 @@ export class Dataplane {
   rulePage(offset: number, limit: number): RuleStat[] { return this.rules.page(offset, limit).map((r) => this.ruleStat(r)); }
 
   private ruleStat(r: RuleView): RuleStat {
-    let packets = 0, bytes = 0;
-    for (const s of this.sources) { packets += s.ruleCounters[r.slot * 2]; bytes += s.ruleCounters[r.slot * 2 + 1]; }
-    return { ...r.spec!, id: r.id, packets, bytes };
+    return { ...r.spec!, id: r.id, ...this.threads.ruleCounts(r.slot) };
   }
 
   /** Installed rules in evaluation order with their packet and byte counters (all threads). */
@@ -390,7 +304,7 @@ export class Dataplane {
 
   /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
   async stop(timeoutMs = 2000): Promise<void> {
-    this.supervisor.stopping = true;
+    this.threads.supervisor.stopping = true;
     this.tick.stop();
     for (const p of this.o.ports) p.endpoint.quiesce();
     const deadline = Date.now() + timeoutMs;
@@ -399,19 +313,7 @@ export class Dataplane {
       await new Promise<void>((r) => setTimeout(r, 1));
     }
     this.running = false;
-    Atomics.store(this.control, CTL_STOP, 1);
-    for (const q of this.nic.bells) q.wakeAlways();
-    // Workers exit once their rings are empty; one that does not within a second is ended.
-    await this.supervisor.stop(1000);
-    // Frames still queued for a worker that failed will never be served: count and free them.
-    for (let q = 0; q < this.nic.queues; q++) {
-      const ring = this.nic.rings[q];
-      for (let n; (n = ring.dequeueBurst(this.scratch, TX_BURST)) !== 0;) {
-        this.nic.counters.values[this.nic.counters.slot('dropUnserved', q)] += n;
-        for (let i = 0; i < n; i++) this.pool.free(this.scratch[i]);
-      }
-    }
-    for (const s of this.sources) s.rulePort?.close();
+    await this.threads.stop();
     this.tx.bell.wakeAlways();
     if (this.txLoopDone) await this.txLoopDone;
     this.poll();
@@ -428,5 +330,3 @@ export class Dataplane {
 }
 
 export type RuleStat = RuleSpec & { id: string; packets: number; bytes: number };
-
-function ceilPow2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }

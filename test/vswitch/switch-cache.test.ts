@@ -4,8 +4,8 @@
 // batches of mixed flows (a batch that learns something switches its cached flows afresh).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SwitchPipeline } from '../../src/vswitch/pipeline.js';
 import { RuleSpec } from '../../src/flow/rule.js';
+import { DatapathThreads } from '../../src/datapath/threads.js';
 import { buildFrame, FrameSpec } from '../../src/wire/frame-builder.js';
 import { BCAST, MAC, memorySwitch, TestPort } from '../helpers/switch.js';
 
@@ -77,7 +77,7 @@ function scenario(seed: number, steps: number): (Step | Ctl)[] {
 
 async function run(plan: (Step | Ctl)[], rules: RuleSpec[], neverHit: boolean) {
   const s = await memorySwitch(PORTS, rules.length ? { rules: { add: rules } } : {});
-  const inline = (s.dp as unknown as { inline: SwitchPipeline }).inline;
+  const inline = (s.dp as unknown as { threads: DatapathThreads }).threads.inlinePipeline!;
   // The reference decides every packet afresh: its flow cache never answers.
   if (neverHit) inline.flow!.cache.lookup = () => -1;
   const received: string[][] = PORTS.map(() => []);

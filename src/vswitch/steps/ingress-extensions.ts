@@ -42,6 +42,8 @@ export const ingressExtensions: PipelineStep = {
         }
       }
     }
+    // Alive after the extensions: what egress extensions and cache decisions look at.
+    if (ext === null && flow === null) return;
     const afterIngress = b.afterIngress;
     for (let i = 0; i < n; i++) afterIngress[i] = dest[i] === DROP ? 0 : 1;
   },

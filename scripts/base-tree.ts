@@ -1,0 +1,24 @@
+// withBaseTree: check an older commit out into a temporary git worktree, build it with this
+// checkout's node_modules, run `fn` with its directory, and remove it again (also on error).
+// Used by the A/B scripts (ab.ts, ab-pipeline.ts).
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export async function withBaseTree<T>(base: string, fn: (tree: string, baseRev: string, headRev: string) => Promise<T>): Promise<T> {
+  const here = resolve('.');
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
+  const baseRev = git('rev-parse', '--short', base);
+  const headRev = git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') === '' ? '' : '+changes');
+  const tree = mkdtempSync(join(tmpdir(), 'sluice-ab-'));
+  try {
+    git('worktree', 'add', '--detach', tree, base);
+    symlinkSync(join(here, 'node_modules'), join(tree, 'node_modules'));
+    execFileSync(process.execPath, [join(here, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: tree, stdio: 'inherit' });
+    return await fn(tree, baseRev, headRev);
+  } finally {
+    try { git('worktree', 'remove', '--force', tree); } catch { rmSync(tree, { recursive: true, force: true }); }
+  }
+}

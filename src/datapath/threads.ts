@@ -1,0 +1,174 @@
+// DatapathThreads: the switch's datapath threads and the main thread's view of each — its
+// transmit and return rings, its counters (pipeline, flow cache, extensions, rules), its rule
+// port — and their life: start inline (workers = 0: this thread runs the pipeline, see
+// serveInline) or as worker threads (queue q -> worker q % N), supervised (supervisor.ts),
+// and stopped once their rings are empty. Frames left on the queues of a worker that failed
+// are counted (dropUnserved) and freed.
+
+import { MessageChannel, MessagePort } from 'node:worker_threads';
+import { Clock } from '../clock.js';
+import { CounterBlock } from '../counters.js';
+import { FLOW_CACHE_COUNTERS, FlowCache } from '../flow/flow-cache.js';
+import { encodeRows } from '../flow/rule-rows.js';
+import { ruleCounterBytes, RuleSet } from '../flow/rule-set.js';
+import { Doorbell } from '../nic/doorbell.js';
+import { PacketPool } from '../nic/pool.js';
+import { Ring } from '../nic/ring.js';
+import { SoftNic } from '../nic/soft-nic.js';
+import { FlowKeys } from '../wire/flow-key.js';
+import { MacTable } from '../vswitch/mac-table.js';
+import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
+import { PortTable } from '../vswitch/port-table.js';
+import { Originate } from '../vswitch/ext/datapath.js';
+import { ExtensionHost } from '../vswitch/ext/host.js';
+import { EXT_COUNTERS, extensionCounters } from '../vswitch/ext/state.js';
+import { assembleDatapath } from './assemble.js';
+import { serveQueues } from './serve.js';
+import { allReady, spawnWorker } from './spawn-worker.js';
+import { DEFAULT_WATCHDOG_MS, WorkerSupervisor } from './supervisor.js';
+import { Transmitter, TX_BURST } from './transmit.js';
+import { controlWords, CTL_STOP, WorkerSetup } from './worker-setup.js';
+
+/** One datapath thread's rings and counters (the main thread's view of it). */
+export interface ThreadSource {
+  tx: Ring[]; ret: Ring; counters: CounterBlock<typeof PIPELINE_COUNTERS>;
+  ext: CounterBlock<typeof EXT_COUNTERS>;
+  /** The thread's rule counters and flow cache (in shared memory, read for stats). */
+  ruleCounters: Float64Array; cache: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
+  rulePort: MessagePort | null;
+}
+
+/** What the threads run on. */
+export interface ThreadParts {
+  workers: number; queues: number; txRingSize: number; flowCacheEntries: number; portNames: string[];
+  pool: PacketPool; keys: FlowKeys; nic: SoftNic; ports: PortTable; macs: MacTable; rules: RuleSet; host: ExtensionHost;
+  /** A frame extension e of a thread originates on `port` (counted on that thread's extension counters). */
+  originate: (e: number, port: number, frame: Uint8Array, counters: CounterBlock<typeof EXT_COUNTERS>) => boolean;
+  onFailure: (reason: string) => void;
+}
+
+export class DatapathThreads {
+  readonly sources: ThreadSource[] = [];
+  /** Stop flag, rule versions, heartbeats, hook words (worker-setup.ts). */
+  readonly control: Int32Array;
+  readonly supervisor: WorkerSupervisor;
+  private readonly p: ThreadParts;
+  private inline: SwitchPipeline | null = null;
+  /** The threads were started (rule changes reach them from now on). */
+  started = false;
+  private readonly scratch = new Int32Array(TX_BURST);
+  private readonly batch = new Int32Array(BATCH_MAX);
+
+  constructor(p: ThreadParts) {
+    this.p = p;
+    this.control = new Int32Array(new SharedArrayBuffer(controlWords(p.workers) * 4));
+    const np = p.portNames.length, extensions = p.host.count;
+    for (let w = 0; w < Math.max(1, p.workers); w++) {
+      this.sources.push({
+        tx: p.portNames.map(() => new Ring(p.txRingSize, undefined, true)),
+        ret: new Ring(ceilPow2(p.pool.slots)),
+        counters: new CounterBlock(PIPELINE_COUNTERS, np),
+        ruleCounters: p.workers === 0 ? p.rules.counters : new Float64Array(new SharedArrayBuffer(ruleCounterBytes(p.rules.maxRules))),
+        cache: new CounterBlock(FLOW_CACHE_COUNTERS),
+        rulePort: null,
+        ext: extensionCounters(extensions),
+      });
+    }
+    for (const s of this.sources) p.host.threadCounters.push(s.ext);
+    this.supervisor = new WorkerSupervisor({
+      control: this.control,
+      rings: (w) => p.nic.rings.filter((_, q) => q % p.workers === w),
+      extension: (e) => p.host.bound[e],
+      onFailure: p.onFailure,
+    });
+  }
+
+  /** Inline mode's pipeline (null with workers, or before start). */
+  get inlinePipeline(): SwitchPipeline | null { return this.inline; }
+
+  /** Rule ports of the worker threads (none inline). */
+  rulePorts(): MessagePort[] { return this.sources.flatMap((x) => (x.rulePort ? [x.rulePort] : [])); }
+
+  /**
+   * Start the datapath: assemble it inline, or spawn the workers and wait until every one has
+   * loaded its extensions and serves its queues (no frame is taken before). `tx` receives what
+   * they emit. On failure the caller terminates (terminate()).
+   */
+  async start(tx: Transmitter): Promise<void> {
+    const p = this.p, host = p.host, names = p.portNames;
+    const ext = (s: ThreadSource, thread: number) => ({ bound: host.bound, counters: s.ext, ports: names, limits: host.limits, thread });
+    const originate = (s: ThreadSource): Originate => (e, port, frame) => p.originate(e, port, frame, s.ext);
+    if (p.workers === 0) {
+      const s = this.sources[0];
+      this.inline = await assembleDatapath({
+        pool: p.pool, keys: p.keys, ports: p.ports, macs: p.macs, out: { tx: s.tx, ret: s.ret, bell: tx.bell }, counters: s.counters,
+        rules: p.rules, cache: new FlowCache(p.flowCacheEntries, s.cache.buffer),
+        extensions: { ...ext(s, 0), state: host.state, originate: originate(s), onFault: (m) => host.note(m) },
+      });
+      this.started = true;
+      return;
+    }
+    const readies: Promise<void>[] = [];
+    for (let w = 0; w < p.workers; w++) {
+      const bell = new Doorbell();
+      const queues: Ring[] = [];
+      for (let q = w; q < p.queues; q += p.workers) { queues.push(p.nic.rings[q]); p.nic.assign(q, bell); }
+      const s = this.sources[w];
+      const channel = new MessageChannel();
+      s.rulePort = channel.port1;
+      const setup: WorkerSetup = {
+        pool: p.pool.shared(), keys: p.keys.shared(), ports: p.ports.shared(), macs: p.macs.shared(),
+        portCount: names.length, queues: queues.map((r) => r.shared()),
+        bell: bell.buffer, tx: s.tx.map((r) => r.shared()), ret: s.ret.shared(), mainBell: tx.bell.buffer,
+        counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
+        rules: { ports: names, queues: p.queues, rows: encodeRows(p.rules, p.rules.installedSlots()), maxRules: p.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
+        flowCache: { entries: p.flowCacheEntries, counters: s.cache.buffer },
+        rulePort: channel.port2,
+        extensions: { ...ext(s, w + 1), state: host.state.buffer, counters: s.ext.buffer },
+      };
+      const { worker, ready } = spawnWorker(setup, channel.port2, w, (m) => {
+        if (m.fault) host.note(m.fault);
+        else if (m.originate) originate(s)(m.originate.ext, m.originate.port, m.originate.frame);
+      });
+      this.supervisor.add(worker);
+      readies.push(ready);
+    }
+    await allReady(readies, host.limits.startTimeoutMs);
+    this.started = true;
+  }
+
+  /** Begin watching the workers for hangs (0: no watchdog). */
+  watch(ms = DEFAULT_WATCHDOG_MS): void { this.supervisor.watch(ms); }
+
+  /** Inline mode: one pass of the pipeline over every queue; handles served (0 with workers). */
+  serveInline(clock: Clock): number {
+    return this.inline === null ? 0 : serveQueues(this.p.nic.rings, this.inline, this.batch, clock);
+  }
+
+  /** End workers at once (a failed start). */
+  terminate(): Promise<void> { return this.supervisor.terminate(); }
+
+  /** Workers exit once their rings are empty (one that does not within a second is ended); frames a failed worker left are counted and freed. */
+  async stop(): Promise<void> {
+    const nic = this.p.nic, pool = this.p.pool;
+    Atomics.store(this.control, CTL_STOP, 1);
+    for (const q of nic.bells) q.wakeAlways();
+    await this.supervisor.stop(1000);
+    for (let q = 0; q < nic.queues; q++) {
+      for (let n; (n = nic.rings[q].dequeueBurst(this.scratch, TX_BURST)) !== 0;) {
+        nic.counters.values[nic.counters.slot('dropUnserved', q)] += n;
+        for (let i = 0; i < n; i++) pool.free(this.scratch[i]);
+      }
+    }
+    for (const s of this.sources) s.rulePort?.close();
+  }
+
+  /** Packets and bytes rule slot `slot` counted, summed over threads. */
+  ruleCounts(slot: number): { packets: number; bytes: number } {
+    let packets = 0, bytes = 0;
+    for (const s of this.sources) { packets += s.ruleCounters[slot * 2]; bytes += s.ruleCounters[slot * 2 + 1]; }
+    return { packets, bytes };
+  }
+}
+
+function ceilPow2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }
