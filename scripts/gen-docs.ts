@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_SCHEMA } from '../src/control/config.js';
-import { describe } from '../src/control/schema.js';
+import { describe } from '../src/schema.js';
 import { CounterRegistry, metricName } from '../src/counter-registry.js';
 import { Dataplane } from '../src/datapath/dataplane.js';
 import { MemoryEndpoint } from '../src/endpoints/memory.js';

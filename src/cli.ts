@@ -11,7 +11,7 @@ import { rulesCommand } from './control/rules-command.js';
 import { extCommand } from './control/ext-command.js';
 import { replay, ReplayOptions } from './control/replay.js';
 import { bench, BenchOptions, benchText } from './control/bench.js';
-import { ConfigError, describe } from './control/schema.js';
+import { ConfigError, describe } from './schema.js';
 
 const HELP = `sluice — a userspace software NIC and virtual switch
 

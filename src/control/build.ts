@@ -1,16 +1,9 @@
 // Build a Dataplane from a checked Config: endpoints, RSS key/table, steering filters.
 import { Dataplane } from '../datapath/dataplane.js';
-import { Endpoint } from '../endpoints/endpoint.js';
-import { MemoryEndpoint } from '../endpoints/memory.js';
-import { parseHostPort, UdpEndpoint } from '../endpoints/udp.js';
+import { endpointKind } from '../endpoints/kinds.js';
 import { MICROSOFT_RSS_KEY, Rss } from '../nic/rss.js';
 import { SteeringFilter } from '../nic/steering.js';
-import { Config, PortConfig } from './config.js';
-
-function endpointFor(p: PortConfig): Endpoint {
-  if (p.endpoint.type === 'memory') return new MemoryEndpoint();
-  return new UdpEndpoint(parseHostPort(p.endpoint.local)!, parseHostPort(p.endpoint.remote)!, p.endpoint.socketBuffer);
-}
+import { Config } from './config.js';
 
 export interface BuildOptions {
   /** Directory extension module paths are relative to (the configuration file's). */
@@ -27,7 +20,7 @@ export function buildDataplane(c: Config, b: BuildOptions = {}): Dataplane {
     txRingSize: c.switch.txRingSize, workers: c.workers, filterCapacity: c.nic.filterCapacity,
     macTableSize: c.switch.macTableSize, macAgingSeconds: c.switch.macAgingSeconds, macReservedPercent: c.switch.macReservedPercent,
     rss: new Rss(c.nic.queues, key, c.nic.rss.indirection),
-    ports: c.ports.map((p) => ({ name: p.name, endpoint: endpointFor(p), vlan: p.vlan, macLimit: p.macLimit })),
+    ports: c.ports.map((p) => ({ name: p.name, endpoint: endpointKind(p.endpoint.type).create(p.endpoint), vlan: p.vlan, macLimit: p.macLimit })),
     rules: { add: c.rules }, flowCacheEntries: c.flow.cacheEntries, maxRules: c.flow.maxRules,
     extensions: c.extensions, extensionLimits: c.extensionLimits, extensionBaseDir: b.baseDir, onLog: b.onLog,
     watchdogMs: c.watchdogMs, onFailure: b.onFailure,

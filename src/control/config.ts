@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { totalmem } from 'node:os';
-import { parseHostPort } from '../endpoints/udp.js';
+import { ENDPOINT_SCHEMA, endpointKind } from '../endpoints/kinds.js';
+import { EndpointConfig } from '../endpoints/registry.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
 import { DEFAULT_WATCHDOG_MS } from '../datapath/supervisor.js';
@@ -14,15 +15,14 @@ import { RuleError, RuleSpec } from '../flow/rule.js';
 import { DEFAULT_MAX_RULES, ruleCounterBytes, RuleSet } from '../flow/rule-set.js';
 import { slotsFor } from '../flow/rule-store.js';
 import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
-import { ConfigError, ConfigProblem, Field, Schema, validate } from './schema.js';
+import { ConfigError, ConfigProblem, Field, Schema, validate } from '../schema.js';
 import { DEFAULT_MAX_BODY, defaultControl, parseControl } from './control-address.js';
 import { brief, fileProblem } from '../quote.js';
 
-export interface UdpEndpointConfig { type: 'udp'; local: string; remote: string; socketBuffer: number }
-export interface MemoryEndpointConfig { type: 'memory' }
 export interface PortConfig {
   name: string;
-  endpoint: UdpEndpointConfig | MemoryEndpointConfig;
+  /** The endpoint kind's configuration (endpoints/registry.ts). */
+  endpoint: EndpointConfig;
   vlan: { mode: 'access' | 'trunk'; vlan?: number; allowed?: number[]; native?: number };
   macLimit: number;
 }
@@ -45,7 +45,6 @@ export interface Config {
 /** Where `sluice run` serves its control API and `sluice rules` looks for it. */
 export const DEFAULT_CONTROL = defaultControl();
 
-const hostPort = (s: string) => (parseHostPort(s) ? null : `${brief(s)} is not "IP:port" with an IP address literal (e.g. "127.0.0.1:40001")`);
 const mac = (s: string) => (parseMac(s) ? null : `${brief(s)} is not a MAC address like "02:00:00:00:00:01"`);
 const ip = (s: string) => (parseIpv4(s) !== null || parseIpv6(s) ? null : `${brief(s)} is not an IPv4 or IPv6 address`);
 const hexKey = (s: string) => (/^([0-9a-f]{2}:?){40,}$/i.test(s) && s.replace(/:/g, '').length % 2 === 0 ? null : 'must be at least 40 hex bytes, e.g. "6d:5a:56:da:..."');
@@ -57,14 +56,7 @@ const portSchema: Schema = {
   type: 'object', doc: 'a switch port',
   fields: {
     name: f({ type: 'string', check: (s) => (/^[A-Za-z0-9_.-]{1,32}$/.test(s) ? null : 'use 1-32 letters, digits, "_", "-" or "."') }, 'port name, used in reports and commands', undefined, true),
-    endpoint: f({
-      type: 'object', fields: {
-        type: f({ type: 'string', enum: ['udp', 'memory'] }, '"udp": one Ethernet frame per datagram (QEMU dgram/socket backends); "memory": for tests', undefined, true),
-        local: f({ type: 'string', check: hostPort }, 'udp: address:port this port listens on'),
-        remote: f({ type: 'string', check: hostPort }, 'udp: address:port of the peer it sends to (the only source it accepts)'),
-        socketBuffer: f(int(65536, 1 << 30, 'bytes'), 'udp: kernel send/receive buffer asked for (capped by net.core.rmem_max/wmem_max)', 4 << 20),
-      },
-    }, 'where the port\'s frames come from and go to', undefined, true),
+    endpoint: f(ENDPOINT_SCHEMA, 'where the port\'s frames come from and go to (the fields of its kind)', undefined, true),
     vlan: f({
       type: 'object', fields: {
         mode: f({ type: 'string', enum: ['access', 'trunk'] }, 'access: untagged frames in one VLAN; trunk: 802.1Q-tagged frames of the allowed VLANs', 'access'),
@@ -201,17 +193,12 @@ export function checkConfig(doc: unknown): Config {
   const problems: ConfigProblem[] = [];
   const bad = (path: string, problem: string) => { problems.push({ path, problem }); };
   const names = new Set<string>();
-  const locals = new Set<string>();
+  const taken = new Set<string>(); // what endpoints claimed (e.g. local addresses)
   c.ports.forEach((p, i) => {
     const at = `ports[${i}]`;
     if (names.has(p.name)) bad(`${at}.name`, `duplicate port name "${p.name}"`);
     names.add(p.name);
-    if (p.endpoint.type === 'udp') {
-      if (!p.endpoint.local) bad(`${at}.endpoint.local`, 'is required for a udp endpoint');
-      if (!p.endpoint.remote) bad(`${at}.endpoint.remote`, 'is required for a udp endpoint');
-      if (p.endpoint.local && locals.has(p.endpoint.local)) bad(`${at}.endpoint.local`, `${p.endpoint.local} is already used by another port`);
-      locals.add(p.endpoint.local);
-    }
+    endpointKind(p.endpoint.type).check?.(p.endpoint, (field, problem) => bad(`${at}.endpoint.${field}`, problem), taken);
     const v = p.vlan;
     if (v.mode === 'trunk' && !v.allowed?.length && v.native === undefined) bad(`${at}.vlan.allowed`, 'a trunk needs allowed VLANs or a native VLAN');
     if (v.mode === 'access' && (v.allowed !== undefined || v.native !== undefined)) bad(`${at}.vlan`, '"allowed" and "native" apply to trunk ports only');

@@ -2,7 +2,7 @@
 // live rates, and on SIGINT/SIGTERM drain and print the final counters (exit 0).
 
 import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
-import { parseHostPort, UdpEndpoint } from '../endpoints/udp.js';
+import { endpointKind } from '../endpoints/kinds.js';
 import { buildDataplane } from './build.js';
 import { ControlApi } from './control-api.js';
 import { ControlAddress, parseControl } from './control-address.js';
@@ -12,18 +12,16 @@ import { onStopSignals } from './stop-signals.js';
 
 export interface RunOptions { json: boolean; quiet: boolean; baseDir?: string }
 
+// Each port and how a peer attaches to it, then a copy-paste peer for the first port of each
+// kind that has one (endpoints/registry.ts).
 function attachHelp(c: Config): string[] {
-  const lines: string[] = [];
-  c.ports.forEach((p) => {
-    const e = p.endpoint;
-    if (e.type !== 'udp') { lines.push(`  ${p.name.padEnd(8)} memory`); return; }
-    lines.push(`  ${p.name.padEnd(8)} udp listen ${e.local} -> send ${e.remote}   (a peer binds ${e.remote} and sends to ${e.local})`);
-  });
-  const first = c.ports.find((p) => p.endpoint.type === 'udp');
-  if (first && first.endpoint.type === 'udp') {
-    const l = parseHostPort(first.endpoint.local)!, r = parseHostPort(first.endpoint.remote)!;
-    lines.push(`attach a QEMU VM to ${first.name}:`);
-    lines.push(`  -netdev dgram,id=n0,local.type=inet,local.host=${r.host},local.port=${r.port},remote.type=inet,remote.host=${l.host},remote.port=${l.port} -device virtio-net-pci,netdev=n0`);
+  const lines = c.ports.map((p) => `  ${p.name.padEnd(8)} ${endpointKind(p.endpoint.type).attach(p.endpoint)}`);
+  const shown = new Set<string>();
+  for (const p of c.ports) {
+    const k = endpointKind(p.endpoint.type);
+    if (shown.has(k.type) || !k.example) continue;
+    shown.add(k.type);
+    lines.push(...k.example(p.endpoint, p.name));
   }
   return lines;
 }
@@ -66,10 +64,7 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   for (const r of dp.extensionReport()) log(`  extension ${r.name} (${r.kind}${r.cacheable ? ', flow-cacheable' : ''}) ${r.enabled ? 'enabled' : 'disabled'}`);
   for (const l of attachHelp(c)) log(l);
   c.ports.forEach((p, i) => {
-    const ep = dp.endpoint(i);
-    if (ep instanceof UdpEndpoint && p.endpoint.type === 'udp' && ep.recvBufferSize < p.endpoint.socketBuffer) {
-      log(`  note: ${p.name} got a ${ep.recvBufferSize}-byte receive buffer (asked ${p.endpoint.socketBuffer}); raise net.core.rmem_max to absorb bursts`);
-    }
+    for (const note of endpointKind(p.endpoint.type).notes?.(dp.endpoint(i), p.endpoint) ?? []) log(`  note: ${p.name} ${note}`);
   });
   if (api) log(`control API on ${c.control.listen} — use it with sluice rules | ext | prop | port${c.control.listen === DEFAULT_CONTROL ? '' : ` --control ${c.control.listen}`}`);
   log('Ctrl-C stops and prints the final counters.');

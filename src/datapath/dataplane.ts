@@ -32,67 +32,25 @@ import { switchCounters } from './switch-counters.js';
 import { MacAging } from '../controllers/mac-aging.js';
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
-import { Rss } from '../nic/rss.js';
 import { SoftNic } from '../nic/soft-nic.js';
-import { Endpoint, PEER_DOWN, PORT_COUNTERS, PortIo } from '../endpoints/endpoint.js';
+import { Endpoint, PORT_COUNTERS } from '../endpoints/endpoint.js';
+import { PortChannel } from '../endpoints/port-io.js';
 import { MacTable } from '../vswitch/mac-table.js';
-import { PortTable, PortVlanConfig } from '../vswitch/port-table.js';
+import { PortTable } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { RuleSync } from './rule-sync.js';
 import { DatapathThreads } from './threads.js';
 import { Transmitter } from './transmit.js';
 import { PortLife, PortState } from './port-life.js';
 import { DataplaneStats, dataplaneStats } from './dataplane-stats.js';
-import { ExtensionHost, ExtensionLimits, ExtensionReport, ExtensionSpec } from '../vswitch/ext/host.js';
+import { DataplaneOptions } from './dataplane-options.js';
+import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
 import { EXT_COUNTERS } from '../vswitch/ext/state.js';
 
 export type { DataplaneStats, PortState };
+export type { DataplaneOptions, PortSpec } from './dataplane-options.js';
 export type { WorkerEvent } from './spawn-worker.js';
 export { PORT_STATES } from './port-life.js';
-
-export interface PortSpec {
-  name: string;
-  endpoint: Endpoint;
-  vlan: PortVlanConfig;
-  /** Most MACs learned on this port; frames from further new MACs are dropped (dropMacLimit). */
-  macLimit?: number;
-}
-
-export interface DataplaneOptions {
-  poolSlots: number;
-  slotSize: number;
-  queues: number;
-  ringSize: number;
-  txRingSize: number;
-  workers: number;
-  filterCapacity: number;
-  macTableSize: number;
-  macAgingSeconds: number;
-  /** Share of the MAC table reserved for the ports, split evenly (default 50). */
-  macReservedPercent?: number;
-  rss?: Rss;
-  ports: PortSpec[];
-  clock?: Clock;
-  /** Rules installed at start (one atomic batch). */
-  rules?: RuleBatch;
-  /** Flow cache entries per datapath thread. */
-  flowCacheEntries?: number;
-  maxRules?: number;
-  /** Extensions bound to this switch, in configuration order. */
-  extensions?: ExtensionSpec[];
-  extensionLimits?: Partial<ExtensionLimits>;
-  /** Directory extension module paths are relative to (the configuration file's). */
-  extensionBaseDir?: string;
-  /** Extension events (faults, ignored vetoes, log lines). */
-  onLog?: (message: string) => void;
-  /**
-   * A datapath worker whose loop shows no progress for this long is declared hung (0: no
-   * watchdog). Default DEFAULT_WATCHDOG_MS.
-   */
-  watchdogMs?: number;
-  /** Called once when a datapath worker fails (exits, throws or hangs); `failure` says why. */
-  onFailure?: (reason: string) => void;
-}
 
 /** NIC's own flow cache, used only for rules with a `queue` action. */
 const NIC_FLOW_CACHE_ENTRIES = 4096;
@@ -112,6 +70,8 @@ export class Dataplane {
   private readonly flowCacheEntries: number;
   private ruleSync: RuleSync | null = null;
   readonly extensions: ExtensionHost;
+  /** Each port's side of its endpoint: receive counting, send completions. */
+  private readonly io: PortChannel[];
   /** Port life cycle and properties. */
   readonly life: PortLife;
   private pumpScheduled = false;
@@ -152,6 +112,7 @@ export class Dataplane {
     });
     const sources = this.threads.sources;
     this.tx = new Transmitter(this.pool, o.ports.map((p) => p.endpoint), this.portCounters, sources);
+    this.io = o.ports.map((_, i) => new PortChannel(i, this.pool, this.portCounters, (h) => { this.nic.receive(h, i); this.schedulePump(); }, (h) => this.tx.release(h)));
     this.life = new PortLife(o.ports.map((p) => p.name), this.extensions, this.ports);
     this.registry = switchCounters({
       ports: o.ports, portCounters: this.portCounters, queues: this.nic.counters, macs: this.macs, tick: this.tick,
@@ -181,7 +142,7 @@ export class Dataplane {
       await host.stop();
       throw e;
     }
-    for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.portIo(i));
+    for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.io[i]);
     this.running = true;
     if (o.workers > 0) this.txLoopDone = this.tx.loop(() => this.running);
     this.tick.start();
@@ -192,18 +153,6 @@ export class Dataplane {
     if (this.failure !== null) return;
     this.failure = reason;
     this.o.onFailure?.(reason);
-  }
-
-  private portIo(i: number): PortIo {
-    const nic = this.nic, pool = this.pool, c = this.portCounters.values, nc = PORT_COUNTERS.length, at = this.portCounters.at;
-    return {
-      port: i, pool, counters: this.portCounters,
-      receive: (h) => { nic.receive(h, i); this.schedulePump(); },
-      sent: (h, err) => {
-        if (err === null) { c[i * nc + at.txPackets]++; c[i * nc + at.txBytes] += pool.len[h]; } else if (err === PEER_DOWN) c[i * nc + at.txDropPeerDown]++; else c[i * nc + at.txErrors]++;
-        this.tx.release(h);
-      },
-    };
   }
 
   // Frames received in one event-loop turn (libuv reads several datagrams per poll) are
@@ -243,19 +192,12 @@ export class Dataplane {
   /**
    * A frame enters the switch as if received on `port` (replay, tools): copied into a slot and
    * counted on the port like a received frame. Returns false when it was not taken — the pool
-   * is empty (try again once handles come back: see `poolFree`) or the frame is larger than a
-   * slot (counted as rxDropOversize).
+   * is empty (try again once handles come back: see `poolFree`), the frame is larger than a
+   * slot (counted as rxDropOversize) or the switch is stopping (rxDropStopping).
    */
   inject(port: number, data: Uint8Array, off: number, len: number): boolean {
-    const c = this.portCounters.values, row = port * PORT_COUNTERS.length, at = this.portCounters.at;
-    const h = this.pool.allocFrom(data, off, len);
-    if (h === -2) { c[row + at.rxDropOversize]++; return false; }
-    if (h < 0) return false;
-    c[row + at.rxPackets]++;
-    c[row + at.rxBytes] += len;
-    this.nic.receive(h, port);
-    this.schedulePump();
-    return true;
+    if (this.pool.available === 0) return false; // not dropped: the caller tries again
+    return this.io[port].receive(data, off, len);
   }
 
   /** Free pool slots right now. */
@@ -306,7 +248,7 @@ export class Dataplane {
   async stop(timeoutMs = 2000): Promise<void> {
     this.threads.supervisor.stopping = true;
     this.tick.stop();
-    for (const p of this.o.ports) p.endpoint.quiesce();
+    for (const io of this.io) io.quiesce();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight() !== 0 && Date.now() < deadline) {
       this.poll();

@@ -1,7 +1,7 @@
 // Transmitter: the transmit side, on the thread that owns the pool. It takes what the
 // datapath threads produced — each port's transmit ring, whose entries carry the egress tag
-// op beside the handle — applies the op (egress-tag.ts) and gives the frame to the port's
-// endpoint; handles a thread is done with come back on its return ring and are freed here.
+// op beside the handle — applies the op (egress-tag.ts) and gives the port's endpoint the
+// frames as one burst (sendBurst); handles a thread is done with come back on its return ring and are freed here.
 // A tag op that needs a private copy when the pool is empty drops the copy
 // (txDropPoolEmpty). With worker threads it runs as a loop woken by their doorbell.
 
@@ -27,6 +27,8 @@ export class Transmitter {
   readonly bell = new Doorbell();
   private readonly handles = new Int32Array(TX_BURST);
   private readonly ops = new Int32Array(TX_BURST);
+  /** The handles to send after their tag ops (a copy may replace a handle). */
+  private readonly burst = new Int32Array(TX_BURST);
 
   constructor(pool: PacketPool, endpoints: readonly Endpoint[], portCounters: CounterBlock<typeof PORT_COUNTERS>, sources: readonly TxSource[]) {
     this.pool = pool; this.endpoints = endpoints; this.portCounters = portCounters; this.sources = sources;
@@ -40,7 +42,7 @@ export class Transmitter {
   /** Transmit what the datapath produced and free what it returned; returns handles moved. */
   drain(): number {
     let moved = 0;
-    const pool = this.pool, tmp = this.handles, ops = this.ops, c = this.portCounters.values, nc = PORT_COUNTERS.length;
+    const pool = this.pool, tmp = this.handles, ops = this.ops, out = this.burst, c = this.portCounters.values, nc = PORT_COUNTERS.length;
     const dropAt = this.portCounters.at.txDropPoolEmpty;
     for (let w = 0; w < this.sources.length; w++) {
       const src = this.sources[w];
@@ -48,13 +50,15 @@ export class Transmitter {
         const ep = this.endpoints[p];
         for (let n; (n = src.tx[p].dequeueBurst(tmp, TX_BURST, ops)) !== 0;) {
           moved += n;
+          let m = 0;
           for (let i = 0; i < n; i++) {
             const h = tmp[i];
             const t = applyTagOp(pool, h, ops[i]);
-            if (t === h) { ep.send(h); continue; }
+            if (t === h) { out[m++] = h; continue; }
             this.release(h);
-            if (t < 0) c[p * nc + dropAt]++; else ep.send(t);
+            if (t < 0) c[p * nc + dropAt]++; else out[m++] = t;
           }
+          if (m !== 0) ep.sendBurst(out, m);
         }
       }
       for (let n; (n = src.ret.dequeueBurst(tmp, TX_BURST)) !== 0;) {

@@ -1,7 +1,8 @@
-// Endpoint: where a port's frames come from and go to (a UDP socket, memory, later tap,
-// VXLAN, pcap). An endpoint knows nothing of rules or queues: it copies each received frame
-// into a pool slot and hands the handle to its PortIo; it sends handles it is given and
-// reports each one done exactly once.
+// Endpoint: where a port's frames come from and go to (a UDP socket, memory; tap and VXLAN
+// next). An endpoint knows nothing of rules or queues. It hands received frames to its PortIo
+// — a copy of the bytes (receive), or slots it filled itself (receiveBurst) — which counts
+// them once for every kind (port-io.ts); it sends bursts of handles it is given and reports
+// each one done exactly once. Kinds are registered with their configuration in registry.ts.
 
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
@@ -20,11 +21,17 @@ export interface PortIo {
   readonly port: number;
   readonly pool: PacketPool;
   readonly counters: CounterBlock<typeof PORT_COUNTERS>;
-  /** Hand a filled slot to the NIC. */
-  receive(h: number): void;
+  /**
+   * A frame arrived: copy data[off .. off+len) into a slot and hand it to the switch. Counted
+   * here: rxPackets and rxBytes, or why it was dropped (rxDropStopping, rxDropPoolEmpty,
+   * rxDropOversize). False when dropped.
+   */
+  receive(data: Uint8Array, off: number, len: number): boolean;
+  /** Frames the endpoint read into slots itself (pool.len set): hand handles[0..n) to the switch, counted as received. */
+  receiveBurst(handles: Int32Array, n: number): void;
   /**
    * A send of h finished (err: errno name, or null; PEER_DOWN: not sent, the peer is known
-   * gone — counted as txDropPeerDown); release the handle.
+   * gone — counted as txDropPeerDown); releases the handle.
    */
   sent(h: number, err: string | null): void;
 }
@@ -34,10 +41,8 @@ export interface Endpoint {
   /** Describe where it listens and sends, for humans. */
   describe(): string;
   start(io: PortIo): Promise<void>;
-  /** Stop taking new frames (they are counted as rxDropStopping). */
-  quiesce(): void;
-  /** Send the frame in slot h; call io.sent(h, …) exactly once. */
-  send(h: number): void;
+  /** Send the frames in slots handles[0..n); call io.sent(h, …) exactly once for each. */
+  sendBurst(handles: Int32Array, n: number): void;
   /** Datagrams the kernel dropped for a full receive buffer, or -1 (unknown / not a socket). */
   kernelDrops?(): number;
   /** Sends started but not yet reported done. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ControlApi, MAX_CONNECTIONS } from '../../src/control/control-api.js';
 import { parseControl } from '../../src/control/control-address.js';
 import { checkConfig } from '../../src/control/config.js';
-import { ConfigError } from '../../src/control/schema.js';
+import { ConfigError } from '../../src/schema.js';
 import { memorySwitch } from '../helpers/switch.js';
 import { JSON_HEADERS, raw, Where } from '../helpers/http.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { generated, render, ROOT, stale, switchRegistry } from '../../scripts/gen-docs.js';
 import { CONFIG_SCHEMA } from '../../src/control/config.js';
-import { Schema } from '../../src/control/schema.js';
+import { Schema } from '../../src/schema.js';
 
 function paths(s: Schema, p = ''): string[] {
   if (s.type === 'object') return Object.entries(s.fields).flatMap(([k, f]) => [p ? `${p}.${k}` : k, ...paths(f.schema, p ? `${p}.${k}` : k)]);

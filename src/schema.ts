@@ -2,7 +2,7 @@
 // one-line doc per field. validate() returns the value with defaults filled in, or throws one
 // ConfigError listing every bad field by its path (e.g. `ports[1].endpoint.local`).
 // describe() turns a schema into the reference table printed by --help-config and docs/configuration.md (scripts/gen-docs.ts).
-import { brief } from '../quote.js';
+import { brief } from './quote.js';
 
 export interface ConfigProblem { path: string; problem: string }
 

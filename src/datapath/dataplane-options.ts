@@ -1,0 +1,54 @@
+// What a Dataplane is built from: its ports with their endpoints and VLAN modes, and the
+// sizes and limits of pool, NIC, MAC table, rules, flow cache, extensions and workers
+// (control/build.ts fills it from a checked configuration).
+
+import { Clock } from '../clock.js';
+import { RuleBatch } from '../flow/rule-set.js';
+import { Rss } from '../nic/rss.js';
+import { Endpoint } from '../endpoints/endpoint.js';
+import { PortVlanConfig } from '../vswitch/port-table.js';
+import { ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
+
+export interface PortSpec {
+  name: string;
+  endpoint: Endpoint;
+  vlan: PortVlanConfig;
+  /** Most MACs learned on this port; frames from further new MACs are dropped (dropMacLimit). */
+  macLimit?: number;
+}
+
+export interface DataplaneOptions {
+  poolSlots: number;
+  slotSize: number;
+  queues: number;
+  ringSize: number;
+  txRingSize: number;
+  workers: number;
+  filterCapacity: number;
+  macTableSize: number;
+  macAgingSeconds: number;
+  /** Share of the MAC table reserved for the ports, split evenly (default 50). */
+  macReservedPercent?: number;
+  rss?: Rss;
+  ports: PortSpec[];
+  clock?: Clock;
+  /** Rules installed at start (one atomic batch). */
+  rules?: RuleBatch;
+  /** Flow cache entries per datapath thread. */
+  flowCacheEntries?: number;
+  maxRules?: number;
+  /** Extensions bound to this switch, in configuration order. */
+  extensions?: ExtensionSpec[];
+  extensionLimits?: Partial<ExtensionLimits>;
+  /** Directory extension module paths are relative to (the configuration file's). */
+  extensionBaseDir?: string;
+  /** Extension events (faults, ignored vetoes, log lines). */
+  onLog?: (message: string) => void;
+  /**
+   * A datapath worker whose loop shows no progress for this long is declared hung (0: no
+   * watchdog). Default DEFAULT_WATCHDOG_MS.
+   */
+  watchdogMs?: number;
+  /** Called once when a datapath worker fails (exits, throws or hangs); `failure` says why. */
+  onFailure?: (reason: string) => void;
+}

@@ -1,0 +1,10 @@
+// The endpoint kinds sluice ships, registered once (import this module for its effect). A new
+// kind is its own file exporting an EndpointKind, plus one line here.
+import { registerEndpoint } from './registry.js';
+import { UDP_KIND } from './udp.js';
+import { MEMORY_KIND } from './memory.js';
+
+registerEndpoint(UDP_KIND);
+registerEndpoint(MEMORY_KIND);
+
+export { ENDPOINT_SCHEMA, endpointKind } from './registry.js';
