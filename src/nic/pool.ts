@@ -5,12 +5,18 @@
 // header (a VLAN tag, later a VXLAN encapsulation) without copying the payload.
 // Per-packet metadata lives in parallel typed arrays indexed by the handle.
 //
-// Ownership: exactly one thread (the owner, the main thread) allocates and frees. Other
-// threads read and write the frames and metadata of handles they were given through a ring
-// and give every handle back through a ring. `refs` counts how many transmit rings still
-// hold a handle (flooding); it is updated with Atomics by both sides.
+// Free slots: a shared depot (a stack in shared memory behind a spin lock) and, per thread, a
+// magazine of up to 2 x MAGAZINE handles that alloc() takes from and free() returns to; a
+// magazine is refilled from or spilled to the depot MAGAZINE handles at a time, so a thread
+// takes the lock once per ~64 allocations. Any thread that maps the pool may allocate and
+// free. A handle is owned by one thread at a time: it travels between threads only on rings,
+// and the thread holding it frees it. A thread that stops allocating gives its magazine back
+// (flush); after a run every slot is back in the depot and the magazines (available, on the
+// pool's creating thread once the others flushed). `refs` counts how many transmit rings
+// still hold a handle (flooding); it is updated with Atomics by both sides.
 //
-// Counters: allocFailures (pool exhausted — the receiving endpoint counts the drop too).
+// Counters: allocFailures (pool exhausted, this thread — the receiving endpoint counts the
+// drop too).
 //
 // Slot size is a configuration choice: the default 2048 bytes holds a 1518-byte frame plus
 // four VLAN tags plus 128 bytes of headroom; jumbo frames need slotSize >= 9000 + 128 + 18.
@@ -25,12 +31,18 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const DEFAULT_SLOT_SIZE = 2048;
 export const DEFAULT_SLOTS = 16384;
 
+/** Handles moved between a magazine and the depot at once. */
+export const MAGAZINE = 64;
+// Depot words: the lock, the count of free handles, then the handles (a stack).
+const LOCK = 0, COUNT = 1, STACK = 2;
+
 /** What another thread needs to map the same pool. */
 export interface PoolShare {
   slots: number;
   slotSize: number;
   data: SharedArrayBuffer;
   meta: SharedArrayBuffer;
+  depot: SharedArrayBuffer;
 }
 
 export class PacketPool {
@@ -48,9 +60,10 @@ export class PacketPool {
   /** Rate class a rule assigned (-1: none), read by the transmit side's QoS. */
   readonly rateClass: Int16Array;
   private readonly share: PoolShare;
-  // Owner-only free stack.
-  private readonly freeStack: Int32Array;
-  private top = 0;
+  private readonly depot: Int32Array;
+  // This thread's magazine: free handles, the most recently freed last.
+  private readonly mag = new Int32Array(2 * MAGAZINE);
+  private magN = 0;
   allocFailures = 0;
 
   constructor(slots = DEFAULT_SLOTS, slotSize = DEFAULT_SLOT_SIZE, share?: PoolShare) {
@@ -62,42 +75,82 @@ export class PacketPool {
     this.slotSize = slotSize;
     this.maxFrame = slotSize - HEADROOM;
     const metaBytes = slots * (4 + 4 + 2 + 2);
-    this.share = share ?? { slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes) };
+    this.share = share ?? { slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes), depot: new SharedArrayBuffer((STACK + slots) * 4) };
     this.data = new Uint8Array(this.share.data);
     this.refs = new Int32Array(this.share.meta, 0, slots);
     this.len = new Uint32Array(this.share.meta, slots * 4, slots);
     this.off = new Uint16Array(this.share.meta, slots * 8, slots);
     this.rateClass = new Int16Array(this.share.meta, slots * 10, slots);
-    this.freeStack = new Int32Array(share ? 0 : slots);
+    this.depot = new Int32Array(this.share.depot);
     if (!share) {
-      // Hand out low handles first: stack top is handle 0.
-      for (let i = 0; i < slots; i++) this.freeStack[i] = slots - 1 - i;
-      this.top = slots;
+      // Hand out low handles first: the stack's top is handle 0.
+      for (let i = 0; i < slots; i++) this.depot[STACK + i] = slots - 1 - i;
+      this.depot[COUNT] = slots;
     }
   }
 
-  /** Map a pool created in another thread (no allocation rights). */
+  /** Map a pool created in another thread (with a magazine of its own). */
   static attach(share: PoolShare): PacketPool { return new PacketPool(share.slots, share.slotSize, share); }
 
   /** Descriptor to post to a worker. */
   shared(): PoolShare { return this.share; }
 
-  /** Free slots right now. */
-  get available(): number { return this.top; }
+  /** Free slots in the depot and this thread's magazine (other threads' magazines not counted). */
+  get available(): number { return Atomics.load(this.depot, COUNT) + this.magN; }
 
   /** Take a slot; -1 when the pool is exhausted. */
   alloc(): Handle {
-    if (this.top === 0) { this.allocFailures++; return -1; }
-    const h = this.freeStack[--this.top];
+    if (this.magN === 0 && this.refill() === 0) { this.allocFailures++; return -1; }
+    const h = this.mag[--this.magN];
     this.off[h] = HEADROOM;
     this.len[h] = 0;
     this.rateClass[h] = -1;
     return h;
   }
 
-  /** Return a slot. Owner thread only. */
+  /** Return a slot (one this thread holds). */
   free(h: Handle): void {
-    this.freeStack[this.top++] = h;
+    if (this.magN === this.mag.length) this.spill(MAGAZINE);
+    this.mag[this.magN++] = h;
+  }
+
+  /** Give this thread's magazine back to the depot (a thread that stops allocating). */
+  flush(): void { this.spill(this.magN); }
+
+  // Move up to MAGAZINE handles from the depot into the empty magazine; how many.
+  private refill(): number {
+    const d = this.depot;
+    this.lock();
+    const count = d[COUNT], k = count < MAGAZINE ? count : MAGAZINE;
+    for (let i = 0; i < k; i++) this.mag[i] = d[STACK + count - k + i];
+    d[COUNT] = count - k;
+    Atomics.store(d, LOCK, 0);
+    this.magN = k;
+    return k;
+  }
+
+  // Move the newest k handles of the magazine to the depot.
+  private spill(k: number): void {
+    const d = this.depot, from = this.magN - k;
+    this.lock();
+    const count = d[COUNT];
+    for (let i = 0; i < k; i++) d[STACK + count + i] = this.mag[from + i];
+    d[COUNT] = count + k;
+    Atomics.store(d, LOCK, 0);
+    this.magN = from;
+  }
+
+  // The depot's spin lock: held for a copy of at most MAGAZINE words.
+  private lock(): void {
+    while (Atomics.compareExchange(this.depot, LOCK, 0, 1) !== 0) { /* another thread moves a magazine */ }
+  }
+
+  /** Every free handle in the depot and this magazine (tests: each slot once; allocates). */
+  freeHandles(): number[] {
+    this.lock();
+    const out = [...this.depot.subarray(STACK, STACK + this.depot[COUNT])];
+    Atomics.store(this.depot, LOCK, 0);
+    return out.concat([...this.mag.subarray(0, this.magN)]);
   }
 
   /** Byte offset of the frame of `h` in `data`. */
