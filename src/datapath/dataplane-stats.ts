@@ -1,6 +1,7 @@
-// The dataplane's stats() answer: per-port and per-queue counters summed over threads (from
-// the counter registry), pool, MAC table, steering, flow cache and rules, extensions and
-// controllers. Shapes are DataplaneStats (the --json report and GET /stats serve them).
+// The dataplane's stats() answer: port, queue, flow-cache and MAC-table counters summed over
+// threads (from the counter registry, as GET /metrics is); pool, MAC table and steering
+// occupancy; rules; extensions (their host's report) and controllers. Shapes are
+// DataplaneStats (the --json report and GET /stats serve them).
 
 import { CounterRegistry } from '../counter-registry.js';
 import { ControllerReport, ControlTick } from '../controllers/control-tick.js';
@@ -46,7 +47,7 @@ export function dataplaneStats(s: StatsSources): DataplaneStats {
   return {
     ports, queues,
     pool: { slots: s.pool.slots, free: s.pool.available },
-    macTable: { entries: m.count, learned: m.counter('learned'), moved: m.counter('moved'), aged: m.counter('aged'), tableFull: m.counter('tableFull'), portLimit: m.counter('portLimit'), sharedFull: m.counter('sharedFull'), reservePerPort: m.reserve, sharedInUse: m.sharedInUse, sharedCapacity: m.sharedCapacity },
+    macTable: { entries: m.count, ...s.registry.totals('mac_table').get('all')!, reservePerPort: m.reserve, sharedInUse: m.sharedInUse, sharedCapacity: m.sharedCapacity },
     steering: { filters: s.nic.steering.size, capacity: s.nic.steering.capacity },
     flows: flowStats(s),
     extensions: s.extensions.count ? s.extensions.report() : [],

@@ -1,29 +1,24 @@
 // Dataplane: assembles pool, NIC, MAC table, ports and datapath threads, and runs the
-// switch's life: start, stop, rule changes, frames entering from tools. Its collaborators
-// each have one job: assemble.ts (a datapath thread's pipeline, inline or in worker.ts),
-// spawn-worker.ts, transmit.ts (the transmit side, on the thread that owns the pool),
-// port-life.ts (port life cycle and properties), rule-sync.ts, dataplane-stats.ts.
+// switch's life: start, stop, frames entering from tools. Its collaborators each have one
+// job: threads.ts (the datapath threads; assemble.ts builds each one's pipeline, inline or in
+// worker.ts), transmit.ts (the transmit side, on the thread that owns the pool), port-life.ts
+// (port life cycle and properties), switch-rules.ts (rule changes and listings),
+// endpoints/port-io.ts (each port's receive counting), dataplane-stats.ts.
 //
-//  endpoint --(copy into slot)--> SoftNic.receive --(RX ring per queue)--> pipeline
-//  (worker thread, or inline) --(TX ring per thread and port: handle + tag op)--> tag op --> endpoint.send
-//  --> sent() releases the handle; dropped handles come back on each worker's return ring.
+//  endpoint --(PortIo: copy into slot, counted)--> SoftNic.receive --(RX ring per queue)-->
+//  pipeline (worker thread, or inline) --(TX ring per thread and port: handle + tag op)-->
+//  tag op --> endpoint.sendBurst --> sent() releases the handle; dropped handles come back on
+//  each thread's return ring.
 //
 // workers = 0 runs the pipeline inline on this thread (tests, benchmarks, one-core hosts);
 // workers >= 1 spreads the queues over that many worker threads (queue q -> worker q % N).
 // Stopping drains: endpoints stop taking frames, rings and in-flight sends empty, workers
 // exit, sockets close. Every handle ends back in the pool (checked by the tests).
-//
-// Rules: `rules` is the switch's authoritative RuleSet (validation, listing, the NIC's queue
-// actions). Each datapath thread classifies with its own replica and flow cache; a change
-// (applyRules) is applied here first — so a bad batch is refused before any thread sees it —
-// then posted to every worker, which applies it in slices between batches and acknowledges
-// (RuleSync, RuleReplica). applyRules resolves once every worker has acknowledged: a packet
-// classified after that uses the new rules, and no batch is classified under half a change.
+// Rules: switch-rules.ts.
 
 import { FlowCache } from '../flow/flow-cache.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage } from '../flow/flow-stage.js';
-import { RuleSpec } from '../flow/rule.js';
-import { DEFAULT_MAX_RULES, RuleBatch, RuleSet, RuleView } from '../flow/rule-set.js';
+import { DEFAULT_MAX_RULES, RuleBatch, RuleSet } from '../flow/rule-set.js';
 import { RuleTexts } from '../flow/rule-texts.js';
 import { Clock, systemClock } from '../clock.js';
 import { ControlTick } from '../controllers/control-tick.js';
@@ -38,7 +33,7 @@ import { PortChannel } from '../endpoints/port-io.js';
 import { MacTable } from '../vswitch/mac-table.js';
 import { PortTable } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
-import { RuleSync } from './rule-sync.js';
+import { RuleStat, SwitchRules } from './switch-rules.js';
 import { DatapathThreads } from './threads.js';
 import { Transmitter } from './transmit.js';
 import { PortLife, PortState } from './port-life.js';
@@ -47,7 +42,7 @@ import { DataplaneOptions } from './dataplane-options.js';
 import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
 import { EXT_COUNTERS } from '../vswitch/ext/state.js';
 
-export type { DataplaneStats, PortState };
+export type { DataplaneStats, PortState, RuleStat };
 export type { DataplaneOptions, PortSpec } from './dataplane-options.js';
 export type { WorkerEvent } from './spawn-worker.js';
 export { PORT_STATES } from './port-life.js';
@@ -68,7 +63,7 @@ export class Dataplane {
   private readonly tx: Transmitter;
   readonly rules: RuleSet;
   private readonly flowCacheEntries: number;
-  private ruleSync: RuleSync | null = null;
+  private readonly ruleApi: SwitchRules;
   readonly extensions: ExtensionHost;
   /** Each port's side of its endpoint: receive counting, send completions. */
   private readonly io: PortChannel[];
@@ -110,6 +105,7 @@ export class Dataplane {
       pool: this.pool, keys: this.keys, nic: this.nic, ports: this.ports, macs: this.macs, rules: this.rules, host: this.extensions,
       originate: (e, port, frame, counters) => this.originate(e, port, frame, counters), onFailure: (why) => this.fail(why),
     });
+    this.ruleApi = new SwitchRules(this.rules, this.threads, o.workers, this.nic.bells, () => this.failure);
     const sources = this.threads.sources;
     this.tx = new Transmitter(this.pool, o.ports.map((p) => p.endpoint), this.portCounters, sources);
     this.io = o.ports.map((_, i) => new PortChannel(i, this.pool, this.portCounters, (h) => { this.nic.receive(h, i); this.schedulePump(); }, (h) => this.tx.release(h)));
@@ -226,23 +222,11 @@ export class Dataplane {
   async applyRules(batch: RuleBatch | RuleTexts): Promise<string[]> { return (await this.applyRuleTexts(batch)).added; }
 
   /** applyRules, answering the deleted ids too (the control API takes batches as texts). */
-  applyRuleTexts(batch: RuleBatch | RuleTexts): Promise<{ added: string[]; deleted: string[] }> {
-    // Workers start from the configured rules: a change made before they exist would reach
-    // this thread's rules only.
-    if (this.o.workers > 0 && !this.threads.started) return Promise.reject(new Error('the switch is not started: rule changes before start() would not reach its datapath threads (put them in the configuration)'));
-    this.ruleSync ??= new RuleSync(this.rules, { ports: () => this.threads.rulePorts(), control: this.threads.control, bells: this.nic.bells, failure: () => this.failure });
-    return this.ruleSync.apply(batch);
-  }
-
+  applyRuleTexts(batch: RuleBatch | RuleTexts): Promise<{ added: string[]; deleted: string[] }> { return this.ruleApi.apply(batch); }
   /** Installed rules in the order they were added, from `offset` (at most `limit`), with their counters. */
-  rulePage(offset: number, limit: number): RuleStat[] { return this.rules.page(offset, limit).map((r) => this.ruleStat(r)); }
-
-  private ruleStat(r: RuleView): RuleStat {
-    return { ...r.spec!, id: r.id, ...this.threads.ruleCounts(r.slot) };
-  }
-
+  rulePage(offset: number, limit: number): RuleStat[] { return this.ruleApi.page(offset, limit); }
   /** Installed rules in evaluation order with their packet and byte counters (all threads). */
-  ruleStats(): RuleStat[] { return this.rules.list().map((r) => this.ruleStat(r)); }
+  ruleStats(): RuleStat[] { return this.ruleApi.list(); }
 
   /** Stop taking frames, deliver what is in flight (up to `timeoutMs`), stop threads, close. */
   async stop(timeoutMs = 2000): Promise<void> {
@@ -270,5 +254,3 @@ export class Dataplane {
     return dataplaneStats({ registry: this.registry, ports: this.o.ports, nic: this.nic, pool: this.pool, macs: this.macs, rules: this.rules, flowCacheEntries: this.flowCacheEntries, extensions: this.extensions, tick: this.tick });
   }
 }
-
-export type RuleStat = RuleSpec & { id: string; packets: number; bytes: number };

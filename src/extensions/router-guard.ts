@@ -4,30 +4,14 @@
 // advertisement) and 5 (redirect).
 // Configuration: { name?: string, ports?: [port names] } (default: every port).
 // Drop reasons: routerAdvertisement, redirect.
-import type { ExtensionDefinition, IngressBatch } from '../vswitch/ext/api.js';
-import { portFlags } from './common.js';
+import type { ExtensionDefinition } from '../vswitch/ext/api.js';
+import { portGuard } from './common.js';
 
-interface Config { name?: string; ports?: string[] }
-
-export default function routerGuard(config: Config = {}): ExtensionDefinition & { dropReasons: string[] } {
-  const name = config.name ?? 'router-guard';
-  return {
-    name, kind: 'filter', cacheable: true, dropReasons: ['routerAdvertisement', 'redirect'],
-    start(ctx) { portFlags(config.ports, ctx.ports, name); },
-    datapath(ctx) {
-      const guarded = portFlags(config.ports, ctx.ports, name);
-      return {
-        ingress(b: IngressBatch) {
-          const k = b.keys;
-          for (let j = 0; j < b.count; j++) {
-            const h = b.handle(j);
-            if (!guarded[k.inPort[h]]) continue;
-            const proto = k.proto[h], type = k.srcPort[h]; // ICMP type is kept in the source-port field
-            if (proto === 58) { if (type === 134) b.drop(j, 'routerAdvertisement'); else if (type === 137) b.drop(j, 'redirect'); }
-            else if (proto === 1 && k.ipVersion[h] === 4) { if (type === 9) b.drop(j, 'routerAdvertisement'); else if (type === 5) b.drop(j, 'redirect'); }
-          }
-        },
-      };
-    },
-  };
+export default function routerGuard(config: { name?: string; ports?: string[] } = {}): ExtensionDefinition & { dropReasons: string[] } {
+  return portGuard(config, 'router-guard', ['routerAdvertisement', 'redirect'], (k, h) => {
+    const proto = k.proto[h], type = k.srcPort[h]; // ICMP type is kept in the source-port field
+    if (proto === 58) return type === 134 ? 'routerAdvertisement' : type === 137 ? 'redirect' : null;
+    if (proto === 1 && k.ipVersion[h] === 4) return type === 9 ? 'routerAdvertisement' : type === 5 ? 'redirect' : null;
+    return null;
+  });
 }
