@@ -3,7 +3,9 @@
 // states, so only side-by-side pairs mean anything: each pair runs both builds back to back,
 // alternating which goes first.
 //
-//   node dist/scripts/ab.js --base <commit> [--pairs 5] <benchmark script under dist/> [args...]
+//   node dist/scripts/ab.js --base <commit> [--pairs 5] [--overlay <path>]... <benchmark script under dist/> [args...]
+//   (--overlay: take this file from this checkout's HEAD into the base tree, e.g. a benchmark
+//   harness fixed since the base)
 //   e.g. node dist/scripts/ab.js --base dd947fb native-free-bench/pipeline.js
 //
 // For in-memory pipeline figures use ab-pipeline.js (both builds in one process, timed in
@@ -16,15 +18,17 @@ import { join, resolve } from 'node:path';
 import { withBaseTree } from './base-tree.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`${msg}\nusage: node dist/scripts/ab.js --base <commit> [--pairs N] <script under dist/, e.g. native-free-bench/pipeline.js> [args...]\n`);
+  process.stderr.write(`${msg}\nusage: node dist/scripts/ab.js --base <commit> [--pairs N] [--overlay path]... <script under dist/, e.g. native-free-bench/pipeline.js> [args...]\n`);
   process.exit(2);
 }
 
 const argv = process.argv.slice(2);
 let base = '', pairs = 5;
+const overlay: string[] = [];
 while (argv[0]?.startsWith('--')) {
   const flag = argv.shift()!;
   if (flag === '--base') base = argv.shift() ?? usage('--base needs a commit');
+  else if (flag === '--overlay') overlay.push(argv.shift() ?? usage('--overlay needs a path'));
   else if (flag === '--pairs') { pairs = Number(argv.shift()); if (!Number.isInteger(pairs) || pairs < 1) usage('--pairs needs a whole number >= 1'); }
   else usage(`unknown option ${flag}`);
 }
@@ -48,6 +52,7 @@ function run(dir: string): Map<string, number> {
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const k = s.length >> 1; return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2; };
 
 await withBaseTree(base, async (tree, baseRev, headRev) => {
+  if (overlay.length) console.log(`base tree overlaid with this checkout's ${overlay.join(', ')}`);
   const ratios = new Map<string, number[]>();
   const values = new Map<string, { a: number[]; b: number[] }>();
   for (let p = 0; p < pairs; p++) {
@@ -68,4 +73,4 @@ await withBaseTree(base, async (tree, baseRev, headRev) => {
     const v = values.get(label)!;
     console.log(`  ${label}\n    base ${v.a.map((x) => x.toFixed(3)).join(' ')}\n    this ${v.b.map((x) => x.toFixed(3)).join(' ')}\n    ratios ${r.map((x) => x.toFixed(3)).join(' ')}  median ${median(r).toFixed(3)}`);
   }
-});
+}, overlay);

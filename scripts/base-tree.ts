@@ -1,13 +1,15 @@
 // withBaseTree: check an older commit out into a temporary git worktree, build it with this
 // checkout's node_modules, run `fn` with its directory, and remove it again (also on error).
 // Used by the A/B scripts (ab.ts, ab-pipeline.ts).
+// Overlay files come from this checkout's HEAD commit (by hash: inside the worktree HEAD is the base).
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export async function withBaseTree<T>(base: string, fn: (tree: string, baseRev: string, headRev: string) => Promise<T>): Promise<T> {
+/** `overlay`: files taken from this checkout's HEAD into the base tree (a benchmark harness fixed since). */
+export async function withBaseTree<T>(base: string, fn: (tree: string, baseRev: string, headRev: string) => Promise<T>, overlay: string[] = []): Promise<T> {
   const here = resolve('.');
   const git = (...a: string[]) => execFileSync('git', a, { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
   const baseRev = git('rev-parse', '--short', base);
@@ -15,6 +17,7 @@ export async function withBaseTree<T>(base: string, fn: (tree: string, baseRev: 
   const tree = mkdtempSync(join(tmpdir(), 'sluice-ab-'));
   try {
     git('worktree', 'add', '--detach', tree, base);
+    if (overlay.length) execFileSync('git', ['checkout', git('rev-parse', 'HEAD'), '--', ...overlay], { cwd: tree, stdio: 'inherit' });
     symlinkSync(join(here, 'node_modules'), join(tree, 'node_modules'));
     execFileSync(process.execPath, [join(here, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: tree, stdio: 'inherit' });
     return await fn(tree, baseRev, headRev);
