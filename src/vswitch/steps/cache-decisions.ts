@@ -12,13 +12,13 @@ export const cacheDecisions: PipelineStep = {
   run(b: SwitchBatch): void {
     const flow = b.flow;
     if (flow === null || (b.slow === 0 && b.unusual === 0)) return;
-    const fd = b.fd!, ext = b.ext, dec = b.dec, live = b.afterIngress, cached = b.cached, np = b.ports.count;
-    for (let i = 0; i < b.n; i++) {
+    const fd = b.fd!, ext = b.ext, dec = b.dec, live = b.afterIngress, cached = b.cached, np = b.ports.count, n = b.n, fast = b.fast, diverted = b.diverted;
+    for (let i = 0; i < n; i++) {
       const d0 = dec[i];
-      if (d0 === -2 || b.fast[i] !== 0 || !b.mayInsert(i)) continue;
+      if (d0 === -2 || fast[i] !== 0 || !b.mayInsert(i)) continue;
       if (d0 >= 0) {
         // A partial decision: complete it when this frame was switched as its flow would be.
-        if (!live[i] || b.diverted[i] !== 0) continue;
+        if (!live[i] || diverted[i] !== 0) continue;
         fd.beginFrom(d0);
       } else {
         fd.begin(flow.missRule[i]);
@@ -34,7 +34,7 @@ export const cacheDecisions: PipelineStep = {
           fd.setExclusions(ext!.record.pendExclBy, ext!.record.pendExclReason, i * np);
         } else if (!live[i]) continue;
       }
-      if (b.diverted[i] === 0) compileSwitch(b, i);
+      if (diverted[i] === 0) compileSwitch(b, i);
       flow.insert(i, fd.finish());
     }
   },

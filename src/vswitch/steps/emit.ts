@@ -15,11 +15,12 @@ export const emit: PipelineStep = {
   run(b: SwitchBatch): void {
     const k = b.keys, pool = b.pool, ports = b.ports, ext = b.ext, c = b.c, nc = b.nc, at = b.at, list = b.portList;
     const pairFrom = b.pairFrom, pairGone = b.pairGone, pairOp = b.pairOp, pairPort = b.pairPort, np = ports.count;
-    b.staged.fill(0);
-    for (let i = 0; i < b.n; i++) {
-      const d = b.dest[i];
+    const n = b.n, dest = b.dest, batch = b.handles, verdict = b.verdict, stagedH = b.stage, stagedOp = b.stageOp, staged = b.staged;
+    staged.fill(0);
+    for (let i = 0; i < n; i++) {
+      const d = dest[i];
       if (d === DROP) continue;
-      const h = b.handles[i];
+      const h = batch[i];
       const inp = k.inPort[h];
       let m = 0, fwd = 0;
       for (let q = pairFrom[i]; q < pairFrom[i + 1]; q++) if (!pairGone[q]) { m++; if (pairOp[q] >= 0) fwd++; }
@@ -28,7 +29,7 @@ export const emit: PipelineStep = {
         pool.refs[h] = 1; b.release(h);
         continue;
       }
-      const vd = b.verdict[i];
+      const vd = verdict[i];
       if (vd !== null) {
         if (vd.setDscp >= 0) setDscp(pool.data, pool.start(h) + k.l3Off[h], k.ipVersion[h], vd.setDscp);
         if (vd.rateClass >= 0) pool.rateClass[h] = vd.rateClass;
@@ -45,13 +46,13 @@ export const emit: PipelineStep = {
       for (let q = pairFrom[i]; q < pairFrom[i + 1]; q++) {
         if (pairGone[q]) continue;
         const op = pairOp[q];
-        stage(b, pairPort[q], h, op >= 0 ? op : -1 - op);
+        const p = pairPort[q], at2 = p * BATCH_MAX + staged[p]++;
+        stagedH[at2] = h; stagedOp[at2] = op >= 0 ? op : -1 - op;
         if (op < 0) c[inp * nc + at.mirrored]++;
       }
-      for (let j = 0; j < extra; j++) { stage(b, list[j], h, TAG_KEEP); c[inp * nc + at.mirrored]++; }
+      for (let j = 0; j < extra; j++) { const p = list[j], at2 = p * BATCH_MAX + staged[p]++; stagedH[at2] = h; stagedOp[at2] = TAG_KEEP; c[inp * nc + at.mirrored]++; }
       if (fwd !== 0) c[inp * nc + (d >= 0 ? at.forwarded : d === FLOOD ? at.flooded : d === EXPLICIT ? at.ruleOutput : at.extensionOutput)]++;
     }
-    const stagedH = b.stage, stagedOp = b.stageOp, staged = b.staged;
     for (let p = 0; p < np; p++) {
       const m = staged[p];
       if (m === 0) continue;
@@ -63,12 +64,6 @@ export const emit: PipelineStep = {
     b.out.bell.ring();
   },
 };
-
-function stage(b: SwitchBatch, p: number, h: number, op: number): void {
-  const at = p * BATCH_MAX + b.staged[p]++;
-  b.stage[at] = h;
-  b.stageOp[at] = op;
-}
 
 // Does position i have a surviving pair to port p?
 function pairTo(b: SwitchBatch, i: number, p: number): boolean {

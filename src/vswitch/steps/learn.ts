@@ -10,7 +10,7 @@ import { DROP, PipelineStep, SwitchBatch } from '../switch-batch.js';
 export const learn: PipelineStep = {
   name: 'learn',
   run(b: SwitchBatch): void {
-    const k = b.keys, macs = b.macs, n = b.n, now = b.now, dest = b.dest, batch = b.handles, at = b.at;
+    const k = b.keys, macs = b.macs, n = b.n, now = b.now, dest = b.dest, batch = b.handles, at = b.at, vlan = b.vlan;
     let slow = 0, nFast = 0;
     if (b.flow === null) {
       // learnOne without the notes for a flow decision (nothing is cached here: fewer stores).
@@ -20,7 +20,7 @@ export const learn: PipelineStep = {
         const h = batch[i];
         const inp = k.inPort[h];
         if ((k.srcMacHi[h] & 0x100) !== 0) { dest[i] = DROP; b.dropLater(h, inp, at.dropSrcMacGroup); continue; }
-        if (macs.learn(b.vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now) === LEARN_PORT_LIMIT) { dest[i] = DROP; b.dropLater(h, inp, at.dropMacLimit); }
+        if (macs.learn(vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now) === LEARN_PORT_LIMIT) { dest[i] = DROP; b.dropLater(h, inp, at.dropMacLimit); }
       }
       b.slow = slow;
       return;

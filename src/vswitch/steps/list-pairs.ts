@@ -14,17 +14,17 @@ export const listPairs: PipelineStep = {
   run(b: SwitchBatch): void {
     const k = b.keys, ports = b.ports, c = b.c, nc = b.nc, at = b.at, n = b.n, batch = b.handles, np = ports.count, list = b.portList;
     const pairPos = b.pairPos, pairPort = b.pairPort, pairOp = b.pairOp, pairGone = b.pairGone, pairFrom = b.pairFrom;
-    const anyFast = b.nFast !== 0, fast = b.fast, so = b.outcomes;
+    const anyFast = b.nFast !== 0, fast = b.fast, so = b.outcomes, dest = b.dest, dec = b.dec, vlan = b.vlan, verdict = b.verdict, swFlags = b.swFlags;
     let pairs = 0;
     for (let i = 0; i < n; i++) {
       pairFrom[i] = pairs;
-      const d = b.dest[i];
+      const d = dest[i];
       if (d === DROP) continue;
       const h = batch[i];
       const inp = k.inPort[h];
       if (anyFast && fast[i] !== 0) {
         // The cached outcome's pairs, as listed when the flow was first switched.
-        const e = b.dec[i], from = so!.pairAt[e], m = so!.pairN[e], pp = so!.pairs, flags = so!.flags[e];
+        const e = dec[i], from = so!.pairAt[e], m = so!.pairN[e], pp = so!.pairs, flags = so!.flags[e];
         if (flags !== 0) {
           if ((flags & SWF_UNKNOWN_UNICAST) !== 0) c[inp * nc + at.unknownUnicast]++;
           if ((flags & SWF_NO_DESTINATION) !== 0) c[inp * nc + at.dropNoDestination]++;
@@ -32,8 +32,8 @@ export const listPairs: PipelineStep = {
         for (let j = 0; j < m; j++) { pairPos[pairs] = i; pairPort[pairs] = pp[from + 2 * j]; pairOp[pairs] = pp[from + 2 * j + 1]; pairGone[pairs] = 0; pairs++; }
         continue;
       }
-      const v = b.vlan[i];
-      const vd = b.verdict[i];
+      const v = vlan[i];
+      const vd = verdict[i];
       let m = 0;
       if (d >= 0) list[m++] = d;
       else if (d === FLOOD) { for (let p = 0; p < np; p++) if (p !== inp && ports.enabled(p) && ports.carries(p, v)) list[m++] = p; }
@@ -46,7 +46,7 @@ export const listPairs: PipelineStep = {
       }
       const forwards = m;
       if (vd !== null && vd.mirror >= 0 && vd.mirror !== inp && ports.enabled(vd.mirror) && !listed(list, m, vd.mirror)) list[m++] = vd.mirror;
-      if (forwards === 0) { c[inp * nc + at.dropNoDestination]++; b.swFlags[i] |= SWF_NO_DESTINATION; }
+      if (forwards === 0) { c[inp * nc + at.dropNoDestination]++; swFlags[i] |= SWF_NO_DESTINATION; }
       const tagged = k.vlanCount[h] !== 0;
       const strip = vd !== null && vd.stripVlan;
       for (let j = 0; j < m; j++) {
