@@ -66,16 +66,16 @@ export class Ring {
     return k;
   }
 
-  /** Consumer: move up to `max` handles into dst[0..) (and their tags into tags[0..)); returns how many. */
-  dequeueBurst(dst: Int32Array, max: number, tags?: Int32Array): number {
+  /** Consumer: move up to `max` handles into dst[at..) (and their tags into tags[at..)); returns how many. */
+  dequeueBurst(dst: Int32Array, max: number, tags?: Int32Array, at = 0): number {
     const head = this.idx[HEAD];
     const tail = Atomics.load(this.idx, TAIL);
     const avail = (tail - head) | 0;
     const k = max < avail ? max : avail;
     const slots = this.slots, mask = this.mask;
-    for (let i = 0; i < k; i++) dst[i] = slots[(head + i) & mask];
+    for (let i = 0; i < k; i++) dst[at + i] = slots[(head + i) & mask];
     const t = this.tags;
-    if (t !== null && tags !== undefined) for (let i = 0; i < k; i++) tags[i] = t[(head + i) & mask];
+    if (t !== null && tags !== undefined) for (let i = 0; i < k; i++) tags[at + i] = t[(head + i) & mask];
     if (k > 0) Atomics.store(this.idx, HEAD, (head + k) | 0);
     return k;
   }
