@@ -13,7 +13,7 @@
 // median over rounds of the ratio within a round; figures are the median per case.
 import { Bench } from 'tinybench';
 import { benchFrames, FLOWS, PipelineRig } from './pipeline-rig.js';
-import { figure, Figure, print, save } from './report.js';
+import { figure, Figure, median, print, save } from './report.js';
 
 const PER_ITER = 65536;
 const ROUNDS = Number(process.env.SLUICE_BENCH_ROUNDS ?? 9);
@@ -54,7 +54,6 @@ export async function extensionsBench(): Promise<Figure[]> {
       ns[i].push(((res.latency?.mean ?? res.mean!) * 1e6) / PER_ITER);
     });
   }
-  const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
   const ratio = (i: number, base: number) => median(ns[i].map((x, r) => ns[base][r] / x));
   const figs = cases.map(([name], i) => figure(name, PER_ITER, (median(ns[i]) * PER_ITER) / 1e9));
   figs.forEach((f, i) => {

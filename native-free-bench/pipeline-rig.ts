@@ -5,7 +5,7 @@ import { systemClock } from '../src/clock.js';
 import { serveQueues } from '../src/datapath/serve.js';
 import { Doorbell } from '../src/nic/doorbell.js';
 import { PacketPool } from '../src/nic/pool.js';
-import { Ring } from '../src/nic/ring.js';
+import { ceilPow2, Ring } from '../src/nic/ring.js';
 import { SoftNic } from '../src/nic/soft-nic.js';
 import { MacTable, MacTableShare } from '../src/vswitch/mac-table.js';
 import { BATCH_MAX, SwitchPipeline } from '../src/vswitch/pipeline.js';
@@ -62,7 +62,7 @@ export class PipelineRig {
     ports.configure(0, { mode: 'access', vlan: 1 });
     ports.configure(1, { mode: 'access', vlan: 1 });
     this.tx = [new Ring(1024, undefined, true), new Ring(1024, undefined, true)];
-    this.ret = new Ring(ceil2(this.pool.slots));
+    this.ret = new Ring(ceilPow2(this.pool.slots));
     const rs = new RuleSet({ ports: ['p1', 'p2'], queues: 4 });
     rs.apply({ add: rules ?? [] });
     this.flow = new FlowStage(rs, new FlowCache(cacheEntries), 2);
@@ -82,7 +82,7 @@ export class PipelineRig {
     // timed runs change nothing in the MAC table.
     macs.learn(1, 0x0200, 0x00000002, 1, systemClock.seconds());
     macs.learn(1, 0x0200, 0x00000001, 0, systemClock.seconds());
-    this.source = new Ring(ceil2(n));
+    this.source = new Ring(ceilPow2(n));
     for (const f of frames) this.source.enqueue(this.pool.allocFrom(f, 0, f.length));
   }
 
@@ -108,5 +108,3 @@ export class PipelineRig {
     return out;
   }
 }
-
-function ceil2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }

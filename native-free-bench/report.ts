@@ -5,6 +5,12 @@ import os from 'node:os';
 
 export interface Figure { case: string; packets: number; seconds: number; mpps: number; nsPerPacket: number; note?: string }
 
+/** Median of xs (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b), k = s.length >> 1;
+  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
+}
+
 export function figure(name: string, packets: number, seconds: number, note?: string): Figure {
   return { case: name, packets, seconds, mpps: packets / seconds / 1e6, nsPerPacket: (seconds * 1e9) / packets, note };
 }

@@ -14,6 +14,7 @@
 
 import { join, resolve } from 'node:path';
 import { withBaseTree } from './base-tree.js';
+import { median } from '../native-free-bench/report.js';
 
 type Rig = { run(n: number): number; inputBurst: number };
 interface Build {
@@ -64,7 +65,6 @@ function slice(rig: Rig): number {
   return ((t - t0) * 1e6) / n;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const k = s.length >> 1; return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2; };
 
 await withBaseTree(base, async (tree, baseRev, headRev) => {
   const builds = [await load(tree), await load(resolve('.'))];

@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { withBaseTree } from './base-tree.js';
+import { median } from '../native-free-bench/report.js';
 
 function usage(msg: string): never {
   process.stderr.write(`${msg}\nusage: node dist/scripts/ab.js --base <commit> [--pairs N] [--overlay path]... <script under dist/, e.g. native-free-bench/pipeline.js> [args...]\n`);
@@ -49,7 +50,6 @@ function run(dir: string): Map<string, number> {
   return figures;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const k = s.length >> 1; return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2; };
 
 await withBaseTree(base, async (tree, baseRev, headRev) => {
   if (overlay.length) console.log(`base tree overlaid with this checkout's ${overlay.join(', ')}`);

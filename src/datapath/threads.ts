@@ -13,7 +13,7 @@ import { encodeRows } from '../flow/rule-rows.js';
 import { ruleCounterBytes, RuleSet } from '../flow/rule-set.js';
 import { Doorbell } from '../nic/doorbell.js';
 import { PacketPool } from '../nic/pool.js';
-import { Ring } from '../nic/ring.js';
+import { ceilPow2, Ring } from '../nic/ring.js';
 import { SoftNic } from '../nic/soft-nic.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { MacTable } from '../vswitch/mac-table.js';
@@ -170,5 +170,3 @@ export class DatapathThreads {
     return { packets, bytes };
   }
 }
-
-function ceilPow2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }

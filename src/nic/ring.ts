@@ -13,6 +13,9 @@ const HEAD = 0;
 const TAIL = 16; // 64 bytes after HEAD
 const HEADER_INTS = 32;
 
+/** The smallest power of two >= n (and >= 2): a ring capacity that holds n handles. */
+export function ceilPow2(n: number): number { let p = 2; while (p < n) p <<= 1; return p; }
+
 export interface RingShare { buffer: SharedArrayBuffer; capacity: number; withTags: boolean }
 
 export class Ring {

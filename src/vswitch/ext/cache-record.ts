@@ -15,8 +15,8 @@ import { BoundExtension } from './api.js';
 import { EXT_AT as AT, EXT_NC as NC, REASON_BASE } from './state.js';
 import { EgressView, IngressView } from './views.js';
 
-/** Run the extension's hook over the view as it is now; false when the extension failed during it. */
-export type Call = () => boolean;
+/** Run extension e's hook over the view as it is now; false when it failed during it. */
+export type Call = (e: number) => boolean;
 /** Point the egress view at these pairs (pos, port, gone) with the live ones listed. */
 export type ViewPairs = (pos: Int32Array, port: Int32Array, gone: Uint8Array, pairs: number) => void;
 
@@ -99,7 +99,7 @@ export class CacheRecord {
     for (let j = 0; j < this.nMiss; j++) { const i = this.misses[j]; if (alive[i]) v.idx[m++] = i; }
     v.count = m;
     if (m === 0) return dropped;
-    call();
+    call(e);
     for (let j = 0; j < v.count; j++) {
       const i = v.idx[j];
       if (v.dropped[i] && alive[i]) { alive[i] = 0; dropped++; this.pendDropBy[i] = e; this.pendDropReason[i] = v.lastReason[i]; }
@@ -137,7 +137,7 @@ export class CacheRecord {
       if (v.count !== 0) {
         const before = c[e * NC + AT.excluded];
         v.synthetic = true;
-        call();
+        call(e);
         v.synthetic = false;
         c[e * NC + AT.excluded] = before; // counted below, on the real pairs
         for (let q = 0; q < syn; q++) {

@@ -76,10 +76,9 @@ export class ExtensionStack {
   private readonly alive = new Uint8Array(BATCH_MAX);
   private readonly hookWords: Int32Array;
   private readonly hookAt: number;
-  // The extension and view a Call runs (set before each call; the closures are made once).
-  private callE = 0;
-  private readonly callIngress: () => boolean;
-  private readonly callEgress: () => boolean;
+  // invoke() on the ingress / egress view, for the cache record (made once).
+  private readonly callIngress: (e: number) => boolean;
+  private readonly callEgress: (e: number) => boolean;
   private readonly viewPairs: (pos: Int32Array, port: Int32Array, gone: Uint8Array, pairs: number) => void;
 
   constructor(exts: BoundExtension[], state: ExtensionState, counters: CounterBlock<typeof EXT_COUNTERS>, pool: PacketPool, keys: FlowKeys,
@@ -99,8 +98,8 @@ export class ExtensionStack {
     this.mirrorPorts = new Int32Array(BATCH_MAX * MIRRORS);
     for (const v of [this.ingressView, this.egressView]) { v.mirrorCount = this.mirrorCount; v.mirrorPorts = this.mirrorPorts; v.portCount = portCount; }
     this.record = new CacheRecord(this.c, portCount);
-    this.callIngress = () => this.invoke(this.callE, this.exts[this.callE], this.ingressView, true);
-    this.callEgress = () => this.invoke(this.callE, this.exts[this.callE], this.egressView, false);
+    this.callIngress = (e) => this.invoke(e, this.exts[e], this.ingressView, true);
+    this.callEgress = (e) => this.invoke(e, this.exts[e], this.egressView, false);
     this.viewPairs = (pos, port, gone, pairs) => this.view(pos, port, gone, pairs);
   }
 
@@ -208,7 +207,6 @@ export class ExtensionStack {
       if (st === STATUS_FAILED_OPEN) continue; // failed on another thread since the refresh
       if (st === STATUS_FAILED_CLOSED) { this.fill(n); dropped += this.dropAllIngress(e); dirty = true; continue; }
       if (x.cacheable && dec !== null && fd !== null) {
-        this.callE = e;
         dropped += rec.ingress(e, x, v, alive, dec, fd, this.callIngress);
         dirty = true;
         if (this.state.status(e) === STATUS_FAILED_CLOSED) { this.fill(n); dropped += this.dropAllIngress(e); }
@@ -261,7 +259,6 @@ export class ExtensionStack {
       if (st === STATUS_FAILED_OPEN) continue; // failed earlier in this batch
       if (st === STATUS_FAILED_CLOSED) { gone += this.excludeAll(e, pairPos, pairPort, pairGone, pairs); dirty = true; continue; }
       if (x.cacheable && cached) {
-        this.callE = e;
         gone += rec.egress(e, x, v, pairPos, pairPort, pairGone, dec!, fd!, this.viewPairs, this.callEgress);
         dirty = true;
         continue;
