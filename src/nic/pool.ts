@@ -26,6 +26,8 @@ export type Handle = number;
 /** Largest frame a slot may be sized for (256 KiB: BIG TCP frames pass 64 KiB). */
 export const MAX_FRAME = 262144;
 export const HEADROOM = 128;
+/** Bytes of a virtio-net header (struct virtio_net_hdr, as taps with IFF_VNET_HDR use it). */
+export const VNET_HDR = 12;
 /** Byte order of this machine's typed arrays (an Int32Array store writes the bytes in it). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const DEFAULT_SLOT_SIZE = 2048;
@@ -59,6 +61,9 @@ export class PacketPool {
   readonly refs: Int32Array;
   /** Rate class a rule assigned (-1: none), read by the transmit side's QoS. */
   readonly rateClass: Int16Array;
+  /** The virtio-net header a vnet-header port read with the frame (VNET_HDR bytes per slot; zero: none). */
+  readonly vnet: Uint8Array;
+  private readonly vnet32: Int32Array;
   private readonly share: PoolShare;
   private readonly depot: Int32Array;
   // This thread's magazine: free handles, the most recently freed last.
@@ -74,13 +79,15 @@ export class PacketPool {
     this.slots = slots;
     this.slotSize = slotSize;
     this.maxFrame = slotSize - HEADROOM;
-    const metaBytes = slots * (4 + 4 + 2 + 2);
+    const metaBytes = slots * (4 + 4 + 2 + 2 + VNET_HDR);
     this.share = share ?? { slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes), depot: new SharedArrayBuffer((STACK + slots) * 4) };
     this.data = new Uint8Array(this.share.data);
     this.refs = new Int32Array(this.share.meta, 0, slots);
     this.len = new Uint32Array(this.share.meta, slots * 4, slots);
     this.off = new Uint16Array(this.share.meta, slots * 8, slots);
     this.rateClass = new Int16Array(this.share.meta, slots * 10, slots);
+    this.vnet = new Uint8Array(this.share.meta, slots * 12, slots * VNET_HDR);
+    this.vnet32 = new Int32Array(this.share.meta, slots * 12, slots * (VNET_HDR >> 2));
     this.depot = new Int32Array(this.share.depot);
     if (!share) {
       // Hand out low handles first: the stack's top is handle 0.
@@ -105,6 +112,8 @@ export class PacketPool {
     this.off[h] = HEADROOM;
     this.len[h] = 0;
     this.rateClass[h] = -1;
+    const v = h * 3, v32 = this.vnet32;
+    v32[v] = 0; v32[v + 1] = 0; v32[v + 2] = 0;
     return h;
   }
 
