@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { totalmem } from 'node:os';
-import { ENDPOINT_SCHEMA, endpointKind } from '../endpoints/kinds.js';
+import { ENDPOINT_SCHEMA, endpointKind, keepKindFields } from '../endpoints/kinds.js';
 import { EndpointConfig } from '../endpoints/registry.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
@@ -198,6 +198,8 @@ export function checkConfig(doc: unknown): Config {
     const at = `ports[${i}]`;
     if (names.has(p.name)) bad(`${at}.name`, `duplicate port name "${p.name}"`);
     names.add(p.name);
+    const given = Object.keys((doc as { ports: { endpoint: object }[] }).ports[i].endpoint);
+    keepKindFields(p.endpoint, given, (field, problem) => bad(`${at}.endpoint.${field}`, problem));
     endpointKind(p.endpoint.type).check?.(p.endpoint, (field, problem) => bad(`${at}.endpoint.${field}`, problem), taken);
     const v = p.vlan;
     if (v.mode === 'trunk' && !v.allowed?.length && v.native === undefined) bad(`${at}.vlan.allowed`, 'a trunk needs allowed VLANs or a native VLAN');

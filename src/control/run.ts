@@ -3,6 +3,7 @@
 
 import { Dataplane, DataplaneStats } from '../datapath/dataplane.js';
 import { endpointKind } from '../endpoints/kinds.js';
+import { nativeMissing } from '../native/io.js';
 import { buildDataplane } from './build.js';
 import { ControlApi } from './control-api.js';
 import { ControlAddress, parseControl } from './control-address.js';
@@ -63,6 +64,7 @@ export async function run(c: Config, o: RunOptions): Promise<number> {
   log(`sluice: switch up — ${c.ports.length} ports, ${c.nic.queues} RX queues, ${c.workers} worker${c.workers === 1 ? '' : 's'}, ${dp.rules.size} rule${dp.rules.size === 1 ? '' : 's'}, ${dp.extensions.count} extension${dp.extensions.count === 1 ? '' : 's'}`);
   for (const r of dp.extensionReport()) log(`  extension ${r.name} (${r.kind}${r.cacheable ? ', flow-cacheable' : ''}) ${r.enabled ? 'enabled' : 'disabled'}`);
   for (const l of attachHelp(c)) log(l);
+  log(`  I/O: ${c.ports.map((p, i) => `${p.name} ${dp.endpoint(i).ioPath ?? p.endpoint.type}`).join(', ')}${nativeMissing ? ` (native module not used: ${nativeMissing})` : ''}`);
   c.ports.forEach((p, i) => {
     for (const note of endpointKind(p.endpoint.type).notes?.(dp.endpoint(i), p.endpoint) ?? []) log(`  note: ${p.name} ${note}`);
   });

@@ -12,6 +12,8 @@
 //
 // workers = 0 runs the pipeline inline on this thread (tests, benchmarks, one-core hosts);
 // workers >= 1 spreads the queues over that many worker threads (queue q -> worker q % N).
+// Native endpoints (polled: their descriptors are watched, polled-receive.ts) are read in
+// bursts on this thread; the others deliver frames through their own callbacks.
 // Stopping drains: endpoints stop taking frames, rings and in-flight sends empty, workers
 // exit, sockets close. Every handle ends back in the pool (checked by the tests).
 // Rules: switch-rules.ts.
@@ -28,7 +30,8 @@ import { MacAging } from '../controllers/mac-aging.js';
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
 import { SoftNic } from '../nic/soft-nic.js';
-import { Endpoint, PORT_COUNTERS } from '../endpoints/endpoint.js';
+import { Endpoint, isPolled, PORT_COUNTERS } from '../endpoints/endpoint.js';
+import { PolledReceive } from './polled-receive.js';
 import { PortChannel } from '../endpoints/port-io.js';
 import { MacTable } from '../vswitch/mac-table.js';
 import { PortTable } from '../vswitch/port-table.js';
@@ -72,6 +75,8 @@ export class Dataplane {
   private pumpScheduled = false;
   private running = false;
   private txLoopDone: Promise<void> | null = null;
+  /** Reads the native endpoints when they have frames (none: no watcher thread). */
+  private polled: PolledReceive | null = null;
   /** The control thread's one timer: MAC aging today (see controllers/). */
   readonly tick: ControlTick;
   /** Every counter block, for stats() and GET /metrics (switch-counters.ts). */
@@ -140,6 +145,11 @@ export class Dataplane {
     }
     for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.io[i]);
     this.running = true;
+    const polled = o.ports.map((p) => p.endpoint).filter(isPolled);
+    if (polled.length > 0) {
+      this.polled = new PolledReceive(polled, () => this.poll());
+      this.polled.start((why) => this.fail(why));
+    }
     if (o.workers > 0) this.txLoopDone = this.tx.loop(() => this.running);
     this.tick.start();
     this.threads.watch(o.watchdogMs);
@@ -239,6 +249,7 @@ export class Dataplane {
       await new Promise<void>((r) => setTimeout(r, 1));
     }
     this.running = false;
+    await this.polled?.stop();
     await this.threads.stop();
     this.tx.bell.wakeAlways();
     if (this.txLoopDone) await this.txLoopDone;

@@ -9,12 +9,14 @@ import { PacketPool } from '../nic/pool.js';
 
 /** Counters every port has, one row per port. Written by the thread that owns the pool. */
 export const PORT_COUNTERS = [
-  'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops',
-  'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable', 'txDropPeerDown',
+  'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops', 'rxErrors',
+  'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable', 'txDropPeerDown', 'txDropLinkDown',
 ] as const;
 
 /** The `err` an endpoint reports for a frame it did not send because its peer is known gone. */
 export const PEER_DOWN = 'peerDown';
+/** The `err` for a frame not sent because the port's link is down (a tap nobody brought up). */
+export const LINK_DOWN = 'linkDown';
 
 /** What the dataplane gives an endpoint. */
 export interface PortIo {
@@ -27,11 +29,15 @@ export interface PortIo {
    * rxDropOversize). False when dropped.
    */
   receive(data: Uint8Array, off: number, len: number): boolean;
-  /** Frames the endpoint read into slots itself (pool.len set): hand handles[0..n) to the switch, counted as received. */
+  /**
+   * Frames the endpoint read into slots itself (pool.len set): hand handles[0..n) to the
+   * switch, counted as received; a frame longer than a slot holds (cut by the kernel) is
+   * counted as rxDropOversize and freed.
+   */
   receiveBurst(handles: Int32Array, n: number): void;
   /**
    * A send of h finished (err: errno name, or null; PEER_DOWN: not sent, the peer is known
-   * gone — counted as txDropPeerDown); releases the handle.
+   * gone — counted as txDropPeerDown; LINK_DOWN: the link is down — txDropLinkDown); releases the handle.
    */
   sent(h: number, err: string | null): void;
 }
@@ -48,4 +54,19 @@ export interface Endpoint {
   /** Sends started but not yet reported done. */
   readonly inFlight: number;
   close(): Promise<void>;
+  /** The I/O path it uses, for `sluice run`'s port list (e.g. "native recvmmsg/sendmmsg", "Node dgram"). */
+  readonly ioPath?: string;
+  /**
+   * Polled endpoints (native I/O): descriptors that turn readable when frames wait. The
+   * datapath polls them (native/fd-watcher.ts) and calls pull(); such an endpoint reads nothing
+   * by itself.
+   */
+  readonly pollFds?: readonly number[];
+  /** Read up to `budget` waiting frames into pool slots and hand them to the switch; how many were read. */
+  pull?(budget: number): number;
 }
+
+/** An endpoint the datapath polls for received frames. */
+export type PolledEndpoint = Endpoint & { readonly pollFds: readonly number[]; pull(budget: number): number };
+
+export function isPolled(e: Endpoint): e is PolledEndpoint { return e.pollFds !== undefined && e.pull !== undefined; }

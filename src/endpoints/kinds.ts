@@ -3,8 +3,10 @@
 import { registerEndpoint } from './registry.js';
 import { UDP_KIND } from './udp.js';
 import { MEMORY_KIND } from './memory.js';
+import { TAP_KIND } from './tap.js';
 
 registerEndpoint(UDP_KIND);
 registerEndpoint(MEMORY_KIND);
+registerEndpoint(TAP_KIND);
 
-export { ENDPOINT_SCHEMA, endpointKind } from './registry.js';
+export { ENDPOINT_SCHEMA, endpointKind, keepKindFields } from './registry.js';

@@ -5,7 +5,7 @@
 
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
-import { PEER_DOWN, PORT_COUNTERS, PortIo } from './endpoint.js';
+import { LINK_DOWN, PEER_DOWN, PORT_COUNTERS, PortIo } from './endpoint.js';
 
 export class PortChannel implements PortIo {
   readonly port: number;
@@ -41,10 +41,11 @@ export class PortChannel implements PortIo {
   }
 
   receiveBurst(handles: Int32Array, n: number): void {
-    const c = this.c, row = this.row, at = this.at, len = this.pool.len;
+    const c = this.c, row = this.row, at = this.at, len = this.pool.len, max = this.pool.maxFrame;
     for (let i = 0; i < n; i++) {
       const h = handles[i];
       if (this.stopping) { c[row + at.rxDropStopping]++; this.pool.free(h); continue; }
+      if (len[h] > max) { c[row + at.rxDropOversize]++; this.pool.free(h); continue; }
       c[row + at.rxPackets]++;
       c[row + at.rxBytes] += len[h];
       this.take(h);
@@ -53,7 +54,8 @@ export class PortChannel implements PortIo {
 
   sent(h: number, err: string | null): void {
     const c = this.c, row = this.row, at = this.at;
-    if (err === null) { c[row + at.txPackets]++; c[row + at.txBytes] += this.pool.len[h]; } else if (err === PEER_DOWN) c[row + at.txDropPeerDown]++; else c[row + at.txErrors]++;
+    if (err === null) { c[row + at.txPackets]++; c[row + at.txBytes] += this.pool.len[h]; } else if (err === PEER_DOWN) c[row + at.txDropPeerDown]++;
+    else if (err === LINK_DOWN) c[row + at.txDropLinkDown]++; else c[row + at.txErrors]++;
     this.release(h);
   }
 }

@@ -62,3 +62,20 @@ export function endpointKind(type: string): EndpointKind {
   if (k === undefined) throw new Error(`no endpoint kind ${type} (known: ${typeEnum.join(', ')})`);
   return k;
 }
+
+/**
+ * The endpoint schema is the union of every kind's fields: keep only `e`'s own kind's fields
+ * (the others got their defaults filled), and report a field of another kind that the
+ * configuration set (`given`: the keys it wrote).
+ */
+export function keepKindFields(e: EndpointConfig, given: readonly string[], bad: (field: string, problem: string) => void): void {
+  const kind = endpointKind(e.type);
+  for (const key of Object.keys(e)) {
+    if (key === 'type' || key in kind.fields) continue;
+    if (given.includes(key)) {
+      const own = Object.keys(kind.fields);
+      bad(key, `is not a field of a ${kind.type} endpoint (${own.length ? `its fields: ${own.join(', ')}` : 'it has none besides type'})`);
+    }
+    delete e[key];
+  }
+}

@@ -4,12 +4,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { Dataplane } from '../../src/datapath/dataplane.js';
-import { parseHostPort, UdpEndpoint } from '../../src/endpoints/udp.js';
+import { parseHostPort, udpEndpoint, UdpIo } from '../../src/endpoints/udp.js';
+import { requireNative } from '../helpers/native.js';
 import { MemoryEndpoint } from '../../src/endpoints/memory.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 
-test('receive-buffer overflow is counted as rxKernelDrops; taken + dropped = sent', async () => {
-  const ep = new UdpEndpoint(parseHostPort('127.0.0.1:43001')!, parseHostPort('127.0.0.1:53001')!, 65536);
+for (const io of ['native', 'dgram'] as UdpIo[]) {
+const skip = io === 'native' ? requireNative() : false;
+const base = io === 'native' ? 0 : 100;
+
+test(`${io}: receive-buffer overflow is counted as rxKernelDrops; taken + dropped = sent`, { skip }, async () => {
+  const ep = udpEndpoint(parseHostPort(`127.0.0.1:${43001 + base}`)!, parseHostPort(`127.0.0.1:${53001 + base}`)!, 65536, io);
   const dp = new Dataplane({
     poolSlots: 8192, slotSize: 2048, queues: 1, ringSize: 8192, txRingSize: 1024, workers: 0, filterCapacity: 4,
     macTableSize: 64, macAgingSeconds: 300,
@@ -17,11 +22,11 @@ test('receive-buffer overflow is counted as rxKernelDrops; taken + dropped = sen
   });
   await dp.start();
   const tx = dgram.createSocket('udp4');
-  await new Promise<void>((r) => tx.bind(53001, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => tx.bind(53001 + base, '127.0.0.1', () => r()));
   const f = Buffer.from(buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', payload: 1000 }));
   // The event loop is busy in this loop, so sluice cannot read: the small buffer overflows.
   const N = 3000;
-  for (let i = 0; i < N; i++) tx.send(f, 43001, '127.0.0.1');
+  for (let i = 0; i < N; i++) tx.send(f, 43001 + base, '127.0.0.1');
   const end = Date.now() + 5000;
   let s = dp.stats().ports[0].counters;
   while (s.rxPackets + s.rxKernelDrops < N && Date.now() < end) { await new Promise((r) => setTimeout(r, 20)); s = dp.stats().ports[0].counters; }
@@ -32,12 +37,13 @@ test('receive-buffer overflow is counted as rxKernelDrops; taken + dropped = sen
   assert.equal(dp.pool.available, dp.pool.slots);
 });
 
-test('a port that cannot bind fails with the address in the message', async () => {
+test(`${io}: a port that cannot bind fails with the address in the message`, { skip }, async () => {
   const a = dgram.createSocket('udp4');
-  await new Promise<void>((r) => a.bind(43002, '127.0.0.1', () => r()));
-  const ep = new UdpEndpoint(parseHostPort('127.0.0.1:43002')!, parseHostPort('127.0.0.1:53002')!);
+  await new Promise<void>((r) => a.bind(43002 + base, '127.0.0.1', () => r()));
+  const ep = udpEndpoint(parseHostPort(`127.0.0.1:${43002 + base}`)!, parseHostPort(`127.0.0.1:${53002 + base}`)!, undefined, io);
   const dp = new Dataplane({ poolSlots: 256, slotSize: 2048, queues: 1, ringSize: 64, txRingSize: 64, workers: 0, filterCapacity: 4, macTableSize: 64, macAgingSeconds: 300, ports: [{ name: 'u', endpoint: ep, vlan: { mode: 'access' } }] });
-  await assert.rejects(dp.start(), /cannot open udp 127\.0\.0\.1:43002: EADDRINUSE/);
+  await assert.rejects(dp.start(), new RegExp(`cannot open udp 127\\.0\\.0\\.1:${43002 + base}: EADDRINUSE`));
   a.close();
   await dp.stop(10);
 });
+}
