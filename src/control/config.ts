@@ -9,6 +9,7 @@ import { ENDPOINT_SCHEMA, endpointKind, keepKindFields } from '../endpoints/kind
 import { EndpointConfig } from '../endpoints/registry.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
+import { DEFAULT_IDLE_SPIN_MICROS } from '../datapath/dataplane-options.js';
 import { DEFAULT_WATCHDOG_MS } from '../datapath/supervisor.js';
 import { DEFAULT_MAC_RESERVED_PERCENT } from '../vswitch/mac-table.js';
 import { RuleError, RuleSpec } from '../flow/rule.js';
@@ -30,6 +31,7 @@ export interface FilterConfig { kind: 'mac' | 'tuple'; queue: number; mac?: stri
 export interface Config {
   workers: number;
   watchdogMs: number;
+  idleSpinMicros: number;
   pool: { slots: number; slotSize: number };
   nic: { queues: number; ringSize: number; filterCapacity: number; rss: { key?: string; indirection?: number[] }; filters: FilterConfig[] };
   switch: { macTableSize: number; macAgingSeconds: number; macReservedPercent: number; txRingSize: number };
@@ -88,6 +90,7 @@ export const CONFIG_SCHEMA: Schema = {
   type: 'object',
   fields: {
     workers: f(int(0, 64, 'threads'), 'datapath worker threads; queue q is served by worker q % workers; 0 runs the pipeline on the main thread', 2),
+    idleSpinMicros: f(int(0, 100000, 'µs'), 'after its last frame a worker keeps polling this long before it sleeps: a thread wake-up costs 30-50 µs, so a reply within this window is forwarded without one (CPU spent while idle; 0: sleep at once)', DEFAULT_IDLE_SPIN_MICROS),
     watchdogMs: f(int(0, 600000, 'ms'), 'a datapath worker whose loop stands still this long is declared hung and the switch stops with its final counters (exit 1); 0 turns the watchdog off', DEFAULT_WATCHDOG_MS),
     pool: f({ type: 'object', fields: {
       slots: f(int(256, 1 << 20, 'slots'), 'packet buffers in the shared pool', 16384),

@@ -41,7 +41,7 @@ import { DatapathThreads } from './threads.js';
 import { Transmitter } from './transmit.js';
 import { PortLife, PortState } from './port-life.js';
 import { DataplaneStats, dataplaneStats } from './dataplane-stats.js';
-import { DataplaneOptions } from './dataplane-options.js';
+import { DataplaneOptions, DEFAULT_IDLE_SPIN_MICROS } from './dataplane-options.js';
 import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
 import { EXT_COUNTERS } from '../vswitch/ext/state.js';
 
@@ -49,6 +49,18 @@ export type { DataplaneStats, PortState, RuleStat };
 export type { DataplaneOptions, PortSpec } from './dataplane-options.js';
 export type { WorkerEvent } from './spawn-worker.js';
 export { PORT_STATES } from './port-life.js';
+
+/**
+ * Why a port may not ask its kernel for offloads (TSO frames, partial checksums): a port that
+ * cannot take them, or extensions (they see and may capture or edit bytes); '' when none.
+ * sluice does not segment GSO frames in software yet.
+ */
+function offloadsBlockedBy(ports: readonly { name: string; endpoint: Endpoint }[], extensions: number): string {
+  const no = ports.filter((p) => !p.endpoint.takesGso).map((p) => `${p.name} (${p.endpoint.kind})`);
+  if (no.length) return `port${no.length > 1 ? 's' : ''} ${no.join(', ')} cannot take GSO frames or partial checksums, and sluice does not segment them in software yet`;
+  if (extensions > 0) return 'extensions are bound (they would see unsegmented GSO frames with partial checksums)';
+  return '';
+}
 
 /** NIC's own flow cache, used only for rules with a `queue` action. */
 const NIC_FLOW_CACHE_ENTRIES = 4096;
@@ -72,6 +84,8 @@ export class Dataplane {
   private readonly io: PortChannel[];
   /** Port life cycle and properties. */
   readonly life: PortLife;
+  /** Per port: 1 if its endpoint is native (read and written by the worker threads when there are any). */
+  readonly native: Uint8Array;
   private pumpScheduled = false;
   private running = false;
   private txLoopDone: Promise<void> | null = null;
@@ -99,6 +113,7 @@ export class Dataplane {
       if (p.macLimit !== undefined) this.macs.portLimit[i] = p.macLimit;
     });
     this.portCounters = new CounterBlock(PORT_COUNTERS, o.ports.length);
+    this.native = Uint8Array.from(o.ports, (p) => (p.endpoint.links !== undefined ? 1 : 0));
     const maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
     this.rules = new RuleSet({ ports: o.ports.map((p) => p.name), queues: o.queues }, { maxRules });
     this.rules.apply(o.rules ?? {}); // throws RuleError before anything starts
@@ -109,15 +124,17 @@ export class Dataplane {
       workers: o.workers, queues: o.queues, txRingSize: o.txRingSize, flowCacheEntries: this.flowCacheEntries, portNames: o.ports.map((p) => p.name),
       pool: this.pool, keys: this.keys, nic: this.nic, ports: this.ports, macs: this.macs, rules: this.rules, host: this.extensions,
       originate: (e, port, frame, counters) => this.originate(e, port, frame, counters), onFailure: (why) => this.fail(why),
+      native: this.native, idleSpinMicros: o.idleSpinMicros ?? DEFAULT_IDLE_SPIN_MICROS,
     });
     this.ruleApi = new SwitchRules(this.rules, this.threads, o.workers, this.nic.bells, () => this.failure);
     const sources = this.threads.sources;
-    this.tx = new Transmitter(this.pool, o.ports.map((p) => p.endpoint), this.portCounters, sources);
+    // With worker threads the native ports are written by the workers; the rest from here.
+    this.tx = new Transmitter(this.pool, o.ports.map((p) => p.endpoint), this.portCounters, sources, o.workers > 0 ? this.native.map((n) => 1 - n) : undefined);
     this.io = o.ports.map((_, i) => new PortChannel(i, this.pool, this.portCounters, (h) => { this.nic.receive(h, i); this.schedulePump(); }, (h) => this.tx.release(h)));
     this.life = new PortLife(o.ports.map((p) => p.name), this.extensions, this.ports);
     this.registry = switchCounters({
       ports: o.ports, portCounters: this.portCounters, queues: this.nic.counters, macs: this.macs, tick: this.tick,
-      threads: sources.map((s) => ({ pipeline: s.counters, cache: s.cache, ext: s.ext })),
+      threads: sources.map((s) => ({ pipeline: s.counters, cache: s.cache, ext: s.ext, ports: s.ports, queues: s.queues })),
       extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters,
     });
   }
@@ -137,15 +154,22 @@ export class Dataplane {
     await host.bind();
     try {
       this.life.bringUp();
-      await this.threads.start(this.tx);
+      // Native endpoints open their descriptors first: the worker threads take them at start.
+      for (const p of o.ports) p.endpoint.open?.();
+      const why = offloadsBlockedBy(o.ports, this.extensions.count);
+      for (const p of o.ports) p.endpoint.setOffloads?.(why);
+      const links = o.workers === 0 ? [] : o.ports.flatMap((p, i) => p.endpoint.links?.(i) ?? []);
+      await this.threads.start(this.tx, links);
     } catch (e) {
       await this.threads.terminate();
+      for (const p of o.ports) await p.endpoint.close();
       await host.stop();
       throw e;
     }
     for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.io[i]);
     this.running = true;
-    const polled = o.ports.map((p) => p.endpoint).filter(isPolled);
+    // Inline, this thread reads the native endpoints too (woken by an fd watcher).
+    const polled = o.workers === 0 ? o.ports.map((p) => p.endpoint).filter(isPolled) : [];
     if (polled.length > 0) {
       this.polled = new PolledReceive(polled, () => this.poll());
       this.polled.start((why) => this.fail(why));
@@ -184,7 +208,7 @@ export class Dataplane {
 
   private inFlight(): number {
     let n = this.nic.unflushed;
-    for (const r of this.nic.rings) n += r.count;
+    for (let w = 0; w < Math.max(1, this.o.workers); w++) for (const r of this.o.workers === 0 ? this.nic.rings : this.threads.inputRings(w)) n += r.count;
     for (const p of this.o.ports) n += p.endpoint.inFlight;
     return n + (this.tx.pending() ? 1 : 0);
   }
@@ -243,6 +267,7 @@ export class Dataplane {
     this.threads.supervisor.stopping = true;
     this.tick.stop();
     for (const io of this.io) io.quiesce();
+    this.threads.quiesce();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight() !== 0 && Date.now() < deadline) {
       this.poll();

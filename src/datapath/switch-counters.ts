@@ -12,7 +12,9 @@ export interface SwitchCounterParts {
   ports: { name: string; endpoint: Endpoint }[];
   portCounters: CounterBlock<readonly string[]>;
   /** Per datapath thread (one when the pipeline runs on the main thread). */
-  threads: { pipeline: CounterBlock<readonly string[]>; cache: CounterBlock<readonly string[]>; ext: CounterBlock<readonly string[]> }[];
+  threads: { pipeline: CounterBlock<readonly string[]>; cache: CounterBlock<readonly string[]>; ext: CounterBlock<readonly string[]>;
+    /** Worker threads: port and queue counters of the native I/O they do. */
+    ports: CounterBlock<readonly string[]> | null; queues: CounterBlock<readonly string[]> | null }[];
   queues: CounterBlock<readonly string[]>;
   extensionNames: () => readonly string[];
   extensionControl: CounterBlock<readonly string[]>;
@@ -26,6 +28,7 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
   const PORT = 'frames and bytes through a switch port, and its drops by reason';
   reg.add(blockSet('port', 'port', portNames, p.portCounters, 'main', PORT));
   p.threads.forEach((t, i) => reg.add(blockSet('port', 'port', portNames, t.pipeline, `datapath ${i}`, PORT)));
+  p.threads.forEach((t, i) => { if (t.ports) reg.add(blockSet('port', 'port', portNames, t.ports, `datapath ${i} I/O`, PORT)); });
   // The kernel's drops, on ports whose socket reports them (read once per collection).
   const kernel = p.ports.filter((x) => x.endpoint.kernelDrops !== undefined);
   let drops: { name: string; n: number }[] = [];
@@ -34,7 +37,10 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
     rows: () => (drops = kernel.map((x) => ({ name: x.name, n: x.endpoint.kernelDrops!() })).filter((d) => d.n >= 0)).map((d) => d.name),
     read: (_n, r) => drops[r].n,
   });
-  reg.add(blockSet('queue', 'queue', () => Array.from({ length: p.queues.rows }, (_, q) => String(q)), p.queues, 'main', 'frames a NIC receive queue took, how they were steered, and its drops'));
+  const QUEUE = 'frames a NIC receive queue took, how they were steered, and its drops';
+  const queueRows = () => Array.from({ length: p.queues.rows }, (_, q) => String(q));
+  reg.add(blockSet('queue', 'queue', queueRows, p.queues, 'main', QUEUE));
+  p.threads.forEach((t, i) => { if (t.queues) reg.add(blockSet('queue', 'queue', queueRows, t.queues, `datapath ${i} I/O`, QUEUE)); });
   p.threads.forEach((t, i) => reg.add(blockSet('flow_cache', null, () => ['all'], t.cache, `datapath ${i}`, 'flow cache lookups of the datapath threads')));
   const EXT = 'what an extension saw and did, and its faults';
   const extRows = p.extensionNames;

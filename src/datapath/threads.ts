@@ -1,9 +1,16 @@
 // DatapathThreads: the switch's datapath threads and the main thread's view of each — its
-// transmit and return rings, its counters (pipeline, flow cache, extensions, rules), its rule
-// port — and their life: start inline (workers = 0: this thread runs the pipeline, see
-// serveInline) or as worker threads (queue q -> worker q % N), supervised (supervisor.ts),
-// and stopped once their rings are empty. Frames left on the queues of a worker that failed
-// are counted (dropUnserved) and freed.
+// transmit rings, its counters (pipeline, flow cache, extensions, rules, and for the native
+// ports it reads and writes: port and queue counters), its rule port — and their life: start
+// inline (workers = 0: this thread runs the pipeline, see serveInline) or as worker threads
+// (queue q -> worker q % N), supervised (supervisor.ts), and stopped once their rings are
+// empty. Frames left on the queues of a worker that failed are counted (dropUnserved) and
+// freed.
+//
+// Worker threads own the native ports end to end (worker.ts): the links (link.ts) are dealt
+// out over the workers (link i -> worker i % N), each worker reads its links, runs the NIC's
+// steering itself, and writes every native port's frames itself. A receive queue is therefore
+// fed by several rings, one per producing thread (the main thread's, nic.rings[q], and one per
+// worker), so that every ring keeps a single producer.
 
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { Clock } from '../clock.js';
@@ -13,8 +20,11 @@ import { encodeRows } from '../flow/rule-rows.js';
 import { ruleCounterBytes, RuleSet } from '../flow/rule-set.js';
 import { Doorbell } from '../nic/doorbell.js';
 import { PacketPool } from '../nic/pool.js';
-import { ceilPow2, Ring } from '../nic/ring.js';
-import { SoftNic } from '../nic/soft-nic.js';
+import { Ring } from '../nic/ring.js';
+import { QUEUE_COUNTERS, SoftNic } from '../nic/soft-nic.js';
+import { PORT_COUNTERS } from '../endpoints/endpoint.js';
+import type { LinkShare } from '../endpoints/link.js';
+import { errnoName, native } from '../native/io.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { MacTable } from '../vswitch/mac-table.js';
 import { BATCH_MAX, PIPELINE_COUNTERS, SwitchPipeline } from '../vswitch/pipeline.js';
@@ -27,11 +37,15 @@ import { serveQueues } from './serve.js';
 import { allReady, spawnWorker } from './spawn-worker.js';
 import { DEFAULT_WATCHDOG_MS, WorkerSupervisor } from './supervisor.js';
 import { Transmitter, TX_BURST } from './transmit.js';
-import { controlWords, CTL_STOP, WorkerSetup } from './worker-setup.js';
+import { controlWords, CTL_QUIESCE, CTL_STOP, WorkerSetup } from './worker-setup.js';
 
 /** One datapath thread's rings and counters (the main thread's view of it). */
 export interface ThreadSource {
-  tx: Ring[]; ret: Ring; counters: CounterBlock<typeof PIPELINE_COUNTERS>;
+  tx: Ring[]; counters: CounterBlock<typeof PIPELINE_COUNTERS>;
+  /** Worker threads: the port and queue counters of the native ports it reads and writes. */
+  ports: CounterBlock<typeof PORT_COUNTERS> | null; queues: CounterBlock<typeof QUEUE_COUNTERS> | null;
+  /** Worker threads: its ring into each queue. */
+  produced: Ring[];
   ext: CounterBlock<typeof EXT_COUNTERS>;
   /** The thread's rule counters and flow cache (in shared memory, read for stats). */
   ruleCounters: Float64Array; cache: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
@@ -45,6 +59,10 @@ export interface ThreadParts {
   /** A frame extension e of a thread originates on `port` (counted on that thread's extension counters). */
   originate: (e: number, port: number, frame: Uint8Array, counters: CounterBlock<typeof EXT_COUNTERS>) => boolean;
   onFailure: (reason: string) => void;
+  /** Per port: 1 if its endpoint is native (worker threads read and write it). */
+  native: Uint8Array;
+  /** How long a worker spins after its last work before it sleeps (µs; 0: never). */
+  idleSpinMicros: number;
 }
 
 export class DatapathThreads {
@@ -58,16 +76,21 @@ export class DatapathThreads {
   started = false;
   private readonly scratch = new Int32Array(TX_BURST);
   private readonly batch = new Int32Array(BATCH_MAX);
+  /** Eventfds made for workers that poll (closed when they are gone). */
+  private readonly wakeFds: { bell: Doorbell; fd: number }[] = [];
 
   constructor(p: ThreadParts) {
     this.p = p;
     this.control = new Int32Array(new SharedArrayBuffer(controlWords(p.workers) * 4));
     const np = p.portNames.length, extensions = p.host.count;
     for (let w = 0; w < Math.max(1, p.workers); w++) {
+      const threaded = p.workers > 0;
       this.sources.push({
         tx: p.portNames.map(() => new Ring(p.txRingSize, undefined, true)),
-        ret: new Ring(ceilPow2(p.pool.slots)),
         counters: new CounterBlock(PIPELINE_COUNTERS, np),
+        ports: threaded ? new CounterBlock(PORT_COUNTERS, np) : null,
+        queues: threaded ? new CounterBlock(QUEUE_COUNTERS, p.queues) : null,
+        produced: threaded ? Array.from({ length: p.queues }, () => new Ring(p.nic.rings[0].capacity)) : [],
         ruleCounters: p.workers === 0 ? p.rules.counters : new Float64Array(new SharedArrayBuffer(ruleCounterBytes(p.rules.maxRules))),
         cache: new CounterBlock(FLOW_CACHE_COUNTERS),
         rulePort: null,
@@ -77,10 +100,18 @@ export class DatapathThreads {
     for (const s of this.sources) p.host.threadCounters.push(s.ext);
     this.supervisor = new WorkerSupervisor({
       control: this.control,
-      rings: (w) => p.nic.rings.filter((_, q) => q % p.workers === w),
+      rings: (w) => this.inputRings(w),
       extension: (e) => p.host.bound[e],
       onFailure: p.onFailure,
     });
+  }
+
+  /** The rings worker w serves: for each of its queues, the main thread's ring and every worker's. */
+  inputRings(w: number): Ring[] {
+    const p = this.p, out: Ring[] = [];
+    for (let q = w; q < p.queues; q += p.workers) out.push(p.nic.rings[q]);
+    for (const s of this.sources) for (let q = w; q < p.queues; q += p.workers) if (s.produced.length) out.push(s.produced[q]);
+    return out;
   }
 
   /** Inline mode's pipeline (null with workers, or before start). */
@@ -94,14 +125,14 @@ export class DatapathThreads {
    * loaded its extensions and serves its queues (no frame is taken before). `tx` receives what
    * they emit. On failure the caller terminates (terminate()).
    */
-  async start(tx: Transmitter): Promise<void> {
+  async start(tx: Transmitter, links: LinkShare[]): Promise<void> {
     const p = this.p, host = p.host, names = p.portNames;
     const ext = (s: ThreadSource, thread: number) => ({ bound: host.bound, counters: s.ext, ports: names, limits: host.limits, thread });
     const originate = (s: ThreadSource): Originate => (e, port, frame) => p.originate(e, port, frame, s.ext);
     if (p.workers === 0) {
       const s = this.sources[0];
       this.inline = await assembleDatapath({
-        pool: p.pool, keys: p.keys, ports: p.ports, macs: p.macs, out: { tx: s.tx, ret: s.ret, bell: tx.bell }, counters: s.counters,
+        pool: p.pool, keys: p.keys, ports: p.ports, macs: p.macs, out: { tx: s.tx, ret: null, bell: tx.bell }, counters: s.counters,
         rules: p.rules, cache: new FlowCache(p.flowCacheEntries, s.cache.buffer),
         extensions: { ...ext(s, 0), state: host.state, originate: originate(s), onFault: (m) => host.note(m) },
       });
@@ -109,17 +140,26 @@ export class DatapathThreads {
       return;
     }
     const readies: Promise<void>[] = [];
+    const bells = Array.from({ length: p.workers }, () => new Doorbell());
+    for (let q = 0; q < p.queues; q++) p.nic.assign(q, bells[q % p.workers]);
+    const nic = p.nic.share(), bellPorts = Uint8Array.from(p.native, (n) => 1 - n);
     for (let w = 0; w < p.workers; w++) {
-      const bell = new Doorbell();
-      const queues: Ring[] = [];
-      for (let q = w; q < p.queues; q += p.workers) { queues.push(p.nic.rings[q]); p.nic.assign(q, bell); }
+      const bell = bells[w];
+      const queues = this.inputRings(w);
       const s = this.sources[w];
+      const readLinks = links.map((_, i) => i).filter((i) => i % p.workers === w);
+      // A worker that reads native ports sleeps in poll(): its bell signals an eventfd as well.
+      const wakeFd = readLinks.length !== 0 ? native!.eventfdOpen() : -1;
+      if (wakeFd < -1) throw new Error(`eventfd for datapath worker ${w}: ${errnoName(wakeFd)}`);
+      if (wakeFd >= 0) { bell.useEventfd(wakeFd); this.wakeFds.push({ bell, fd: wakeFd }); }
       const channel = new MessageChannel();
       s.rulePort = channel.port1;
       const setup: WorkerSetup = {
         pool: p.pool.shared(), keys: p.keys.shared(), ports: p.ports.shared(), macs: p.macs.shared(),
         portCount: names.length, queues: queues.map((r) => r.shared()),
-        bell: bell.buffer, tx: s.tx.map((r) => r.shared()), ret: s.ret.shared(), mainBell: tx.bell.buffer,
+        bell: bell.buffer, tx: s.tx.map((r) => r.shared()), mainBell: tx.bell.buffer, bellPorts,
+        nic: { ...nic, rings: s.produced.map((r) => r.shared()), bells: Array.from({ length: p.queues }, (_, q) => bells[q % p.workers].buffer), counters: s.queues!.buffer },
+        portCounters: s.ports!.buffer, links, readLinks, idleSpinMicros: p.idleSpinMicros, wakeFd,
         counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
         rules: { ports: names, queues: p.queues, rows: encodeRows(p.rules, p.rules.installedSlots()), maxRules: p.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
         flowCache: { entries: p.flowCacheEntries, counters: s.cache.buffer },
@@ -146,7 +186,22 @@ export class DatapathThreads {
   }
 
   /** End workers at once (a failed start). */
-  terminate(): Promise<void> { return this.supervisor.terminate(); }
+  async terminate(): Promise<void> {
+    await this.supervisor.terminate();
+    this.closeWakeFds();
+  }
+
+  // The workers are gone: their bells stop signalling, then the eventfds close.
+  private closeWakeFds(): void {
+    for (const { bell, fd } of this.wakeFds) { bell.useEventfd(-1); native!.closeFd(fd); }
+    this.wakeFds.length = 0;
+  }
+
+  /** Workers read no more frames from native ports (the switch is stopping). */
+  quiesce(): void {
+    Atomics.store(this.control, CTL_QUIESCE, 1);
+    for (const q of this.p.nic.bells) q.wakeAlways();
+  }
 
   /** Workers exit once their rings are empty (one that does not within a second is ended); frames a failed worker left are counted and freed. */
   async stop(): Promise<void> {
@@ -154,10 +209,13 @@ export class DatapathThreads {
     Atomics.store(this.control, CTL_STOP, 1);
     for (const q of nic.bells) q.wakeAlways();
     await this.supervisor.stop(1000);
+    this.closeWakeFds();
     for (let q = 0; q < nic.queues; q++) {
-      for (let n; (n = nic.rings[q].dequeueBurst(this.scratch, TX_BURST)) !== 0;) {
-        nic.counters.values[nic.counters.slot('dropUnserved', q)] += n;
-        for (let i = 0; i < n; i++) pool.free(this.scratch[i]);
+      for (const ring of [nic.rings[q], ...this.sources.flatMap((s) => (s.produced.length ? [s.produced[q]] : []))]) {
+        for (let n; (n = ring.dequeueBurst(this.scratch, TX_BURST)) !== 0;) {
+          nic.counters.values[nic.counters.slot('dropUnserved', q)] += n;
+          for (let i = 0; i < n; i++) pool.free(this.scratch[i]);
+        }
       }
     }
     for (const s of this.sources) s.rulePort?.close();

@@ -1,11 +1,14 @@
-// Transmitter: the transmit side, on the thread that owns the pool. It takes what the
-// datapath threads produced — each port's transmit ring, whose entries carry the egress tag
-// op beside the handle — applies the op (egress-tag.ts) and gives the port's endpoint the
-// frames as one burst (sendBurst); handles a thread is done with come back on its return ring and are freed here.
+// Transmitter: the transmit side of a thread. It takes what datapath threads produced — each
+// port's transmit ring, whose entries carry the egress tag op beside the handle — applies the
+// op (egress-tag.ts) and gives the port's endpoint (or link) the frames as one burst
+// (sendBurst). It transmits the ports `sends` marks: on the main thread the ports whose
+// endpoints live there (all of them inline; with worker threads, those that are not native),
+// in a datapath thread the native ports, from its own rings, right after each pipeline pass.
 // A tag op that needs a private copy when the pool is empty drops the copy
-// (txDropPoolEmpty). With worker threads it runs as a loop woken by their doorbell.
+// (txDropPoolEmpty). On the main thread with worker threads it runs as a loop woken by their
+// doorbell.
 
-import { Endpoint, PORT_COUNTERS } from '../endpoints/endpoint.js';
+import { PORT_COUNTERS } from '../endpoints/endpoint.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
 import { PacketPool } from '../nic/pool.js';
@@ -15,12 +18,17 @@ import { applyTagOp } from '../vswitch/egress-tag.js';
 /** Most handles moved per ring per burst. */
 export const TX_BURST = 256;
 
-/** One datapath thread's rings to this thread: a transmit ring per port, and its return ring. */
-export interface TxSource { tx: Ring[]; ret: Ring }
+/** One datapath thread's transmit rings, one per port. */
+export interface TxSource { tx: Ring[] }
+
+/** Where a port's frames go: an endpoint, or a thread's link over a native one. */
+export interface BurstSender { sendBurst(handles: Int32Array, n: number): void }
 
 export class Transmitter {
   private readonly pool: PacketPool;
-  private readonly endpoints: readonly Endpoint[];
+  private readonly endpoints: readonly (BurstSender | null)[];
+  /** Per port: 1 if this transmitter sends its frames. */
+  private readonly sends: Uint8Array;
   private readonly portCounters: CounterBlock<typeof PORT_COUNTERS>;
   private readonly sources: readonly TxSource[];
   /** Rung by the datapath threads when they staged something. */
@@ -30,8 +38,9 @@ export class Transmitter {
   /** The handles to send after their tag ops (a copy may replace a handle). */
   private readonly burst = new Int32Array(TX_BURST);
 
-  constructor(pool: PacketPool, endpoints: readonly Endpoint[], portCounters: CounterBlock<typeof PORT_COUNTERS>, sources: readonly TxSource[]) {
+  constructor(pool: PacketPool, endpoints: readonly (BurstSender | null)[], portCounters: CounterBlock<typeof PORT_COUNTERS>, sources: readonly TxSource[], sends?: Uint8Array) {
     this.pool = pool; this.endpoints = endpoints; this.portCounters = portCounters; this.sources = sources;
+    this.sends = sends ?? Uint8Array.from(endpoints, (e) => (e === null ? 0 : 1));
   }
 
   /** Drop one reference to h; the last frees it. */
@@ -39,7 +48,7 @@ export class Transmitter {
     if (Atomics.sub(this.pool.refs, h, 1) === 1) this.pool.free(h);
   }
 
-  /** Transmit what the datapath produced and free what it returned; returns handles moved. */
+  /** Transmit what the datapath produced for this transmitter's ports; returns handles moved. */
   drain(): number {
     let moved = 0;
     const pool = this.pool, tmp = this.handles, ops = this.ops, out = this.burst, c = this.portCounters.values, nc = PORT_COUNTERS.length;
@@ -47,7 +56,8 @@ export class Transmitter {
     for (let w = 0; w < this.sources.length; w++) {
       const src = this.sources[w];
       for (let p = 0; p < src.tx.length; p++) {
-        const ep = this.endpoints[p];
+        if (this.sends[p] === 0) continue;
+        const ep = this.endpoints[p]!;
         for (let n; (n = src.tx[p].dequeueBurst(tmp, TX_BURST, ops)) !== 0;) {
           moved += n;
           let m = 0;
@@ -61,20 +71,13 @@ export class Transmitter {
           if (m !== 0) ep.sendBurst(out, m);
         }
       }
-      for (let n; (n = src.ret.dequeueBurst(tmp, TX_BURST)) !== 0;) {
-        moved += n;
-        for (let i = 0; i < n; i++) pool.free(tmp[i]);
-      }
     }
     return moved;
   }
 
   /** Anything waiting on a transmit or return ring? */
   pending(): boolean {
-    for (const s of this.sources) {
-      if (s.ret.count !== 0) return true;
-      for (const r of s.tx) if (r.count !== 0) return true;
-    }
+    for (const s of this.sources) for (let p = 0; p < s.tx.length; p++) if (this.sends[p] !== 0 && s.tx[p].count !== 0) return true;
     return false;
   }
 

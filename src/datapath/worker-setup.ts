@@ -1,6 +1,8 @@
 // What the dataplane posts to a datapath worker: shared memory descriptors only.
 import { PoolShare } from '../nic/pool.js';
 import { RingShare } from '../nic/ring.js';
+import { NicShare } from '../nic/soft-nic.js';
+import type { LinkShare } from '../endpoints/link.js';
 import { FlowKeysShare } from '../wire/flow-key.js';
 import { MacTableShare } from '../vswitch/mac-table.js';
 import { PortTableShare } from '../vswitch/port-table.js';
@@ -8,12 +10,14 @@ import { PortTableShare } from '../vswitch/port-table.js';
 import { MessagePort } from 'node:worker_threads';
 import { BoundSpec, ExtensionLimits } from '../vswitch/ext/host.js';
 
-// Control words (Int32Array over `control`): stop flag, newest rule version posted, then per
+// Control words (Int32Array over `control`): stop flag, newest rule version posted, quiesce flag, then per
 // worker: its acknowledged rule version, its heartbeat (bumped every loop turn; the main
 // thread's watchdog reads it) and the extension whose hook it is in (index + 1; 0 = none).
 export const CTL_STOP = 0;
 export const CTL_RULES = 1;
-const CTL_WORKER = 2;
+/** Non-zero: the switch is stopping; workers read no more frames from their native ports. */
+export const CTL_QUIESCE = 2;
+const CTL_WORKER = 3;
 const PER_WORKER = 3;
 export const ackWord = (w: number) => CTL_WORKER + w * PER_WORKER;
 export const beatWord = (w: number) => CTL_WORKER + w * PER_WORKER + 1;
@@ -39,8 +43,21 @@ export interface WorkerSetup {
   bell: SharedArrayBuffer;
   /** One transmit ring per port (withTags: the egress tag op beside each handle), worker -> main. */
   tx: RingShare[];
-  ret: RingShare;
   mainBell: SharedArrayBuffer;
+  /** Ports whose transmit ring the main thread drains (1): staging frames for one rings mainBell. */
+  bellPorts: Uint8Array;
+  /** The NIC's steering as this worker runs it on what its links read: its own ring into each queue, each queue's bell, its queue counters. */
+  nic: NicShare & { rings: RingShare[]; bells: SharedArrayBuffer[]; counters: SharedArrayBuffer };
+  /** Port counters of this worker's native I/O (PORT_COUNTERS rows). */
+  portCounters: SharedArrayBuffer;
+  /** Every native port's link (this worker writes to all of them) ... */
+  links: LinkShare[];
+  /** ... and the indexes of those it reads. */
+  readLinks: number[];
+  /** Spin this long after the last work before sleeping (µs). */
+  idleSpinMicros: number;
+  /** The eventfd its bell signals (it polls it with its read links), or -1: it waits on the bell. Made and closed by the main thread. */
+  wakeFd: number;
   counters: SharedArrayBuffer;
   control: SharedArrayBuffer;
   /** This worker's index (its words are ackWord(index), beatWord(index), hookWord(index)). */

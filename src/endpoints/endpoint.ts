@@ -6,11 +6,13 @@
 
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
+import type { LinkShare } from './link.js';
 
 /** Counters every port has, one row per port. Written by the thread that owns the pool. */
 export const PORT_COUNTERS = [
   'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops', 'rxErrors',
   'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable', 'txDropPeerDown', 'txDropLinkDown',
+  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames',
 ] as const;
 
 /** The `err` an endpoint reports for a frame it did not send because its peer is known gone. */
@@ -64,6 +66,14 @@ export interface Endpoint {
   readonly pollFds?: readonly number[];
   /** Read up to `budget` waiting frames into pool slots and hand them to the switch; how many were read. */
   pull?(budget: number): number;
+  /** Native endpoints: open the descriptors (before the datapath threads start; start() opens them if not yet). */
+  open?(): void;
+  /** Native endpoints, once open: their descriptors as links any thread can run (link.ts), for port number `port`. */
+  links?(port: number): LinkShare[];
+  /** It takes GSO frames and partial checksums as they come (a vnet-header tap). */
+  readonly takesGso?: boolean;
+  /** Offloads: turn them on (why === '') or keep them off for the reason given (after open, before start). */
+  setOffloads?(why: string): void;
 }
 
 /** An endpoint the datapath polls for received frames. */

@@ -4,9 +4,11 @@ import { registerEndpoint } from './registry.js';
 import { UDP_KIND } from './udp.js';
 import { MEMORY_KIND } from './memory.js';
 import { TAP_KIND } from './tap.js';
+import { NETDEV_KIND } from './netdev.js';
 
 registerEndpoint(UDP_KIND);
 registerEndpoint(MEMORY_KIND);
 registerEndpoint(TAP_KIND);
+registerEndpoint(NETDEV_KIND);
 
 export { ENDPOINT_SCHEMA, endpointKind, keepKindFields } from './registry.js';

@@ -16,10 +16,14 @@ export type PoolBinding = { readonly __binding: unique symbol };
 
 export interface NativeIo {
   bindPool(data: Uint8Array, off: Uint16Array, len: Uint32Array, vnet: Uint8Array | null, slotSize: number, headroom: number): PoolBinding;
-  /** Datagrams into handles[from..from+n); count (0: none waiting) or -errno. len > slot capacity: cut (drop it). */
-  recvBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null): number;
-  /** Datagrams from handles[from..from+n); how many went (the first ones) or -errno for the first. */
-  sendBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null): number;
+  /**
+   * Datagrams (or AF_PACKET frames) into handles[from..from+n), each after a vnetHdrLen-byte
+   * header (0, 10 or 12) read into the slot's vnet metadata; count (0: none waiting) or -errno.
+   * len > slot capacity: cut (drop it).
+   */
+  recvBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, vnetHdrLen: number): number;
+  /** Datagrams from handles[from..from+n) (each after its vnet header); how many went (the first ones) or -errno for the first. */
+  sendBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, vnetHdrLen: number): number;
   /** Frames from a tap (readv each, vnetHdrLen 0 or 12): count or -errno. */
   readBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, vnetHdrLen: number): number;
   writeBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, vnetHdrLen: number): number;

@@ -158,54 +158,68 @@ static uint8_t *get_addrs(napi_env env, napi_value v, int32_t n, int *bad) {
   return a;
 }
 
-// recvBatch(pool, fd, handles, from, n, addrs | null) -> datagrams received (0: none waiting) or -errno.
-// Message i lands in slot handles[from+i] at the headroom; len is the datagram's real length
+// The optional vnet header length argument: 0, 10 (AF_PACKET) or 12 (tap), with a vnet pool.
+static int get_vh(napi_env env, napi_value v, pool_t *p, int32_t *vh) {
+  if (!arg_i32(env, v, vh) || (*vh != 0 && *vh != 10 && *vh != VNET_HDR) || (*vh && !p->vnet)) return 0;
+  return 1;
+}
+
+// recvBatch(pool, fd, handles, from, n, addrs | null, vnetHdrLen) -> datagrams received (0: none
+// waiting) or -errno. Message i lands in slot handles[from+i] at the headroom (after a
+// vnetHdrLen-byte header read into the slot's vnet metadata); len is the real length
 // (MSG_TRUNC: larger than the slot means it was cut, for the caller to drop and count).
 static napi_value recv_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6; napi_value a[6];
+  size_t argc = 7; napi_value a[7];
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   pool_t *p = get_pool(env, a[0]); if (!p) return NULL;
-  int32_t fd, from, n; int bad;
-  if (!arg_i32(env, a[1], &fd) || !arg_i32(env, a[3], &from) || !arg_i32(env, a[4], &n)) { napi_throw_type_error(env, NULL, "recvBatch(pool, fd, handles, from, n, addrs)"); return NULL; }
+  int32_t fd, from, n, vh; int bad;
+  if (argc < 7 || !arg_i32(env, a[1], &fd) || !arg_i32(env, a[3], &from) || !arg_i32(env, a[4], &n) || !get_vh(env, a[6], p, &vh)) {
+    napi_throw_type_error(env, NULL, "recvBatch(pool, fd, handles, from, n, addrs, vnetHdrLen 0|10|12)"); return NULL;
+  }
   int32_t *h = get_handles(env, a[2], p, from, &n); if (!h) return NULL;
   uint8_t *addrs = get_addrs(env, a[5], n, &bad); if (bad) return NULL;
-  struct mmsghdr m[BURST]; struct iovec iov[BURST]; struct sockaddr_storage ss[BURST];
+  struct mmsghdr m[BURST]; struct iovec iov[2 * BURST]; struct sockaddr_storage ss[BURST];
   uint32_t cap = p->slot_size - p->headroom;
   for (int32_t i = 0; i < n; i++) {
-    iov[i].iov_base = p->data + (size_t)h[i] * p->slot_size + p->headroom;
-    iov[i].iov_len = cap;
+    struct iovec *v = &iov[2 * i]; int k = 0;
+    if (vh) { v[k].iov_base = p->vnet + (size_t)h[i] * VNET_HDR; v[k++].iov_len = (size_t)vh; }
+    v[k].iov_base = p->data + (size_t)h[i] * p->slot_size + p->headroom; v[k++].iov_len = cap;
     memset(&m[i].msg_hdr, 0, sizeof m[i].msg_hdr);
-    m[i].msg_hdr.msg_iov = &iov[i]; m[i].msg_hdr.msg_iovlen = 1;
+    m[i].msg_hdr.msg_iov = v; m[i].msg_hdr.msg_iovlen = (size_t)k;
     if (addrs) { m[i].msg_hdr.msg_name = &ss[i]; m[i].msg_hdr.msg_namelen = sizeof ss[i]; }
   }
   int r = recvmmsg(fd, m, (unsigned)n, MSG_DONTWAIT | MSG_TRUNC, NULL);
   if (r < 0) return num(env, errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno);
   for (int i = 0; i < r; i++) {
+    uint32_t got = m[i].msg_len < (uint32_t)vh ? 0 : m[i].msg_len - (uint32_t)vh;
     p->off[h[i]] = (uint16_t)p->headroom;
-    p->len[h[i]] = (m[i].msg_hdr.msg_flags & MSG_TRUNC) && m[i].msg_len <= cap ? cap + 1 : m[i].msg_len;
+    p->len[h[i]] = (m[i].msg_hdr.msg_flags & MSG_TRUNC) && got <= cap ? cap + 1 : got;
     if (addrs) put_addr(addrs + (size_t)i * ADDR_REC, &ss[i]);
   }
   return num(env, r);
 }
 
-// sendBatch(pool, fd, handles, from, n, addrs | null) -> datagrams sent (the first ones), or
-// -errno when the first could not be sent.
+// sendBatch(pool, fd, handles, from, n, addrs | null, vnetHdrLen) -> datagrams sent (the first
+// ones), or -errno when the first could not be sent.
 static napi_value send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6; napi_value a[6];
+  size_t argc = 7; napi_value a[7];
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   pool_t *p = get_pool(env, a[0]); if (!p) return NULL;
-  int32_t fd, from, n; int bad;
-  if (!arg_i32(env, a[1], &fd) || !arg_i32(env, a[3], &from) || !arg_i32(env, a[4], &n)) { napi_throw_type_error(env, NULL, "sendBatch(pool, fd, handles, from, n, addrs)"); return NULL; }
+  int32_t fd, from, n, vh; int bad;
+  if (argc < 7 || !arg_i32(env, a[1], &fd) || !arg_i32(env, a[3], &from) || !arg_i32(env, a[4], &n) || !get_vh(env, a[6], p, &vh)) {
+    napi_throw_type_error(env, NULL, "sendBatch(pool, fd, handles, from, n, addrs, vnetHdrLen 0|10|12)"); return NULL;
+  }
   int32_t *h = get_handles(env, a[2], p, from, &n); if (!h) return NULL;
   uint8_t *addrs = get_addrs(env, a[5], n, &bad); if (bad) return NULL;
-  struct mmsghdr m[BURST]; struct iovec iov[BURST]; struct sockaddr_storage ss[BURST];
+  struct mmsghdr m[BURST]; struct iovec iov[2 * BURST]; struct sockaddr_storage ss[BURST];
   for (int32_t i = 0; i < n; i++) {
     uint32_t off = p->off[h[i]], len = p->len[h[i]];
     if (off + len > p->slot_size) { napi_throw_range_error(env, NULL, "frame outside its slot"); return NULL; }
-    iov[i].iov_base = p->data + (size_t)h[i] * p->slot_size + off;
-    iov[i].iov_len = len;
+    struct iovec *v = &iov[2 * i]; int k = 0;
+    if (vh) { v[k].iov_base = p->vnet + (size_t)h[i] * VNET_HDR; v[k++].iov_len = (size_t)vh; }
+    v[k].iov_base = p->data + (size_t)h[i] * p->slot_size + off; v[k++].iov_len = len;
     memset(&m[i].msg_hdr, 0, sizeof m[i].msg_hdr);
-    m[i].msg_hdr.msg_iov = &iov[i]; m[i].msg_hdr.msg_iovlen = 1;
+    m[i].msg_hdr.msg_iov = v; m[i].msg_hdr.msg_iovlen = (size_t)k;
     if (addrs) { m[i].msg_hdr.msg_name = &ss[i]; m[i].msg_hdr.msg_namelen = get_addr(addrs + (size_t)i * ADDR_REC, &ss[i]); }
   }
   int r = sendmmsg(fd, m, (unsigned)n, 0);
@@ -380,8 +394,8 @@ static napi_value link_info(napi_env env, napi_callback_info info) {
 }
 
 // packetOpen(ifindex, vnetHdr, fanoutGroup (0: none), qdiscBypass, bufferBytes) -> fd or -errno.
-// An AF_PACKET socket bound to the interface, seeing every frame it receives and sends except
-// its own sends (PACKET_IGNORE_OUTGOING).
+// An AF_PACKET socket bound to the interface, promiscuous, seeing every frame it receives and
+// sends except its own sends (PACKET_IGNORE_OUTGOING). Non-blocking reads (MSG_DONTWAIT).
 static napi_value packet_open(napi_env env, napi_callback_info info) {
   size_t argc = 5; napi_value a[5]; int32_t ifindex, fanout, bytes; bool vnet, bypass;
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
@@ -402,6 +416,10 @@ static napi_value packet_open(napi_env env, napi_callback_info info) {
       (fanout && setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fo, sizeof fo) < 0)) {
     int e = errno; close(fd); return num(env, -e);
   }
+  // Every frame the interface receives, whatever its destination MAC (a NIC filters otherwise).
+  struct packet_mreq mr; memset(&mr, 0, sizeof mr);
+  mr.mr_ifindex = ifindex; mr.mr_type = PACKET_MR_PROMISC;
+  setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr);
   return num(env, fd);
 }
 

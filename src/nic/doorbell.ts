@@ -5,15 +5,33 @@
 // A producer that finds `sleeping` raised bumps `seq` and notifies. Because the consumer
 // raises the flag before its last look and the producer stores the handle before it reads
 // the flag (all sequentially consistent Atomics), no wake-up is ever lost.
+//
+// A consumer that sleeps in poll() on its descriptors (a datapath thread with native ports)
+// cannot wait on `seq` as well: it gives the bell an eventfd (useEventfd), which every wake
+// also signals; it polls that eventfd with its descriptors.
+
+import { native } from '../native/io.js';
 
 const SEQ = 0;
 const SLEEPING = 1;
+/** The consumer's eventfd, or -1. */
+const EFD = 2;
 
 export class Doorbell {
   readonly cell: Int32Array;
 
   constructor(buffer?: SharedArrayBuffer) {
-    this.cell = new Int32Array(buffer ?? new SharedArrayBuffer(8));
+    this.cell = new Int32Array(buffer ?? new SharedArrayBuffer(12));
+    if (buffer === undefined) this.cell[EFD] = -1;
+  }
+
+  /** Consumer: wakes also signal eventfd `fd` (the consumer polls it); -1: none. */
+  useEventfd(fd: number): void { Atomics.store(this.cell, EFD, fd); }
+
+  // Signal the consumer's eventfd, if it has one.
+  private signal(): void {
+    const fd = Atomics.load(this.cell, EFD);
+    if (fd >= 0) native!.eventfdSignal(fd);
   }
 
   get buffer(): SharedArrayBuffer { return this.cell.buffer as SharedArrayBuffer; }
@@ -23,6 +41,7 @@ export class Doorbell {
     if (Atomics.load(this.cell, SLEEPING) !== 0) {
       Atomics.add(this.cell, SEQ, 1);
       Atomics.notify(this.cell, SEQ);
+      this.signal();
     }
   }
 
@@ -30,6 +49,7 @@ export class Doorbell {
   wakeAlways(): void {
     Atomics.add(this.cell, SEQ, 1);
     Atomics.notify(this.cell, SEQ);
+    this.signal();
   }
 
   /** Consumer: announce sleep; returns the sequence to wait on. Check rings after this. */

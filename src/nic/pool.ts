@@ -37,6 +37,10 @@ export const DEFAULT_SLOTS = 16384;
 export const MAGAZINE = 64;
 // Depot words: the lock, the count of free handles, then the handles (a stack).
 const LOCK = 0, COUNT = 1, STACK = 2;
+/** Most pool instances (threads mapping the pool) over its life; each has a word for its magazine's count. */
+export const MAX_POOL_THREADS = 256;
+// Magazine words: how many instances claimed one, then each one's count.
+const CLAIMED = 0;
 
 /** What another thread needs to map the same pool. */
 export interface PoolShare {
@@ -45,6 +49,8 @@ export interface PoolShare {
   data: SharedArrayBuffer;
   meta: SharedArrayBuffer;
   depot: SharedArrayBuffer;
+  /** Every thread's magazine count (so `available` sees slots other threads hold free). */
+  mags: SharedArrayBuffer;
 }
 
 export class PacketPool {
@@ -69,6 +75,9 @@ export class PacketPool {
   // This thread's magazine: free handles, the most recently freed last.
   private readonly mag = new Int32Array(2 * MAGAZINE);
   private magN = 0;
+  /** Every instance's magazine count (mags[me] is this one's, kept equal to magN). */
+  private readonly mags: Int32Array;
+  private readonly me: number;
   allocFailures = 0;
 
   constructor(slots = DEFAULT_SLOTS, slotSize = DEFAULT_SLOT_SIZE, share?: PoolShare) {
@@ -80,7 +89,13 @@ export class PacketPool {
     this.slotSize = slotSize;
     this.maxFrame = slotSize - HEADROOM;
     const metaBytes = slots * (4 + 4 + 2 + 2 + VNET_HDR);
-    this.share = share ?? { slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes), depot: new SharedArrayBuffer((STACK + slots) * 4) };
+    this.share = share ?? {
+      slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes),
+      depot: new SharedArrayBuffer((STACK + slots) * 4), mags: new SharedArrayBuffer((1 + MAX_POOL_THREADS) * 4),
+    };
+    this.mags = new Int32Array(this.share.mags);
+    this.me = 1 + Atomics.add(this.mags, CLAIMED, 1);
+    if (this.me > MAX_POOL_THREADS) throw new RangeError(`more than ${MAX_POOL_THREADS} threads mapped this pool`);
     this.data = new Uint8Array(this.share.data);
     this.refs = new Int32Array(this.share.meta, 0, slots);
     this.len = new Uint32Array(this.share.meta, slots * 4, slots);
@@ -102,13 +117,22 @@ export class PacketPool {
   /** Descriptor to post to a worker. */
   shared(): PoolShare { return this.share; }
 
-  /** Free slots in the depot and this thread's magazine (other threads' magazines not counted). */
-  get available(): number { return Atomics.load(this.depot, COUNT) + this.magN; }
+  /**
+   * Free slots: the depot and every thread's magazine (exact when no other thread is
+   * allocating or freeing at the moment; a close reading while they are).
+   */
+  get available(): number {
+    let n = Atomics.load(this.depot, COUNT);
+    const m = this.mags, claimed = Math.min(Atomics.load(m, CLAIMED), MAX_POOL_THREADS);
+    for (let i = 1; i <= claimed; i++) n += Atomics.load(m, i);
+    return n;
+  }
 
   /** Take a slot; -1 when the pool is exhausted. */
   alloc(): Handle {
     if (this.magN === 0 && this.refill() === 0) { this.allocFailures++; return -1; }
     const h = this.mag[--this.magN];
+    this.mags[this.me] = this.magN;
     this.off[h] = HEADROOM;
     this.len[h] = 0;
     this.rateClass[h] = -1;
@@ -121,6 +145,7 @@ export class PacketPool {
   free(h: Handle): void {
     if (this.magN === this.mag.length) this.spill(MAGAZINE);
     this.mag[this.magN++] = h;
+    this.mags[this.me] = this.magN;
   }
 
   /** Give this thread's magazine back to the depot (a thread that stops allocating). */
@@ -135,6 +160,7 @@ export class PacketPool {
     d[COUNT] = count - k;
     Atomics.store(d, LOCK, 0);
     this.magN = k;
+    this.mags[this.me] = k;
     return k;
   }
 
@@ -147,6 +173,7 @@ export class PacketPool {
     d[COUNT] = count + k;
     Atomics.store(d, LOCK, 0);
     this.magN = from;
+    this.mags[this.me] = from;
   }
 
   // The depot's spin lock: held for a copy of at most MAGAZINE words.

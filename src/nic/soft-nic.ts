@@ -9,7 +9,9 @@
 // and drops them under their reason.
 // Counters per queue (QUEUE_COUNTERS): packets and bytes placed, drops by reason (ringFull),
 // and how the queue was chosen (byFilter, byRule, byRss, unparsed).
-// Runs on the thread that owns the pool (the main thread), so a full ring frees at once.
+// The main thread runs one instance for the frames its endpoints receive; a datapath thread
+// that reads native ports runs its own (forThread), producing into rings of its own — one per
+// queue, so every ring keeps one producer — with counters of its own (summed in the registry).
 
 import { counterIndex, CounterBlock } from '../counters.js';
 import { FlowKeys, PARSE_OK } from '../wire/flow-key.js';
@@ -18,7 +20,7 @@ import { Doorbell } from './doorbell.js';
 import { PacketPool } from './pool.js';
 import { Ring } from './ring.js';
 import { Rss } from './rss.js';
-import { SteeringTable } from './steering.js';
+import { SteeringFilter, SteeringTable } from './steering.js';
 
 export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved'] as const;
 export const MAX_QUEUES = 64;
@@ -31,7 +33,12 @@ export interface SoftNicOptions {
   ringSize: number;
   rss?: Rss;
   filterCapacity?: number;
+  /** Another thread's instance of the same NIC: its own ring per queue and the bells of the threads serving them, its own counters. */
+  thread?: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer };
 }
+
+/** What a datapath thread needs to run the NIC's steering itself (its rings, bells and counters apart). */
+export interface NicShare { queues: number; ringSize: number; filterCapacity: number; rssKey: Uint8Array; rssIndirection: Uint8Array; filters: SteeringFilter[] }
 
 export class SoftNic {
   readonly pool: PacketPool;
@@ -56,15 +63,27 @@ export class SoftNic {
     this.pool = pool;
     this.keys = keys;
     this.queues = o.queues;
-    this.rings = [];
-    for (let q = 0; q < o.queues; q++) this.rings.push(new Ring(o.ringSize));
-    this.bells = this.rings.map(() => new Doorbell());
+    this.rings = o.thread?.rings ?? [];
+    for (let q = this.rings.length; q < o.queues; q++) this.rings.push(new Ring(o.ringSize));
+    this.bells = o.thread?.bells ?? this.rings.map(() => new Doorbell());
     this.rss = o.rss ?? new Rss(o.queues);
     this.steering = new SteeringTable(o.queues, o.filterCapacity);
-    this.counters = new CounterBlock(QUEUE_COUNTERS, o.queues);
+    this.counters = new CounterBlock(QUEUE_COUNTERS, o.queues, o.thread?.counters);
     this.c = this.counters.values;
     this.staged = new Int32Array(o.queues * STAGE_MAX);
     this.stagedCount = new Int32Array(o.queues);
+  }
+
+  /** What another thread needs for its own instance (steering filters as installed now). */
+  share(): NicShare {
+    return { queues: this.queues, ringSize: this.rings[0].capacity, filterCapacity: this.steering.capacity, rssKey: this.rss.key, rssIndirection: this.rss.indirection, filters: this.steering.list() };
+  }
+
+  /** This NIC's instance in another thread (nic.share() there), producing into `thread.rings`. */
+  static forThread(pool: PacketPool, keys: FlowKeys, s: NicShare, thread: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer }): SoftNic {
+    const nic = new SoftNic(pool, keys, { queues: s.queues, ringSize: s.ringSize, filterCapacity: s.filterCapacity, rss: new Rss(s.queues, s.rssKey, s.rssIndirection), thread });
+    for (const f of s.filters) nic.steering.add(f);
+    return nic;
   }
 
   /** Serve queue q by doorbell `bell` (workers call this when they take their queues). */

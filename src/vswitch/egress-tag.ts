@@ -3,8 +3,10 @@
 // The pipeline writes one op per (port, handle) into a shared Int32Array (op | vid << 4);
 // the transmitting thread applies it just before the endpoint sends. When the frame goes to
 // one port only, the edit is in place (the slot's headroom takes a pushed tag); when it is
-// flooded to several ports with different needs, the port edits a private copy.
-import { PacketPool } from '../nic/pool.js';
+// flooded to several ports with different needs, the port edits a private copy. A frame from
+// a vnet-header tap keeps its header in step: its csum_start and hdr_len move with the tag.
+import { PacketPool, VNET_HDR } from '../nic/pool.js';
+import { vnetShift } from '../wire/vnet-hdr.js';
 import { put16 } from '../wire/bytes.js';
 import { ETHERTYPE_VLAN } from '../wire/ethernet.js';
 
@@ -28,6 +30,7 @@ export function applyTagOp(pool: PacketPool, h: number, op: number): number {
     pool.data.copyWithin(pool.start(t), pool.start(h), pool.start(h) + pool.len[h]);
     pool.len[t] = pool.len[h];
     pool.rateClass[t] = pool.rateClass[h];
+    pool.vnet.copyWithin(t * VNET_HDR, h * VNET_HDR, (h + 1) * VNET_HDR);
     pool.refs[t] = 1;
   }
   const d = pool.data;
@@ -37,6 +40,7 @@ export function applyTagOp(pool: PacketPool, h: number, op: number): number {
     d.copyWithin(s + 4, s, s + 12);
     pool.off[t] += 4;
     pool.len[t] -= 4;
+    vnetShift(pool, t, -4);
   } else if (kind === TAG_PUSH) {
     if (pool.off[t] < 4) return t; // no headroom left: send unchanged (cannot happen from HEADROOM)
     d.copyWithin(s - 4, s, s + 12);
@@ -44,6 +48,7 @@ export function applyTagOp(pool: PacketPool, h: number, op: number): number {
     pool.len[t] += 4;
     put16(d, s + 8, ETHERTYPE_VLAN);
     put16(d, s + 10, vid);
+    vnetShift(pool, t, 4);
   } else {
     put16(d, s + 14, ((d[s + 14] << 8) & 0xf000) | vid);
   }

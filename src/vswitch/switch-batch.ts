@@ -31,10 +31,12 @@ export const DROP = -1;
 export interface PipelineOutputs {
   /** One transmit ring per port (withTags: each copy's egress tag op beside it), from this thread to the transmitting one. */
   tx: Ring[];
-  /** Handles this thread is done with, back to the pool owner. */
-  ret: Ring;
+  /** Handles this thread is done with: to this ring (a benchmark rig recycles them), or null: freed to the pool at once. */
+  ret: Ring | null;
   /** Wakes the transmitting thread. */
   bell: Doorbell;
+  /** Ports whose transmit ring the bell's thread drains (1); the bell rings only when one got frames. Absent: every port. */
+  bellPorts?: Uint8Array;
 }
 
 /** One step of the pipeline: a pass over the batch (steps/). */
@@ -50,6 +52,9 @@ export class SwitchBatch {
   readonly ports: PortTable;
   readonly macs: MacTable;
   readonly out: PipelineOutputs;
+  private readonly ret: Ring | null;
+  /** Per port: does staging frames for it ring the bell? */
+  readonly bellPorts: Uint8Array;
   readonly counters: CounterBlock<typeof PIPELINE_COUNTERS>;
   /** counters.values, its row width and counter indices. */
   readonly c: Float64Array;
@@ -126,6 +131,8 @@ export class SwitchBatch {
   constructor(pool: PacketPool, keys: FlowKeys, ports: PortTable, macs: MacTable, out: PipelineOutputs,
     counters: CounterBlock<typeof PIPELINE_COUNTERS>, flow: FlowStage | null, ext: ExtensionStack | null) {
     this.pool = pool; this.keys = keys; this.ports = ports; this.macs = macs; this.out = out;
+    this.ret = out.ret;
+    this.bellPorts = out.bellPorts ?? new Uint8Array(ports.count).fill(1);
     this.counters = counters;
     this.c = counters.values;
     this.nc = PIPELINE_COUNTERS.length;
@@ -167,9 +174,11 @@ export class SwitchBatch {
     this.slow = 0; this.nFast = 0; this.nDeferred = 0; this.pairs = 0;
   }
 
-  /** Release one reference this thread holds on h; the last one goes back to the pool owner. */
+  /** Release one reference this thread holds on h; the last one frees it (or puts it on the return ring). */
   release(h: number): void {
-    if (Atomics.sub(this.pool.refs, h, 1) === 1) this.out.ret.enqueue(h);
+    if (Atomics.sub(this.pool.refs, h, 1) === 1) {
+      if (this.ret === null) this.pool.free(h); else this.ret.enqueue(h);
+    }
   }
 
   /** Count a drop on `row` and give h back now. */

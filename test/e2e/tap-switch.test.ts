@@ -15,14 +15,24 @@ import { requireNative, requireRoot } from '../helpers/native.js';
 const NS = ['sl-tap-a', 'sl-tap-b'], TAPS = ['sltap-a', 'sltap-b'], IPS = ['10.93.0.1', '10.93.0.2'];
 const skip = requireRoot() || requireNative() || (!existsSync('/dev/net/tun') ? 'no /dev/net/tun' : false) || (!have('iperf3') || !have('ping') ? 'iperf3 or ping is not installed (apt-get install iperf3 iputils-ping)' : false);
 
-test('two namespaces on tap ports ping each other and run iperf3 TCP and UDP through sluice', { skip, timeout: 120_000 }, async () => {
+function tapConfig(vnetHdr: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-tap-'));
   const cfg = join(dir, 'taps.json');
   writeFileSync(cfg, JSON.stringify({
-    workers: 1, nic: { queues: 2 }, stats: { intervalSeconds: 0 }, control: { listen: 'off' },
-    ports: TAPS.map((name, i) => ({ name: `vm${i + 1}`, endpoint: { type: 'tap', name } })),
+    workers: 1, nic: { queues: 2 }, stats: { intervalSeconds: 0 }, control: { listen: 'off' }, idleSpinMicros: 0,
+    ...(vnetHdr ? { pool: { slots: 4096, slotSize: 65536 + 2048 } } : {}),
+    ports: TAPS.map((name, i) => ({ name: `vm${i + 1}`, endpoint: { type: 'tap', name, vnetHdr } })),
   }));
-  const sw = start([CLI, 'run', '--config', cfg, '--json']);
+  return cfg;
+}
+
+type Counters = Record<string, number>;
+function finalReport(lines: string[]): { ports: { counters: Counters }[]; pool: { free: number; slots: number } } {
+  return JSON.parse(lines.filter((l) => l.startsWith('{')).pop()!);
+}
+
+test('two namespaces on tap ports ping each other and run iperf3 TCP and UDP through sluice', { skip, timeout: 120_000 }, async () => {
+  const sw = start([CLI, 'run', '--config', tapConfig(false), '--json']);
   try {
     await sw.waitLine(/Ctrl-C stops/);
     assert.ok(sw.lines.some((l) => /I\/O: vm1 native tap readv\/writev, vm2 native tap readv\/writev/.test(l)), sw.lines.join('\n'));
@@ -46,10 +56,40 @@ test('two namespaces on tap ports ping each other and run iperf3 TCP and UDP thr
     }
     sw.child.kill('SIGINT');
     assert.equal(await sw.exit, 0);
-    const report = JSON.parse(sw.lines.filter((l) => l.startsWith('{')).pop()!);
-    const [a, b] = report.ports.map((x: { counters: Record<string, number> }) => x.counters);
+    const report = finalReport(sw.lines);
+    const [a, b] = report.ports.map((x) => x.counters);
     assert.ok(a.rxPackets > 20000 && b.rxPackets > 1000, `rx ${a.rxPackets} / ${b.rxPackets}`);
     assert.equal(a.rxErrors + b.rxErrors + a.txErrors + b.txErrors, 0, 'no read or write failed');
+    assert.equal(report.pool.free, report.pool.slots, 'every handle is back in the pool');
+  } finally {
+    if (sw.child.exitCode === null) { sw.child.kill('SIGKILL'); await sw.exit; }
+    NS.forEach(delNs);
+  }
+});
+
+test('between vnet-header taps TSO frames pass unsegmented: GSO frames in, GSO frames out, TCP at full size', { skip, timeout: 120_000 }, async () => {
+  const sw = start([CLI, 'run', '--config', tapConfig(true), '--json']);
+  try {
+    await sw.waitLine(/Ctrl-C stops/);
+    assert.ok(sw.lines.some((l) => /note: vm1 TSO and checksum offload on/.test(l)), sw.lines.join('\n'));
+    NS.forEach((ns, i) => { addNs(ns); plug(ns, TAPS[i], `${IPS[i]}/24`); });
+    assert.equal(ping(NS[0], IPS[1], 5, 0.05).received, 5);
+    const server = inNsAsync(NS[1], ['iperf3', '-s', '-1', '-B', IPS[1], '-p', '5299']);
+    await sleep(300);
+    const out = JSON.parse(inNs(NS[0], ['iperf3', '-c', IPS[1], '-p', '5299', '-t', '2', '-J'], 30000));
+    await server.done;
+    assert.ok(out.end.sum_received.bytes > 10_000_000, `tcp bytes received: ${out.end.sum_received.bytes}`);
+    sw.child.kill('SIGINT');
+    assert.equal(await sw.exit, 0);
+    const report = finalReport(sw.lines);
+    const [a, b] = report.ports.map((x) => x.counters);
+    // The sender's stack handed vm1 GSO frames (gso_type set), each carrying many MTU-sized
+    // segments (gso_size), and vm2's tap took them as they came, header and all.
+    assert.ok(a.rxGsoFrames > 100, `GSO frames from vm1: ${a.rxGsoFrames}`);
+    assert.ok(a.rxGsoSegments > 4 * a.rxGsoFrames, `segments per GSO frame: ${a.rxGsoSegments} / ${a.rxGsoFrames}`);
+    assert.equal(b.txGsoFrames, a.rxGsoFrames, 'every GSO frame left through vm2 unsegmented');
+    assert.ok(a.rxBytes / a.rxPackets > 3000, `mean frame ${Math.round(a.rxBytes / a.rxPackets)} bytes: larger than any MTU frame`);
+    assert.equal(a.txErrors + b.txErrors + a.rxErrors + b.rxErrors, 0);
     assert.equal(report.pool.free, report.pool.slots, 'every handle is back in the pool');
   } finally {
     if (sw.child.exitCode === null) { sw.child.kill('SIGKILL'); await sw.exit; }

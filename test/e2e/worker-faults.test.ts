@@ -15,13 +15,16 @@ import { CLI, sleep, start } from '../helpers/processes.js';
 const FAULTY = fileURLToPath(new URL('../helpers/extensions/faulty.js', import.meta.url));
 let nextPort = 47100;
 
-async function rig(fault: string, over: Record<string, unknown> = {}) {
+// io: the ports' I/O path. With native ports the worker reads its sockets itself, so frames
+// behind a stuck hook wait in the kernel's socket buffer, not on a ring; the watchdog test
+// uses dgram ports, whose frames the main thread puts on the worker's ring.
+async function rig(fault: string, over: Record<string, unknown> = {}, io = 'auto') {
   const base = (nextPort += 10);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-fault-'));
   const cfg = join(dir, 'c.json');
   writeFileSync(cfg, JSON.stringify({
     workers: 1, nic: { queues: 1 }, stats: { intervalSeconds: 0 }, control: { listen: 'off' },
-    ports: [1, 2].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:${base + n}`, remote: `127.0.0.1:${base + 5 + n}` } })),
+    ports: [1, 2].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:${base + n}`, remote: `127.0.0.1:${base + 5 + n}`, io } })),
     extensions: [{ module: FAULTY, config: { fault } }],
     ...over,
   }));
@@ -67,7 +70,7 @@ test('a hook that ends its worker with process.exit: noticed, clean shutdown, ex
 });
 
 test('a hook that never returns: the watchdog ends the worker, frames left waiting are counted, exit 1', async () => {
-  const r = await rig('spin', { watchdogMs: 400 });
+  const r = await rig('spin', { watchdogMs: 400 }, 'dgram');
   try {
     await r.sw.waitLine(/Ctrl-C stops/);
     r.send(1);

@@ -39,11 +39,11 @@ test('sendBatch/recvBatch move a burst between pool slots, with peer addresses',
     out[i] = pool.allocFrom(frame(i, 60 + i), 0, 60 + i);
     addrTo(pb, addrs, i);
   }
-  assert.equal(io.sendBatch(bind, a, out, 0, n, addrs), n);
+  assert.equal(io.sendBatch(bind, a, out, 0, n, addrs, 0), n);
   const inn = new Int32Array(n), got = new Uint8Array(n * ADDR_REC);
   for (let i = 0; i < n; i++) inn[i] = pool.alloc();
   let r = 0;
-  for (let tries = 0; r < n && tries < 1000; tries++) r += Math.max(0, io.recvBatch(bind, b, inn, r, n - r, got.subarray(r * ADDR_REC)));
+  for (let tries = 0; r < n && tries < 1000; tries++) r += Math.max(0, io.recvBatch(bind, b, inn, r, n - r, got.subarray(r * ADDR_REC), 0));
   assert.equal(r, n);
   for (let i = 0; i < n; i++) {
     assert.equal(pool.off[inn[i]], HEADROOM);
@@ -51,7 +51,7 @@ test('sendBatch/recvBatch move a burst between pool slots, with peer addresses',
     assert.equal(got[i * ADDR_REC], 4);
     assert.equal((got[i * ADDR_REC + 2] << 8) | got[i * ADDR_REC + 3], pa, 'peer port');
   }
-  assert.equal(io.recvBatch(bind, b, inn, 0, 1, null), 0, 'nothing left: 0, not an error');
+  assert.equal(io.recvBatch(bind, b, inn, 0, 1, null, 0), 0, 'nothing left: 0, not an error');
   io.closeFd(a); io.closeFd(b);
 });
 
@@ -61,10 +61,10 @@ test('a datagram larger than the slot reads as longer than the slot can hold', {
   const big = new PacketPool(1, 4096), bigBind = poolBinding(io, big);
   const h = big.allocFrom(frame(1, 1000), 0, 1000);
   const addrs = new Uint8Array(ADDR_REC); addrTo(pb, addrs, 0);
-  assert.equal(io.sendBatch(bigBind, a, Int32Array.of(h), 0, 1, addrs), 1);
+  assert.equal(io.sendBatch(bigBind, a, Int32Array.of(h), 0, 1, addrs, 0), 1);
   const inn = Int32Array.of(pool.alloc());
   let r = 0;
-  for (let tries = 0; r === 0 && tries < 1000; tries++) r = io.recvBatch(bind, b, inn, 0, 1, null);
+  for (let tries = 0; r === 0 && tries < 1000; tries++) r = io.recvBatch(bind, b, inn, 0, 1, null, 0);
   assert.equal(r, 1);
   assert.ok(pool.len[inn[0]] > pool.maxFrame, `len ${pool.len[inn[0]]} > ${pool.maxFrame}`);
   io.closeFd(a); io.closeFd(b);
@@ -79,18 +79,18 @@ test('failures are errno values: a refused peer, a closed descriptor, a bad hand
   await new Promise<void>((r) => probe.close(() => r()));
   const fd = io.udpOpen('127.0.0.1', 0, '127.0.0.1', dead, 1 << 16);
   const h = Int32Array.of(pool.allocFrom(frame(0, 64), 0, 64));
-  assert.equal(io.sendBatch(bind, fd, h, 0, 1, null), 1);
+  assert.equal(io.sendBatch(bind, fd, h, 0, 1, null, 0), 1);
   let seen = 0;
   for (let i = 0; i < 200 && seen === 0; i++) {
-    const r = io.sendBatch(bind, fd, h, 0, 1, null);
+    const r = io.sendBatch(bind, fd, h, 0, 1, null, 0);
     if (r < 0) seen = r;
     await new Promise((res) => setTimeout(res, 1));
   }
   assert.equal(errnoName(seen), 'ECONNREFUSED');
   io.closeFd(fd);
-  assert.equal(errnoName(io.recvBatch(bind, fd, h, 0, 1, null)), 'EBADF');
-  assert.throws(() => io.sendBatch(bind, 0, Int32Array.of(99), 0, 1, null), /outside the pool/);
-  assert.throws(() => io.recvBatch({} as PoolBinding, 0, h, 0, 1, null), /pool binding/);
+  assert.equal(errnoName(io.recvBatch(bind, fd, h, 0, 1, null, 0)), 'EBADF');
+  assert.throws(() => io.sendBatch(bind, 0, Int32Array.of(99), 0, 1, null, 0), /outside the pool/);
+  assert.throws(() => io.recvBatch({} as PoolBinding, 0, h, 0, 1, null, 0), /pool binding/);
 });
 
 test('pollIn waits for a readable descriptor; an eventfd wakes it', { skip }, () => {
@@ -106,7 +106,7 @@ test('pollIn waits for a readable descriptor; an eventfd wakes it', { skip }, ()
   assert.equal(io.pollIn(fds, 2, 0, ready), 0, 'drained');
   const pool = new PacketPool(2, 2048), bind = poolBinding(io, pool), addrs = new Uint8Array(ADDR_REC);
   addrTo(pb, addrs, 0);
-  io.sendBatch(bind, a, Int32Array.of(pool.allocFrom(frame(2, 64), 0, 64)), 0, 1, addrs);
+  io.sendBatch(bind, a, Int32Array.of(pool.allocFrom(frame(2, 64), 0, 64)), 0, 1, addrs, 0);
   assert.equal(io.pollIn(fds, 2, 1000, ready), 1);
   assert.deepEqual([...ready], [0, 1]);
   for (const fd of [ev, a, b]) io.closeFd(fd);
@@ -138,14 +138,14 @@ test('the binding alone keeps the pool memory alive through garbage collection',
   for (let i = 0; i < 32; i++) src.send(frame(i, 100), pb, '127.0.0.1');
   let r = 0;
   for (let tries = 0; r < 32 && tries < 2000; tries++) {
-    r += Math.max(0, io.recvBatch(bind, b, hs, r, 32 - r, null));
+    r += Math.max(0, io.recvBatch(bind, b, hs, r, 32 - r, null, 0));
     await new Promise((res) => setImmediate(res));
   }
   assert.equal(r, 32);
   globalThis.gc!();
   const addrs = new Uint8Array(32 * ADDR_REC);
   for (let i = 0; i < 32; i++) addrTo(sink.address().port, addrs, i);
-  assert.equal(io.sendBatch(bind, a, hs, 0, 32, addrs), 32);
+  assert.equal(io.sendBatch(bind, a, hs, 0, 32, addrs, 0), 32);
   for (let tries = 0; back.length < 32 && tries < 200; tries++) await new Promise((res) => setTimeout(res, 5));
   assert.equal(back.length, 32);
   const sorted = back.map((m) => m[0]).sort((x, y) => x - y);

@@ -53,15 +53,17 @@ export const emit: PipelineStep = {
       for (let j = 0; j < extra; j++) { const p = list[j], at2 = p * BATCH_MAX + staged[p]++; stagedH[at2] = h; stagedOp[at2] = TAG_KEEP; c[inp * nc + at.mirrored]++; }
       if (fwd !== 0) c[inp * nc + (d >= 0 ? at.forwarded : d === FLOOD ? at.flooded : d === EXPLICIT ? at.ruleOutput : at.extensionOutput)]++;
     }
+    let ring = 0;
     for (let p = 0; p < np; p++) {
       const m = staged[p];
       if (m === 0) continue;
+      ring |= b.bellPorts[p];
       const base = p * BATCH_MAX;
       const sent = b.out.tx[p].enqueueBurst(stagedH, base, m, stagedOp);
       for (let j = sent; j < m; j++) { c[p * nc + at.txRingFull]++; b.release(stagedH[base + j]); }
     }
     for (let j = 0; j < b.nDeferred; j++) { const h = b.deferred[j]; pool.refs[h] = 1; b.release(h); }
-    b.out.bell.ring();
+    if (ring !== 0) b.out.bell.ring();
   },
 };
 

@@ -1,0 +1,66 @@
+// ThreadIo: the native ports as one datapath worker thread runs them (worker.ts). It reads the
+// links dealt to it (link.ts) in bursts into pool slots, counts them on its own port counters
+// (PortChannel), steers them with its own instance of the NIC (queue counters of its own, a
+// ring of its own into every queue: frames for another thread's queue cross to that thread
+// there, and only there), and after each pipeline pass writes the frames this thread staged
+// for native ports straight to their descriptors (a Transmitter over its own transmit rings).
+// The descriptors it polls when idle: its wake eventfd first, then its read links'.
+
+import { CounterBlock } from '../counters.js';
+import { PORT_COUNTERS } from '../endpoints/endpoint.js';
+import { openLink, PortLink } from '../endpoints/link.js';
+import { PortChannel } from '../endpoints/port-io.js';
+import { FlowCache } from '../flow/flow-cache.js';
+import { FlowStage } from '../flow/flow-stage.js';
+import { RuleSet } from '../flow/rule-set.js';
+import { BATCH_MAX } from '../batch.js';
+import { Doorbell } from '../nic/doorbell.js';
+import { PacketPool } from '../nic/pool.js';
+import { Ring } from '../nic/ring.js';
+import { SoftNic } from '../nic/soft-nic.js';
+import { FlowKeys } from '../wire/flow-key.js';
+import { Transmitter } from './transmit.js';
+import { WorkerSetup } from './worker-setup.js';
+
+/** NIC flow cache entries for rules with a `queue` action (as the main thread's NIC has). */
+const NIC_FLOW_CACHE_ENTRIES = 4096;
+
+export class ThreadIo {
+  readonly nic: SoftNic;
+  private readonly reads: PortLink[];
+  private readonly links: PortLink[];
+  private readonly tx: Transmitter;
+  /** The wake eventfd, then the read links' descriptors (for pollIn). */
+  readonly fds: Int32Array;
+
+  constructor(s: WorkerSetup, pool: PacketPool, keys: FlowKeys, rules: RuleSet, txRings: Ring[]) {
+    this.nic = SoftNic.forThread(pool, keys, s.nic, { rings: s.nic.rings.map(Ring.attach), bells: s.nic.bells.map((b) => new Doorbell(b)), counters: s.nic.counters });
+    this.nic.ruleQueues = new FlowStage(rules, new FlowCache(NIC_FLOW_CACHE_ENTRIES), s.portCount);
+    const counters = new CounterBlock(PORT_COUNTERS, s.portCount, s.portCounters);
+    const release = (h: number) => { if (Atomics.sub(pool.refs, h, 1) === 1) pool.free(h); };
+    const io = Array.from({ length: s.portCount }, (_, p) => new PortChannel(p, pool, counters, (h) => { this.nic.receive(h, p); }, release));
+    this.links = s.links.map((l) => openLink(l, io[l.port]));
+    this.reads = s.readLinks.map((i) => this.links[i]);
+    const senders: (PortLink | null)[] = new Array(s.portCount).fill(null);
+    for (const l of this.links) senders[l.share.port] ??= l;
+    this.tx = new Transmitter(pool, senders, counters, [{ tx: txRings }]);
+    this.fds = Int32Array.from([s.wakeFd, ...this.reads.map((l) => l.share.fd)]);
+  }
+
+  /** Does this thread read any native port? */
+  get reading(): boolean { return this.reads.length !== 0; }
+
+  /** Read every link once (up to a batch each) and publish what was read to the queues; frames read. */
+  receive(): number {
+    let n = 0;
+    for (let i = 0; i < this.reads.length; i++) n += this.reads[i].pull(BATCH_MAX);
+    if (n !== 0) this.nic.flush();
+    return n;
+  }
+
+  /** Write what this thread staged for the native ports; frames moved. */
+  transmit(): number { return this.tx.drain(); }
+
+  /** Give the links' receive slots back (at exit). */
+  release(): void { for (const l of this.links) l.release(); }
+}

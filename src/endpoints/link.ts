@@ -1,0 +1,37 @@
+// PortLink: the data side of a native endpoint — a file descriptor, and reading bursts into
+// pool slots (pull) and writing bursts from them (sendBurst) through the native module — that
+// any thread can run from a plain description (LinkShare), since descriptors belong to the
+// process. The endpoint on the main thread opens and closes the descriptor; each datapath
+// thread makes its own PortLink over it, with its own PortIo (its own counters), and reads the
+// links assigned to it and writes to every native port itself.
+
+import { PortIo } from './endpoint.js';
+import { UdpLink } from './udp-native.js';
+import { TapLink } from './tap.js';
+
+/** What a thread needs to run a native port's I/O (structured-clone safe). */
+export interface LinkShare {
+  /** 'udp': recvmmsg/sendmmsg (UDP and AF_PACKET sockets); 'tap': readv/writev. */
+  type: 'udp' | 'tap';
+  port: number;
+  fd: number;
+  /** udp anySource: the remote's address record, repeated for a burst (else null). */
+  to: Uint8Array | null;
+  /** Bytes of virtio-net header before each frame (tap with vnetHdr: 12; AF_PACKET with it: 10; else 0). */
+  vnetHdr: number;
+}
+
+export interface PortLink {
+  readonly share: LinkShare;
+  /** Read up to `budget` waiting frames into pool slots and hand them to io; how many. */
+  pull(budget: number): number;
+  /** Write handles[0..n); io.sent(h, …) for each, exactly once. */
+  sendBurst(handles: Int32Array, n: number): void;
+  /** Give the slots kept for receives back to the pool (the descriptor stays open). */
+  release(): void;
+}
+
+/** This thread's link over a native port's descriptor. */
+export function openLink(s: LinkShare, io: PortIo): PortLink {
+  return s.type === 'udp' ? new UdpLink(s, io) : new TapLink(s, io);
+}
