@@ -38,7 +38,7 @@ import { PortTable } from '../vswitch/port-table.js';
 import { FlowKeys } from '../wire/flow-key.js';
 import { RuleStat, SwitchRules } from './switch-rules.js';
 import { DatapathThreads } from './threads.js';
-import { Transmitter } from './transmit.js';
+import { finishFor, Transmitter } from './transmit.js';
 import { PortLife, PortState } from './port-life.js';
 import { DataplaneStats, dataplaneStats } from './dataplane-stats.js';
 import { DataplaneOptions, DEFAULT_IDLE_SPIN_MICROS } from './dataplane-options.js';
@@ -51,15 +51,12 @@ export type { WorkerEvent } from './spawn-worker.js';
 export { PORT_STATES } from './port-life.js';
 
 /**
- * Why a port may not ask its kernel for offloads (TSO frames, partial checksums): a port that
- * cannot take them, or extensions (they see and may capture or edit bytes); '' when none.
- * sluice does not segment GSO frames in software yet.
+ * Why a port may not ask its kernel for offloads (TSO frames, partial checksums); '' when it
+ * may. Ports that cannot take such frames get them finished in software (Transmitter), but
+ * extensions would see — and may capture or edit — unsegmented frames with partial checksums.
  */
-function offloadsBlockedBy(ports: readonly { name: string; endpoint: Endpoint }[], extensions: number): string {
-  const no = ports.filter((p) => !p.endpoint.takesGso).map((p) => `${p.name} (${p.endpoint.kind})`);
-  if (no.length) return `port${no.length > 1 ? 's' : ''} ${no.join(', ')} cannot take GSO frames or partial checksums, and sluice does not segment them in software yet`;
-  if (extensions > 0) return 'extensions are bound (they would see unsegmented GSO frames with partial checksums)';
-  return '';
+function offloadsBlockedBy(extensions: number): string {
+  return extensions > 0 ? 'extensions are bound (they would see unsegmented GSO frames with partial checksums)' : '';
 }
 
 /** NIC's own flow cache, used only for rules with a `queue` action. */
@@ -129,7 +126,7 @@ export class Dataplane {
     this.ruleApi = new SwitchRules(this.rules, this.threads, o.workers, this.nic.bells, () => this.failure);
     const sources = this.threads.sources;
     // With worker threads the native ports are written by the workers; the rest from here.
-    this.tx = new Transmitter(this.pool, o.ports.map((p) => p.endpoint), this.portCounters, sources, o.workers > 0 ? this.native.map((n) => 1 - n) : undefined);
+    this.tx = new Transmitter(this.pool, o.ports.map((p) => p.endpoint), this.portCounters, sources, o.workers > 0 ? this.native.map((n) => 1 - n) : undefined, finishFor(o.ports.map((p) => p.endpoint.takesGso === true)));
     this.io = o.ports.map((_, i) => new PortChannel(i, this.pool, this.portCounters, (h) => { this.nic.receive(h, i); this.schedulePump(); }, (h) => this.tx.release(h)));
     this.life = new PortLife(o.ports.map((p) => p.name), this.extensions, this.ports);
     this.registry = switchCounters({
@@ -156,7 +153,7 @@ export class Dataplane {
       this.life.bringUp();
       // Native endpoints open their descriptors first: the worker threads take them at start.
       for (const p of o.ports) p.endpoint.open?.();
-      const why = offloadsBlockedBy(o.ports, this.extensions.count);
+      const why = offloadsBlockedBy(this.extensions.count);
       for (const p of o.ports) p.endpoint.setOffloads?.(why);
       const links = o.workers === 0 ? [] : o.ports.flatMap((p, i) => p.endpoint.links?.(i) ?? []);
       await this.threads.start(this.tx, links);

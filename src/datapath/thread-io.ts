@@ -19,7 +19,7 @@ import { PacketPool } from '../nic/pool.js';
 import { Ring } from '../nic/ring.js';
 import { SoftNic } from '../nic/soft-nic.js';
 import { FlowKeys } from '../wire/flow-key.js';
-import { Transmitter } from './transmit.js';
+import { finishFor, Transmitter } from './transmit.js';
 import { WorkerSetup } from './worker-setup.js';
 
 /** NIC flow cache entries for rules with a `queue` action (as the main thread's NIC has). */
@@ -43,7 +43,9 @@ export class ThreadIo {
     this.reads = s.readLinks.map((i) => this.links[i]);
     const senders: (PortLink | null)[] = new Array(s.portCount).fill(null);
     for (const l of this.links) senders[l.share.port] ??= l;
-    this.tx = new Transmitter(pool, senders, counters, [{ tx: txRings }]);
+    const takesGso = new Array<boolean>(s.portCount).fill(false);
+    for (const l of s.links) if (l.vnetHdr !== 0) takesGso[l.port] = true;
+    this.tx = new Transmitter(pool, senders, counters, [{ tx: txRings }], undefined, finishFor(takesGso));
     this.fds = Int32Array.from([s.wakeFd, ...this.reads.map((l) => l.share.fd)]);
   }
 

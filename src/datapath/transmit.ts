@@ -5,7 +5,9 @@
 // endpoints live there (all of them inline; with worker threads, those that are not native),
 // in a datapath thread the native ports, from its own rings, right after each pipeline pass.
 // A tag op that needs a private copy when the pool is empty drops the copy
-// (txDropPoolEmpty). On the main thread with worker threads it runs as a loop woken by their
+// (txDropPoolEmpty). For a port that cannot take GSO frames or partial checksums (`finish`),
+// a frame from a vnet-header port that carries one is finished in software first (wire/gso.ts:
+// segmented, checksums filled); one that cannot be is dropped (txDropOffload). On the main thread with worker threads it runs as a loop woken by their
 // doorbell.
 
 import { PORT_COUNTERS } from '../endpoints/endpoint.js';
@@ -13,13 +15,23 @@ import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
 import { PacketPool } from '../nic/pool.js';
 import { Ring } from '../nic/ring.js';
-import { applyTagOp } from '../vswitch/egress-tag.js';
+import { applyTagOp, ownCopy } from '../vswitch/egress-tag.js';
+import { finishFrame, MAX_SEGMENTS } from '../wire/gso.js';
+import { vnetPending } from '../wire/vnet-hdr.js';
 
 /** Most handles moved per ring per burst. */
 export const TX_BURST = 256;
 
 /** One datapath thread's transmit rings, one per port. */
 export interface TxSource { tx: Ring[] }
+
+/**
+ * The Transmitter's `finish` from which ports take GSO frames and partial checksums as they
+ * are: null when none does (no such frame can appear), else 1 for each port that does not.
+ */
+export function finishFor(takesGso: readonly boolean[]): Uint8Array | null {
+  return takesGso.some((t) => t) ? Uint8Array.from(takesGso, (t) => (t ? 0 : 1)) : null;
+}
 
 /** Where a port's frames go: an endpoint, or a thread's link over a native one. */
 export interface BurstSender { sendBurst(handles: Int32Array, n: number): void }
@@ -37,10 +49,14 @@ export class Transmitter {
   private readonly ops = new Int32Array(TX_BURST);
   /** The handles to send after their tag ops (a copy may replace a handle). */
   private readonly burst = new Int32Array(TX_BURST);
+  /** Per port: 1 if frames with a GSO or checksum job are finished before it; null: no port produces such frames. */
+  private readonly finish: Uint8Array | null;
+  private readonly segments = new Int32Array(MAX_SEGMENTS);
 
-  constructor(pool: PacketPool, endpoints: readonly (BurstSender | null)[], portCounters: CounterBlock<typeof PORT_COUNTERS>, sources: readonly TxSource[], sends?: Uint8Array) {
+  constructor(pool: PacketPool, endpoints: readonly (BurstSender | null)[], portCounters: CounterBlock<typeof PORT_COUNTERS>, sources: readonly TxSource[], sends?: Uint8Array, finish?: Uint8Array | null) {
     this.pool = pool; this.endpoints = endpoints; this.portCounters = portCounters; this.sources = sources;
     this.sends = sends ?? Uint8Array.from(endpoints, (e) => (e === null ? 0 : 1));
+    this.finish = finish ?? null;
   }
 
   /** Drop one reference to h; the last frees it. */
@@ -61,18 +77,32 @@ export class Transmitter {
         for (let n; (n = src.tx[p].dequeueBurst(tmp, TX_BURST, ops)) !== 0;) {
           moved += n;
           let m = 0;
+          const fin = this.finish !== null && this.finish[p] !== 0;
           for (let i = 0; i < n; i++) {
             const h = tmp[i];
             const t = applyTagOp(pool, h, ops[i]);
-            if (t === h) { out[m++] = h; continue; }
-            this.release(h);
-            if (t < 0) c[p * nc + dropAt]++; else out[m++] = t;
+            if (t !== h) this.release(h);
+            if (t < 0) { c[p * nc + dropAt]++; continue; }
+            if (fin && vnetPending(pool, t)) { if (m !== 0) ep.sendBurst(out, m); m = 0; this.finishAndSend(ep, p, t); continue; }
+            out[m++] = t;
           }
           if (m !== 0) ep.sendBurst(out, m);
         }
       }
     }
     return moved;
+  }
+
+  // Send t through ep finished in software: segments, or the frame with its checksum filled.
+  private finishAndSend(ep: BurstSender, p: number, t: number): void {
+    const pool = this.pool, c = this.portCounters.values, row = p * PORT_COUNTERS.length, at = this.portCounters.at;
+    const own = ownCopy(pool, t); // the checksum is filled in place: not in a frame other ports send
+    if (own !== t) this.release(t);
+    if (own < 0) { c[row + at.txDropPoolEmpty]++; return; }
+    const k = finishFrame(pool, own, this.segments);
+    if (k <= 0) { c[row + (k === 0 ? at.txDropOffload : at.txDropPoolEmpty)]++; this.release(own); return; }
+    if (this.segments[0] !== own) this.release(own);
+    ep.sendBurst(this.segments, k);
   }
 
   /** Anything waiting on a transmit or return ring? */

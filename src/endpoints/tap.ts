@@ -174,7 +174,7 @@ export const TAP_KIND: EndpointKind = {
     persist: { schema: { type: 'boolean' }, doc: 'a tap sluice created stays after stop (TUNSETPERSIST)', default: false },
     mtu: { schema: { type: 'integer', min: 68, max: 65535, doc: 'bytes' }, doc: 'MTU set on the tap (frames up to mtu + 18 bytes must fit a pool slot)', default: 1500 },
     vnetHdr: { schema: { type: 'boolean' }, doc: 'frames carry a virtio-net header (IFF_VNET_HDR), which lets the kernel hand over TSO frames and partial checksums', default: false },
-    offloads: { schema: { type: 'string', enum: ['auto', 'off'] }, doc: 'with vnetHdr: "auto" asks for TSO and checksum offload when every other port takes such frames (vnet-header taps, no extensions), else turns them off and says why at start', default: 'auto' },
+    offloads: { schema: { type: 'string', enum: ['auto', 'off'] }, doc: 'with vnetHdr: "auto" asks for TSO and checksum offload (GSO frames pass whole between vnet-header ports and are segmented in software for the others) unless extensions are bound, then turns them off and says why at start', default: 'auto' },
   },
   check(e, bad, taken) {
     const t = e as TapConfig;

@@ -16,6 +16,23 @@ export const TAG_PUSH = 2;
 export const TAG_SET_VID = 3;
 
 /**
+ * A frame this port may edit: h itself when this port holds its only reference, else a fresh
+ * copy (frame, rate class, vnet header; one reference) — the caller still owns its reference on
+ * h to release — or -1 when the pool is empty.
+ */
+export function ownCopy(pool: PacketPool, h: number): number {
+  if (Atomics.load(pool.refs, h) === 1) return h;
+  const t = pool.alloc();
+  if (t < 0) return -1;
+  pool.data.copyWithin(pool.start(t), pool.start(h), pool.start(h) + pool.len[h]);
+  pool.len[t] = pool.len[h];
+  pool.rateClass[t] = pool.rateClass[h];
+  pool.vnet.copyWithin(t * VNET_HDR, h * VNET_HDR, (h + 1) * VNET_HDR);
+  pool.refs[t] = 1;
+  return t;
+}
+
+/**
  * Apply `op` to handle h for sending. Returns the handle to send: h itself (edited in place
  * when this port holds its only reference) or a fresh copy; -1 when a copy was needed and the
  * pool is empty. When a copy is made the caller still owns one reference on h to release.
@@ -23,16 +40,8 @@ export const TAG_SET_VID = 3;
 export function applyTagOp(pool: PacketPool, h: number, op: number): number {
   const kind = op & 15;
   if (kind === TAG_KEEP) return h;
-  let t = h;
-  if (Atomics.load(pool.refs, h) !== 1) {
-    t = pool.alloc();
-    if (t < 0) return -1;
-    pool.data.copyWithin(pool.start(t), pool.start(h), pool.start(h) + pool.len[h]);
-    pool.len[t] = pool.len[h];
-    pool.rateClass[t] = pool.rateClass[h];
-    pool.vnet.copyWithin(t * VNET_HDR, h * VNET_HDR, (h + 1) * VNET_HDR);
-    pool.refs[t] = 1;
-  }
+  const t = ownCopy(pool, h);
+  if (t < 0) return -1;
   const d = pool.data;
   const s = pool.start(t);
   const vid = op >>> 4;
