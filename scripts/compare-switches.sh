@@ -90,19 +90,19 @@ up_bridge() {
 }
 
 up_ovs() { # $1: userspace TSO true|false
-  local d=$TMP/ovs schema
-  mkdir -p "$d"
+  local d schema
+  d=$(mktemp -d -p "$TMP" ovs.XXXXXX)
   schema=$(dpkg -L openvswitch-common openvswitch-switch 2>/dev/null | grep '/vswitch.ovsschema$' | head -1)
   [[ -r $schema ]] || die "vswitch.ovsschema not found"
   export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d
   local vsctl="ovs-vsctl --db=unix:$d/db.sock --timeout=10"
   ovsdb-tool create "$d/conf.db" "$schema"
-  ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" --unixctl="$d/db.ctl" --pidfile="$d/db.pid" --log-file="$d/db.log" --detach --no-chdir -vconsole:off
+  ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" --unixctl="$d/db.ctl" --pidfile="$d/db.pid" --log-file="$d/db.log" --detach --no-chdir -vconsole:off 2>/dev/null
   UNDO+=("kill \$(cat $d/db.pid)")
   wait_for "[[ -S $d/db.sock ]]" || die "ovsdb-server did not start"
   $vsctl --no-wait init
   $vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable="$1"
-  ovs-vswitchd "unix:$d/db.sock" --unixctl="$d/vsd.ctl" --pidfile="$d/vsd.pid" --log-file="$d/vsd.log" --detach --no-chdir -vconsole:off
+  ovs-vswitchd "unix:$d/db.sock" --unixctl="$d/vsd.ctl" --pidfile="$d/vsd.pid" --log-file="$d/vsd.log" --detach --no-chdir -vconsole:off 2>/dev/null
   UNDO+=("ovs-appctl -t $d/vsd.ctl exit --cleanup; sleep 0.3; kill \$(cat $d/vsd.pid); ip link del ovs-netdev")
   wait_for "[[ -S $d/vsd.ctl ]]" || die "ovs-vswitchd did not start: $(tail -3 "$d/vsd.log")"
   $vsctl add-br cs-ovs -- set bridge cs-ovs datapath_type=netdev
