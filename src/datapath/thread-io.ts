@@ -41,8 +41,10 @@ export class ThreadIo {
     const io = Array.from({ length: s.portCount }, (_, p) => new PortChannel(p, pool, counters, (h) => { this.nic.receive(h, p); }, release));
     this.links = s.links.map((l) => openLink(l, io[l.port]));
     this.reads = s.readLinks.map((i) => this.links[i]);
-    const senders: (PortLink | null)[] = new Array(s.portCount).fill(null);
-    for (const l of this.links) senders[l.share.port] ??= l;
+    // A port with several queues (descriptors): each worker writes through its own share of them.
+    const byPort: PortLink[][] = Array.from({ length: s.portCount }, () => []);
+    for (const l of this.links) byPort[l.share.port].push(l);
+    const senders = byPort.map((ls) => (ls.length === 0 ? null : ls[s.index % ls.length]));
     const takesGso = new Array<boolean>(s.portCount).fill(false);
     for (const l of s.links) if (l.vnetHdr !== 0) takesGso[l.port] = true;
     this.tx = new Transmitter(pool, senders, counters, [{ tx: txRings }], undefined, finishFor(takesGso));

@@ -6,8 +6,8 @@
 // links assigned to it and writes to every native port itself.
 
 import { PortIo } from './endpoint.js';
-import { UdpLink } from './udp-native.js';
-import { TapLink } from './tap.js';
+import { MmsgLink } from './mmsg-link.js';
+import { TapLink } from './tap-link.js';
 
 /** What a thread needs to run a native port's I/O (structured-clone safe). */
 export interface LinkShare {
@@ -33,5 +33,5 @@ export interface PortLink {
 
 /** This thread's link over a native port's descriptor. */
 export function openLink(s: LinkShare, io: PortIo): PortLink {
-  return s.type === 'udp' ? new UdpLink(s, io) : new TapLink(s, io);
+  return s.type === 'udp' ? new MmsgLink(s, io) : new TapLink(s, io);
 }

@@ -2,17 +2,18 @@
 // opened (`-netdev tap,ifname=qtap1,script=no,downscript=no,vhost=off`), the host end of a
 // veth pair whose other end is in a container, a NIC — the way Open vSwitch attaches "system"
 // ports: an AF_PACKET socket bound to the interface (promiscuous, not seeing its own sends),
-// read with recvmmsg and written with sendmmsg through the native module (PacketLink, the
-// same burst calls as UDP). With vnetHdr (PACKET_VNET_HDR) frames carry a virtio-net header,
-// so GSO frames the interface hands over (a veth's TSO) keep their segmentation and checksum
-// state; without it a GSO frame would arrive as one oversized frame with its checksum unset.
+// read with recvmmsg and written with sendmmsg through the native module (an MmsgLink, the
+// same burst calls as UDP); with `queues` > 1, several sockets in a fanout group. With
+// vnetHdr (PACKET_VNET_HDR) frames carry a virtio-net header, so GSO frames the interface
+// hands over (a veth's TSO) keep their segmentation and checksum state; without it a GSO
+// frame would arrive as one oversized frame with its checksum unset.
 // The interface must exist and be up; sluice does not change it.
 
-import { Endpoint, PortIo } from './endpoint.js';
-import { LinkShare, PortLink } from './link.js';
+import { PortIo } from './endpoint.js';
+import { LinkEndpoint } from './link-endpoint.js';
+import { LinkShare } from './link.js';
 import { EndpointConfig, EndpointKind } from './registry.js';
-import { UdpLink } from './udp-native.js';
-import { GSO_FRAME, IFNAME } from './tap.js';
+import { GSO_FRAME, IFNAME, QUEUES_FIELD } from './tap.js';
 import { errnoName, native, nativeMissing } from '../native/io.js';
 import { HEADROOM } from '../nic/pool.js';
 import { brief } from '../quote.js';
@@ -21,61 +22,52 @@ import { brief } from '../quote.js';
 export const PACKET_VNET_HDR = 10;
 const IFF_UP = 1;
 
-export interface NetdevOptions { vnetHdr: boolean; socketBuffer: number; fanout: number }
+export interface NetdevOptions { vnetHdr: boolean; socketBuffer: number; queues: number }
 
-export class NetdevEndpoint implements Endpoint {
+export class NetdevEndpoint extends LinkEndpoint {
   readonly kind = 'netdev';
   readonly ioPath = 'native AF_PACKET recvmmsg/sendmmsg';
   readonly iface: string;
   readonly o: NetdevOptions;
-  readonly inFlight = 0;
-  pollFds: number[] = [];
-  private fd = -1;
-  private link: PortLink | null = null;
 
-  constructor(iface: string, o: NetdevOptions) { this.iface = iface; this.o = o; }
+  constructor(iface: string, o: NetdevOptions) { super(); this.iface = iface; this.o = o; }
 
-  describe(): string { return `netdev ${this.iface}`; }
+  describe(): string { return `netdev ${this.iface}${this.o.queues > 1 ? ` (${this.o.queues} queues)` : ''}`; }
 
-  open(): void {
-    if (this.fd >= 0) return;
+  // One AF_PACKET socket per queue; with several, a fanout group (by flow hash) spreads the
+  // interface's frames over them.
+  protected openFds(): number[] {
     if (native === null) throw new Error(`netdev ${this.iface} cannot start: ${nativeMissing}`);
-    const ifindex = native.linkInfo(this.iface, 0, 0);
+    const n = native, fds: number[] = [];
+    const ifindex = n.linkInfo(this.iface, 0, 0);
     if (ifindex < 0) throw new Error(`netdev ${this.iface}: no such interface (${errnoName(ifindex)})`);
-    const flags = native.linkInfo(this.iface, 1, 0);
+    const flags = n.linkInfo(this.iface, 1, 0);
     if (flags >= 0 && (flags & IFF_UP) === 0) throw new Error(`netdev ${this.iface}: the interface is down (ip link set ${this.iface} up)`);
-    const fd = native.packetOpen(ifindex, this.o.vnetHdr, this.o.fanout, false, this.o.socketBuffer);
-    if (fd < 0) throw new Error(`netdev ${this.iface}: AF_PACKET socket: ${errnoName(fd)}${errnoName(fd) === 'EPERM' ? ' (needs root or CAP_NET_RAW)' : ''}`);
-    this.fd = fd;
-    this.pollFds = [fd];
+    const group = this.o.queues > 1 ? 1 + ((process.pid + ifindex * 7919) & 0x7ffe) : 0;
+    for (let q = 0; q < this.o.queues; q++) {
+      const fd = n.packetOpen(ifindex, this.o.vnetHdr, group, false, this.o.socketBuffer);
+      if (fd < 0) {
+        for (const f of fds) n.closeFd(f);
+        throw new Error(`netdev ${this.iface}: AF_PACKET socket: ${errnoName(fd)}${errnoName(fd) === 'EPERM' ? ' (needs root or CAP_NET_RAW)' : ''}`);
+      }
+      fds.push(fd);
+    }
+    return fds;
   }
 
-  links(port: number): LinkShare[] { return [{ type: 'udp', port, fd: this.fd, to: null, vnetHdr: this.o.vnetHdr ? PACKET_VNET_HDR : 0 }]; }
+  protected share(port: number, fd: number): LinkShare { return { type: 'udp', port, fd, to: null, vnetHdr: this.o.vnetHdr ? PACKET_VNET_HDR : 0 }; }
 
   /** With vnetHdr it takes GSO frames and partial checksums as they come. */
   get takesGso(): boolean { return this.o.vnetHdr; }
 
-  async start(io: PortIo): Promise<void> {
+  protected override checkPool(io: PortIo): void {
     if (this.o.vnetHdr && GSO_FRAME > io.pool.maxFrame) {
       throw new Error(`netdev ${this.iface}: with vnetHdr GSO frames of up to ${GSO_FRAME} bytes arrive; pool slots hold ${io.pool.maxFrame} (set pool.slotSize to at least ${GSO_FRAME + HEADROOM})`);
     }
-    this.open();
-    this.link = new UdpLink(this.links(io.port)[0], io);
-  }
-
-  pull(budget: number): number { return this.link!.pull(budget); }
-  sendBurst(handles: Int32Array, n: number): void { this.link!.sendBurst(handles, n); }
-
-  async close(): Promise<void> {
-    if (this.fd < 0) return;
-    native!.closeFd(this.fd);
-    this.fd = -1;
-    this.pollFds = [];
-    this.link?.release();
   }
 }
 
-type NetdevConfig = EndpointConfig & { interface: string; vnetHdr: boolean; socketBuffer: number };
+type NetdevConfig = EndpointConfig & { interface: string; vnetHdr: boolean; socketBuffer: number; queues: number };
 const ifname = (s: string) => (IFNAME.test(s) ? null : `${brief(s)} is not an interface name (1-15 letters, digits, '_', '.', '-')`);
 
 /** The `netdev` endpoint kind. */
@@ -85,6 +77,7 @@ export const NETDEV_KIND: EndpointKind = {
   fields: {
     interface: { schema: { type: 'string', check: ifname }, doc: 'the interface; it must exist and be up' },
     vnetHdr: { schema: { type: 'boolean' }, doc: 'frames carry a virtio-net header (IFF_VNET_HDR), which lets the kernel hand over TSO frames and partial checksums', default: false },
+    queues: QUEUES_FIELD,
     socketBuffer: { schema: { type: 'integer', min: 65536, max: 1 << 30, doc: 'bytes' }, doc: 'kernel send/receive buffer asked for (capped by net.core.rmem_max/wmem_max unless root)', default: 4 << 20 },
   },
   check(e, bad, taken) {
@@ -94,7 +87,7 @@ export const NETDEV_KIND: EndpointKind = {
     if (n.interface && taken.has(key)) bad('interface', `${n.interface} is already used by another port`);
     taken.add(key);
   },
-  create(e) { const n = e as NetdevConfig; return new NetdevEndpoint(n.interface, { vnetHdr: n.vnetHdr, socketBuffer: n.socketBuffer, fanout: 0 }); },
+  create(e) { const n = e as NetdevConfig; return new NetdevEndpoint(n.interface, { vnetHdr: n.vnetHdr, socketBuffer: n.socketBuffer, queues: n.queues }); },
   attach(e) { const n = e as NetdevConfig; return `netdev ${n.interface}   (frames the interface receives come in; frames for the port leave through it)`; },
   example(e, name) {
     const n = e as NetdevConfig;
