@@ -89,7 +89,7 @@ const filterSchema: Schema = {
 export const CONFIG_SCHEMA: Schema = {
   type: 'object',
   fields: {
-    workers: f(int(0, 64, 'threads'), 'datapath worker threads; queue q is served by worker q % workers; 0 runs the pipeline on the main thread', 2),
+    workers: f(int(0, 64, 'threads'), 'datapath worker threads; queue q is served by worker q % workers, and native ports\' descriptors are dealt out over them; 0 runs the pipeline on the main thread. One by default: on a 2-core host the other core does the kernel\'s share of every packet (docs/io.md: scaling)', 1),
     idleSpinMicros: f(int(0, 100000, 'µs'), 'after its last frame a worker keeps polling this long before it sleeps: a thread wake-up costs 30-50 µs, so a reply within this window is forwarded without one (CPU spent while idle; 0: sleep at once)', DEFAULT_IDLE_SPIN_MICROS),
     watchdogMs: f(int(0, 600000, 'ms'), 'a datapath worker whose loop stands still this long is declared hung and the switch stops with its final counters (exit 1); 0 turns the watchdog off', DEFAULT_WATCHDOG_MS),
     pool: f({ type: 'object', fields: {
@@ -148,7 +148,7 @@ function controlAddress(s: string): string | null {
 
 /** The embedded default: three UDP ports; pN listens on 127.0.0.1:4000N, sends to 127.0.0.1:5000N. */
 export const DEFAULT_CONFIG_DOC = {
-  workers: 2,
+  workers: 1,
   nic: { queues: 4 },
   ports: [1, 2, 3].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:4000${n}`, remote: `127.0.0.1:5000${n}` } })),
 };
