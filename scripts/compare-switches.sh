@@ -7,13 +7,15 @@
 #   ovs          Open vSwitch, userspace (netdev) datapath, tap ports
 #   ovs-tso      the same with other_config:userspace-tso-enable=true
 #   socat        tap <-> socat <-> UDP on loopback <-> socat <-> tap
+#   tap-relay    two taps relayed by a busy-polling readv/writev loop on sluice's native module,
+#                no switching: the floor of userspace tap forwarding on this machine
 # and measured with iperf3 TCP x1 and x4, UDP with 64-byte frames (-l 18 -b 0: rx kpps and
 # loss) and ping (p50/p99). The systems take turns within each run (interleaved), RUNS runs;
 # the table gives medians, and the single values in results.tsv.
 #
 # Usage (root; installs iperf3, iputils-ping, openvswitch-switch, socat from Debian if missing):
 #   scripts/compare-switches.sh [OUTDIR]
-# Env: RUNS=3 DUR=5 PINGS=300 PING_INTERVAL=0.005 SYSTEMS="sluice-tso sluice-mtu bridge ovs ovs-tso socat"
+# Env: RUNS=3 DUR=5 PINGS=300 PING_INTERVAL=0.005 SYSTEMS="sluice-tso sluice-mtu bridge ovs ovs-tso socat tap-relay"
 # Everything it makes (namespaces, links, daemons, temp files) is removed on exit or Ctrl-C.
 # Build first (npm install); the script runs dist/src/cli.js.
 set -euo pipefail
@@ -24,7 +26,7 @@ RUNS=${RUNS:-3}
 DUR=${DUR:-5}
 PINGS=${PINGS:-300}
 PING_INTERVAL=${PING_INTERVAL:-0.005}
-SYSTEMS=${SYSTEMS:-"sluice-tso sluice-mtu bridge ovs ovs-tso socat"}
+SYSTEMS=${SYSTEMS:-"sluice-tso sluice-mtu bridge ovs ovs-tso socat tap-relay"}
 NSA=cs-a NSB=cs-b IPA=10.97.0.1 IPB=10.97.0.2 PORT=5297
 TMP=$(mktemp -d -t sluice-compare.XXXXXX)
 mkdir -p "$OUT"
@@ -122,8 +124,16 @@ up_socat() {
   plug "$NSA" cs-tap-a "$IPA"; plug "$NSB" cs-tap-b "$IPB"
 }
 
+up_relay() {
+  node "$ROOT/dist/native-free-bench/socket/tap-relay.js" cs-tap-a cs-tap-b 3600 >/dev/null 2>"$TMP/relay.err" &
+  UNDO+=("kill $!")
+  wait_for "ip link show cs-tap-a >/dev/null 2>&1 && ip link show cs-tap-b >/dev/null 2>&1" || die "tap-relay made no taps: $(cat "$TMP/relay.err")"
+  plug "$NSA" cs-tap-a "$IPA"; plug "$NSB" cs-tap-b "$IPB"
+}
+
 up() {
   case $1 in
+    tap-relay) up_relay ;;
     sluice-tso) up_sluice true ;; sluice-mtu) up_sluice false ;; bridge) up_bridge ;;
     ovs) up_ovs false ;; ovs-tso) up_ovs true ;; socat) up_socat ;;
     *) die "unknown system $1" ;;
