@@ -27,6 +27,7 @@ import { ControlTick } from '../controllers/control-tick.js';
 import { CounterRegistry } from '../counter-registry.js';
 import { switchCounters } from './switch-counters.js';
 import { MacAging } from '../controllers/mac-aging.js';
+import { LinkWatch } from '../controllers/link-watch.js';
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
 import { SoftNic } from '../nic/soft-nic.js';
@@ -110,6 +111,8 @@ export class Dataplane {
       if (p.macLimit !== undefined) this.macs.portLimit[i] = p.macLimit;
     });
     this.portCounters = new CounterBlock(PORT_COUNTERS, o.ports.length);
+    const links = new LinkWatch(o.ports.map((p) => p.endpoint), this.portCounters);
+    if (links.watching) this.tick.add(links);
     this.native = Uint8Array.from(o.ports, (p) => (p.endpoint.links !== undefined ? 1 : 0));
     const maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
     this.rules = new RuleSet({ ports: o.ports.map((p) => p.name), queues: o.queues }, { maxRules });

@@ -12,7 +12,7 @@ import type { LinkShare } from './link.js';
 export const PORT_COUNTERS = [
   'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops', 'rxErrors',
   'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable', 'txDropPeerDown', 'txDropLinkDown',
-  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames', 'txDropOffload',
+  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames', 'txDropOffload', 'linkLost', 'linkRestored',
 ] as const;
 
 /** The `err` an endpoint reports for a frame it did not send because its peer is known gone. */
@@ -74,6 +74,11 @@ export interface Endpoint {
   readonly takesGso?: boolean;
   /** Offloads: turn them on (why === '') or keep them off for the reason given (after open, before start). */
   setOffloads?(why: string): void;
+  /**
+   * Ports on an interface sluice does not own (netdev): look whether it went away or came
+   * back, and attach again when it did; what happened since the last look ('replaced': both).
+   */
+  watchLink?(): 'same' | 'lost' | 'restored' | 'replaced';
 }
 
 /** An endpoint the datapath polls for received frames. */

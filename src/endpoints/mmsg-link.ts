@@ -2,15 +2,18 @@
 // — in the thread that runs it (link.ts): a burst per system call, straight into pool slots
 // (after the virtio-net header when the socket has one) and out of them. A refusal
 // (ECONNREFUSED: the peer's port is closed) is peerUnreachable and starts the peer-down
-// period (peer-down.ts); other receive failures are rxErrors; a failed send is txErrors.
+// period (peer-down.ts); other receive failures are rxErrors; a failed send is txErrors, or
+// txDropLinkDown when a netdev's interface is down or gone.
 
-import { PEER_DOWN, PortIo } from './endpoint.js';
+import { LINK_DOWN, PEER_DOWN, PortIo } from './endpoint.js';
 import { LinkShare, PortLink } from './link.js';
 import { PeerDown } from './peer-down.js';
 import { SlotStock } from './slot-stock.js';
 import { errnoName, native, NATIVE_BURST, NativeIo, PoolBinding, poolBinding } from '../native/io.js';
 
 const ECONNREFUSED = 'ECONNREFUSED';
+/** A send on an AF_PACKET socket whose interface is down or gone (counted as txDropLinkDown). */
+const LINK_GONE = new Set(['ENETDOWN', 'ENXIO', 'ENODEV']);
 
 /** recvmmsg/sendmmsg over one UDP or AF_PACKET socket, in this thread. */
 export class MmsgLink implements PortLink {
@@ -61,6 +64,7 @@ export class MmsgLink implements PortLink {
       }
       const name = errnoName(r);
       if (name === ECONNREFUSED) this.peer.gone();
+      if (LINK_GONE.has(name)) { for (; i < n; i++) io.sent(handles[i], LINK_DOWN); return; } // the interface is down or gone: so is the rest of the burst
       io.sent(handles[i++], name);
     }
   }

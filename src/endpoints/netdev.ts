@@ -7,7 +7,9 @@
 // vnetHdr (PACKET_VNET_HDR) frames carry a virtio-net header, so GSO frames the interface
 // hands over (a veth's TSO) keep their segmentation and checksum state; without it a GSO
 // frame would arrive as one oversized frame with its checksum unset.
-// The interface must exist and be up; sluice does not change it.
+// The interface must exist and be up at start; sluice does not change it. If it goes away
+// (linkLost) and comes back under its name (a VM restarted, a container's veth recreated),
+// the socket attaches to it again (linkRestored; controllers/link-watch.ts looks every second).
 
 import { PortIo } from './endpoint.js';
 import { LinkEndpoint } from './link-endpoint.js';
@@ -29,6 +31,8 @@ export class NetdevEndpoint extends LinkEndpoint {
   readonly ioPath = 'native AF_PACKET recvmmsg/sendmmsg';
   readonly iface: string;
   readonly o: NetdevOptions;
+  /** The interface index the sockets are bound to (0: the interface is gone). */
+  private ifindex = 0;
 
   constructor(iface: string, o: NetdevOptions) { super(); this.iface = iface; this.o = o; }
 
@@ -41,6 +45,7 @@ export class NetdevEndpoint extends LinkEndpoint {
     const n = native, fds: number[] = [];
     const ifindex = n.linkInfo(this.iface, 0, 0);
     if (ifindex < 0) throw new Error(`netdev ${this.iface}: no such interface (${errnoName(ifindex)})`);
+    this.ifindex = ifindex;
     const flags = n.linkInfo(this.iface, 1, 0);
     if (flags >= 0 && (flags & IFF_UP) === 0) throw new Error(`netdev ${this.iface}: the interface is down (ip link set ${this.iface} up)`);
     const group = this.o.queues > 1 ? 1 + ((process.pid + ifindex * 7919) & 0x7ffe) : 0;
@@ -56,6 +61,24 @@ export class NetdevEndpoint extends LinkEndpoint {
   }
 
   protected share(port: number, fd: number): LinkShare { return { type: 'udp', port, fd, to: null, vnetHdr: this.o.vnetHdr ? PACKET_VNET_HDR : 0 }; }
+
+  /**
+   * The interface went away (deleted: the sockets are bound to nothing, sends fail as link
+   * down), or came back under its name with a new index: the sockets are bound to it again —
+   * a fanout group cannot be rebound (the kernel refuses), so a port with several queues stays
+   * detached until sluice restarts.
+   */
+  watchLink(): 'same' | 'lost' | 'restored' | 'replaced' {
+    if (this.pollFds.length === 0) return 'same';
+    const now = native!.linkInfo(this.iface, 0, 0);
+    if (now === this.ifindex || (now < 0 && this.ifindex === 0)) return 'same';
+    if (now < 0) { this.ifindex = 0; return 'lost'; }
+    if (this.pollFds.length > 1) return 'same';
+    if (native!.packetBind(this.pollFds[0], now) < 0) return 'same';
+    const replaced = this.ifindex !== 0; // gone and back between two looks
+    this.ifindex = now;
+    return replaced ? 'replaced' : 'restored';
+  }
 
   /** With vnetHdr it takes GSO frames and partial checksums as they come. */
   get takesGso(): boolean { return this.o.vnetHdr; }

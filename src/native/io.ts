@@ -36,6 +36,8 @@ export interface NativeIo {
   /** what 0: ifindex; 1: flags; 2: MTU; 3: set MTU; 4: set up/down. */
   linkInfo(name: string, what: number, value: number): number;
   packetOpen(ifindex: number, vnetHdr: boolean, fanoutGroup: number, qdiscBypass: boolean, bufferBytes: number): number;
+  /** Bind an AF_PACKET socket to interface `ifindex` again; 0 or -errno. */
+  packetBind(fd: number, ifindex: number): number;
   /** Blocks until one of fds[0..n) is readable or timeoutMs passes; ready[i] = 1 for each. */
   pollIn(fds: Int32Array, n: number, timeoutMs: number, ready: Uint8Array): number;
   eventfdOpen(): number;

@@ -423,6 +423,21 @@ static napi_value packet_open(napi_env env, napi_callback_info info) {
   return num(env, fd);
 }
 
+// packetBind(fd, ifindex) -> 0 or -errno: bind an AF_PACKET socket to an interface again (the
+// interface it was bound to went away and came back with a new index).
+static napi_value packet_bind(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value a[2]; int32_t fd, ifindex;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (!arg_i32(env, a[0], &fd) || !arg_i32(env, a[1], &ifindex)) { napi_throw_type_error(env, NULL, "packetBind(fd, ifindex)"); return NULL; }
+  struct sockaddr_ll sll; memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET; sll.sll_protocol = htons(ETH_P_ALL); sll.sll_ifindex = ifindex;
+  if (bind(fd, (void *)&sll, sizeof sll) < 0) return num(env, -errno);
+  struct packet_mreq mr; memset(&mr, 0, sizeof mr);
+  mr.mr_ifindex = ifindex; mr.mr_type = PACKET_MR_PROMISC;
+  setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr);
+  return num(env, 0);
+}
+
 // pollIn(fds: Int32Array, n, timeoutMs, ready: Uint8Array) -> how many are readable (0: timed
 // out) or -errno; ready[i] = 1 for each readable (or failed: POLLERR/POLLHUP) fd. Blocks.
 static napi_value poll_in(napi_env env, napi_callback_info info) {
@@ -487,6 +502,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "tapControl", 0, tap_control, 0, 0, 0, napi_enumerable, 0 },
     { "linkInfo", 0, link_info, 0, 0, 0, napi_enumerable, 0 },
     { "packetOpen", 0, packet_open, 0, 0, 0, napi_enumerable, 0 },
+    { "packetBind", 0, packet_bind, 0, 0, 0, napi_enumerable, 0 },
     { "pollIn", 0, poll_in, 0, 0, 0, napi_enumerable, 0 },
     { "eventfdOpen", 0, eventfd_open, 0, 0, 0, napi_enumerable, 0 },
     { "eventfdSignal", 0, eventfd_signal, 0, 0, 0, napi_enumerable, 0 },

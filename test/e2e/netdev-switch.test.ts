@@ -60,3 +60,45 @@ test('two namespaces behind veth pairs on netdev ports ping and run iperf3 TCP a
     for (const h of HOST) { try { sh('ip', ['link', 'del', h]); } catch { /* gone with its namespace */ } }
   }
 });
+
+test('a netdev whose interface goes away is counted, and attached again when it comes back', { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-netdev-'));
+  const cfg = join(dir, 'netdev.json');
+  writeFileSync(cfg, JSON.stringify({
+    workers: 1, stats: { intervalSeconds: 0 }, control: { listen: 'off' }, idleSpinMicros: 0,
+    ports: HOST.map((name, i) => ({ name: `c${i + 1}`, endpoint: { type: 'netdev', interface: name } })),
+  }));
+  // The namespace end keeps its MAC across the re-creation, as a restarted VM keeps its own.
+  const veth = (i: number) => {
+    sh('ip', ['link', 'add', HOST[i], 'type', 'veth', 'peer', 'name', 'eth0', 'address', `02:00:00:00:b0:0${i + 1}`, 'netns', NS[i]]);
+    sh('ip', ['link', 'set', HOST[i], 'up']);
+    inNs(NS[i], ['ip', 'addr', 'add', `${IPS[i]}/24`, 'dev', 'eth0']);
+    inNs(NS[i], ['ip', 'link', 'set', 'eth0', 'up']);
+  };
+  let sw: ReturnType<typeof start> | null = null;
+  try {
+    NS.forEach((ns, i) => { addNs(ns); try { sh('ip', ['link', 'del', HOST[i]]); } catch { /* not there */ } veth(i); });
+    sw = start([CLI, 'run', '--config', cfg, '--json']);
+    await sw.waitLine(/Ctrl-C stops/);
+    assert.equal(ping(NS[0], IPS[1], 5, 0.05).received, 5);
+    sh('ip', ['link', 'del', HOST[1]]); // the container side goes away (its veth with it)
+    await sleep(1500);
+    assert.equal(ping(NS[0], IPS[1], 3, 0.1).received, 0, 'nothing answers while it is gone');
+    veth(1); // and comes back under the same name
+    await sleep(1500);
+    const back = ping(NS[0], IPS[1], 10, 0.1);
+    assert.ok(back.received >= 8, `pings after it came back: ${back.received}/10`);
+    sw.child.kill('SIGINT');
+    assert.equal(await sw.exit, 0);
+    const report = JSON.parse(sw.lines.filter((l) => l.startsWith('{')).pop()!) as { ports: { counters: Record<string, number> }[]; pool: { free: number; slots: number } };
+    const c2 = report.ports[1].counters;
+    assert.equal(c2.linkLost, 1);
+    assert.equal(c2.linkRestored, 1);
+    assert.ok(c2.txDropLinkDown > 0, `frames for the gone interface counted: ${c2.txDropLinkDown}`);
+    assert.equal(report.pool.free, report.pool.slots);
+  } finally {
+    if (sw && sw.child.exitCode === null) { sw.child.kill('SIGKILL'); await sw.exit; }
+    NS.forEach(delNs);
+    for (const h of HOST) { try { sh('ip', ['link', 'del', h]); } catch { /* gone with its namespace */ } }
+  }
+});
