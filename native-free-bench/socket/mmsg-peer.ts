@@ -8,7 +8,8 @@
 //                                    0.3 s (or none at all for 3 s more); prints {"got":N,"intact":bool} (every datagram the
 //                                    frame the sender sends, checked by length and first bytes).
 // Both print "ready" once their socket is open.
-import { ADDR_REC, errnoName, native, NATIVE_BURST, poolBinding } from '../../src/native/io.js';
+import { ADDR_REC, errnoName, native, NATIVE_BURST } from '../../src/native/io.js';
+import { poolBinding } from '../../src/nic/pool-binding.js';
 import { PacketPool } from '../../src/nic/pool.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 

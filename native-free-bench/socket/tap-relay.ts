@@ -3,7 +3,8 @@
 // steering), busy-polling so it never sleeps. scripts/compare-switches.sh measures it beside
 // sluice: what this relay cannot do, no userspace switch on taps can do here.
 // argv: tapA tapB seconds (creates both taps; exits after `seconds`).
-import { native, poolBinding } from '../../src/native/io.js';
+import { native } from '../../src/native/io.js';
+import { poolBinding } from '../../src/nic/pool-binding.js';
 import { PacketPool } from '../../src/nic/pool.js';
 
 const io = native;

@@ -8,7 +8,8 @@
 
 import { CounterBlock } from '../counters.js';
 import { PORT_COUNTERS } from '../endpoints/endpoint.js';
-import { openLink, PortLink } from '../endpoints/link.js';
+import { PortLink } from '../endpoints/link.js';
+import { openLink } from '../endpoints/open-link.js';
 import { PortChannel } from '../endpoints/port-io.js';
 import { FlowCache } from '../flow/flow-cache.js';
 import { FlowStage } from '../flow/flow-stage.js';

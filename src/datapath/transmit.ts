@@ -6,7 +6,7 @@
 // in a datapath thread the native ports, from its own rings, right after each pipeline pass.
 // A tag op that needs a private copy when the pool is empty drops the copy
 // (txDropPoolEmpty). For a port that cannot take GSO frames or partial checksums (`finish`),
-// a frame from a vnet-header port that carries one is finished in software first (wire/gso.ts:
+// a frame from a vnet-header port that carries one is finished in software first (nic/gso.ts:
 // segmented, checksums filled); one that cannot be is dropped (txDropOffload). On the main thread with worker threads it runs as a loop woken by their
 // doorbell.
 
@@ -16,8 +16,8 @@ import { Doorbell } from '../nic/doorbell.js';
 import { PacketPool } from '../nic/pool.js';
 import { Ring } from '../nic/ring.js';
 import { applyTagOp, ownCopy } from '../vswitch/egress-tag.js';
-import { finishFrame, MAX_SEGMENTS } from '../wire/gso.js';
-import { vnetPending } from '../wire/vnet-hdr.js';
+import { finishFrame, MAX_SEGMENTS } from '../nic/gso.js';
+import { vnetPending } from '../nic/vnet-hdr.js';
 
 /** Most handles moved per ring per burst. */
 export const TX_BURST = 256;

@@ -5,7 +5,8 @@
 // every link is read, and frames leave through the first.
 
 import { Endpoint, PortIo } from './endpoint.js';
-import { LinkShare, openLink, PortLink } from './link.js';
+import { LinkShare, PortLink } from './link.js';
+import { openLink } from './open-link.js';
 import { native } from '../native/io.js';
 
 export abstract class LinkEndpoint implements Endpoint {

@@ -5,9 +5,6 @@
 // thread makes its own PortLink over it, with its own PortIo (its own counters), and reads the
 // links assigned to it and writes to every native port itself.
 
-import { PortIo } from './endpoint.js';
-import { MmsgLink } from './mmsg-link.js';
-import { TapLink } from './tap-link.js';
 
 /** What a thread needs to run a native port's I/O (structured-clone safe). */
 export interface LinkShare {
@@ -29,9 +26,4 @@ export interface PortLink {
   sendBurst(handles: Int32Array, n: number): void;
   /** Give the slots kept for receives back to the pool (the descriptor stays open). */
   release(): void;
-}
-
-/** This thread's link over a native port's descriptor. */
-export function openLink(s: LinkShare, io: PortIo): PortLink {
-  return s.type === 'udp' ? new MmsgLink(s, io) : new TapLink(s, io);
 }

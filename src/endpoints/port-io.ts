@@ -6,7 +6,7 @@
 
 import { CounterBlock } from '../counters.js';
 import { PacketPool, VNET_HDR } from '../nic/pool.js';
-import { GSO_NONE, gsoSegments, VNET_GSO_TYPE } from '../wire/vnet-hdr.js';
+import { GSO_NONE, gsoSegments, VNET_GSO_TYPE } from '../nic/vnet-hdr.js';
 import { LINK_DOWN, PEER_DOWN, PORT_COUNTERS, PortIo } from './endpoint.js';
 
 export class PortChannel implements PortIo {

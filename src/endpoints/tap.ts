@@ -19,7 +19,7 @@ import { LinkShare } from './link.js';
 import { EndpointConfig, EndpointKind } from './registry.js';
 import { errnoName, native, nativeMissing } from '../native/io.js';
 import { HEADROOM, VNET_HDR } from '../nic/pool.js';
-import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN } from '../wire/vnet-hdr.js';
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN } from '../nic/vnet-hdr.js';
 import { brief } from '../quote.js';
 
 /** Largest frame a tap with TSO hands over: a 64 KiB IP packet, its Ethernet header and a VLAN tag. */

@@ -9,7 +9,7 @@
 import dgram from 'node:dgram';
 import { Endpoint, PEER_DOWN, PortIo } from './endpoint.js';
 import { PeerDown, udpKernelDrops } from './peer-down.js';
-import type { HostPort } from './udp.js';
+import type { HostPort } from './host-port.js';
 
 export class DgramUdpEndpoint implements Endpoint {
   readonly kind = 'udp';

@@ -15,7 +15,7 @@ import ipaddr from 'ipaddr.js';
 import { LinkEndpoint } from './link-endpoint.js';
 import { LinkShare } from './link.js';
 import { udpKernelDrops } from './peer-down.js';
-import type { HostPort } from './udp.js';
+import type { HostPort } from './host-port.js';
 import { ADDR_REC, errnoName, native, NATIVE_BURST, NativeIo, nativeMissing } from '../native/io.js';
 
 export class NativeUdpEndpoint extends LinkEndpoint {

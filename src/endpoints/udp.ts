@@ -11,24 +11,13 @@
 // says so). `anySource: true` leaves it unconnected: datagrams from any source are taken, sends
 // name `remote`, and a vanished peer is no longer noticed.
 
-import { isIP } from 'node:net';
 import { Endpoint } from './endpoint.js';
+import { HostPort, parseHostPort } from './host-port.js';
 import { EndpointConfig, EndpointKind } from './registry.js';
 import { DgramUdpEndpoint } from './udp-dgram.js';
 import { NativeUdpEndpoint } from './udp-native.js';
 import { native, nativeMissing } from '../native/io.js';
 import { brief } from '../quote.js';
-
-export interface HostPort { host: string; port: number }
-
-/** "IP:PORT" or "[IPv6]:PORT" with an IP address literal (no host names: nothing is resolved). */
-export function parseHostPort(s: string): HostPort | null {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(s);
-  if (!m || isIP(m[1]) === 0) return null;
-  const port = Number(m[2]);
-  if (port > 65535) return null;
-  return { host: m[1], port };
-}
 
 export const DEFAULT_SOCKET_BUFFER = 4 << 20;
 export type UdpIo = 'auto' | 'native' | 'dgram';
@@ -77,3 +66,6 @@ export const UDP_KIND: EndpointKind = {
     return out;
   },
 };
+
+export { parseHostPort };
+export type { HostPort };

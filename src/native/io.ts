@@ -9,7 +9,6 @@
 
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { PacketPool, HEADROOM } from '../nic/pool.js';
 
 /** A pool bound to the module: it keeps the pool's memory alive while it lives. */
 export type PoolBinding = { readonly __binding: unique symbol };
@@ -72,14 +71,3 @@ export const nativeMissing: string | null = loaded.why;
 const names = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 /** "ECONNREFUSED" for -111 (or 111). */
 export function errnoName(e: number): string { return names.get(Math.abs(e)) ?? `errno ${Math.abs(e)}`; }
-
-const bindings = new WeakMap<PacketPool, PoolBinding>();
-/** This thread's binding of `pool` (made once per pool and thread). */
-export function poolBinding(io: NativeIo, pool: PacketPool): PoolBinding {
-  let b = bindings.get(pool);
-  if (b === undefined) {
-    b = io.bindPool(pool.data, pool.off, pool.len, pool.vnet, pool.slotSize, HEADROOM);
-    bindings.set(pool, b);
-  }
-  return b;
-}

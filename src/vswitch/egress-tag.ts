@@ -6,7 +6,7 @@
 // flooded to several ports with different needs, the port edits a private copy. A frame from
 // a vnet-header tap keeps its header in step: its csum_start and hdr_len move with the tag.
 import { PacketPool, VNET_HDR } from '../nic/pool.js';
-import { vnetShift } from '../wire/vnet-hdr.js';
+import { vnetShift } from '../nic/vnet-hdr.js';
 import { put16 } from '../wire/bytes.js';
 import { ETHERTYPE_VLAN } from '../wire/ethernet.js';
 

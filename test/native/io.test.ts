@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { ADDR_REC, errnoName, native, nativeMissing, poolBinding, PoolBinding } from '../../src/native/io.js';
+import { ADDR_REC, errnoName, native, nativeMissing, PoolBinding } from '../../src/native/io.js';
+import { poolBinding } from '../../src/nic/pool-binding.js';
 import { HEADROOM, PacketPool } from '../../src/nic/pool.js';
 import { requireNative } from '../helpers/native.js';
 

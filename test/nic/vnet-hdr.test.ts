@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { PacketPool, VNET_HDR } from '../../src/nic/pool.js';
 import { applyTagOp, TAG_PUSH, TAG_STRIP } from '../../src/vswitch/egress-tag.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
-import { GSO_TCPV4, gsoSegments, vnetHeader, vnetPending, VNET_F_NEEDS_CSUM } from '../../src/wire/vnet-hdr.js';
+import { GSO_TCPV4, gsoSegments, vnetHeader, vnetPending, VNET_F_NEEDS_CSUM } from '../../src/nic/vnet-hdr.js';
 
 function setHeader(pool: PacketPool, h: number, f: { flags: number; gsoType: number; hdrLen: number; gsoSize: number; csumStart: number; csumOffset: number }): void {
   const v = new DataView(pool.vnet.buffer, pool.vnet.byteOffset + h * VNET_HDR, VNET_HDR);

@@ -5,7 +5,7 @@
 // payload, hdr_len: the headers each segment repeats). Kept per pool slot (pool.vnet), zero
 // for a frame that came without one.
 
-import { PacketPool, VNET_HDR } from '../nic/pool.js';
+import { PacketPool, VNET_HDR } from './pool.js';
 
 export const VNET_FLAGS = 0;
 export const VNET_GSO_TYPE = 1;

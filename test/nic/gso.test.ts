@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketPool, VNET_HDR } from '../../src/nic/pool.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
-import { finishFrame } from '../../src/wire/gso.js';
+import { finishFrame } from '../../src/nic/gso.js';
 import { inetChecksum } from '../../src/wire/ipv4.js';
-import { GSO_TCPV4, GSO_UDP, VNET_F_NEEDS_CSUM } from '../../src/wire/vnet-hdr.js';
+import { GSO_TCPV4, GSO_UDP, VNET_F_NEEDS_CSUM } from '../../src/nic/vnet-hdr.js';
 
 function header(pool: PacketPool, h: number, flags: number, gsoType: number, gsoSize: number, csumStart: number, csumOffset: number): void {
   const v = new DataView(pool.vnet.buffer, pool.vnet.byteOffset + h * VNET_HDR, VNET_HDR);

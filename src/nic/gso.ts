@@ -15,9 +15,9 @@
 // h is then the caller's to release), 0 when the frame cannot be finished (GSO kinds other than TCP, headers that do not
 // parse) and -1 when the pool ran out of slots for the segments (those made are freed).
 
-import { PacketPool, VNET_HDR } from '../nic/pool.js';
-import { put16, put32, u16, u32 } from './bytes.js';
-import { inetChecksum, IPV4_CHECKSUM, IPV4_ID, IPV4_TOTAL_LEN } from './ipv4.js';
+import { PacketPool, VNET_HDR } from './pool.js';
+import { put16, put32, u16, u32 } from '../wire/bytes.js';
+import { inetChecksum, IPV4_CHECKSUM, IPV4_ID, IPV4_TOTAL_LEN } from '../wire/ipv4.js';
 import { GSO_ECN, GSO_NONE, GSO_TCPV4, GSO_TCPV6, VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_SIZE, VNET_GSO_TYPE } from './vnet-hdr.js';
 
 /** Most segments one GSO frame is cut into (64 KiB in 536-byte segments needs 123). */
