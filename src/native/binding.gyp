@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "sluice_io",
-      "sources": ["sluice_io.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "sources": ["sluice_io.c", "batch.c", "devices.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"]
     }
   ]
 }
