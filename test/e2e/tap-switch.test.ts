@@ -152,7 +152,10 @@ test('GSO frames mirrored to a UDP port arrive segmented, MTU-sized, with valid 
       writeFileSync(file, Buffer.concat(parts));
       const count = (filter: string) => execFileSync('tshark', ['-r', file, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-Y', filter], { encoding: 'utf8' }).split('\n').filter((l) => l.trim()).length;
       assert.equal(count('tcp'), tcp.length, 'tshark reads every frame as TCP');
-      assert.equal(count('ip.checksum.status == "Bad" || tcp.checksum.status == "Bad" || _ws.expert.severity >= "error"'), 0, 'tshark finds no checksum error');
+      // Checksums only: the payload is iperf3's random bytes, which tshark's heuristic
+      // dissectors (Thrift, JSON) sometimes try and flag.
+      assert.equal(count('ip.checksum.status == "Bad" || tcp.checksum.status == "Bad"'), 0, 'tshark finds no checksum error');
+      assert.equal(count('ip.checksum.status == "Good" && tcp.checksum.status == "Good"'), tcp.length, 'tshark verified both checksums of every frame');
     }
   } finally {
     rx.close();
