@@ -89,10 +89,10 @@ export class RuleSet {
     if (this.counters.byteLength !== ruleCounterBytes(this.maxRules)) throw new RangeError('rule counter buffer size does not match maxRules');
   }
 
-  /** Count one packet of `bytes` against every rule that made verdict v. */
-  count(v: Verdict, bytes: number): void {
+  /** Count `packets` (a GSO frame: its segments) of `bytes` against every rule that made verdict v. */
+  count(v: Verdict, bytes: number, packets = 1): void {
     const s = v.slots, c = this.counters;
-    for (let i = 0; i < s.length; i++) { c[s[i] * 2]++; c[s[i] * 2 + 1] += bytes; }
+    for (let i = 0; i < s.length; i++) { c[s[i] * 2] += packets; c[s[i] * 2 + 1] += bytes; }
   }
 
   /** Installed rules, as of the last commit (the index by id catches up while a change cleans). */

@@ -15,15 +15,18 @@ import { addNs, delNs, have, inNs, inNsAsync, ping, plug } from '../helpers/netn
 import { requireNative, requireRoot } from '../helpers/native.js';
 import { interfaceDescription, sectionHeader, writePacket } from '../../src/capture/pcapng-writer.js';
 import { inetChecksum } from '../../src/wire/ipv4.js';
+import { raw } from '../helpers/http.js';
+
+const CONTROL_PORT = 44731;
 
 const NS = ['sl-tap-a', 'sl-tap-b'], TAPS = ['sltap-a', 'sltap-b'], IPS = ['10.93.0.1', '10.93.0.2'];
 const skip = requireRoot() || requireNative() || (!existsSync('/dev/net/tun') ? 'no /dev/net/tun' : false) || (!have('iperf3') || !have('ping') ? 'iperf3 or ping is not installed (apt-get install iperf3 iputils-ping)' : false);
 
-function tapConfig(vnetHdr: boolean, more: { ports?: object[]; rules?: object[] } = {}): string {
+function tapConfig(vnetHdr: boolean, more: { ports?: object[]; rules?: object[]; control?: string } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-tap-'));
   const cfg = join(dir, 'taps.json');
   writeFileSync(cfg, JSON.stringify({
-    workers: 1, nic: { queues: 2 }, stats: { intervalSeconds: 0 }, control: { listen: 'off' }, idleSpinMicros: 0,
+    workers: 1, nic: { queues: 2 }, stats: { intervalSeconds: 0 }, control: { listen: more.control ?? 'off' }, idleSpinMicros: 0,
     ...(vnetHdr ? { pool: { slots: 4096, slotSize: 65536 + 2048 } } : {}),
     ports: [...TAPS.map((name, i) => ({ name: `vm${i + 1}`, endpoint: { type: 'tap', name, vnetHdr } })), ...(more.ports ?? [])],
     rules: more.rules ?? [],
@@ -121,6 +124,7 @@ test('GSO frames mirrored to a UDP port arrive segmented, MTU-sized, with valid 
   const sw = start([CLI, 'run', '--config', tapConfig(true, {
     ports: [{ name: 'mon', endpoint: { type: 'udp', local: `127.0.0.1:${MON}`, remote: `127.0.0.1:${PEER}` } }],
     rules: [{ id: 'watch', layer: 'qos', priority: 1, match: { proto: 'tcp' }, actions: [{ mirror: 'mon' }] }],
+    control: `127.0.0.1:${CONTROL_PORT}`,
   }), '--json']);
   try {
     await sw.waitLine(/Ctrl-C stops/);
@@ -131,10 +135,13 @@ test('GSO frames mirrored to a UDP port arrive segmented, MTU-sized, with valid 
     inNs(NS[0], ['iperf3', '-c', IPS[1], '-p', '5299', '-t', '1', '-J'], 30000);
     await server.done;
     await sleep(300);
+    const watch = (JSON.parse((await raw({ host: '127.0.0.1', port: CONTROL_PORT }, 'GET', '/rules')).body) as { rules: { id: string; packets: number }[] }).rules.find((r) => r.id === 'watch')!;
     sw.child.kill('SIGINT');
     assert.equal(await sw.exit, 0);
     const report = finalReport(sw.lines);
-    const [a, , mon] = report.ports.map((x) => x.counters);
+    const [a, b, mon] = report.ports.map((x) => x.counters);
+    // The rule counts a GSO frame as the segments it carries: more packets than frames taken.
+    assert.ok(watch.packets >= a.rxGsoSegments && watch.packets > a.rxPackets + b.rxPackets, `rule packets ${watch.packets}, GSO segments ${a.rxGsoSegments}, frames ${a.rxPackets + b.rxPackets}`);
     assert.ok(a.rxGsoFrames > 100, `GSO frames from vm1: ${a.rxGsoFrames}`);
     assert.ok(mon.txPackets > a.rxGsoFrames, `the mirror port sent segments (${mon.txPackets}) for ${a.rxGsoFrames} GSO frames`);
     assert.equal(mon.txGsoFrames + mon.txDropOffload, 0, 'no GSO frame left whole or was dropped unfinished');

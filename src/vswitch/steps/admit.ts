@@ -1,10 +1,12 @@
 // admit — drop frames that did not parse (counted per parse reason) and classify the VLAN
 // each frame belongs to from its input port's access/trunk config; then look up the frame's
 // flow in the FlowStage (flow cache; rules classified on a miss): a rule drop ends here
-// (dropRule). Each of dest/dec/verdict is written once per frame (stores are what this loop
+// (dropRule). A GSO frame counts on its rules as the segments it carries. Each of dest/dec/verdict is written once per frame (stores are what this loop
 // costs).
 
 import { MAX_VLAN_TAGS } from '../../wire/ethernet.js';
+import { VNET_HDR } from '../../nic/pool.js';
+import { GSO_NONE, gsoSegments, VNET_GSO_TYPE } from '../../nic/vnet-hdr.js';
 import { Verdict } from '../../flow/rule-set.js';
 import { MALFORMED_BASE } from '../pipeline-counters.js';
 import { MODE_ACCESS } from '../port-table.js';
@@ -14,7 +16,7 @@ export const admit: PipelineStep = {
   name: 'admit',
   run(b: SwitchBatch): void {
     const k = b.keys, ports = b.ports, c = b.c, nc = b.nc, at = b.at, batch = b.handles, n = b.n;
-    const vlan = b.vlan, dest = b.dest, verdict = b.verdict, dec = b.dec, flow = b.flow, fd = b.fd;
+    const vlan = b.vlan, dest = b.dest, verdict = b.verdict, dec = b.dec, flow = b.flow, fd = b.fd, vnet = b.pool.vnet;
     let unusual = 0;
     for (let i = 0; i < n; i++) {
       const h = batch[i];
@@ -48,7 +50,7 @@ export const admit: PipelineStep = {
       }
       dec[i] = d;
       if (d < 0 || fd!.plain[d] === 0) unusual++;
-      if (vd.slots.length !== 0) flow.rules.count(vd, b.pool.len[h]);
+      if (vd.slots.length !== 0) flow.rules.count(vd, b.pool.len[h], vnet[h * VNET_HDR + VNET_GSO_TYPE] === GSO_NONE ? 1 : gsoSegments(b.pool, h));
       if (vd.drop) { dest[i] = DROP; b.drop(h, inp, at.dropRule); continue; }
       dest[i] = 0;
       verdict[i] = vd;
