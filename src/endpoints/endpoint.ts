@@ -12,7 +12,7 @@ import type { LinkShare } from './link.js';
 export const PORT_COUNTERS = [
   'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops', 'rxErrors',
   'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable', 'txDropPeerDown', 'txDropLinkDown',
-  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames', 'txDropOffload', 'linkLost', 'linkRestored',
+  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames', 'txDropOffload', 'linkLost', 'linkRestored', 'rxDropEncap',
 ] as const;
 
 /** The `err` an endpoint reports for a frame it did not send because its peer is known gone. */

@@ -8,12 +8,14 @@
 
 /** What a thread needs to run a native port's I/O (structured-clone safe). */
 export interface LinkShare {
-  /** 'udp': recvmmsg/sendmmsg (UDP and AF_PACKET sockets); 'tap': readv/writev. */
-  type: 'udp' | 'tap';
+  /** 'udp': recvmmsg/sendmmsg (UDP and AF_PACKET sockets); 'tap': readv/writev; 'vxlan': a VXLAN uplink's socket. */
+  type: 'udp' | 'tap' | 'vxlan';
   port: number;
   fd: number;
-  /** udp anySource: the remote's address record, repeated for a burst (else null). */
+  /** udp anySource: the remote's address record, repeated for a burst; vxlan: one record per VTEP of the flood list; else null. */
   to: Uint8Array | null;
+  /** vxlan: the VNI (else 0). */
+  vni: number;
   /** Bytes of virtio-net header before each frame (tap with vnetHdr: 12; AF_PACKET with it: 10; else 0). */
   vnetHdr: number;
 }

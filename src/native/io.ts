@@ -21,8 +21,11 @@ export interface NativeIo {
    * len > slot capacity: cut (drop it).
    */
   recvBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, vnetHdrLen: number): number;
-  /** Datagrams from handles[from..from+n) (each after its vnet header); how many went (the first ones) or -errno for the first. */
-  sendBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, vnetHdrLen: number): number;
+  /**
+   * Datagrams from handles[from..from+n) (each after `prefix`, e.g. a VXLAN header, and its
+   * vnet header); how many went (the first ones) or -errno for the first.
+   */
+  sendBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, vnetHdrLen: number, prefix?: Uint8Array | null): number;
   /** Frames from a tap (readv each, vnetHdrLen 0 or 12): count or -errno. */
   readBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, vnetHdrLen: number): number;
   writeBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, vnetHdrLen: number): number;
