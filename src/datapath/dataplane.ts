@@ -12,8 +12,9 @@
 //
 // workers = 0 runs the pipeline inline on this thread (tests, benchmarks, one-core hosts);
 // workers >= 1 spreads the queues over that many worker threads (queue q -> worker q % N).
-// Native endpoints (polled: their descriptors are watched, polled-receive.ts) are read in
-// bursts on this thread; the others deliver frames through their own callbacks.
+// Native endpoints (LinkEndpoint) are read and written by the worker threads (thread-io.ts),
+// or inline by this thread, woken by an fd watcher (polled-receive.ts); the others deliver
+// frames to this thread through their own callbacks.
 // Stopping drains: endpoints stop taking frames, rings and in-flight sends empty, workers
 // exit, sockets close. Every handle ends back in the pool (checked by the tests).
 // Rules: switch-rules.ts.
@@ -31,7 +32,8 @@ import { LinkWatch } from '../controllers/link-watch.js';
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
 import { SoftNic } from '../nic/soft-nic.js';
-import { Endpoint, isPolled, PORT_COUNTERS } from '../endpoints/endpoint.js';
+import { Endpoint, PORT_COUNTERS } from '../endpoints/endpoint.js';
+import { LinkEndpoint } from '../endpoints/link-endpoint.js';
 import { PolledReceive } from './polled-receive.js';
 import { PortChannel } from '../endpoints/port-io.js';
 import { MacTable } from '../vswitch/mac-table.js';
@@ -169,7 +171,7 @@ export class Dataplane {
     for (let i = 0; i < o.ports.length; i++) await o.ports[i].endpoint.start(this.io[i]);
     this.running = true;
     // Inline, this thread reads the native endpoints too (woken by an fd watcher).
-    const polled = o.workers === 0 ? o.ports.map((p) => p.endpoint).filter(isPolled) : [];
+    const polled = o.workers === 0 ? o.ports.map((p) => p.endpoint).filter((e): e is LinkEndpoint => e instanceof LinkEndpoint) : [];
     if (polled.length > 0) {
       this.polled = new PolledReceive(polled, () => this.poll());
       this.polled.start((why) => this.fail(why));
@@ -208,7 +210,7 @@ export class Dataplane {
 
   private inFlight(): number {
     let n = this.nic.unflushed;
-    for (let w = 0; w < Math.max(1, this.o.workers); w++) for (const r of this.o.workers === 0 ? this.nic.rings : this.threads.inputRings(w)) n += r.count;
+    for (let q = 0; q < this.o.queues; q++) for (const r of this.threads.queueRings(q)) n += r.count;
     for (const p of this.o.ports) n += p.endpoint.inFlight;
     return n + (this.tx.pending() ? 1 : 0);
   }

@@ -5,7 +5,7 @@
 // turn every few rounds so the control API and timers keep running under load. Then the
 // watcher is re-armed.
 
-import { PolledEndpoint } from '../endpoints/endpoint.js';
+import { LinkEndpoint } from '../endpoints/link-endpoint.js';
 import { FdWatcher } from '../native/fd-watcher.js';
 import { NATIVE_BURST } from '../native/io.js';
 
@@ -13,13 +13,13 @@ import { NATIVE_BURST } from '../native/io.js';
 const ROUNDS_PER_TURN = 16;
 
 export class PolledReceive {
-  private readonly eps: readonly PolledEndpoint[];
+  private readonly eps: readonly LinkEndpoint[];
   private readonly onFrames: () => void;
   private watcher: FdWatcher | null = null;
   private running = false;
   private done: Promise<void> = Promise.resolve();
 
-  constructor(eps: readonly PolledEndpoint[], onFrames: () => void) {
+  constructor(eps: readonly LinkEndpoint[], onFrames: () => void) {
     this.eps = eps; this.onFrames = onFrames;
   }
 
@@ -39,7 +39,7 @@ export class PolledReceive {
         for (let i = 0; i < eps.length; i++) {
           const n = eps[i].pull(NATIVE_BURST);
           got += n;
-          if (n === NATIVE_BURST) full = true;
+          if (n >= NATIVE_BURST) full = true; // several queues may give more
         }
         if (got !== 0) this.onFrames();
         if (!full) break;

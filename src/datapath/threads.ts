@@ -106,11 +106,15 @@ export class DatapathThreads {
     });
   }
 
-  /** The rings worker w serves: for each of its queues, the main thread's ring and every worker's. */
+  /** The rings that feed queue q: the main thread's, and each worker's. */
+  queueRings(q: number): Ring[] {
+    return [this.p.nic.rings[q], ...this.sources.flatMap((s) => (s.produced.length !== 0 ? [s.produced[q]] : []))];
+  }
+
+  /** The rings worker w serves: those of each of its queues (q -> worker q % N). */
   inputRings(w: number): Ring[] {
-    const p = this.p, out: Ring[] = [];
-    for (let q = w; q < p.queues; q += p.workers) out.push(p.nic.rings[q]);
-    for (const s of this.sources) for (let q = w; q < p.queues; q += p.workers) if (s.produced.length) out.push(s.produced[q]);
+    const out: Ring[] = [];
+    for (let q = w; q < this.p.queues; q += this.p.workers) out.push(...this.queueRings(q));
     return out;
   }
 
@@ -149,16 +153,20 @@ export class DatapathThreads {
       const s = this.sources[w];
       const readLinks = links.map((_, i) => i).filter((i) => i % p.workers === w);
       // A worker that reads native ports sleeps in poll(): its bell signals an eventfd as well.
-      const wakeFd = readLinks.length !== 0 ? native!.eventfdOpen() : -1;
-      if (wakeFd < -1) throw new Error(`eventfd for datapath worker ${w}: ${errnoName(wakeFd)}`);
-      if (wakeFd >= 0) { bell.useEventfd(wakeFd); this.wakeFds.push({ bell, fd: wakeFd }); }
+      let wakeFd = -1;
+      if (readLinks.length !== 0) {
+        wakeFd = native!.eventfdOpen();
+        if (wakeFd < 0) throw new Error(`eventfd for datapath worker ${w}: ${errnoName(wakeFd)}`);
+        bell.useEventfd(wakeFd);
+        this.wakeFds.push({ bell, fd: wakeFd });
+      }
       const channel = new MessageChannel();
       s.rulePort = channel.port1;
       const setup: WorkerSetup = {
         pool: p.pool.shared(), keys: p.keys.shared(), ports: p.ports.shared(), macs: p.macs.shared(),
         portCount: names.length, queues: queues.map((r) => r.shared()),
         bell: bell.buffer, tx: s.tx.map((r) => r.shared()), mainBell: tx.bell.buffer, bellPorts,
-        nic: { ...nic, rings: s.produced.map((r) => r.shared()), bells: Array.from({ length: p.queues }, (_, q) => bells[q % p.workers].buffer), counters: s.queues!.buffer },
+        nic: { ...nic, rings: s.produced.map((r) => r.shared()), bells: p.nic.bells.map((b) => b.buffer), counters: s.queues!.buffer },
         portCounters: s.ports!.buffer, links, readLinks, idleSpinMicros: p.idleSpinMicros, wakeFd,
         counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
         rules: { ports: names, queues: p.queues, rows: encodeRows(p.rules, p.rules.installedSlots()), maxRules: p.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
@@ -211,7 +219,7 @@ export class DatapathThreads {
     await this.supervisor.stop(1000);
     this.closeWakeFds();
     for (let q = 0; q < nic.queues; q++) {
-      for (const ring of [nic.rings[q], ...this.sources.flatMap((s) => (s.produced.length ? [s.produced[q]] : []))]) {
+      for (const ring of this.queueRings(q)) {
         for (let n; (n = ring.dequeueBurst(this.scratch, TX_BURST)) !== 0;) {
           nic.counters.values[nic.counters.slot('dropUnserved', q)] += n;
           for (let i = 0; i < n; i++) pool.free(this.scratch[i]);

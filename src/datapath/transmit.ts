@@ -7,8 +7,8 @@
 // A tag op that needs a private copy when the pool is empty drops the copy
 // (txDropPoolEmpty). For a port that cannot take GSO frames or partial checksums (`finish`),
 // a frame from a vnet-header port that carries one is finished in software first (nic/gso.ts:
-// segmented, checksums filled); one that cannot be is dropped (txDropOffload). On the main thread with worker threads it runs as a loop woken by their
-// doorbell.
+// segmented, checksums filled); one that cannot be is dropped (txDropOffload). On the main
+// thread with worker threads it runs as a loop woken by their doorbell.
 
 import { PORT_COUNTERS } from '../endpoints/endpoint.js';
 import { CounterBlock } from '../counters.js';

@@ -1,5 +1,5 @@
-// Endpoint: where a port's frames come from and go to (a UDP socket, memory; tap and VXLAN
-// next). An endpoint knows nothing of rules or queues. It hands received frames to its PortIo
+// Endpoint: where a port's frames come from and go to (a UDP socket, a tap, an interface, a
+// VXLAN uplink, memory). An endpoint knows nothing of rules or queues. It hands received frames to its PortIo
 // — a copy of the bytes (receive), or slots it filled itself (receiveBurst) — which counts
 // them once for every kind (port-io.ts); it sends bursts of handles it is given and reports
 // each one done exactly once. Kinds are registered with their configuration in registry.ts.
@@ -58,14 +58,6 @@ export interface Endpoint {
   close(): Promise<void>;
   /** The I/O path it uses, for `sluice run`'s port list (e.g. "native recvmmsg/sendmmsg", "Node dgram"). */
   readonly ioPath?: string;
-  /**
-   * Polled endpoints (native I/O): descriptors that turn readable when frames wait. The
-   * datapath polls them (native/fd-watcher.ts) and calls pull(); such an endpoint reads nothing
-   * by itself.
-   */
-  readonly pollFds?: readonly number[];
-  /** Read up to `budget` waiting frames into pool slots and hand them to the switch; how many were read. */
-  pull?(budget: number): number;
   /** Native endpoints: open the descriptors (before the datapath threads start; start() opens them if not yet). */
   open?(): void;
   /** Native endpoints, once open: their descriptors as links any thread can run (link.ts), for port number `port`. */
@@ -80,8 +72,3 @@ export interface Endpoint {
    */
   watchLink?(): 'same' | 'lost' | 'restored' | 'replaced';
 }
-
-/** An endpoint the datapath polls for received frames. */
-export type PolledEndpoint = Endpoint & { readonly pollFds: readonly number[]; pull(budget: number): number };
-
-export function isPolled(e: Endpoint): e is PolledEndpoint { return e.pollFds !== undefined && e.pull !== undefined; }

@@ -1,12 +1,13 @@
 // PortIo for one port: the one place where received frames are counted, whatever their
 // endpoint kind (and frames tools inject). A GSO frame (a vnet-header tap with TSO) counts as
-// one frame in rxPackets and as the segments it carries in rxGsoSegments. Frames are handed to the switch through `take`
+// one frame in rxPackets and as the segments it carries in rxGsoSegments.
+// Frames are handed to the switch through `take`
 // (the NIC); finished sends are counted and their handles released through `release`.
 // After quiesce() the port takes no frame (rxDropStopping).
 
 import { CounterBlock } from '../counters.js';
-import { PacketPool, VNET_HDR } from '../nic/pool.js';
-import { GSO_NONE, gsoSegments, VNET_GSO_TYPE } from '../nic/vnet-hdr.js';
+import { PacketPool } from '../nic/pool.js';
+import { gsoSegments, isGso } from '../nic/vnet-hdr.js';
 import { LINK_DOWN, PEER_DOWN, PORT_COUNTERS, PortIo } from './endpoint.js';
 
 export class PortChannel implements PortIo {
@@ -43,14 +44,14 @@ export class PortChannel implements PortIo {
   }
 
   receiveBurst(handles: Int32Array, n: number): void {
-    const c = this.c, row = this.row, at = this.at, len = this.pool.len, max = this.pool.maxFrame, vnet = this.pool.vnet;
+    const c = this.c, row = this.row, at = this.at, len = this.pool.len, max = this.pool.maxFrame;
     for (let i = 0; i < n; i++) {
       const h = handles[i];
       if (this.stopping) { c[row + at.rxDropStopping]++; this.pool.free(h); continue; }
       if (len[h] > max) { c[row + at.rxDropOversize]++; this.pool.free(h); continue; }
       c[row + at.rxPackets]++;
       c[row + at.rxBytes] += len[h];
-      if (vnet[h * VNET_HDR + VNET_GSO_TYPE] !== GSO_NONE) { c[row + at.rxGsoFrames]++; c[row + at.rxGsoSegments] += gsoSegments(this.pool, h); }
+      if (isGso(this.pool, h)) { c[row + at.rxGsoFrames]++; c[row + at.rxGsoSegments] += gsoSegments(this.pool, h); }
       this.take(h);
     }
   }
@@ -59,7 +60,7 @@ export class PortChannel implements PortIo {
     const c = this.c, row = this.row, at = this.at;
     if (err === null) {
       c[row + at.txPackets]++; c[row + at.txBytes] += this.pool.len[h];
-      if (this.pool.vnet[h * VNET_HDR + VNET_GSO_TYPE] !== GSO_NONE) c[row + at.txGsoFrames]++;
+      if (isGso(this.pool, h)) c[row + at.txGsoFrames]++;
     } else if (err === PEER_DOWN) c[row + at.txDropPeerDown]++;
     else if (err === LINK_DOWN) c[row + at.txDropLinkDown]++; else c[row + at.txErrors]++;
     this.release(h);

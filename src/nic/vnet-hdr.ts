@@ -36,6 +36,11 @@ export function vnetPending(pool: PacketPool, h: number): boolean {
   return (v[b + VNET_FLAGS] & VNET_F_NEEDS_CSUM) !== 0 || (v[b + VNET_GSO_TYPE] & ~GSO_ECN) !== GSO_NONE;
 }
 
+/** Is the frame in slot h a GSO frame (several segments' worth, to be cut by whoever cannot take it)? */
+export function isGso(pool: PacketPool, h: number): boolean {
+  return (pool.vnet[h * VNET_HDR + VNET_GSO_TYPE] & ~GSO_ECN) !== GSO_NONE;
+}
+
 /** The frame's headers grew (a pushed VLAN tag: +4) or shrank (-4): move csum_start and hdr_len with them. */
 export function vnetShift(pool: PacketPool, h: number, delta: number): void {
   const b = h * VNET_HDR, v = pool.vnet;

@@ -5,8 +5,7 @@
 // costs).
 
 import { MAX_VLAN_TAGS } from '../../wire/ethernet.js';
-import { VNET_HDR } from '../../nic/pool.js';
-import { GSO_NONE, gsoSegments, VNET_GSO_TYPE } from '../../nic/vnet-hdr.js';
+import { gsoSegments } from '../../nic/vnet-hdr.js';
 import { Verdict } from '../../flow/rule-set.js';
 import { MALFORMED_BASE } from '../pipeline-counters.js';
 import { MODE_ACCESS } from '../port-table.js';
@@ -16,7 +15,7 @@ export const admit: PipelineStep = {
   name: 'admit',
   run(b: SwitchBatch): void {
     const k = b.keys, ports = b.ports, c = b.c, nc = b.nc, at = b.at, batch = b.handles, n = b.n;
-    const vlan = b.vlan, dest = b.dest, verdict = b.verdict, dec = b.dec, flow = b.flow, fd = b.fd, vnet = b.pool.vnet;
+    const vlan = b.vlan, dest = b.dest, verdict = b.verdict, dec = b.dec, flow = b.flow, fd = b.fd;
     let unusual = 0;
     for (let i = 0; i < n; i++) {
       const h = batch[i];
@@ -50,7 +49,7 @@ export const admit: PipelineStep = {
       }
       dec[i] = d;
       if (d < 0 || fd!.plain[d] === 0) unusual++;
-      if (vd.slots.length !== 0) flow.rules.count(vd, b.pool.len[h], vnet[h * VNET_HDR + VNET_GSO_TYPE] === GSO_NONE ? 1 : gsoSegments(b.pool, h));
+      if (vd.slots.length !== 0) flow.rules.count(vd, b.pool.len[h], gsoSegments(b.pool, h));
       if (vd.drop) { dest[i] = DROP; b.drop(h, inp, at.dropRule); continue; }
       dest[i] = 0;
       verdict[i] = vd;
