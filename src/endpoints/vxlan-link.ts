@@ -47,7 +47,7 @@ export class VxlanLink extends BurstLink {
       handles[good++] = h;
     }
     if (good !== r) { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxDropEncap] += r - good; }
-    return good === 0 ? 0 : good; // the dropped ones stay in the stock, free for the next read
+    return good; // the dropped ones stay in the stock, free for the next read
   }
 
   protected write(handles: Int32Array, from: number, n: number): number {

@@ -11,6 +11,7 @@ import { LinkEndpoint } from './link-endpoint.js';
 import { LinkShare } from './link.js';
 import { EndpointConfig, EndpointKind } from './registry.js';
 import { HostPort, parseHostPort } from './host-port.js';
+import { DEFAULT_SOCKET_BUFFER } from './udp.js';
 import { ADDR_REC, errnoName, native, nativeMissing } from '../native/io.js';
 import { brief } from '../quote.js';
 
@@ -48,7 +49,7 @@ export class VxlanEndpoint extends LinkEndpoint {
 }
 
 const hostPort = (s: string) => (parseHostPort(s) ? null : `${brief(s)} is not "IP:port" with an IP address literal (e.g. "10.0.0.1:4789")`);
-type VxlanConfig = EndpointConfig & { local: string; remotes: string[]; vni: number; socketBuffer: number };
+type VxlanConfig = EndpointConfig & { local: string; remotes: string[]; vni: number };
 
 /** The `vxlan` endpoint kind. */
 export const VXLAN_KIND: EndpointKind = {
@@ -67,7 +68,7 @@ export const VXLAN_KIND: EndpointKind = {
     if (v.local && taken.has(v.local)) bad('local', `${v.local} is already used by another port`);
     taken.add(v.local);
   },
-  create(e) { const v = e as VxlanConfig; return new VxlanEndpoint(parseHostPort(v.local)!, v.remotes.map((r) => parseHostPort(r)!), v.vni, v.socketBuffer ?? 4 << 20); },
+  create(e) { const v = e as VxlanConfig; return new VxlanEndpoint(parseHostPort(v.local)!, v.remotes.map((r) => parseHostPort(r)!), v.vni, DEFAULT_SOCKET_BUFFER); },
   attach(e) { const v = e as VxlanConfig; return `vxlan listen ${v.local}, VNI ${v.vni}, flood to ${v.remotes.join(', ')}`; },
   example(e) {
     const v = e as VxlanConfig, l = parseHostPort(v.local)!, r = parseHostPort(v.remotes[0])!;
