@@ -15,15 +15,17 @@ import { describe } from '../src/schema.js';
 import { CounterRegistry, metricName } from '../src/counter-registry.js';
 import { Dataplane } from '../src/datapath/dataplane.js';
 import { MemoryEndpoint } from '../src/endpoints/memory.js';
+import { VXLAN_KIND } from '../src/endpoints/vxlan.js';
 
 const BEGIN = /<!-- generated from [^>]+? by scripts\/gen-docs.ts: do not edit by hand -->/;
 const END = '<!-- end of generated -->';
 
-/** The counter registry of a small switch (memory ports; built, never started). */
+/** The counter registry of a small switch (a memory port and a VXLAN uplink; built, never started). */
 export function switchRegistry(): CounterRegistry {
+  const uplink = VXLAN_KIND.create({ type: 'vxlan', local: '127.0.0.2:4789', vni: 1, remotes: ['127.0.0.3'] });
   return new Dataplane({
     poolSlots: 256, slotSize: 2048, queues: 1, ringSize: 64, txRingSize: 64, workers: 0, filterCapacity: 4, macTableSize: 64, macAgingSeconds: 300,
-    ports: [{ name: 'p1', endpoint: new MemoryEndpoint(), vlan: { mode: 'access', vlan: 1 } }],
+    ports: [{ name: 'p1', endpoint: new MemoryEndpoint(), vlan: { mode: 'access', vlan: 1 } }, { name: 'up', endpoint: uplink, vlan: { mode: 'access', vlan: 1 } }],
   }).registry;
 }
 

@@ -20,7 +20,12 @@ export function buildDataplane(c: Config, b: BuildOptions = {}): Dataplane {
     txRingSize: c.switch.txRingSize, workers: c.workers, idleSpinMicros: c.idleSpinMicros, filterCapacity: c.nic.filterCapacity,
     macTableSize: c.switch.macTableSize, macAgingSeconds: c.switch.macAgingSeconds, macReservedPercent: c.switch.macReservedPercent,
     rss: new Rss(c.nic.queues, key, c.nic.rss.indirection),
-    ports: c.ports.map((p) => ({ name: p.name, endpoint: endpointKind(p.endpoint.type).create(p.endpoint), vlan: p.vlan, macLimit: p.macLimit })),
+    ports: c.ports.map((p) => {
+      const endpoint = endpointKind(p.endpoint.type).create(p.endpoint);
+      // A tunnel uplink carrying several VNIs is a trunk of their VLANs.
+      const vlan = endpoint.trunkVlans ? { mode: 'trunk' as const, allowed: endpoint.trunkVlans } : p.vlan;
+      return { name: p.name, endpoint, vlan, macLimit: p.macLimit };
+    }),
     rules: { add: c.rules }, flowCacheEntries: c.flow.cacheEntries, maxRules: c.flow.maxRules,
     extensions: c.extensions, extensionLimits: c.extensionLimits, extensionBaseDir: b.baseDir, onLog: b.onLog,
     watchdogMs: c.watchdogMs, onFailure: b.onFailure,

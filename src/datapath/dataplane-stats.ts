@@ -14,7 +14,7 @@ import { MacTable } from '../vswitch/mac-table.js';
 import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
 
 export interface DataplaneStats {
-  ports: { name: string; endpoint: string; counters: Record<string, number> }[];
+  ports: { name: string; endpoint: string; counters: Record<string, number>; tunnels?: ReturnType<NonNullable<Endpoint['tunnels']>> }[];
   queues: { queue: number; depth: number; counters: Record<(typeof QUEUE_COUNTERS)[number], number> }[];
   pool: { slots: number; free: number };
   macTable: Record<string, number>;
@@ -40,7 +40,7 @@ export interface StatsSources {
 
 export function dataplaneStats(s: StatsSources): DataplaneStats {
   const byPort = s.registry.totals('port'), byQueue = s.registry.totals('queue');
-  const ports = s.ports.map((p) => ({ name: p.name, endpoint: p.endpoint.describe(), counters: byPort.get(p.name)! }));
+  const ports = s.ports.map((p) => ({ name: p.name, endpoint: p.endpoint.describe(), counters: byPort.get(p.name)!, ...(p.endpoint.tunnels ? { tunnels: p.endpoint.tunnels() } : {}) }));
   const queues = [];
   for (let q = 0; q < s.nic.queues; q++) queues.push({ queue: q, depth: s.nic.rings[q].count, counters: byQueue.get(String(q)) as Record<(typeof QUEUE_COUNTERS)[number], number> });
   const m = s.macs;

@@ -111,6 +111,10 @@ export class Dataplane {
     o.ports.forEach((p, i) => {
       this.ports.configure(i, p.vlan);
       if (p.macLimit !== undefined) this.macs.portLimit[i] = p.macLimit;
+      for (const r of p.endpoint.staticRemotes ?? []) {
+        const m = r.mac;
+        this.macs.addStatic(r.vlan ?? this.ports.accessVlan(i), (m[0] << 8) | m[1], ((m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5]) >>> 0, i, r.tunnel);
+      }
     });
     this.portCounters = new CounterBlock(PORT_COUNTERS, o.ports.length);
     const links = new LinkWatch(o.ports.map((p) => p.endpoint), this.portCounters);

@@ -7,6 +7,7 @@ import { CounterBlock } from '../counters.js';
 import { ControlTick } from '../controllers/control-tick.js';
 import { Endpoint } from '../endpoints/endpoint.js';
 import { MAC_COUNTERS, MacTable } from '../vswitch/mac-table.js';
+import { VTEP_COUNTERS } from '../endpoints/vtep-table.js';
 
 export interface SwitchCounterParts {
   ports: { name: string; endpoint: Endpoint }[];
@@ -46,6 +47,18 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
   const extRows = p.extensionNames;
   reg.add(blockSet('extension', 'extension', extRows, p.extensionControl, 'main', EXT));
   p.threads.forEach((t, i) => reg.add(blockSet('extension', 'extension', extRows, t.ext, `datapath ${i}`, EXT)));
+  // Tunnel uplinks: per remote VTEP (rows "port/address"), summed over the threads that ran the link.
+  const uplinks = p.ports.filter((x) => x.endpoint.tunnels !== undefined);
+  if (uplinks.length) {
+    let vteps: { row: string; counters: Record<string, number> }[] = [];
+    reg.add({
+      subsystem: 'vtep', label: 'vtep', names: VTEP_COUNTERS, thread: 'datapath (a slice each)', help: 'datagrams and inner bytes a tunnel uplink sent to and received from a remote VTEP, and datagrams not sent (MTU, errors)',
+      rows: () => (vteps = uplinks.flatMap((u) => u.endpoint.tunnels!().vteps.map((v) => ({ row: `${u.name}/${v.address}`, counters: v.counters })))).map((v) => v.row),
+      read: (n, r) => vteps[r].counters[n],
+    });
+    reg.add({ subsystem: 'uplink', label: 'port', names: ['vtepTableFull'], thread: 'datapath (atomic)', help: 'datagrams from remote VTEPs a tunnel uplink\'s table had no room for',
+      rows: () => uplinks.map((u) => u.name), read: (_n, r) => uplinks[r].endpoint.tunnels!().tableFull });
+  }
   reg.add({ subsystem: 'mac_table', label: null, names: MAC_COUNTERS, rows: () => ['all'], read: (n) => p.macs.counter(n as (typeof MAC_COUNTERS)[number]), thread: 'datapath (atomic)', help: 'MAC learning and its refusals' });
   let reports: ReturnType<ControlTick['report']> = [];
   reg.add({

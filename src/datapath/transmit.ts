@@ -8,14 +8,16 @@
 // (txDropPoolEmpty). For a port that cannot take GSO frames or partial checksums (`finish`),
 // a frame from a vnet-header port that carries one is finished in software first (nic/gso.ts:
 // segmented, checksums filled); one that cannot be is dropped (txDropOffload). On the main
-// thread with worker threads it runs as a loop woken by their doorbell.
+// thread with worker threads it runs as a loop woken by their doorbell. Beside the burst it
+// hands the endpoint each frame's tunnel (the op's remote VTEP, 0: the flood list), which only
+// tunnel uplinks read.
 
 import { PORT_COUNTERS } from '../endpoints/endpoint.js';
 import { CounterBlock } from '../counters.js';
 import { Doorbell } from '../nic/doorbell.js';
 import { PacketPool } from '../nic/pool.js';
 import { Ring } from '../nic/ring.js';
-import { applyTagOp, ownCopy } from '../vswitch/egress-tag.js';
+import { applyTagOp, ownCopy, tunnelOf } from '../vswitch/egress-tag.js';
 import { finishFrame, MAX_SEGMENTS } from '../nic/gso.js';
 import { vnetPending } from '../nic/vnet-hdr.js';
 
@@ -33,8 +35,8 @@ export function finishFor(takesGso: readonly boolean[]): Uint8Array | null {
   return takesGso.some((t) => t) ? Uint8Array.from(takesGso, (t) => (t ? 0 : 1)) : null;
 }
 
-/** Where a port's frames go: an endpoint, or a thread's link over a native one. */
-export interface BurstSender { sendBurst(handles: Int32Array, n: number): void }
+/** Where a port's frames go: an endpoint, or a thread's link over a native one (tunnels[i]: frame i's remote VTEP + 1, 0: flood list). */
+export interface BurstSender { sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void }
 
 export class Transmitter {
   private readonly pool: PacketPool;
@@ -49,6 +51,9 @@ export class Transmitter {
   private readonly ops = new Int32Array(TX_BURST);
   /** The handles to send after their tag ops (a copy may replace a handle). */
   private readonly burst = new Int32Array(TX_BURST);
+  /** Their tunnels (the ops' remote VTEPs). */
+  private readonly tunnels = new Int32Array(TX_BURST);
+  private readonly segTunnels = new Int32Array(MAX_SEGMENTS);
   /** Per port: 1 if frames with a GSO or checksum job are finished before it; null: no port produces such frames. */
   private readonly finish: Uint8Array | null;
   private readonly segments = new Int32Array(MAX_SEGMENTS);
@@ -67,7 +72,7 @@ export class Transmitter {
   /** Transmit what the datapath produced for this transmitter's ports; returns handles moved. */
   drain(): number {
     let moved = 0;
-    const pool = this.pool, tmp = this.handles, ops = this.ops, out = this.burst, c = this.portCounters.values, nc = PORT_COUNTERS.length;
+    const pool = this.pool, tmp = this.handles, ops = this.ops, out = this.burst, tun = this.tunnels, c = this.portCounters.values, nc = PORT_COUNTERS.length;
     const dropAt = this.portCounters.at.txDropPoolEmpty;
     for (let w = 0; w < this.sources.length; w++) {
       const src = this.sources[w];
@@ -83,10 +88,11 @@ export class Transmitter {
             const t = applyTagOp(pool, h, ops[i]);
             if (t !== h) this.release(h);
             if (t < 0) { c[p * nc + dropAt]++; continue; }
-            if (fin && vnetPending(pool, t)) { if (m !== 0) ep.sendBurst(out, m); m = 0; this.finishAndSend(ep, p, t); continue; }
+            if (fin && vnetPending(pool, t)) { if (m !== 0) ep.sendBurst(out, m, tun); m = 0; this.finishAndSend(ep, p, t, tunnelOf(ops[i])); continue; }
+            tun[m] = tunnelOf(ops[i]);
             out[m++] = t;
           }
-          if (m !== 0) ep.sendBurst(out, m);
+          if (m !== 0) ep.sendBurst(out, m, tun);
         }
       }
     }
@@ -94,7 +100,7 @@ export class Transmitter {
   }
 
   // Send t through ep finished in software: segments, or the frame with its checksum filled.
-  private finishAndSend(ep: BurstSender, p: number, t: number): void {
+  private finishAndSend(ep: BurstSender, p: number, t: number, tunnel: number): void {
     const pool = this.pool, c = this.portCounters.values, row = p * PORT_COUNTERS.length, at = this.portCounters.at;
     const own = ownCopy(pool, t); // the checksum is filled in place: not in a frame other ports send
     if (own !== t) this.release(t);
@@ -102,7 +108,8 @@ export class Transmitter {
     const k = finishFrame(pool, own, this.segments);
     if (k <= 0) { c[row + (k === 0 ? at.txDropOffload : at.txDropPoolEmpty)]++; this.release(own); return; }
     if (this.segments[0] !== own) this.release(own);
-    ep.sendBurst(this.segments, k);
+    this.segTunnels.fill(tunnel, 0, k);
+    ep.sendBurst(this.segments, k, this.segTunnels);
   }
 
   /** Anything waiting on a transmit or return ring? */

@@ -26,8 +26,8 @@ export abstract class BurstLink implements PortLink {
 
   /** Read up to n frames into handles[0..n): how many, 0 when none wait, or -errno. */
   protected abstract read(handles: Int32Array, n: number): number;
-  /** Write handles[from..from+n): how many went (the first ones), or -errno for the first. */
-  protected abstract write(handles: Int32Array, from: number, n: number): number;
+  /** Write handles[from..from+n) (tunnels: as sendBurst's): how many went (the first ones), or -errno for the first. */
+  protected abstract write(handles: Int32Array, from: number, n: number, tunnels: Int32Array | undefined): number;
   /** A read failed with errno `name`: count it. */
   protected abstract readFailed(name: string): void;
   /** A write failed with errno `name`: is the link down (the rest of the burst is dropped)? */
@@ -52,12 +52,12 @@ export abstract class BurstLink implements PortLink {
     return r;
   }
 
-  sendBurst(handles: Int32Array, n: number): void {
+  sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void {
     const io = this.io;
     for (let i = 0; i < n;) {
       if (this.holdBack()) { io.sent(handles[i++], PEER_DOWN); continue; }
       const k = n - i < NATIVE_BURST ? n - i : NATIVE_BURST;
-      const r = this.write(handles, i, k);
+      const r = this.write(handles, i, k, tunnels);
       if (r > 0) {
         for (let j = 0; j < r; j++) io.sent(handles[i + j], null);
         i += r;

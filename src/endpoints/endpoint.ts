@@ -12,13 +12,15 @@ import type { LinkShare } from './link.js';
 export const PORT_COUNTERS = [
   'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops', 'rxErrors',
   'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable', 'txDropPeerDown', 'txDropLinkDown',
-  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames', 'txDropOffload', 'linkLost', 'linkRestored', 'rxDropEncap',
+  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames', 'txDropOffload', 'linkLost', 'linkRestored', 'rxDropEncap', 'txDropMtu',
 ] as const;
 
 /** The `err` an endpoint reports for a frame it did not send because its peer is known gone. */
 export const PEER_DOWN = 'peerDown';
 /** The `err` for a frame not sent because the port's link is down (a tap nobody brought up). */
 export const LINK_DOWN = 'linkDown';
+/** The `err` for a frame too large for the port's MTU once encapsulated (a tunnel uplink). */
+export const TOO_BIG = 'tooBig';
 
 /** What the dataplane gives an endpoint. */
 export interface PortIo {
@@ -39,7 +41,8 @@ export interface PortIo {
   receiveBurst(handles: Int32Array, n: number): void;
   /**
    * A send of h finished (err: errno name, or null; PEER_DOWN: not sent, the peer is known
-   * gone — counted as txDropPeerDown; LINK_DOWN: the link is down — txDropLinkDown); releases the handle.
+   * gone — counted as txDropPeerDown; LINK_DOWN: the link is down — txDropLinkDown; TOO_BIG:
+   * larger than the uplink's MTU once encapsulated — txDropMtu); releases the handle.
    */
   sent(h: number, err: string | null): void;
 }
@@ -49,8 +52,8 @@ export interface Endpoint {
   /** Describe where it listens and sends, for humans. */
   describe(): string;
   start(io: PortIo): Promise<void>;
-  /** Send the frames in slots handles[0..n); call io.sent(h, …) exactly once for each. */
-  sendBurst(handles: Int32Array, n: number): void;
+  /** Send the frames in slots handles[0..n); call io.sent(h, …) exactly once for each. tunnels[i]: frame i's remote VTEP + 1 (0: the flood list), read by tunnel uplinks only. */
+  sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void;
   /** Datagrams the kernel dropped for a full receive buffer, or -1 (unknown / not a socket). */
   kernelDrops?(): number;
   /** Sends started but not yet reported done. */
@@ -71,4 +74,10 @@ export interface Endpoint {
    * back, and attach again when it did; what happened since the last look ('replaced': both).
    */
   watchLink?(): 'same' | 'lost' | 'restored' | 'replaced';
+  /** A tunnel uplink carrying several virtual networks: the VLANs its port carries as a trunk (one per network). */
+  readonly trunkVlans?: number[];
+  /** A tunnel uplink's static remote MACs (vlan null: the port's own VLAN; tunnel: VTEP index + 1), installed in the MAC table at build. */
+  readonly staticRemotes?: readonly { vlan: number | null; mac: Uint8Array; tunnel: number }[];
+  /** A tunnel uplink: its remote VTEPs with their counters, and datagrams from VTEPs that found its table full. */
+  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number };
 }

@@ -45,7 +45,7 @@ export abstract class LinkEndpoint implements Endpoint {
     return n;
   }
 
-  sendBurst(handles: Int32Array, n: number): void { this.mine[0].sendBurst(handles, n); }
+  sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void { this.mine[0].sendBurst(handles, n, tunnels); }
 
   async close(): Promise<void> {
     if (this.pollFds.length === 0) return;

@@ -5,6 +5,8 @@
 // thread makes its own PortLink over it, with its own PortIo (its own counters), and reads the
 // links assigned to it and writes to every native port itself.
 
+import type { VtepShare } from './vtep-table.js';
+
 
 /** What a thread needs to run a native port's I/O (structured-clone safe). */
 export interface LinkShare {
@@ -12,20 +14,39 @@ export interface LinkShare {
   type: 'udp' | 'tap' | 'vxlan';
   port: number;
   fd: number;
-  /** udp anySource: the remote's address record, repeated for a burst; vxlan: one record per VTEP of the flood list; else null. */
+  /** udp anySource: the remote's address record, repeated for a burst; else null. */
   to: Uint8Array | null;
-  /** vxlan: the VNI (else 0). */
-  vni: number;
+  /** vxlan: the uplink's tunnel (else null). */
+  tunnel: TunnelShare | null;
   /** Bytes of virtio-net header before each frame (tap with vnetHdr: 12; AF_PACKET with it: 10; else 0). */
   vnetHdr: number;
+}
+
+/** A VXLAN uplink's tunnel as every thread that runs it sees it (vxlan-link.ts). */
+export interface TunnelShare {
+  vteps: VtepShare;
+  /** The VNIs carried; vlans[i] is vnis[i]'s VLAN, or vlans is empty: one VNI, frames untagged (an access port). */
+  vnis: number[];
+  vlans: number[];
+  /** A raw IPv4 socket to send from (each datagram's source port from its inner flow), or -1: send from the UDP socket (its bound port). */
+  rawFd: number;
+  /** The local IPv4 address written as the outer source (4 bytes; zeros: the kernel chooses). */
+  local: number[];
+  /** Source ports for flows (Linux's default: 32768..60999, its ip_local_port_range). */
+  srcPortMin: number;
+  srcPortMax: number;
+  /** The UDP port datagrams go to at a VTEP learned from its datagrams (the uplink's own, as Linux's dstport). */
+  dstPort: number;
+  /** Largest outer IP datagram (the underlay's MTU). */
+  mtu: number;
 }
 
 export interface PortLink {
   readonly share: LinkShare;
   /** Read up to `budget` waiting frames into pool slots and hand them to io; how many. */
   pull(budget: number): number;
-  /** Write handles[0..n); io.sent(h, …) for each, exactly once. */
-  sendBurst(handles: Int32Array, n: number): void;
+  /** Write handles[0..n); io.sent(h, …) for each, exactly once. tunnels[i]: frame i's remote VTEP + 1 (0: flood list; tunnel uplinks only). */
+  sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void;
   /** Give the slots kept for receives back to the pool (the descriptor stays open). */
   release(): void;
 }

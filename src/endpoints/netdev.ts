@@ -60,7 +60,7 @@ export class NetdevEndpoint extends LinkEndpoint {
     return fds;
   }
 
-  protected share(port: number, fd: number): LinkShare { return { type: 'udp', port, fd, to: null, vnetHdr: this.o.vnetHdr ? PACKET_VNET_HDR : 0, vni: 0 }; }
+  protected share(port: number, fd: number): LinkShare { return { type: 'udp', port, fd, to: null, vnetHdr: this.o.vnetHdr ? PACKET_VNET_HDR : 0, tunnel: null }; }
 
   /**
    * The interface went away (deleted: the sockets are bound to nothing, sends fail as link

@@ -70,7 +70,7 @@ export class TapEndpoint extends LinkEndpoint {
     return fds;
   }
 
-  protected share(port: number, fd: number): LinkShare { return { type: 'tap', port, fd, to: null, vnetHdr: this.o.vnetHdr ? VNET_HDR : 0, vni: 0 }; }
+  protected share(port: number, fd: number): LinkShare { return { type: 'tap', port, fd, to: null, vnetHdr: this.o.vnetHdr ? VNET_HDR : 0, tunnel: null }; }
 
   /** A vnet-header tap takes GSO frames and partial checksums as they are. */
   get takesGso(): boolean { return this.o.vnetHdr; }

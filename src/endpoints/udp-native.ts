@@ -50,7 +50,7 @@ export class NativeUdpEndpoint extends LinkEndpoint {
     return [fd];
   }
 
-  protected share(port: number, fd: number): LinkShare { return { type: 'udp', port, fd, to: this.to, vnetHdr: 0, vni: 0 }; }
+  protected share(port: number, fd: number): LinkShare { return { type: 'udp', port, fd, to: this.to, vnetHdr: 0, tunnel: null }; }
 
   kernelDrops(): number { return this.pollFds.length === 0 ? this.closedKernelDrops : udpKernelDrops(this.nio.sockInfo(this.pollFds[0], 2)); }
 

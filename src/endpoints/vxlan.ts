@@ -1,78 +1,183 @@
 // VxlanEndpoint: an uplink to other hosts over VXLAN (RFC 7348). One UDP socket bound to
-// `local` (unconnected: datagrams from any VTEP are taken) carries the frames of one virtual
-// network (`vni`); frames leaving through the port go to every VTEP of the flood list
-// (`remotes`, head-end replication), each behind a VXLAN header (vxlan-link.ts). A Linux
-// `vxlan` device with the same VNI and destination port interoperates (tested). What is not
-// here yet (issue 13): remote MAC learning (unicast to the one VTEP behind a MAC), several
-// VNIs mapped to VLANs, source ports from the inner flow hash, MTU handling, per-VTEP counters.
+// `local` (unconnected: datagrams from any VTEP are taken) carries one virtual network (`vni`,
+// the port's VLAN) or several (`vnis`: each VNI mapped to a VLAN, the port a trunk of them).
+// Frames leave to the remote VTEP their destination MAC was learned behind, or to every VTEP of
+// the flood list (`remotes`) when it is unknown, a broadcast or a multicast; `static` entries
+// put a MAC behind a VTEP for good. Datagrams are sent over a raw IPv4 socket so each flow gets
+// a source port of its own (sourcePorts "flow", as Linux), or from the UDP socket ("fixed").
+// The remote VTEPs and their counters are in a VtepTable (vtep-table.ts); the data path is in
+// vxlan-link.ts. A Linux `vxlan` device with the same VNI and destination port interoperates.
 
 import ipaddr from 'ipaddr.js';
 import { LinkEndpoint } from './link-endpoint.js';
-import { LinkShare } from './link.js';
+import { LinkShare, TunnelShare } from './link.js';
 import { EndpointConfig, EndpointKind } from './registry.js';
 import { HostPort, parseHostPort } from './host-port.js';
 import { DEFAULT_SOCKET_BUFFER } from './udp.js';
+import { DEFAULT_MAX_VTEPS, MAX_VTEPS, VtepReport, VtepTable } from './vtep-table.js';
 import { ADDR_REC, errnoName, native, nativeMissing } from '../native/io.js';
+import { parseMac } from '../wire/bytes.js';
+import { VXLAN_IPV4_OVERHEAD, VXLAN_SRC_PORT_MAX, VXLAN_SRC_PORT_MIN } from '../wire/vxlan.js';
 import { brief } from '../quote.js';
+
+/** The underlay's MTU when none is configured (Ethernet). */
+export const DEFAULT_UNDERLAY_MTU = 1500;
+
+export interface VxlanOptions {
+  local: HostPort;
+  /** The flood list: address and destination port of each VTEP. */
+  remotes: HostPort[];
+  /** VNIs carried; vlans[i] is vnis[i]'s VLAN, or empty: one VNI, untagged. */
+  vnis: number[];
+  vlans: number[];
+  statics: { mac: Uint8Array; vtep: HostPort; vni: number }[];
+  mtu: number;
+  sourcePorts: 'auto' | 'flow' | 'fixed';
+  maxVteps: number;
+  bufferBytes: number;
+}
+
+/** A static entry as the switch installs it: the MAC behind VTEP tunnel - 1, in `vlan` (null: the port's own VLAN). */
+export interface StaticRemote { vlan: number | null; mac: Uint8Array; tunnel: number }
+
+/** An address record (native/io.ts) for a VTEP. */
+function record(h: HostPort): Uint8Array {
+  const r = new Uint8Array(ADDR_REC), ip = ipaddr.parse(h.host);
+  r[0] = ip.kind() === 'ipv6' ? 6 : 4;
+  r[2] = h.port >> 8; r[3] = h.port & 0xff;
+  r.set(ip.toByteArray(), 4);
+  return r;
+}
 
 export class VxlanEndpoint extends LinkEndpoint {
   readonly kind = 'vxlan';
-  readonly ioPath = 'native VXLAN recvmmsg/sendmmsg';
-  readonly local: HostPort;
-  readonly remotes: HostPort[];
-  readonly vni: number;
-  readonly bufferBytes: number;
-  private readonly to: Uint8Array;
+  readonly o: VxlanOptions;
+  readonly vteps: VtepTable;
+  /** The VLANs the port carries as a trunk (one per VNI), or undefined: an access port. */
+  readonly trunkVlans: number[] | undefined;
+  readonly staticRemotes: StaticRemote[];
+  private rawFd = -1;
+  private rawWhy = '';
 
-  constructor(local: HostPort, remotes: HostPort[], vni: number, bufferBytes: number) {
+  constructor(o: VxlanOptions) {
     super();
-    this.local = local; this.remotes = remotes; this.vni = vni; this.bufferBytes = bufferBytes;
-    this.to = new Uint8Array(remotes.length * ADDR_REC);
-    remotes.forEach((r, i) => {
-      const ip = ipaddr.parse(r.host), o = i * ADDR_REC;
-      this.to[o] = ip.kind() === 'ipv6' ? 6 : 4;
-      this.to[o + 2] = r.port >> 8; this.to[o + 3] = r.port & 0xff;
-      this.to.set(ip.toByteArray(), o + 4);
-    });
+    this.o = o;
+    this.vteps = new VtepTable(o.maxVteps);
+    for (const r of o.remotes) this.vteps.add(record(r), true);
+    this.staticRemotes = o.statics.map((s) => ({ vlan: o.vlans.length ? o.vlans[o.vnis.indexOf(s.vni)] : null, mac: s.mac, tunnel: this.vteps.add(record(s.vtep), false) + 1 }));
+    this.trunkVlans = o.vlans.length ? o.vlans : undefined;
   }
 
-  describe(): string { return `vxlan ${this.local.host}:${this.local.port} vni ${this.vni} -> ${this.remotes.map((r) => `${r.host}:${r.port}`).join(', ')}`; }
+  get ioPath(): string {
+    return this.rawFd >= 0 ? 'native VXLAN: recvmmsg, sendmmsg on a raw socket (a source port per flow)' : `native VXLAN: recvmmsg/sendmmsg from port ${this.o.local.port}${this.rawWhy ? ` (${this.rawWhy})` : ''}`;
+  }
+
+  describe(): string {
+    const nets = this.o.vlans.length ? this.o.vnis.map((v, i) => `${v}=vlan ${this.o.vlans[i]}`).join(', ') : String(this.o.vnis[0]);
+    return `vxlan ${this.o.local.host}:${this.o.local.port} vni ${nets} flood ${this.o.remotes.map((r) => `${r.host}:${r.port}`).join(', ')}`;
+  }
+
+  /** Remote VTEPs with their counters, and datagrams from VTEPs that found the table full. */
+  tunnels(): { vteps: VtepReport[]; tableFull: number } { return { vteps: this.vteps.report(), tableFull: this.vteps.full }; }
 
   protected openFds(): number[] {
-    if (native === null) throw new Error(`vxlan ${this.local.host}:${this.local.port} cannot start: ${nativeMissing}`);
-    const fd = native.udpOpen(this.local.host, this.local.port, null, 0, this.bufferBytes);
-    if (fd < 0) throw new Error(`cannot open vxlan ${this.local.host}:${this.local.port}: ${errnoName(fd)}`);
+    const l = this.o.local;
+    if (native === null) throw new Error(`vxlan ${l.host}:${l.port} cannot start: ${nativeMissing}`);
+    const fd = native.udpOpen(l.host, l.port, null, 0, this.o.bufferBytes);
+    if (fd < 0) throw new Error(`cannot open vxlan ${l.host}:${l.port}: ${errnoName(fd)}`);
+    this.rawFd = -1;
+    if (this.o.sourcePorts !== 'fixed') {
+      const v4 = ipaddr.parse(l.host).kind() === 'ipv4';
+      const raw = v4 ? native.rawOpen(this.o.bufferBytes) : -1;
+      if (raw >= 0) this.rawFd = raw;
+      else {
+        this.rawWhy = v4 ? `a raw socket for per-flow source ports: ${errnoName(raw)}` : 'per-flow source ports are IPv4 only';
+        if (this.o.sourcePorts === 'flow') { native.closeFd(fd); throw new Error(`vxlan ${l.host}:${l.port} sourcePorts "flow" cannot start: ${this.rawWhy}`); }
+      }
+    }
     return [fd];
   }
 
-  protected share(port: number, fd: number): LinkShare { return { type: 'vxlan', port, fd, to: this.to, vnetHdr: 0, vni: this.vni }; }
+  protected override beforeClose(): void {
+    if (this.rawFd >= 0) native!.closeFd(this.rawFd);
+    this.rawFd = -1;
+  }
+
+  protected share(port: number, fd: number): LinkShare {
+    const ip = ipaddr.parse(this.o.local.host);
+    const tunnel: TunnelShare = {
+      vteps: this.vteps.shared(), vnis: this.o.vnis, vlans: this.o.vlans, rawFd: this.rawFd,
+      local: ip.kind() === 'ipv4' ? ip.toByteArray() : [0, 0, 0, 0], dstPort: this.o.local.port,
+      srcPortMin: VXLAN_SRC_PORT_MIN, srcPortMax: VXLAN_SRC_PORT_MAX, mtu: this.o.mtu,
+    };
+    return { type: 'vxlan', port, fd, to: null, vnetHdr: 0, tunnel };
+  }
 }
 
 const hostPort = (s: string) => (parseHostPort(s) ? null : `${brief(s)} is not "IP:port" with an IP address literal (e.g. "10.0.0.1:4789")`);
-type VxlanConfig = EndpointConfig & { local: string; remotes: string[]; vni: number };
+const vtepAddress = (s: string) => (parseHostPort(s) || ipaddr.isValid(s) ? null : `${brief(s)} is not an IP address or "IP:port" (e.g. "10.0.0.2" or "10.0.0.2:8472")`);
+const mac = (s: string) => (parseMac(s) ? null : `${brief(s)} is not a MAC address like "02:00:00:00:00:01"`);
+/** A VTEP given as "IP" (the uplink's own port) or "IP:port". */
+const vtepOf = (s: string, port: number): HostPort => parseHostPort(s) ?? { host: s, port };
+
+interface VxlanConfig extends EndpointConfig {
+  local: string; vni?: number; vnis?: { vni: number; vlan: number }[]; remotes: string[];
+  static?: { mac: string; vtep: string; vni?: number }[]; underlayMtu: number; sourcePorts: 'auto' | 'flow' | 'fixed'; maxVteps: number;
+}
+const vniSchema = { type: 'integer', min: 0, max: 16777215, doc: 'VNI' } as const;
 
 /** The `vxlan` endpoint kind. */
 export const VXLAN_KIND: EndpointKind = {
   type: 'vxlan',
-  doc: 'an uplink to other hosts: one VXLAN network over UDP (RFC 7348), frames to every VTEP of a flood list',
+  doc: 'an uplink to other hosts over VXLAN (RFC 7348): remote MACs learned behind their VTEPs, unknown and broadcast frames to a flood list',
   fields: {
-    local: { schema: { type: 'string', check: hostPort }, doc: 'address:port this port listens on' },
-    vni: { schema: { type: 'integer', min: 0, max: 16777215, doc: 'VNI' }, doc: 'the virtual network\'s identifier (24 bits)' },
-    remotes: { schema: { type: 'array', items: { type: 'string', check: hostPort }, minItems: 1, maxItems: 64 }, doc: 'the VTEPs ("IP:port", 4789 by default on Linux, 8472 its legacy port) every frame leaving the port is sent to' },
+    local: { schema: { type: 'string', check: hostPort }, doc: 'address:port this uplink listens on (4789 is the IANA port; Linux\'s legacy default is 8472); datagrams go to the same port at learned VTEPs' },
+    vni: { schema: vniSchema, doc: 'the one virtual network carried, in the port\'s VLAN (or use vnis)' },
+    vnis: { schema: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'object', fields: {
+      vni: { schema: vniSchema, doc: 'VNI', required: true },
+      vlan: { schema: { type: 'integer', min: 1, max: 4094, doc: 'VLAN id' }, doc: 'the VLAN its frames belong to in this switch', required: true },
+    } } }, doc: 'several virtual networks, each mapped to a VLAN: the port becomes a trunk of those VLANs (its vlan field is not used)' },
+    remotes: { schema: { type: 'array', items: { type: 'string', check: vtepAddress }, minItems: 1, maxItems: 64 }, doc: 'the flood list: VTEPs ("IP", or "IP:port") that get unknown unicast, broadcast and multicast frames, one copy each' },
+    static: { schema: { type: 'array', maxItems: 4096, items: { type: 'object', fields: {
+      mac: { schema: { type: 'string', check: mac }, doc: 'a remote MAC address', required: true },
+      vtep: { schema: { type: 'string', check: vtepAddress }, doc: 'the VTEP it is behind ("IP" or "IP:port")', required: true },
+      vni: { schema: vniSchema, doc: 'its VNI (with vnis; default: the one vni)' },
+    } } }, doc: 'remote MACs fixed behind a VTEP: never aged, never moved by learning', default: [] },
+    underlayMtu: { schema: { type: 'integer', min: 576, max: 65535, doc: 'bytes' }, doc: `the underlay's MTU: an outer IP datagram (inner frame + ${VXLAN_IPV4_OVERHEAD}) larger than this is not sent (txDropMtu); set the VMs' MTU to ${DEFAULT_UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD - 14} for a ${DEFAULT_UNDERLAY_MTU}-byte underlay`, default: DEFAULT_UNDERLAY_MTU },
+    sourcePorts: { schema: { type: 'string', enum: ['auto', 'flow', 'fixed'] }, doc: '"flow": each flow\'s datagrams leave from a source port of its own (a raw socket: root or CAP_NET_RAW, IPv4), so the receiver\'s RSS spreads them; "fixed": from the local port; "auto": flow where possible', default: 'auto' },
+    maxVteps: { schema: { type: 'integer', min: 1, max: MAX_VTEPS, doc: 'VTEPs' }, doc: 'remote VTEPs this uplink remembers (flood list, static and learned); datagrams from further ones are taken but their MACs are learned toward the flood list (tableFull)', default: DEFAULT_MAX_VTEPS },
   },
   check(e, bad, taken) {
     const v = e as VxlanConfig;
     if (!v.local) bad('local', 'is required for a vxlan endpoint');
-    if (v.vni === undefined) bad('vni', 'is required for a vxlan endpoint');
+    if ((v.vni === undefined) === (v.vnis === undefined)) bad('vni', 'give either vni (one network) or vnis (several, mapped to VLANs)');
     if (!v.remotes) bad('remotes', 'is required for a vxlan endpoint (at least one VTEP)');
+    if (v.vnis) {
+      const seen = new Set<number>(), vlans = new Set<number>();
+      v.vnis.forEach((m, i) => {
+        if (seen.has(m.vni)) bad(`vnis[${i}].vni`, `${m.vni} is mapped twice`);
+        if (vlans.has(m.vlan)) bad(`vnis[${i}].vlan`, `VLAN ${m.vlan} is mapped to two VNIs`);
+        seen.add(m.vni); vlans.add(m.vlan);
+      });
+      (v.static ?? []).forEach((s, i) => { if (s.vni === undefined || !seen.has(s.vni)) bad(`static[${i}].vni`, 'must be one of the vnis'); });
+    } else (v.static ?? []).forEach((s, i) => { if (s.vni !== undefined && s.vni !== v.vni) bad(`static[${i}].vni`, `must be the uplink's vni ${v.vni}`); });
     if (v.local && taken.has(v.local)) bad('local', `${v.local} is already used by another port`);
+    if ((v.static?.length ?? 0) + (v.remotes?.length ?? 0) > (v.maxVteps ?? DEFAULT_MAX_VTEPS)) bad('maxVteps', 'is smaller than the VTEPs configured');
     taken.add(v.local);
   },
-  create(e) { const v = e as VxlanConfig; return new VxlanEndpoint(parseHostPort(v.local)!, v.remotes.map((r) => parseHostPort(r)!), v.vni, DEFAULT_SOCKET_BUFFER); },
-  attach(e) { const v = e as VxlanConfig; return `vxlan listen ${v.local}, VNI ${v.vni}, flood to ${v.remotes.join(', ')}`; },
+  create(e) {
+    const v = e as VxlanConfig, local = parseHostPort(v.local)!;
+    const vnis = v.vnis ? v.vnis.map((m) => m.vni) : [v.vni!];
+    return new VxlanEndpoint({
+      local, remotes: v.remotes.map((r) => vtepOf(r, local.port)), vnis, vlans: v.vnis ? v.vnis.map((m) => m.vlan) : [],
+      statics: (v.static ?? []).map((s) => ({ mac: parseMac(s.mac)!, vtep: vtepOf(s.vtep, local.port), vni: s.vni ?? vnis[0] })),
+      mtu: v.underlayMtu ?? DEFAULT_UNDERLAY_MTU, sourcePorts: v.sourcePorts ?? 'auto', maxVteps: v.maxVteps ?? DEFAULT_MAX_VTEPS, bufferBytes: DEFAULT_SOCKET_BUFFER,
+    });
+  },
+  attach(e) { const v = e as VxlanConfig; return `vxlan listen ${v.local}, VNI ${v.vni ?? v.vnis!.map((m) => m.vni).join(',')}, flood to ${v.remotes.join(', ')}`; },
   example(e) {
-    const v = e as VxlanConfig, l = parseHostPort(v.local)!, r = parseHostPort(v.remotes[0])!;
+    const v = e as VxlanConfig, l = parseHostPort(v.local)!, r = vtepOf(v.remotes[0], l.port), vni = v.vni ?? v.vnis![0].vni;
     return ['a Linux host joins this network with:',
-      `  ip link add vx${v.vni} type vxlan id ${v.vni} dstport ${l.port} local ${r.host} remote ${l.host} && ip link set vx${v.vni} up`];
+      `  ip link add vx${vni} type vxlan id ${vni} dstport ${l.port} local ${r.host} remote ${l.host} && ip link set vx${vni} up`];
   },
 };

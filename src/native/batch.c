@@ -38,11 +38,10 @@ napi_value recv_batch(napi_env env, napi_callback_info info) {
   return num(env, r);
 }
 
-// sendBatch(pool, fd, handles, from, n, addrs | null, vnetHdrLen[, prefix]) -> datagrams sent
-// (the first ones), or -errno when the first could not be sent. prefix (a Uint8Array of at
-// most 64 bytes, e.g. a VXLAN header) goes before every message, the slots untouched.
+// sendBatch(pool, fd, handles, from, n, addrs | null, vnetHdrLen) -> datagrams sent (the first
+// ones), or -errno when the first could not be sent.
 napi_value send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 8; napi_value a[8];
+  size_t argc = 7; napi_value a[7];
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   pool_t *p = get_pool(env, a[0]); if (!p) return NULL;
   int32_t fd, from, n, vh; int bad;
@@ -51,24 +50,51 @@ napi_value send_batch(napi_env env, napi_callback_info info) {
   }
   int32_t *h = get_handles(env, a[2], p, from, &n); if (!h) return NULL;
   uint8_t *addrs = get_addrs(env, a[5], n, &bad); if (bad) return NULL;
-  uint8_t *pre = NULL; size_t npre = 0;
-  if (argc >= 8) {
-    napi_valuetype vt; napi_typeof(env, a[7], &vt);
-    napi_typedarray_type t = napi_int8_array;
-    if (vt != napi_null && vt != napi_undefined && (!(pre = typed(env, a[7], &npre, &t)) || t != napi_uint8_array || npre > 64)) {
-      napi_throw_type_error(env, NULL, "sendBatch prefix: a Uint8Array of at most 64 bytes, or null"); return NULL;
-    }
-  }
-  struct mmsghdr m[BURST]; struct iovec iov[3 * BURST]; struct sockaddr_storage ss[BURST];
+  struct mmsghdr m[BURST]; struct iovec iov[2 * BURST]; struct sockaddr_storage ss[BURST];
   for (int32_t i = 0; i < n; i++) {
     uint32_t off = p->off[h[i]], len = p->len[h[i]];
     if (off + len > p->slot_size) { napi_throw_range_error(env, NULL, "frame outside its slot"); return NULL; }
-    struct iovec *v = &iov[3 * i]; int k = 0;
-    if (pre) { v[k].iov_base = pre; v[k++].iov_len = npre; }
+    struct iovec *v = &iov[2 * i]; int k = 0;
     if (vh) { v[k].iov_base = p->vnet + (size_t)h[i] * VNET_HDR; v[k++].iov_len = (size_t)vh; }
     v[k].iov_base = p->data + (size_t)h[i] * p->slot_size + off; v[k++].iov_len = len;
     memset(&m[i].msg_hdr, 0, sizeof m[i].msg_hdr);
     m[i].msg_hdr.msg_iov = v; m[i].msg_hdr.msg_iovlen = (size_t)k;
+    if (addrs) { m[i].msg_hdr.msg_name = &ss[i]; m[i].msg_hdr.msg_namelen = get_addr(addrs + (size_t)i * ADDR_REC, &ss[i]); }
+  }
+  int r = sendmmsg(fd, m, (unsigned)n, 0);
+  return num(env, r < 0 ? -errno : r);
+}
+
+// sendEncap(pool, fd, handles, from, n, addrs, heads, stride, headLens, skips) -> datagrams sent
+// (the first ones), or -errno when the first could not be sent. Message i is the header
+// heads[i*stride .. +headLens[i]] (outer headers the caller wrote: e.g. IPv4/UDP/VXLAN) followed
+// by frame handles[from+i] without its first skips[i] bytes: encapsulation gathered by the
+// kernel, the slot untouched (other ports may be sending it too).
+napi_value send_encap(napi_env env, napi_callback_info info) {
+  size_t argc = 10; napi_value a[10];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  pool_t *p = get_pool(env, a[0]); if (!p) return NULL;
+  int32_t fd, from, n, stride; int bad;
+  size_t nh = 0, nl = 0, ns = 0; napi_typedarray_type th = napi_int8_array, tl = napi_int8_array, ts = napi_int8_array;
+  if (argc < 10 || !arg_i32(env, a[1], &fd) || !arg_i32(env, a[3], &from) || !arg_i32(env, a[4], &n) || !arg_i32(env, a[7], &stride) || stride < 1 || stride > 256) {
+    napi_throw_type_error(env, NULL, "sendEncap(pool, fd, handles, from, n, addrs, heads, stride 1..256, headLens, skips)"); return NULL;
+  }
+  int32_t *h = get_handles(env, a[2], p, from, &n); if (!h) return NULL;
+  uint8_t *addrs = get_addrs(env, a[5], n, &bad); if (bad) return NULL;
+  uint8_t *heads = typed(env, a[6], &nh, &th), *hl = typed(env, a[8], &nl, &tl), *sk = typed(env, a[9], &ns, &ts);
+  if (!heads || !hl || !sk || th != napi_uint8_array || tl != napi_uint8_array || ts != napi_uint8_array ||
+      nh < (size_t)n * (size_t)stride || nl < (size_t)n || ns < (size_t)n) {
+    napi_throw_type_error(env, NULL, "sendEncap heads (n * stride bytes), headLens and skips (n each): Uint8Arrays"); return NULL;
+  }
+  struct mmsghdr m[BURST]; struct iovec iov[2 * BURST]; struct sockaddr_storage ss[BURST];
+  for (int32_t i = 0; i < n; i++) {
+    uint32_t off = p->off[h[i]], len = p->len[h[i]];
+    if (off + len > p->slot_size || sk[i] > len || hl[i] > stride) { napi_throw_range_error(env, NULL, "frame outside its slot, skip past its end or header past its stride"); return NULL; }
+    struct iovec *v = &iov[2 * i];
+    v[0].iov_base = heads + (size_t)i * (size_t)stride; v[0].iov_len = hl[i];
+    v[1].iov_base = p->data + (size_t)h[i] * p->slot_size + off + sk[i]; v[1].iov_len = len - sk[i];
+    memset(&m[i].msg_hdr, 0, sizeof m[i].msg_hdr);
+    m[i].msg_hdr.msg_iov = v; m[i].msg_hdr.msg_iovlen = 2;
     if (addrs) { m[i].msg_hdr.msg_name = &ss[i]; m[i].msg_hdr.msg_namelen = get_addr(addrs + (size_t)i * ADDR_REC, &ss[i]); }
   }
   int r = sendmmsg(fd, m, (unsigned)n, 0);

@@ -25,6 +25,19 @@ napi_value udp_open(napi_env env, napi_callback_info info) {
   return num(env, fd);
 }
 
+// rawOpen(bufferBytes) -> fd or -errno: an IPv4 raw socket (IPPROTO_RAW: the caller writes
+// the IP header, the kernel fills its checksum, total length and, when zero, id and source),
+// for sending only — an encapsulating uplink that chooses each datagram's UDP source port.
+napi_value raw_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value a[1]; int32_t bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc < 1 || !arg_i32(env, a[0], &bytes)) { napi_throw_type_error(env, NULL, "rawOpen(bufferBytes)"); return NULL; }
+  int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0) return num(env, -errno);
+  set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);
+  return num(env, fd);
+}
+
 // sockInfo(fd, what) -> 0: receive buffer bytes, 1: send buffer bytes, 2: bound port; or -errno.
 napi_value sock_info(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value a[2]; int32_t fd, what;

@@ -59,9 +59,11 @@ int get_string(napi_env env, napi_value v, char *buf, size_t size);
 
 napi_value recv_batch(napi_env env, napi_callback_info info);
 napi_value send_batch(napi_env env, napi_callback_info info);
+napi_value send_encap(napi_env env, napi_callback_info info);
 napi_value read_batch(napi_env env, napi_callback_info info);
 napi_value write_batch(napi_env env, napi_callback_info info);
 napi_value udp_open(napi_env env, napi_callback_info info);
+napi_value raw_open(napi_env env, napi_callback_info info);
 napi_value sock_info(napi_env env, napi_callback_info info);
 napi_value tap_open(napi_env env, napi_callback_info info);
 napi_value tap_control(napi_env env, napi_callback_info info);

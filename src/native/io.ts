@@ -21,15 +21,20 @@ export interface NativeIo {
    * len > slot capacity: cut (drop it).
    */
   recvBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, vnetHdrLen: number): number;
+  /** Datagrams from handles[from..from+n) (each after its vnet header); how many went (the first ones) or -errno for the first. */
+  sendBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, vnetHdrLen: number): number;
   /**
-   * Datagrams from handles[from..from+n) (each after `prefix`, e.g. a VXLAN header, and its
-   * vnet header); how many went (the first ones) or -errno for the first.
+   * Encapsulated datagrams: message i is heads[i*stride .. +headLens[i]] then frame
+   * handles[from+i] without its first skips[i] bytes (gathered by the kernel: the slot is not
+   * written); how many went (the first ones) or -errno for the first.
    */
-  sendBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, vnetHdrLen: number, prefix?: Uint8Array | null): number;
+  sendEncap(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, addrs: Uint8Array | null, heads: Uint8Array, stride: number, headLens: Uint8Array, skips: Uint8Array): number;
   /** Frames from a tap (readv each, vnetHdrLen 0 or 12): count or -errno. */
   readBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, vnetHdrLen: number): number;
   writeBatch(pool: PoolBinding, fd: number, handles: Int32Array, from: number, n: number, vnetHdrLen: number): number;
   udpOpen(localIp: string, localPort: number, remoteIp: string | null, remotePort: number, bufferBytes: number): number;
+  /** A send-only raw IPv4 socket (IPPROTO_RAW: the caller writes the IP header): fd or -errno (EPERM without CAP_NET_RAW). */
+  rawOpen(bufferBytes: number): number;
   /** what 0: receive buffer bytes; 1: send buffer bytes; 2: bound port. */
   sockInfo(fd: number, what: number): number;
   tapOpen(name: string, vnetHdr: boolean, multiQueue: boolean, offloadFlags: number, persist: boolean): number;

@@ -70,6 +70,8 @@ export class PacketPool {
   /** The virtio-net header a vnet-header port read with the frame (VNET_HDR bytes per slot; zero: none). */
   readonly vnet: Uint8Array;
   private readonly vnet32: Int32Array;
+  /** The remote VTEP a tunnel uplink received the frame from (its index + 1; 0: none), for learning. */
+  readonly tunnel: Uint16Array;
   private readonly share: PoolShare;
   private readonly depot: Int32Array;
   // This thread's magazine: free handles, the most recently freed last.
@@ -88,7 +90,7 @@ export class PacketPool {
     this.slots = slots;
     this.slotSize = slotSize;
     this.maxFrame = slotSize - HEADROOM;
-    const metaBytes = slots * (4 + 4 + 2 + 2 + VNET_HDR);
+    const metaBytes = slots * (4 + 4 + 2 + 2 + VNET_HDR + 2);
     this.share = share ?? {
       slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes),
       depot: new SharedArrayBuffer((STACK + slots) * 4), mags: new SharedArrayBuffer((1 + MAX_POOL_THREADS) * 4),
@@ -103,6 +105,7 @@ export class PacketPool {
     this.rateClass = new Int16Array(this.share.meta, slots * 10, slots);
     this.vnet = new Uint8Array(this.share.meta, slots * 12, slots * VNET_HDR);
     this.vnet32 = new Int32Array(this.share.meta, slots * 12, slots * (VNET_HDR >> 2));
+    this.tunnel = new Uint16Array(this.share.meta, slots * (12 + VNET_HDR), slots);
     this.depot = new Int32Array(this.share.depot);
     if (!share) {
       // Hand out low handles first: the stack's top is handle 0.
@@ -136,6 +139,7 @@ export class PacketPool {
     this.off[h] = HEADROOM;
     this.len[h] = 0;
     this.rateClass[h] = -1;
+    this.tunnel[h] = 0;
     const v = h * 3, v32 = this.vnet32;
     v32[v] = 0; v32[v + 1] = 0; v32[v + 2] = 0;
     return h;

@@ -1,7 +1,9 @@
 // Egress tag operations: what a transmit port does to a frame's outer VLAN tag.
 //
-// The pipeline writes one op per (port, handle) into a shared Int32Array (op | vid << 4);
-// the transmitting thread applies it just before the endpoint sends. When the frame goes to
+// The pipeline writes one op per (port, handle) into a shared Int32Array
+// (op | vid << 4 | tunnel << TUNNEL_SHIFT); the transmitting thread applies it just before the
+// endpoint sends, and hands the tunnel part — the remote VTEP (index + 1) a tunnel uplink sends
+// the copy to, 0: its flood list — to the endpoint beside the handle. When the frame goes to
 // one port only, the edit is in place (the slot's headroom takes a pushed tag); when it is
 // flooded to several ports with different needs, the port edits a private copy. A frame from
 // a vnet-header tap keeps its header in step: its csum_start and hdr_len move with the tag.
@@ -14,6 +16,11 @@ export const TAG_KEEP = 0;
 export const TAG_STRIP = 1;
 export const TAG_PUSH = 2;
 export const TAG_SET_VID = 3;
+/** Where an op carries the tunnel (remote VTEP index + 1; at most 15 bits: ops stay positive, a negative op marks a mirror copy). */
+export const TUNNEL_SHIFT = 16;
+
+/** The tunnel part of an op (0 for a mirror copy: it goes to the flood list). */
+export function tunnelOf(op: number): number { return op < 0 ? 0 : op >>> TUNNEL_SHIFT; }
 
 /**
  * A frame this port may edit: h itself when this port holds its only reference, else a fresh
@@ -44,7 +51,7 @@ export function applyTagOp(pool: PacketPool, h: number, op: number): number {
   if (t < 0) return -1;
   const d = pool.data;
   const s = pool.start(t);
-  const vid = op >>> 4;
+  const vid = (op >>> 4) & 0xfff;
   if (kind === TAG_STRIP) {
     d.copyWithin(s + 4, s, s + 12);
     pool.off[t] += 4;

@@ -1,9 +1,15 @@
 // MacTable: the learning switch's (VLAN, MAC) -> port table, shared by every datapath worker.
 //
 // Layout: one SharedArrayBuffer of Int32 slots, 8 ints (32 bytes) per slot:
-// [state, keyHi = vlan<<16 | mac[0..1], keyLo = mac[2..5], port, stamp (seconds)], open
-// addressing with linear probing bounded by MAX_PROBE, capacity twice the entry limit.
-// Per-port learned counts follow the slots.
+// [state, keyHi = vlan<<16 | mac[0..1], keyLo = mac[2..5], port, stamp (seconds), tunnel,
+// flags], open addressing with linear probing bounded by MAX_PROBE, capacity twice the entry
+// limit. Per-port learned counts follow the slots.
+//
+// Remote MACs: behind a tunnel uplink (VXLAN) a MAC sits at a remote VTEP: `tunnel` is that
+// VTEP's index + 1 in the uplink's VtepTable (0: a local port, or unknown: the flood list).
+// A MAC seen again from another VTEP of the same port has moved (counted, generation bumped).
+// Static entries (configured, F_STATIC) never age and learning never moves them: a frame
+// claiming a static MAC from elsewhere is still forwarded, the entry stays.
 //
 // Concurrency: any worker may learn, the control thread ages. A slot is claimed with
 // compareExchange (EMPTY or TOMB -> BUSY), filled, then published with Atomics.store(VALID);
@@ -33,7 +39,8 @@
 // another address alive one aging period longer.
 
 const INTS_PER_SLOT = 8;
-const ST = 0, HI = 1, LO = 2, PORT = 3, STAMP = 4;
+const ST = 0, HI = 1, LO = 2, PORT = 3, STAMP = 4, TUNNEL = 5, FLAGS = 6;
+const F_STATIC = 1;
 const EMPTY = 0, BUSY = 1, VALID = 2, TOMB = 3;
 const MAX_PROBE = 32;
 
@@ -48,7 +55,7 @@ export const LEARN_PORT_LIMIT = -1;
 export const LEARN_TABLE_FULL = -2;
 
 export interface MacTableShare { buffer: SharedArrayBuffer; maxEntries: number; maxPorts: number; agingSeconds: number; reservedPercent: number }
-export interface MacEntry { vlan: number; mac: string; port: number; ageSeconds: number }
+export interface MacEntry { vlan: number; mac: string; port: number; ageSeconds: number; tunnel: number; static: boolean }
 
 function slotHash(hi: number, lo: number): number {
   let h = Math.imul(hi ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(lo, 0xc2b2ae35);
@@ -154,27 +161,41 @@ export class MacTable {
   /** Slot of (vlan, mac), or -1 when unknown or older than the aging time. */
   locate(vlan: number, macHi: number, macLo: number, now: number): number {
     const b = this.find((vlan << 16) | macHi, macLo | 0);
-    if (b < 0 || now - this.t[b + STAMP] > this.agingSeconds) return -1;
+    if (b < 0 || this.expired(b, now)) return -1;
     return b;
   }
 
   /** Port of the entry at `slot` (from locate). */
   portAt(slot: number): number { return this.t[slot + PORT]; }
+  /** Has the learned entry at `slot` (negative: none) been seen from another tunnel than `tunnel` (its MAC moved between remote VTEPs: learn again)? */
+  tunnelMoved(slot: number, tunnel: number): boolean { return slot >= 0 && this.t[slot + TUNNEL] !== tunnel && this.t[slot + FLAGS] === 0; }
+  /** Tunnel (remote VTEP index + 1, 0: none) of the entry at `slot`. */
+  tunnelAt(slot: number): number { return this.t[slot + TUNNEL]; }
 
   /** Count a learning refusal replayed from a cached decision (as if learn() had refused again). */
   refusedByLimit(): void { Atomics.add(this.counters, C_LIMIT, 1); }
 
   /** Has the entry at `slot` gone unseen for longer than the aging time (lookups no longer answer it)? */
-  expired(slot: number, now: number): boolean { return now - this.t[slot + STAMP] > this.agingSeconds; }
+  expired(slot: number, now: number): boolean { return now - this.t[slot + STAMP] > this.agingSeconds && this.t[slot + FLAGS] === 0; }
 
-  /** Record that (vlan, mac) was seen on `port` at `now`: the entry's slot (>= 0), or why not (LEARN_PORT_LIMIT, LEARN_TABLE_FULL). */
-  learn(vlan: number, macHi: number, macLo: number, port: number, now: number): number {
+  /**
+   * Record that (vlan, mac) was seen on `port` (behind remote VTEP `tunnel` - 1; 0: none) at
+   * `now`: the entry's slot (>= 0), or why not (LEARN_PORT_LIMIT, LEARN_TABLE_FULL).
+   */
+  learn(vlan: number, macHi: number, macLo: number, port: number, now: number, tunnel = 0): number {
     const hi = (vlan << 16) | macHi, lo = macLo | 0;
     const t = this.t;
     const b = this.find(hi, lo);
     if (b >= 0) {
+      if (t[b + FLAGS] !== 0) return b; // static: stays where it was configured
+      if (t[b + TUNNEL] !== tunnel && t[b + PORT] === port) {
+        Atomics.store(t, b + TUNNEL, tunnel);
+        Atomics.add(this.counters, C_MOVED, 1);
+        this.changed();
+      }
       if (t[b + PORT] !== port) {
         if (Atomics.load(this.perPort, port) >= this.portLimit[port]) { Atomics.add(this.counters, C_LIMIT, 1); return LEARN_PORT_LIMIT; }
+        t[b + TUNNEL] = tunnel;
         const old = Atomics.exchange(t, b + PORT, port);
         if (old !== port) {
           this.lose(old);
@@ -196,7 +217,7 @@ export class MacTable {
       let st = Atomics.load(t, c + ST);
       if (st === EMPTY || st === TOMB) {
         if (Atomics.compareExchange(t, c + ST, st, BUSY) === st) {
-          t[c + HI] = hi; t[c + LO] = lo; t[c + PORT] = port; t[c + STAMP] = now;
+          t[c + HI] = hi; t[c + LO] = lo; t[c + PORT] = port; t[c + STAMP] = now; t[c + TUNNEL] = tunnel; t[c + FLAGS] = 0;
           Atomics.store(t, c + ST, VALID);
           Atomics.add(this.total, 0, 1);
           this.gain(port);
@@ -214,6 +235,25 @@ export class MacTable {
     return LEARN_TABLE_FULL;
   }
 
+  /**
+   * Configure a static entry: (vlan, mac) on `port` behind `tunnel` (VTEP index + 1, 0: none),
+   * never aged, never moved by learning. Control thread; replaces a learned entry. Throws when
+   * there is no room.
+   */
+  addStatic(vlan: number, macHi: number, macLo: number, port: number, tunnel: number): void {
+    const hi = (vlan << 16) | macHi, lo = macLo | 0, t = this.t;
+    let b = this.find(hi, lo);
+    if (b < 0) {
+      b = this.learn(vlan, macHi, macLo, port, 0, tunnel);
+      if (b < 0) throw new RangeError(`no room for a static MAC entry on port ${port}: the MAC table or the port's limit is full`);
+    } else if (t[b + PORT] !== port) {
+      this.lose(t[b + PORT]); this.gain(port);
+      t[b + PORT] = port;
+    }
+    t[b + TUNNEL] = tunnel; t[b + FLAGS] = F_STATIC;
+    this.changed();
+  }
+
   // Retire the VALID entry at int offset b (control thread).
   private retire(b: number): boolean {
     if (Atomics.compareExchange(this.t, b + ST, VALID, TOMB) !== VALID) return false;
@@ -228,7 +268,7 @@ export class MacTable {
     let n = 0;
     for (let s = 0; s < this.size; s++) {
       const b = s * INTS_PER_SLOT;
-      if (Atomics.load(this.t, b + ST) === VALID && now - this.t[b + STAMP] > this.agingSeconds && this.retire(b)) n++;
+      if (Atomics.load(this.t, b + ST) === VALID && this.expired(b, now) && this.retire(b)) n++;
     }
     if (n) Atomics.add(this.counters, C_AGED, n);
     return n;
@@ -239,7 +279,7 @@ export class MacTable {
     let n = 0;
     for (let s = 0; s < this.size; s++) {
       const b = s * INTS_PER_SLOT;
-      if (Atomics.load(this.t, b + ST) === VALID && this.t[b + PORT] === port && this.retire(b)) n++;
+      if (Atomics.load(this.t, b + ST) === VALID && this.t[b + PORT] === port && this.t[b + FLAGS] === 0 && this.retire(b)) n++;
     }
     return n;
   }
@@ -252,7 +292,8 @@ export class MacTable {
       if (Atomics.load(this.t, b + ST) !== VALID) continue;
       const hi = this.t[b + HI], lo = this.t[b + LO] >>> 0;
       const bytes = [(hi >>> 8) & 255, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
-      out.push({ vlan: hi >>> 16, mac: bytes.map((x) => x.toString(16).padStart(2, '0')).join(':'), port: this.t[b + PORT], ageSeconds: now - this.t[b + STAMP] });
+      const fixed = this.t[b + FLAGS] !== 0;
+      out.push({ vlan: hi >>> 16, mac: bytes.map((x) => x.toString(16).padStart(2, '0')).join(':'), port: this.t[b + PORT], ageSeconds: fixed ? 0 : now - this.t[b + STAMP], tunnel: this.t[b + TUNNEL], static: fixed });
     }
     return out;
   }

@@ -157,3 +157,25 @@ test('the binding alone keeps the pool memory alive through garbage collection',
 test('the module reports why it is missing', () => {
   assert.equal(native === null, nativeMissing !== null);
 });
+
+test('sendEncap sends each message as its own header then the frame past a skip, the slot untouched; bad arguments throw', { skip }, () => {
+  const io = native!, pool = new PacketPool(64, 2048), bind = poolBinding(io, pool);
+  const { a, b, pb } = openPair();
+  const f = frame(3, 100), h = pool.allocFrom(f, 0, 100), before = pool.frame(h);
+  const hs = Int32Array.of(h, h), addrs = new Uint8Array(2 * ADDR_REC), stride = 16;
+  addrTo(pb, addrs, 0); addrTo(pb, addrs, 1);
+  const heads = new Uint8Array(2 * stride);
+  heads.set([1, 2, 3], 0); heads.set([9, 8, 7, 6, 5], stride);
+  assert.equal(io.sendEncap(bind, a, hs, 0, 2, addrs, heads, stride, Uint8Array.of(3, 5), Uint8Array.of(0, 16)), 2);
+  const inn = Int32Array.of(pool.alloc(), pool.alloc());
+  let r = 0;
+  for (let tries = 0; r < 2 && tries < 1000; tries++) r += Math.max(0, io.recvBatch(bind, b, inn, r, 2 - r, null, 0));
+  assert.equal(r, 2);
+  assert.deepEqual([...pool.frame(inn[0])], [1, 2, 3, ...f]);
+  assert.deepEqual([...pool.frame(inn[1])], [9, 8, 7, 6, 5, ...f.subarray(16)]);
+  assert.deepEqual(pool.frame(h), before, 'the slot was not written');
+  assert.throws(() => io.sendEncap(bind, a, hs, 0, 2, addrs, heads, stride, Uint8Array.of(3, 17), Uint8Array.of(0, 0)), /header past its stride/);
+  assert.throws(() => io.sendEncap(bind, a, hs, 0, 2, addrs, heads, stride, Uint8Array.of(3, 3), Uint8Array.of(0, 101)), /skip past its end/);
+  assert.throws(() => io.sendEncap(bind, a, hs, 0, 2, addrs, heads.subarray(0, 20), stride, Uint8Array.of(3, 3), Uint8Array.of(0, 0)), /n \* stride bytes/);
+  io.closeFd(a); io.closeFd(b);
+});

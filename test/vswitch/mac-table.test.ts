@@ -60,3 +60,28 @@ test('a MAC flood on one port does not make the switch flood everyone else\'s un
   assert.ok(m.sharedFull > 0);
   await sw.dp.stop();
 });
+
+test('remote MACs: a MAC seen from another VTEP of the same port has moved; static entries neither move nor age', () => {
+  const t = new MacTable(64, 4, 10);
+  const s = t.learn(1, 0x0200, 0xb, 3, 100, 1);
+  assert.equal(t.tunnelAt(s), 1);
+  const g = t.generation;
+  assert.equal(t.tunnelMoved(s, 1), false);
+  assert.equal(t.tunnelMoved(s, 2), true);
+  assert.equal(t.learn(1, 0x0200, 0xb, 3, 101, 2), s);
+  assert.equal(t.tunnelAt(s), 2);
+  assert.equal(t.counter('moved'), 1);
+  assert.ok(t.generation > g, 'a move between VTEPs changes what lookups answer');
+  t.learn(1, 0x0200, 0xb, 3, 101, 2);
+  assert.equal(t.counter('moved'), 1, 'seen again from the same VTEP: no move');
+
+  t.addStatic(1, 0x0200, 0x5, 3, 4);
+  const st = t.locate(1, 0x0200, 0x5, 100);
+  assert.equal(t.learn(1, 0x0200, 0x5, 0, 100, 0), st, 'learning from another port finds the static entry');
+  assert.equal(t.portAt(st), 3); assert.equal(t.tunnelAt(st), 4);
+  assert.equal(t.tunnelMoved(st, 0), false, 'a static entry never sends its flows back to learning');
+  assert.equal(t.age(100_000), 1, 'only the learned entry ages');
+  assert.equal(t.locate(1, 0x0200, 0x5, 100_000), st);
+  assert.equal(t.flushPort(3), 0, 'a port going down keeps its static entries');
+  assert.deepEqual(t.entries(100_000).map((e) => [e.mac, e.static, e.tunnel]), [['02:00:00:00:00:05', true, 4]]);
+});

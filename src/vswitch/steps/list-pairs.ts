@@ -1,11 +1,13 @@
 // list pairs — every (frame, destination port) pair with its egress tag operation: the
 // cached outcome's pairs for a frame on the fast path; otherwise the port, the flood list,
 // the rule's outputs or the extension's choice, plus the rule's mirror port (which gets the
-// frame with its tag as received: a negative op marks the copy).
+// frame with its tag as received: a negative op marks the copy). A known unicast destination
+// behind a tunnel uplink carries its remote VTEP in the op (egress-tag.ts), so the cached
+// decision holds it too: a flow to a remote VM costs a cache hit, not a MAC lookup.
 
 import { MAX_VLAN_TAGS } from '../../wire/ethernet.js';
 import { SWF_NO_DESTINATION, SWF_UNKNOWN_UNICAST } from '../compiled-outcome.js';
-import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP } from '../egress-tag.js';
+import { TAG_KEEP, TAG_PUSH, TAG_SET_VID, TAG_STRIP, TUNNEL_SHIFT } from '../egress-tag.js';
 import { MODE_ACCESS } from '../port-table.js';
 import { DROP, EXPLICIT, FLOOD, PipelineStep, SwitchBatch } from '../switch-batch.js';
 
@@ -49,9 +51,10 @@ export const listPairs: PipelineStep = {
       if (forwards === 0) { c[inp * nc + at.dropNoDestination]++; swFlags[i] |= SWF_NO_DESTINATION; }
       const tagged = k.vlanCount[h] !== 0;
       const strip = vd !== null && vd.stripVlan;
+      const tunnel = d >= 0 ? b.macs.tunnelAt(b.dstSlot[i]) << TUNNEL_SHIFT : 0;
       for (let j = 0; j < m; j++) {
         pairPos[pairs] = i; pairPort[pairs] = list[j]; pairGone[pairs] = 0;
-        pairOp[pairs] = j < forwards ? tagOp(b, list[j], h, v, tagged, strip) : -1 - TAG_KEEP;
+        pairOp[pairs] = j < forwards ? tagOp(b, list[j], h, v, tagged, strip) | tunnel : -1 - TAG_KEEP;
         pairs++;
       }
     }
