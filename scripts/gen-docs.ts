@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_SCHEMA } from '../src/control/config.js';
 import { describe } from '../src/schema.js';
-import { CounterRegistry, metricName } from '../src/counter-registry.js';
+import { CounterRegistry, setMetric } from '../src/counter-registry.js';
 import { Dataplane } from '../src/datapath/dataplane.js';
 import { MemoryEndpoint } from '../src/endpoints/memory.js';
 import { VXLAN_KIND } from '../src/endpoints/vxlan.js';
@@ -20,9 +20,9 @@ import { VXLAN_KIND } from '../src/endpoints/vxlan.js';
 const BEGIN = /<!-- generated from [^>]+? by scripts\/gen-docs.ts: do not edit by hand -->/;
 const END = '<!-- end of generated -->';
 
-/** The counter registry of a small switch (a memory port and a VXLAN uplink; built, never started). */
+/** The counter registry of a small switch (a memory port and a VXLAN uplink with an emulated access link; built, never started). */
 export function switchRegistry(): CounterRegistry {
-  const uplink = VXLAN_KIND.create({ type: 'vxlan', local: '127.0.0.2:4789', vni: 1, remotes: ['127.0.0.3'] });
+  const uplink = VXLAN_KIND.create({ type: 'vxlan', local: '127.0.0.2:4789', vni: 1, remotes: ['127.0.0.3'], rateMbps: 100 });
   return new Dataplane({
     poolSlots: 256, slotSize: 2048, queues: 1, ringSize: 64, txRingSize: 64, workers: 0, filterCapacity: 4, macTableSize: 64, macAgingSeconds: 300,
     ports: [{ name: 'p1', endpoint: new MemoryEndpoint(), vlan: { mode: 'access', vlan: 1 } }, { name: 'up', endpoint: uplink, vlan: { mode: 'access', vlan: 1 } }],
@@ -34,10 +34,10 @@ function metricTable(reg: CounterRegistry): string {
   const seen = new Set<string>();
   for (const s of reg.sets) {
     for (const n of s.names) {
-      const m = metricName(s.subsystem, n);
+      const m = setMetric(s, n);
       if (seen.has(m)) continue;
       seen.add(m);
-      rows.push(`| \`${m}\` | ${s.label ? `\`${s.label}\`` : '—'} | \`${n}\` |`);
+      rows.push(`| \`${m}\` | ${s.label ? `\`${s.label}\`` : '—'} | \`${n}\`${s.gauge ? ' (gauge)' : ''} |`);
     }
   }
   return rows.join('\n');

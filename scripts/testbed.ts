@@ -4,7 +4,8 @@
 // everything down on exit, Ctrl-C or SIGTERM (no namespace, link or process left behind).
 //
 //   node dist/scripts/testbed.js up [--hosts N] [--vms M] [--linux] [--vni 42] [--port 4789]
-//                                  [--prefix tb] [--seconds S] [--json]
+//                                  [--prefix tb] [--rate MBPS [--queue BYTES] [--ecn BYTES]]
+//                                  [--seconds S] [--json]
 //   node dist/scripts/testbed.js down [--prefix tb]     (remove what a killed testbed left)
 //
 // Topology. The underlay is 10.200.0.0/24: sluice host i's uplink listens on 10.200.0.(10+i)
@@ -30,6 +31,10 @@ export interface TestbedSpec {
   port: number;
   /** Names of namespaces, taps and links start with it (at most 5 characters). */
   prefix: string;
+  /** Each sluice host's access link: rate (Mb/s), queue and ECN threshold (bytes); absent: not emulated. */
+  rateMbps?: number;
+  queueBytes?: number;
+  ecnMarkBytes?: number;
 }
 export interface TestbedVm { host: string; ns: string; dev: string; ip: string; mac: string }
 export interface TestbedHost { name: string; kind: 'sluice' | 'linux'; underlay: string; vms: TestbedVm[]; config?: string; control?: string; log?: string }
@@ -131,7 +136,10 @@ export class Testbed {
       }
       const remotes = [...Array.from({ length: s.hosts }, (_, k) => k + 1).filter((k) => k !== i).map(underlay), ...(s.linux ? ['10.200.0.2'] : [])];
       const control = join(this.dir, `h${i}.sock`), config = join(this.dir, `h${i}.json`), log = join(this.dir, `h${i}.log`);
-      const uplink: Record<string, unknown> = { type: 'vxlan', local: `${underlay(i)}:${s.port}`, vni: s.vni, remotes: remotes.length ? remotes : [underlay(i)] };
+      const uplink: Record<string, unknown> = {
+        type: 'vxlan', local: `${underlay(i)}:${s.port}`, vni: s.vni, remotes: remotes.length ? remotes : [underlay(i)],
+        ...(s.rateMbps !== undefined ? { rateMbps: s.rateMbps } : {}), ...(s.queueBytes !== undefined ? { queueBytes: s.queueBytes } : {}), ...(s.ecnMarkBytes !== undefined ? { ecnMarkBytes: s.ecnMarkBytes } : {}),
+      };
       writeFileSync(config, JSON.stringify({
         workers: 1, idleSpinMicros: 0, stats: { intervalSeconds: 0 }, control: { listen: `unix:${control}` },
         ports: [...vms.map((v, j) => ({ name: `vm${j + 1}`, endpoint: { type: 'tap', name: v.dev } })), { name: 'uplink', endpoint: uplink }],
@@ -207,6 +215,9 @@ function parseArgs(argv: string[]): { cmd: string; spec: TestbedSpec; seconds: n
     else if (a === '--vni') spec.vni = num(argv[++i], a);
     else if (a === '--port') spec.port = num(argv[++i], a);
     else if (a === '--prefix') spec.prefix = argv[++i];
+    else if (a === '--rate') spec.rateMbps = num(argv[++i], a);
+    else if (a === '--queue') spec.queueBytes = num(argv[++i], a);
+    else if (a === '--ecn') spec.ecnMarkBytes = num(argv[++i], a);
     else if (a === '--seconds') seconds = num(argv[++i], a);
     else if (a === '--json') json = true;
     else throw new Error(`unknown option ${a} (see --help)`);
@@ -217,10 +228,11 @@ function parseArgs(argv: string[]): { cmd: string; spec: TestbedSpec; seconds: n
 const HELP = `testbed: several hosts on one machine joined by VXLAN (needs root, the native module, iproute2)
 
   up    [--hosts N=2] [--vms M=2] [--linux | --no-linux] [--vni 42] [--port 4789] [--prefix tb]
-        [--seconds S] [--json]
+        [--rate MBPS [--queue BYTES] [--ecn BYTES]] [--seconds S] [--json]
         N sluice hosts (each a \`sluice run\` with M VMs in namespaces on tap ports) and a Linux host
         (a namespace behind a kernel vxlan device). Stays up until Ctrl-C (or S seconds), then tears
-        everything down. --json prints the layout as one JSON line.
+        everything down. --rate emulates each sluice host's access link (its uplink's rateMbps,
+        queueBytes, ecnMarkBytes). --json prints the layout as one JSON line.
   down  [--prefix tb]   remove what a killed testbed left (processes, namespaces, links)`;
 
 async function main(): Promise<void> {

@@ -1,8 +1,9 @@
 // CounterRegistry: every counter block of the switch, registered once with its subsystem, its
 // row label (port, queue, extension...) and the thread that writes it. The views of the
 // counters walk this one list: stats() takes the port, queue and flow-cache totals from it, and
-// GET /metrics prints all of it in the Prometheus text format (counters only: Prometheus
-// computes rates). A block added here is in /metrics with no other edit.
+// GET /metrics prints all of it in the Prometheus text format (counters — Prometheus computes
+// rates — and a few gauges, such as an emulated link's queue depth). A block added here is in
+// /metrics with no other edit.
 //
 // Several sets of one subsystem (the same counters written by several threads) are summed per
 // row; rows are matched by their label value, so a set may cover some rows only.
@@ -22,6 +23,8 @@ export interface CounterSet {
   thread: string;
   /** One line on what the subsystem counts. */
   help: string;
+  /** Values that go up and down (a queue's depth): exported as Prometheus gauges, without _total. */
+  gauge?: boolean;
 }
 
 /** A CounterBlock as a set, its rows labelled by `rows`. */
@@ -35,6 +38,8 @@ export type Totals = Map<string, Record<string, number>>;
 /** The metric of a counter: sluice_<subsystem>_<counter in snake case>_total ("malformed.ethTruncated" -> malformed_eth_truncated). */
 export const metricName = (subsystem: string, counter: string): string =>
   `sluice_${subsystem}_${counter.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[^a-z0-9_]/g, '_')}_total`;
+/** The metric a set exports counter `counter` as (a gauge's without _total). */
+export const setMetric = (s: CounterSet, counter: string): string => (s.gauge === true ? metricName(s.subsystem, counter).replace(/_total$/, '') : metricName(s.subsystem, counter));
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 export class CounterRegistry {
@@ -64,12 +69,12 @@ export class CounterRegistry {
     const lines: string[] = [];
     for (const sub of this.subsystems()) {
       const sets = this.sets.filter((s) => s.subsystem === sub);
-      const label = sets[0].label;
+      const label = sets[0].label, gauge = sets[0].gauge === true;
       const totals = this.totals(sub);
       const names = [...new Set(sets.flatMap((s) => s.names))];
       for (const n of names) {
-        const metric = metricName(sub, n);
-        lines.push(`# HELP ${metric} ${sets[0].help} (${n})`, `# TYPE ${metric} counter`);
+        const metric = setMetric(sets[0], n);
+        lines.push(`# HELP ${metric} ${sets[0].help} (${n})`, `# TYPE ${metric} ${gauge ? 'gauge' : 'counter'}`);
         for (const [row, values] of totals) {
           if (!(n in values)) continue;
           lines.push(`${metric}${label ? `{${label}="${escape(row)}"}` : ''} ${values[n]}`);

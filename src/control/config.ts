@@ -225,6 +225,11 @@ export function checkConfig(doc: unknown): Config {
     ind.forEach((q, i) => { if (q >= c.nic.queues) bad(`nic.rss.indirection[${i}]`, `${q} is not a queue (0..${c.nic.queues - 1})`); });
   }
   if (c.workers > c.nic.queues) bad('workers', `${c.workers} workers for ${c.nic.queues} queues: each worker needs a queue`);
+  c.ports.forEach((p, i) => {
+    // An emulated access link is served by the one thread that runs its port: pacing needs a
+    // thread that turns (not the main thread's event loop), and one thread for one rate.
+    if ((p.endpoint as { rateMbps?: number }).rateMbps !== undefined && c.workers !== 1) bad(`ports[${i}].endpoint.rateMbps`, `an emulated access link needs workers = 1 (this configuration has ${c.workers}): one datapath thread paces both directions`);
+  });
   if (c.pool.slots < c.nic.ringSize) bad('pool.slots', `${c.pool.slots} slots cannot fill one ${c.nic.ringSize}-descriptor ring`);
   const mem = memoryEstimate(c);
   if (mem.pool > MAX_POOL_BYTES) {

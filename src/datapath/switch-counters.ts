@@ -58,6 +58,14 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
     });
     reg.add({ subsystem: 'uplink', label: 'port', names: ['vtepTableFull'], thread: 'datapath (atomic)', help: 'datagrams from remote VTEPs a tunnel uplink\'s table had no room for',
       rows: () => uplinks.map((u) => u.name), read: (_n, r) => uplinks[r].endpoint.tunnels!().tableFull });
+    // Emulated access links: what passed each way, ECN marks, and the queues' depth (gauges).
+    let links: { name: string; link: NonNullable<ReturnType<NonNullable<Endpoint['tunnels']>>['link']> }[] = [];
+    const linkRows = () => (links = uplinks.flatMap((u) => { const l = u.endpoint.tunnels!().link; return l ? [{ name: u.name, link: l }] : []; })).map((l) => l.name);
+    const dir = (n: string) => (n.startsWith('rx') ? 'rx' : 'tx');
+    reg.add({ subsystem: 'access_link', label: 'port', names: ['rxPackets', 'rxWireBytes', 'rxEcnMarked', 'txPackets', 'txWireBytes', 'txEcnMarked'], thread: 'datapath', help: 'frames an emulated access link let through each way (rx: toward this host), their bytes on the wire, and the ones it marked ECN CE',
+      rows: linkRows, read: (n, r) => { const s = links[r].link[dir(n)]; return n.endsWith('Packets') ? s.passedPackets : n.endsWith('WireBytes') ? s.passedBytes : s.ecnMarked; } });
+    reg.add({ subsystem: 'access_link', label: 'port', names: ['rxQueueBytes', 'rxQueueMaxBytes', 'txQueueBytes', 'txQueueMaxBytes'], thread: 'datapath', gauge: true, help: 'bytes (on the wire) waiting in an emulated access link\'s queue each way, now and at most since start',
+      rows: linkRows, read: (n, r) => { const s = links[r].link[dir(n)]; return n.includes('Max') ? s.maxDepthBytes : s.depthBytes; } });
   }
   reg.add({ subsystem: 'mac_table', label: null, names: MAC_COUNTERS, rows: () => ['all'], read: (n) => p.macs.counter(n as (typeof MAC_COUNTERS)[number]), thread: 'datapath (atomic)', help: 'MAC learning and its refusals' });
   let reports: ReturnType<ControlTick['report']> = [];

@@ -30,6 +30,8 @@ export class ThreadIo {
   readonly nic: SoftNic;
   private readonly reads: PortLink[];
   private readonly links: PortLink[];
+  /** Links with queues of their own (emulated access links), served every turn. */
+  private readonly queued: PortLink[];
   private readonly tx: Transmitter;
   /** The wake eventfd, then the read links' descriptors (for pollIn). */
   readonly fds: Int32Array;
@@ -42,6 +44,7 @@ export class ThreadIo {
     const io = Array.from({ length: s.portCount }, (_, p) => new PortChannel(p, pool, counters, (h) => { this.nic.receive(h, p); }, release));
     this.links = s.links.map((l) => openLink(l, io[l.port]));
     this.reads = s.readLinks.map((i) => this.links[i]);
+    this.queued = this.links.filter((l) => l.service !== undefined && l.backlog !== undefined);
     // A port with several queues (descriptors): each worker writes through its own share of them.
     const byPort: PortLink[][] = Array.from({ length: s.portCount }, () => []);
     for (const l of this.links) byPort[l.share.port].push(l);
@@ -63,8 +66,18 @@ export class ThreadIo {
     return n;
   }
 
-  /** Write what this thread staged for the native ports; frames moved. */
-  transmit(): number { return this.tx.drain(); }
+  /** Write what this thread staged for the native ports, and what links' own queues may release now; frames moved. */
+  transmit(): number {
+    let n = this.tx.drain();
+    for (let i = 0; i < this.queued.length; i++) n += this.queued[i].service!();
+    return n;
+  }
+
+  /** Frames wait in a link's own queue: the thread must keep turning (no sleep). */
+  backlog(): boolean {
+    for (let i = 0; i < this.queued.length; i++) if (this.queued[i].backlog!()) return true;
+    return false;
+  }
 
   /** Give the links' receive slots back (at exit). */
   release(): void { for (const l of this.links) l.release(); }

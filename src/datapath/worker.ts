@@ -79,6 +79,8 @@ for (;;) {
   let work = Atomics.load(control, CTL_QUIESCE) !== 0 ? 0 : io.receive();
   work += serveQueues(rings, pipeline, batch, systemClock);
   if (work !== 0) { io.transmit(); lastWork = performance.now(); continue; }
+  // An emulated link's queue paces its frames out as its tokens come: keep turning while it holds any.
+  if (io.backlog()) { io.transmit(); if (!stopping) continue; }
   if (stopping && ringsEmpty(rings)) break;
   if (spinMs > 0 && !stopping && performance.now() - lastWork < spinMs) continue;
   const seq = bell.prepareSleep();

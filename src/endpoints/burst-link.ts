@@ -47,10 +47,13 @@ export abstract class BurstLink implements PortLink {
       return 0;
     }
     this.received();
-    io.receiveBurst(stock.handles, r);
+    this.deliver(stock.handles, r);
     stock.used(r);
     return r;
   }
+
+  /** Hand frames read to the port (a link with a queue of its own may hold them back). */
+  protected deliver(handles: Int32Array, n: number): void { this.io.receiveBurst(handles, n); }
 
   sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void {
     const io = this.io;

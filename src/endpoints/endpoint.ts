@@ -6,13 +6,14 @@
 
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
+import type { ShaperReport } from '../qos/link-shaper.js';
 import type { LinkShare } from './link.js';
 
 /** Counters every port has, one row per port. Written by the thread that owns the pool. */
 export const PORT_COUNTERS = [
   'rxPackets', 'rxBytes', 'rxDropPoolEmpty', 'rxDropOversize', 'rxDropStopping', 'rxKernelDrops', 'rxErrors',
   'txPackets', 'txBytes', 'txErrors', 'txDropPoolEmpty', 'peerUnreachable', 'txDropPeerDown', 'txDropLinkDown',
-  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames', 'txDropOffload', 'linkLost', 'linkRestored', 'rxDropEncap', 'txDropMtu',
+  'rxGsoFrames', 'rxGsoSegments', 'txGsoFrames', 'txDropOffload', 'linkLost', 'linkRestored', 'rxDropEncap', 'txDropMtu', 'rxDropQueue', 'txDropQueue',
 ] as const;
 
 /** The `err` an endpoint reports for a frame it did not send because its peer is known gone. */
@@ -21,6 +22,8 @@ export const PEER_DOWN = 'peerDown';
 export const LINK_DOWN = 'linkDown';
 /** The `err` for a frame too large for the port's MTU once encapsulated (a tunnel uplink). */
 export const TOO_BIG = 'tooBig';
+/** The `err` for a frame the port's emulated link had no queue room for (a shaped uplink). */
+export const QUEUE_FULL = 'queueFull';
 
 /** What the dataplane gives an endpoint. */
 export interface PortIo {
@@ -42,7 +45,8 @@ export interface PortIo {
   /**
    * A send of h finished (err: errno name, or null; PEER_DOWN: not sent, the peer is known
    * gone — counted as txDropPeerDown; LINK_DOWN: the link is down — txDropLinkDown; TOO_BIG:
-   * larger than the uplink's MTU once encapsulated — txDropMtu); releases the handle.
+   * larger than the uplink's MTU once encapsulated — txDropMtu; QUEUE_FULL: the emulated link's
+   * queue was full — txDropQueue); releases the handle.
    */
   sent(h: number, err: string | null): void;
 }
@@ -78,6 +82,6 @@ export interface Endpoint {
   readonly trunkVlans?: number[];
   /** A tunnel uplink's static remote MACs (vlan null: the port's own VLAN; tunnel: VTEP index + 1), installed in the MAC table at build. */
   readonly staticRemotes?: readonly { vlan: number | null; mac: Uint8Array; tunnel: number }[];
-  /** A tunnel uplink: its remote VTEPs with their counters, and datagrams from VTEPs that found its table full. */
-  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number };
+  /** A tunnel uplink: its remote VTEPs with their counters, datagrams from VTEPs that found its table full, and its emulated access link (if any). */
+  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport } };
 }

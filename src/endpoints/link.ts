@@ -39,6 +39,8 @@ export interface TunnelShare {
   dstPort: number;
   /** Largest outer IP datagram (the underlay's MTU). */
   mtu: number;
+  /** The emulated access link (both directions), or null: unshaped. Stats: shared Float64Arrays (qos/link-shaper.ts). */
+  shape: { rateMbps: number; queueBytes: number; ecnBytes: number; rxStats: Float64Array; txStats: Float64Array } | null;
 }
 
 export interface PortLink {
@@ -49,4 +51,8 @@ export interface PortLink {
   sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void;
   /** Give the slots kept for receives back to the pool (the descriptor stays open). */
   release(): void;
+  /** A link with queues of its own (an emulated access link): send what they may release now; frames moved. */
+  service?(): number;
+  /** Frames wait in its queues (its thread must keep turning instead of sleeping). */
+  backlog?(): boolean;
 }

@@ -8,7 +8,7 @@
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
 import { gsoSegments, isGso } from '../nic/vnet-hdr.js';
-import { LINK_DOWN, PEER_DOWN, PORT_COUNTERS, PortIo, TOO_BIG } from './endpoint.js';
+import { LINK_DOWN, PEER_DOWN, PORT_COUNTERS, PortIo, QUEUE_FULL, TOO_BIG } from './endpoint.js';
 
 export class PortChannel implements PortIo {
   readonly port: number;
@@ -63,7 +63,8 @@ export class PortChannel implements PortIo {
       if (isGso(this.pool, h)) c[row + at.txGsoFrames]++;
     } else if (err === PEER_DOWN) c[row + at.txDropPeerDown]++;
     else if (err === LINK_DOWN) c[row + at.txDropLinkDown]++;
-    else if (err === TOO_BIG) c[row + at.txDropMtu]++; else c[row + at.txErrors]++;
+    else if (err === TOO_BIG) c[row + at.txDropMtu]++;
+    else if (err === QUEUE_FULL) c[row + at.txDropQueue]++; else c[row + at.txErrors]++;
     this.release(h);
   }
 }

@@ -19,15 +19,24 @@
 // VNI map the frame's 802.1Q tag gives its VNI and is left out (its MAC addresses go in the
 // header area, the frame is sent from after the tag).
 //
-// Counters: a frame too large for the underlay once encapsulated (mtu) is txDropMtu; per
-// remote VTEP (VtepTable, this thread's slice): datagrams and inner bytes sent and received, and
-// datagrams not sent (MTU, send errors).
+// Access link emulation (tunnel.shape): received frames wait in a receive LinkShaper (the
+// top-of-rack port toward this host) before they reach the switch, frames to send in a transmit
+// one (the NIC's line rate); each is served as its tokens allow whenever the thread turns
+// (service()), and the thread keeps turning while either holds frames (backlog()). A frame is
+// charged its bytes on the wire: inner frame + WIRE_OVERHEAD.
+//
+// Counters: a frame too large for the underlay once encapsulated (mtu) is txDropMtu; one the
+// emulated link's queue has no room for is rxDropQueue / txDropQueue; per remote VTEP
+// (VtepTable, this thread's slice): datagrams and inner bytes sent and received, and datagrams
+// not sent (MTU, send errors).
 
 import { BurstLink } from './burst-link.js';
-import { PortIo, TOO_BIG } from './endpoint.js';
+import { PortIo, QUEUE_FULL, TOO_BIG } from './endpoint.js';
 import { LinkShare, TunnelShare } from './link.js';
 import { VC_RX_BYTES, VC_RX_PACKETS, VC_TX_BYTES, VC_TX_DROPS, VC_TX_PACKETS, VtepTable } from './vtep-table.js';
 import { ADDR_REC, NATIVE_BURST } from '../native/io.js';
+import { LinkShaper } from '../qos/link-shaper.js';
+import { systemClock } from '../clock.js';
 import { innerFlowHash, VXLAN_HEADER_LEN, VXLAN_IPV4_OVERHEAD, vxlanValid, vxlanVni, writeOuterIpv4, writeVxlan } from '../wire/vxlan.js';
 
 /** The smallest inner frame: an Ethernet header. */
@@ -35,6 +44,8 @@ const MIN_INNER = 14;
 /** Bytes of header area per datagram: IPv4 20 + UDP 8 + VXLAN 8 + the MACs of a frame sent without its tag 12. */
 const STRIDE = 48;
 const REC_WORDS = ADDR_REC >> 2;
+/** Wire bytes a frame costs beyond its length on an emulated access link: outer Ethernet, IPv4, UDP, VXLAN (50), FCS (4), preamble and inter-frame gap (20). */
+export const WIRE_OVERHEAD = 74;
 
 export class VxlanLink extends BurstLink {
   private readonly t: TunnelShare;
@@ -67,6 +78,11 @@ export class VxlanLink extends BurstLink {
   /** Frames that fit, and their tunnels (sendBurst's first pass). */
   private fit = new Int32Array(NATIVE_BURST);
   private fitTunnels = new Int32Array(NATIVE_BURST);
+  /** The emulated access link's two directions, or null. */
+  private readonly rxShaper: LinkShaper | null;
+  private readonly txShaper: LinkShaper | null;
+  private readonly out = new Int32Array(NATIVE_BURST);
+  private readonly outTunnels = new Int32Array(NATIVE_BURST);
 
   constructor(share: LinkShare, io: PortIo) {
     super(share, io);
@@ -84,6 +100,52 @@ export class VxlanLink extends BurstLink {
     t.vlans.forEach((v, i) => { this.vniOfVlan[v] = t.vnis[i]; });
     this.maxInner = t.mtu - VXLAN_IPV4_OVERHEAD;
     this.portRange = t.srcPortMax - t.srcPortMin + 1;
+    const sh = t.shape, maxFrame = io.pool.maxFrame;
+    this.rxShaper = sh === null ? null : new LinkShaper(sh.rateMbps, sh.queueBytes, WIRE_OVERHEAD, sh.ecnBytes, maxFrame, MIN_INNER, sh.rxStats);
+    this.txShaper = sh === null ? null : new LinkShaper(sh.rateMbps, sh.queueBytes, WIRE_OVERHEAD, sh.ecnBytes, maxFrame, MIN_INNER, sh.txStats);
+  }
+
+  /** Shaped: frames read wait in the receive queue (those it has no room for are dropped, rxDropQueue). */
+  protected override deliver(handles: Int32Array, n: number): void {
+    const q = this.rxShaper;
+    if (q === null) { this.io.receiveBurst(handles, n); return; }
+    const pool = this.io.pool;
+    let refused = 0;
+    for (let i = 0; i < n; i++) if (!q.offer(pool, handles[i])) { pool.free(handles[i]); refused++; }
+    if (refused !== 0) { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxDropQueue] += refused; }
+  }
+
+  override pull(budget: number): number {
+    const n = super.pull(budget);
+    return this.rxShaper === null ? n : n + this.service();
+  }
+
+  /** Release what the emulated link's tokens allow now, both ways; frames moved. */
+  service(): number {
+    const rx = this.rxShaper, tx = this.txShaper;
+    if (rx === null || tx === null) return 0;
+    const now = systemClock.micros();
+    let moved = 0;
+    for (let k; rx.queued !== 0 && (k = rx.release(now, this.out, NATIVE_BURST)) !== 0;) { this.io.receiveBurst(this.out, k); moved += k; }
+    for (let k; tx.queued !== 0 && (k = tx.release(now, this.out, NATIVE_BURST, this.outTunnels)) !== 0;) { super.sendBurst(this.out, k, this.outTunnels); moved += k; }
+    return moved;
+  }
+
+  /** Frames wait in the emulated link's queues. */
+  backlog(): boolean { return this.rxShaper !== null && (this.rxShaper.queued !== 0 || this.txShaper!.queued !== 0); }
+
+  override release(): void {
+    super.release();
+    if (this.rxShaper === null) return;
+    // Stopping: frames still queued are lost with the link.
+    const left: number[] = [];
+    this.rxShaper.drain(left);
+    const c = this.io.counters;
+    c.values[this.io.port * c.names.length + c.at.rxDropQueue] += left.length;
+    for (const h of left) this.io.pool.free(h);
+    left.length = 0;
+    this.txShaper!.drain(left);
+    for (const h of left) this.io.sent(h, QUEUE_FULL);
   }
 
   protected read(handles: Int32Array, n: number): number {
@@ -141,7 +203,11 @@ export class VxlanLink extends BurstLink {
       }
       this.fit[m] = h; this.fitTunnels[m++] = tun;
     }
-    if (m !== 0) super.sendBurst(this.fit, m, this.fitTunnels);
+    if (m === 0) return;
+    const q = this.txShaper;
+    if (q === null) { super.sendBurst(this.fit, m, this.fitTunnels); return; }
+    for (let i = 0; i < m; i++) if (!q.offer(pool, this.fit[i], this.fitTunnels[i])) this.io.sent(this.fit[i], QUEUE_FULL);
+    this.service();
   }
 
   // The VNI of a tagged frame (its 802.1Q VLAN's), or -1.

@@ -18,6 +18,7 @@ import { DEFAULT_MAX_VTEPS, MAX_VTEPS, VtepReport, VtepTable } from './vtep-tabl
 import { ADDR_REC, errnoName, native, nativeMissing } from '../native/io.js';
 import { parseMac } from '../wire/bytes.js';
 import { VXLAN_IPV4_OVERHEAD, VXLAN_SRC_PORT_MAX, VXLAN_SRC_PORT_MIN } from '../wire/vxlan.js';
+import { DEFAULT_QUEUE_BYTES, LinkShaper, ShaperReport } from '../qos/link-shaper.js';
 import { brief } from '../quote.js';
 
 /** The underlay's MTU when none is configured (Ethernet). */
@@ -35,6 +36,10 @@ export interface VxlanOptions {
   sourcePorts: 'auto' | 'flow' | 'fixed';
   maxVteps: number;
   bufferBytes: number;
+  /** The emulated access link: rate (Mb/s; 0: none), queue and ECN threshold (bytes on the wire; 0: no marking). */
+  rateMbps: number;
+  queueBytes: number;
+  ecnMarkBytes: number;
 }
 
 /** A static entry as the switch installs it: the MAC behind VTEP tunnel - 1, in `vlan` (null: the port's own VLAN). */
@@ -58,6 +63,8 @@ export class VxlanEndpoint extends LinkEndpoint {
   readonly staticRemotes: StaticRemote[];
   private rawFd = -1;
   private rawWhy = '';
+  private readonly rxStats: Float64Array | null;
+  private readonly txStats: Float64Array | null;
 
   constructor(o: VxlanOptions) {
     super();
@@ -66,6 +73,8 @@ export class VxlanEndpoint extends LinkEndpoint {
     for (const r of o.remotes) this.vteps.add(record(r), true);
     this.staticRemotes = o.statics.map((s) => ({ vlan: o.vlans.length ? o.vlans[o.vnis.indexOf(s.vni)] : null, mac: s.mac, tunnel: this.vteps.add(record(s.vtep), false) + 1 }));
     this.trunkVlans = o.vlans.length ? o.vlans : undefined;
+    this.rxStats = o.rateMbps > 0 ? LinkShaper.newStats(true) : null;
+    this.txStats = o.rateMbps > 0 ? LinkShaper.newStats(true) : null;
   }
 
   get ioPath(): string {
@@ -77,8 +86,11 @@ export class VxlanEndpoint extends LinkEndpoint {
     return `vxlan ${this.o.local.host}:${this.o.local.port} vni ${nets} flood ${this.o.remotes.map((r) => `${r.host}:${r.port}`).join(', ')}`;
   }
 
-  /** Remote VTEPs with their counters, and datagrams from VTEPs that found the table full. */
-  tunnels(): { vteps: VtepReport[]; tableFull: number } { return { vteps: this.vteps.report(), tableFull: this.vteps.full }; }
+  /** Remote VTEPs with their counters, datagrams from VTEPs that found the table full, and the emulated access link's two directions. */
+  tunnels(): { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport } } {
+    const o = this.o, link = this.rxStats && this.txStats ? { rx: LinkShaper.report(o.rateMbps, o.queueBytes, this.rxStats), tx: LinkShaper.report(o.rateMbps, o.queueBytes, this.txStats) } : undefined;
+    return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}) };
+  }
 
   protected openFds(): number[] {
     const l = this.o.local;
@@ -109,6 +121,7 @@ export class VxlanEndpoint extends LinkEndpoint {
       vteps: this.vteps.shared(), vnis: this.o.vnis, vlans: this.o.vlans, rawFd: this.rawFd,
       local: ip.kind() === 'ipv4' ? ip.toByteArray() : [0, 0, 0, 0], dstPort: this.o.local.port,
       srcPortMin: VXLAN_SRC_PORT_MIN, srcPortMax: VXLAN_SRC_PORT_MAX, mtu: this.o.mtu,
+      shape: this.rxStats && this.txStats ? { rateMbps: this.o.rateMbps, queueBytes: this.o.queueBytes, ecnBytes: this.o.ecnMarkBytes, rxStats: this.rxStats, txStats: this.txStats } : null,
     };
     return { type: 'vxlan', port, fd, to: null, vnetHdr: 0, tunnel };
   }
@@ -123,6 +136,7 @@ const vtepOf = (s: string, port: number): HostPort => parseHostPort(s) ?? { host
 interface VxlanConfig extends EndpointConfig {
   local: string; vni?: number; vnis?: { vni: number; vlan: number }[]; remotes: string[];
   static?: { mac: string; vtep: string; vni?: number }[]; underlayMtu: number; sourcePorts: 'auto' | 'flow' | 'fixed'; maxVteps: number;
+  rateMbps?: number; queueBytes: number; ecnMarkBytes: number;
 }
 const vniSchema = { type: 'integer', min: 0, max: 16777215, doc: 'VNI' } as const;
 
@@ -146,9 +160,14 @@ export const VXLAN_KIND: EndpointKind = {
     underlayMtu: { schema: { type: 'integer', min: 576, max: 65535, doc: 'bytes' }, doc: `the underlay's MTU: an outer IP datagram (inner frame + ${VXLAN_IPV4_OVERHEAD}) larger than this is not sent (txDropMtu); set the VMs' MTU to ${DEFAULT_UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD - 14} for a ${DEFAULT_UNDERLAY_MTU}-byte underlay`, default: DEFAULT_UNDERLAY_MTU },
     sourcePorts: { schema: { type: 'string', enum: ['auto', 'flow', 'fixed'] }, doc: '"flow": each flow\'s datagrams leave from a source port of its own (a raw socket: root or CAP_NET_RAW, IPv4), so the receiver\'s RSS spreads them; "fixed": from the local port; "auto": flow where possible', default: 'auto' },
     maxVteps: { schema: { type: 'integer', min: 1, max: MAX_VTEPS, doc: 'VTEPs' }, doc: 'remote VTEPs this uplink remembers (flood list, static and learned); datagrams from further ones are taken but their MACs are learned toward the flood list (tableFull)', default: DEFAULT_MAX_VTEPS },
+    rateMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'emulate a physical access link of this rate in both directions (the NIC\'s line rate out, the top-of-rack port in): frames wait in a drop-tail queue and leave as a token bucket allows, each charged its bytes on the wire (inner frame + 74: encapsulation, FCS, preamble, gap); needs workers = 1. Absent: no emulated link' },
+    queueBytes: { schema: { type: 'integer', min: 4096, max: 1 << 28, doc: 'bytes' }, doc: 'the emulated link\'s queue in each direction (bytes on the wire); frames it has no room for are dropped (rxDropQueue, txDropQueue)', default: DEFAULT_QUEUE_BYTES },
+    ecnMarkBytes: { schema: { type: 'integer', min: 0, max: 1 << 28, doc: 'bytes' }, doc: 'the emulated link marks ECN-capable IP packets Congestion Experienced when they join a queue holding more than this; 0: never', default: 0 },
   },
   check(e, bad, taken) {
     const v = e as VxlanConfig;
+    if (v.rateMbps === undefined && (v.ecnMarkBytes ?? 0) !== 0) bad('ecnMarkBytes', 'marks on an emulated link: set rateMbps too');
+    if (v.rateMbps !== undefined && (v.ecnMarkBytes ?? 0) >= (v.queueBytes ?? DEFAULT_QUEUE_BYTES)) bad('ecnMarkBytes', 'must be below queueBytes, or 0');
     if (!v.local) bad('local', 'is required for a vxlan endpoint');
     if ((v.vni === undefined) === (v.vnis === undefined)) bad('vni', 'give either vni (one network) or vnis (several, mapped to VLANs)');
     if (!v.remotes) bad('remotes', 'is required for a vxlan endpoint (at least one VTEP)');
@@ -172,6 +191,7 @@ export const VXLAN_KIND: EndpointKind = {
       local, remotes: v.remotes.map((r) => vtepOf(r, local.port)), vnis, vlans: v.vnis ? v.vnis.map((m) => m.vlan) : [],
       statics: (v.static ?? []).map((s) => ({ mac: parseMac(s.mac)!, vtep: vtepOf(s.vtep, local.port), vni: s.vni ?? vnis[0] })),
       mtu: v.underlayMtu ?? DEFAULT_UNDERLAY_MTU, sourcePorts: v.sourcePorts ?? 'auto', maxVteps: v.maxVteps ?? DEFAULT_MAX_VTEPS, bufferBytes: DEFAULT_SOCKET_BUFFER,
+      rateMbps: v.rateMbps ?? 0, queueBytes: v.queueBytes ?? DEFAULT_QUEUE_BYTES, ecnMarkBytes: v.ecnMarkBytes ?? 0,
     });
   },
   attach(e) { const v = e as VxlanConfig; return `vxlan listen ${v.local}, VNI ${v.vni ?? v.vnis!.map((m) => m.vni).join(',')}, flood to ${v.remotes.join(', ')}`; },

@@ -1,6 +1,6 @@
 // Many hosts on one machine: scripts/testbed brings up two sluice hosts with two VMs each (taps
 // in namespaces) and a Linux host (a namespace behind a kernel vxlan device), all on VNI 42.
-// Every pair of VMs pings; iperf3 TCP runs sluice<->sluice and sluice<->Linux both ways; tshark
+// Every pair of VMs pings; iperf3 TCP runs sluice<->sluice and sluice<->Linux, both ways; tshark
 // reads a capture of the tunnel traffic as VXLAN of VNI 42 with nothing malformed; and after
 // Ctrl-C no namespace, link or sluice process of the testbed is left. Needs root, the native
 // module, iperf3, ping, tcpdump and tshark.
@@ -61,11 +61,11 @@ test('two sluice hosts and a Linux VXLAN host: every VM pair pings, iperf3 TCP c
     const bad = fields.filter((f) => f[2] !== '' || f[3].split(',').includes('error'));
     assert.equal(bad.length, 0, `no malformed packet, no error: ${bad.map((f) => f.join(' ')).join('; ')}`);
 
-    // iperf3 TCP: sluice host 1 -> sluice host 2, sluice -> Linux, Linux -> sluice.
-    const [h1v1, h1v2, h2v1] = vms.filter((v) => v.host !== 'linux');
+    // iperf3 TCP both ways between the sluice hosts, and between a sluice host and the Linux host.
+    const [h1v1, h1v2, h2v1, h2v2] = vms.filter((v) => v.host !== 'linux');
     const linux = vms.find((v) => v.host === 'linux')!;
     let port = 5401;
-    for (const [from, to] of [[h1v1, h2v1], [h1v2, linux], [linux, h2v1]]) {
+    for (const [from, to] of [[h1v1, h2v1], [h2v2, h1v2], [h1v2, linux], [linux, h2v1]]) {
       const server = inNsAsync(to.ns, ['iperf3', '-s', '-1', '-B', to.ip, '-p', String(port)]);
       await sleep(300);
       try {

@@ -1,6 +1,7 @@
 // A VXLAN uplink that interoperates with Linux: a namespace on a sluice tap port and a
-// namespace behind a Linux kernel `vxlan` device (VNI 42, port 4789), joined through sluice's
-// vxlan port, ping each other and run iperf3 TCP. Needs root, the native module and iperf3.
+// namespace behind a Linux kernel `vxlan` device (VNI 42 on Linux's legacy port 8472; the
+// testbed test uses 4789), joined through sluice's vxlan port, ping each other and run iperf3
+// TCP. Needs root, the native module and iperf3.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +24,7 @@ test('a namespace on a tap port and one behind a Linux vxlan device ping and run
     workers: 1, stats: { intervalSeconds: 0 }, control: { listen: 'off' }, idleSpinMicros: 0,
     ports: [
       { name: 'vm', endpoint: { type: 'tap', name: TAP } },
-      { name: 'uplink', endpoint: { type: 'vxlan', local: '10.99.0.1:4789', vni: 42, remotes: ['10.99.0.2:4789'] } },
+      { name: 'uplink', endpoint: { type: 'vxlan', local: '10.99.0.1:8472', vni: 42, remotes: ['10.99.0.2'] } },
     ],
   }));
   let sw: ReturnType<typeof start> | null = null;
@@ -37,7 +38,7 @@ test('a namespace on a tap port and one behind a Linux vxlan device ping and run
     sh('ip', ['link', 'set', HOST, 'up']);
     inNs(LINUX, ['ip', 'addr', 'add', '10.99.0.2/24', 'dev', 'eth0']);
     inNs(LINUX, ['ip', 'link', 'set', 'eth0', 'up']);
-    inNs(LINUX, ['ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'dstport', '4789', 'local', '10.99.0.2', 'remote', '10.99.0.1', 'dev', 'eth0']);
+    inNs(LINUX, ['ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'dstport', '8472', 'local', '10.99.0.2', 'remote', '10.99.0.1', 'dev', 'eth0']);
     inNs(LINUX, ['ip', 'addr', 'add', '10.98.0.2/24', 'dev', 'vx0']);
     inNs(LINUX, ['ip', 'link', 'set', 'vx0', 'up']);
     // Over a veth nothing ever fills in a checksum the stack left to the "hardware": a physical
@@ -54,8 +55,8 @@ test('a namespace on a tap port and one behind a Linux vxlan device ping and run
     // Three datagrams that are not this network's VXLAN: counted and dropped, nothing else.
     const bogus = dgram.createSocket('udp4');
     const inner = buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:0b:0b', payload: 46 });
-    for (const head of [[0x08, 0, 0, 0, 0, 0, 43, 0], [0, 0, 0, 0, 0, 0, 42, 0]]) bogus.send(Buffer.concat([Buffer.from(head), inner]), 4789, '10.99.0.1');
-    bogus.send(Buffer.from([0x08, 0, 0, 0, 0, 0, 42, 0, 1, 2]), 4789, '10.99.0.1'); // shorter than an Ethernet header
+    for (const head of [[0x08, 0, 0, 0, 0, 0, 43, 0], [0, 0, 0, 0, 0, 0, 42, 0]]) bogus.send(Buffer.concat([Buffer.from(head), inner]), 8472, '10.99.0.1');
+    bogus.send(Buffer.from([0x08, 0, 0, 0, 0, 0, 42, 0, 1, 2]), 8472, '10.99.0.1'); // shorter than an Ethernet header
     await sleep(300);
     bogus.close();
     server = inNsAsync(LINUX, ['iperf3', '-s', '-1', '-B', '10.98.0.2', '-p', '5295']);

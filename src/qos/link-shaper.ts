@@ -1,0 +1,191 @@
+// LinkShaper: one direction of an emulated physical link — a token bucket at the link's rate in
+// front of a shallow drop-tail queue, in the data path. Frames are offered as they arrive; those
+// that do not fit the queue (queueBytes) are refused (the caller drops and counts them); the
+// queue is served in order as tokens allow, each frame charged its bytes on the wire (frame +
+// `overhead`: a tunnel's encapsulation, FCS, preamble and inter-frame gap). With an ECN
+// threshold, an IP frame of an ECN-capable transport queued while the queue holds more than it
+// is marked Congestion Experienced (a frame other ports also send is left as it is).
+//
+// Unlike TokenBuckets (token-bucket.ts), which decides conform-or-not (a policer), frames here
+// wait: that is what a link does, and what TCP needs. Tokens accrue from the time the caller
+// passes (microseconds, read once per service), up to `burst` — a few frames: the thread's
+// loop serves the queue every few microseconds while it holds frames, so no timer paces it.
+// When the thread was not scheduled for a while with frames waiting, the link was busy all that
+// time: the tokens of the gap are kept up to what the queue holds (measured: capping them at the
+// burst lost ~1% of the rate per second to preemption on a 2-core host, access-link.test.ts).
+//
+// Counters (a Float64Array the caller may put in shared memory, so another thread can report
+// them; one writer: the thread that runs the link): passed frames and wire bytes, dropped (queue
+// full) frames and bytes, ECN marks; the depth now and its high mark; and a trace of wire bytes
+// passed per whole second (of the caller's clock), the last WINDOWS seconds, so an experiment can
+// check the rate over 1 s windows without sampling jitter.
+
+import { PacketPool } from '../nic/pool.js';
+
+/** Default queue of an emulated link (bytes on the wire). */
+export const DEFAULT_QUEUE_BYTES = 262144;
+/** Seconds of the per-second trace kept. */
+export const WINDOWS = 64;
+// Stats slots: depth, high mark, passed frames/bytes, dropped frames/bytes, ECN marks, then the
+// trace: WINDOWS seconds, WINDOWS byte counts.
+const DEPTH = 0, MAX_DEPTH = 1, PASS_P = 2, PASS_B = 3, DROP_P = 4, DROP_B = 5, ECN = 6, WIN_S = 8, WIN_B = WIN_S + WINDOWS;
+/** Float64 slots a shaper's stats take. */
+export const SHAPER_STATS = WIN_B + WINDOWS;
+
+export interface ShaperReport {
+  rateMbps: number; queueBytes: number; depthBytes: number; maxDepthBytes: number;
+  passedPackets: number; passedBytes: number; droppedPackets: number; droppedBytes: number; ecnMarked: number;
+  /** Wire bytes passed in each of the last whole seconds (oldest first; the current second last). */
+  perSecond: { second: number; bytes: number }[];
+}
+
+export class LinkShaper {
+  readonly rateMbps: number;
+  readonly queueBytes: number;
+  readonly ecnBytes: number;
+  readonly overhead: number;
+  private readonly perUs: number;
+  private readonly burst: number;
+  private tokens: number;
+  private last = -1;
+  // The queue: a ring of handles and their charges.
+  private readonly q: Int32Array;
+  private readonly charge: Int32Array;
+  private readonly mask: number;
+  private readonly tags: Int32Array;
+  private head = 0;
+  private tail = 0;
+  private depth = 0;
+  /** The counters (SHAPER_STATS slots). */
+  readonly stats: Float64Array;
+
+  /**
+   * `overhead`: bytes each frame costs on the wire beyond its length; `ecnBytes`: mark above this
+   * depth (0: never); `maxFrame`: the largest frame (the burst takes two); `minFrame`: the
+   * smallest (sizes the ring); `stats`: where the counters go (from LinkShaper.stats(), possibly
+   * shared; several instances over one stats must not run at once).
+   */
+  constructor(rateMbps: number, queueBytes: number, overhead: number, ecnBytes = 0, maxFrame = 1518, minFrame = 14, stats = LinkShaper.newStats()) {
+    if (!(rateMbps > 0) || !Number.isFinite(rateMbps)) throw new RangeError(`rateMbps: ${rateMbps} is not a positive rate`);
+    if (!(queueBytes >= maxFrame + overhead)) throw new RangeError(`queueBytes: ${queueBytes} does not hold one ${maxFrame + overhead}-byte frame`);
+    this.rateMbps = rateMbps; this.queueBytes = queueBytes; this.overhead = overhead; this.ecnBytes = ecnBytes;
+    this.perUs = rateMbps / 8; // bytes per microsecond
+    // Two of the largest frames, or 100 µs at the rate: what one turn of a busy loop may owe.
+    this.burst = Math.max(2 * (maxFrame + overhead), this.perUs * 100);
+    this.tokens = this.burst;
+    let size = 16;
+    while (size < queueBytes / (minFrame + overhead) + 1) size <<= 1;
+    this.q = new Int32Array(size);
+    this.charge = new Int32Array(size);
+    this.tags = new Int32Array(size);
+    this.mask = size - 1;
+    this.stats = stats;
+  }
+
+  /** Fresh stats for a shaper: in shared memory when another thread reports them. */
+  static newStats(shared = false): Float64Array {
+    const st = new Float64Array(shared ? new SharedArrayBuffer(SHAPER_STATS * 8) : new ArrayBuffer(SHAPER_STATS * 8));
+    st.fill(-1, WIN_S, WIN_S + WINDOWS);
+    return st;
+  }
+
+  /** Frames waiting. */
+  get queued(): number { return this.tail - this.head; }
+  /** Wire bytes waiting. */
+  get depthBytes(): number { return this.depth; }
+
+  /** Queue h (with `tag`, handed back with it) if it fits; false: the queue is full (counted; the caller drops h). */
+  offer(pool: PacketPool, h: number, tag = 0): boolean {
+    const c = pool.len[h] + this.overhead, st = this.stats;
+    if (this.depth + c > this.queueBytes) { st[DROP_P]++; st[DROP_B] += c; return false; }
+    if (this.ecnBytes !== 0 && this.depth >= this.ecnBytes && markCe(pool, h)) st[ECN]++;
+    const t = this.tail & this.mask;
+    this.q[t] = h; this.charge[t] = c; this.tags[t] = tag;
+    this.tail++;
+    this.depth += c;
+    st[DEPTH] = this.depth;
+    if (this.depth > st[MAX_DEPTH]) st[MAX_DEPTH] = this.depth;
+    return true;
+  }
+
+  /** Move the frames the tokens allow at `nowUs` into out[0..max) (their tags into tags[]); how many. */
+  release(nowUs: number, out: Int32Array, max: number, tags?: Int32Array): number {
+    if (this.last < 0) this.last = nowUs;
+    const dt = nowUs - this.last;
+    if (dt > 0) {
+      // An idle link saves at most a burst; a busy one (frames were waiting) would have kept
+      // sending through a gap in which this thread did not run, so it may owe up to its queue.
+      const cap = this.depth > this.burst ? this.depth : this.burst, t = this.tokens + dt * this.perUs;
+      this.tokens = t < cap ? t : cap;
+      this.last = nowUs;
+    }
+    const st = this.stats;
+    let n = 0, bytes = 0;
+    while (n < max && this.head !== this.tail) {
+      const s = this.head & this.mask, c = this.charge[s];
+      if (this.tokens < c) break;
+      this.tokens -= c;
+      if (tags !== undefined) tags[n] = this.tags[s];
+      out[n++] = this.q[s];
+      this.head++;
+      bytes += c;
+    }
+    if (n === 0) return 0;
+    this.depth -= bytes;
+    st[DEPTH] = this.depth; st[PASS_P] += n; st[PASS_B] += bytes;
+    // The trace: this second's window.
+    const sec = Math.floor(nowUs / 1e6), w = sec % WINDOWS;
+    if (st[WIN_S + w] !== sec) { st[WIN_S + w] = sec; st[WIN_B + w] = 0; }
+    st[WIN_B + w] += bytes;
+    return n;
+  }
+
+  /** Remove every frame still queued into out (handles), oldest first (at stop: the caller frees them). */
+  drain(out: number[]): void {
+    while (this.head !== this.tail) out.push(this.q[this.head++ & this.mask]);
+    this.depth = 0;
+    this.stats[DEPTH] = 0;
+  }
+
+  /** A shaper's report from its stats (any thread). */
+  static report(rateMbps: number, queueBytes: number, st: Float64Array): ShaperReport {
+    const perSecond: { second: number; bytes: number }[] = [];
+    for (let i = 0; i < WINDOWS; i++) if (st[WIN_S + i] >= 0) perSecond.push({ second: st[WIN_S + i], bytes: st[WIN_B + i] });
+    perSecond.sort((a, b) => a.second - b.second);
+    return {
+      rateMbps, queueBytes, depthBytes: st[DEPTH], maxDepthBytes: st[MAX_DEPTH], passedPackets: st[PASS_P], passedBytes: st[PASS_B],
+      droppedPackets: st[DROP_P], droppedBytes: st[DROP_B], ecnMarked: st[ECN], perSecond,
+    };
+  }
+}
+
+/**
+ * Mark h Congestion Experienced when it is an IPv4 or IPv6 packet of an ECN-capable transport
+ * (ECT(0) or ECT(1)), after up to one VLAN tag, and this holder is its only one; true if marked.
+ * IPv4's header checksum is updated incrementally (RFC 1624).
+ */
+export function markCe(pool: PacketPool, h: number): boolean {
+  if (Atomics.load(pool.refs, h) > 1) return false;
+  const d = pool.data, s = pool.start(h), len = pool.len[h];
+  let p = s + 12, type = (d[p] << 8) | d[p + 1];
+  if (type === 0x8100 && len >= 18) { p += 4; type = (d[p] << 8) | d[p + 1]; }
+  p += 2;
+  if (type === 0x0800 && p + 20 <= s + len) {
+    const tos = d[p + 1];
+    if ((tos & 3) === 0 || (tos & 3) === 3) return false;
+    const old = (d[p] << 8) | tos, neu = (d[p] << 8) | (tos | 3);
+    d[p + 1] = tos | 3;
+    let sum = (~((d[p + 10] << 8) | d[p + 11]) & 0xffff) + (~old & 0xffff) + neu;
+    sum = (sum & 0xffff) + (sum >>> 16); sum = (sum & 0xffff) + (sum >>> 16);
+    const ck = ~sum & 0xffff;
+    d[p + 10] = ck >>> 8; d[p + 11] = ck & 0xff;
+    return true;
+  }
+  if (type === 0x86dd && p + 40 <= s + len) {
+    const ecn = (d[p + 1] >>> 4) & 3;
+    if (ecn === 0 || ecn === 3) return false;
+    d[p + 1] |= 0x30;
+    return true;
+  }
+  return false;
+}

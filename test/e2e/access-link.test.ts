@@ -1,0 +1,73 @@
+// An emulated access link (uplink rateMbps): a sluice host with one VM and a Linux host on the
+// testbed, the sluice host's link at 100 Mb/s with a 64 KB queue. An iperf3 UDP flood at twice
+// the rate from the Linux host into the VM is held to the rate — every whole second of the
+// flood within 1% on the receive side of the link, in bytes on the wire — the queue never holds
+// more than its bytes, and the excess is dropped and counted (rxDropQueue); the same flood out
+// of the VM, on the transmit side. The VM's iperf3 sees the matching goodput. Needs root, the
+// native module and iperf3.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sleep } from '../helpers/processes.js';
+import { have, inNs, inNsAsync } from '../helpers/netns.js';
+import { requireNative, requireRoot } from '../helpers/native.js';
+import { raw } from '../helpers/http.js';
+import { Testbed } from '../../scripts/testbed.js';
+import type { DataplaneStats } from '../../src/datapath/dataplane-stats.js';
+import type { ShaperReport } from '../../src/qos/link-shaper.js';
+
+const RATE = 100, QUEUE = 65536, PAYLOAD = 1400;
+const WIRE = PAYLOAD + 8 + 20 + 14 + 74; // UDP, IP, Ethernet, then the link's per-frame overhead
+const skip = requireRoot() || requireNative() || (!have('iperf3') ? 'iperf3 is not installed' : false);
+
+async function link(control: string): Promise<{ rx: ShaperReport; tx: ShaperReport; counters: Record<string, number> }> {
+  const st = JSON.parse((await raw({ socketPath: control }, 'GET', '/stats')).body) as DataplaneStats;
+  const up = st.ports.find((p) => p.name === 'uplink')!;
+  return { ...up.tunnels!.link!, counters: up.counters };
+}
+
+// The whole seconds of a trace in which the flood ran throughout (its first and last are partial).
+function floodSeconds(r: ShaperReport, from: number, to: number): { second: number; bytes: number }[] {
+  return r.perSecond.filter((w) => w.second > from && w.second < to - 1);
+}
+
+test('a UDP flood at twice the access link\'s rate is held to it within 1% per second, both ways; the queue stays within queueBytes', { skip, timeout: 120_000 }, async (t) => {
+  const tb = await Testbed.up({ hosts: 1, vms: 1, linux: true, vni: 42, port: 4789, prefix: 'tbl', rateMbps: RATE, queueBytes: QUEUE });
+  try {
+    const host = tb.hosts.find((h) => h.kind === 'sluice')!, vm = host.vms[0];
+    const linux = tb.hosts.find((h) => h.kind === 'linux')!.vms[0];
+    for (const [dir, from, to] of [['rx', linux, vm], ['tx', vm, linux]] as const) {
+      const server = inNsAsync(to.ns, ['iperf3', '-s', '-1', '-B', to.ip, '-p', '5501', '-J']);
+      await sleep(300);
+      const t0 = Math.floor(Date.now() / 1000);
+      inNs(from.ns, ['iperf3', '-c', to.ip, '-p', '5501', '-u', '-b', `${2 * RATE}M`, '-l', String(PAYLOAD), '-t', '5', '-J'], 30000);
+      const t1 = Math.ceil(Date.now() / 1000);
+      // A UDP server's summary: datagrams by sequence number (packets) and the ones that never came.
+      const got = JSON.parse(await server.done) as { end: { sum: { packets: number; lost_packets: number; seconds: number } } };
+      const l = await link(host.control!);
+      const r = l[dir];
+      const whole = floodSeconds(r, t0, t1);
+      t.diagnostic(`${dir}: per second ${whole.map((w) => (w.bytes * 8 / 1e6).toFixed(2)).join(', ')} Mb/s on the wire; queue max ${r.maxDepthBytes} B; dropped ${r.droppedPackets}`);
+      assert.ok(whole.length >= 3, `${dir}: ${whole.length} whole seconds of flood in the trace (${JSON.stringify(r.perSecond)}, flood ${t0}..${t1})`);
+      for (const w of whole) {
+        const err = Math.abs(w.bytes * 8 - RATE * 1e6) / (RATE * 1e6);
+        assert.ok(err < 0.01, `${dir} second ${w.second}: ${(w.bytes * 8 / 1e6).toFixed(2)} Mb/s on the wire, ${(err * 100).toFixed(2)}% off ${RATE}`);
+      }
+      assert.ok(r.maxDepthBytes <= QUEUE && r.maxDepthBytes > QUEUE / 2, `${dir}: the queue held at most ${r.maxDepthBytes} of ${QUEUE} bytes`);
+      assert.ok(r.droppedPackets > 1000, `${dir}: ${r.droppedPackets} frames over the rate dropped`);
+      assert.equal(l.counters[dir === 'rx' ? 'rxDropQueue' : 'txDropQueue'], r.droppedPackets, 'the port counts the link\'s drops');
+      // The receiver's goodput is the link's rate in payload bytes (the flood's ends included: a few % either way).
+      const s = got.end.sum, goodput = ((s.packets - s.lost_packets) * PAYLOAD * 8) / s.seconds / 1e6, expect = (RATE * PAYLOAD) / WIRE;
+      t.diagnostic(`${dir}: iperf3 goodput ${goodput.toFixed(2)} Mb/s (the link carries ${expect.toFixed(2)} of payload)`);
+      if (dir === 'rx') {
+        const metrics = (await raw({ socketPath: host.control! }, 'GET', '/metrics')).body;
+        assert.match(metrics, /# TYPE sluice_access_link_rx_queue_max_bytes gauge/);
+        assert.match(metrics, new RegExp(`sluice_access_link_rx_queue_max_bytes\\{port="uplink"\\} ${r.maxDepthBytes}\\n`), 'the queue\'s high mark is a gauge in /metrics');
+      }
+      assert.ok(Math.abs(goodput - expect) / expect < 0.08, `${dir}: iperf3 received ${goodput.toFixed(1)} Mb/s of payload, the link carries ${expect.toFixed(1)}`);
+    }
+  } finally {
+    const codes = await tb.down();
+    assert.deepEqual(codes, [0], 'the sluice host stopped cleanly');
+  }
+});

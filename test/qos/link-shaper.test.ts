@@ -1,0 +1,95 @@
+// An emulated access link with an injected time: frames wait rather than drop, leave at the
+// rate (every 1 s window of the trace within 1% under overload), the queue never holds more
+// than queueBytes (the rest is refused, drop-tail), order and tags are kept, and ECN-capable
+// packets are marked CE above the threshold with a valid IPv4 checksum.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LinkShaper } from '../../src/qos/link-shaper.js';
+import { PacketPool } from '../../src/nic/pool.js';
+import { buildFrame } from '../../src/wire/frame-builder.js';
+
+const OVERHEAD = 74;
+
+test('overloaded 2x for 5 s: every whole second passes the rate within 1%, the queue stays within its bytes, the excess is refused', () => {
+  const pool = new PacketPool(4096, 2048);
+  const rateMbps = 100, queueBytes = 65536, sh = new LinkShaper(rateMbps, queueBytes, OVERHEAD, 0, pool.maxFrame);
+  const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', payload: 1400 }), wire = f.length + OVERHEAD;
+  const offeredPerUs = (2 * rateMbps) / 8 / wire; // frames per µs at twice the rate
+  const out = new Int32Array(256);
+  let owed = 0, refused = 0, offered = 0, left = 0, maxDepth = 0;
+  // 5 s from t = 1 s, a turn every 7 µs (a busy datapath loop).
+  for (let now = 1e6; now < 6e6; now += 7) {
+    for (owed += offeredPerUs * 7; owed >= 1; owed--) {
+      const h = pool.allocFrom(f, 0, f.length);
+      offered++;
+      if (!sh.offer(pool, h, h)) { pool.free(h); refused++; }
+    }
+    maxDepth = Math.max(maxDepth, sh.depthBytes);
+    const k = sh.release(now, out, out.length, undefined);
+    for (let i = 0; i < k; i++) pool.free(out[i]);
+    left += k;
+  }
+  assert.ok(maxDepth <= queueBytes, `the queue held ${maxDepth} bytes at most`);
+  assert.ok(refused > 1000, `${refused} frames refused`);
+  const r = LinkShaper.report(rateMbps, queueBytes, sh.stats);
+  assert.equal(r.maxDepthBytes, maxDepth);
+  assert.equal(r.droppedPackets, refused);
+  const whole = r.perSecond.filter((w) => w.second >= 2 && w.second <= 5); // seconds 2..5 are whole and overloaded
+  assert.equal(whole.length, 4);
+  for (const w of whole) {
+    const err = Math.abs(w.bytes * 8 - rateMbps * 1e6) / (rateMbps * 1e6);
+    assert.ok(err < 0.01, `second ${w.second}: ${(w.bytes * 8 / 1e6).toFixed(3)} Mb/s, ${(err * 100).toFixed(3)}% off`);
+  }
+  assert.equal(left + refused + sh.queued, offered, 'every frame offered left, was refused or still waits');
+  assert.equal(r.passedPackets, left);
+});
+
+test('frames wait, keep their order and tags; a lone frame leaves at once', () => {
+  const pool = new PacketPool(64, 2048);
+  const sh = new LinkShaper(10, 100000, OVERHEAD, 0, pool.maxFrame);
+  const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', payload: 1000 });
+  const hs = Array.from({ length: 10 }, () => pool.allocFrom(f, 0, f.length));
+  hs.forEach((h, i) => assert.ok(sh.offer(pool, h, 100 + i)));
+  const out = new Int32Array(16), tags = new Int32Array(16);
+  const first = sh.release(0, out, 16, tags);
+  assert.ok(first >= 1 && first < 10, `${first} left at once (the burst)`);
+  let got = [...out.subarray(0, first)], gotTags = [...tags.subarray(0, first)];
+  // 10 Mb/s = 1.25 bytes/µs: a 1088-byte wire frame every ~870 µs.
+  for (let t = 100; got.length < 10 && t < 20000; t += 100) {
+    const k = sh.release(t, out, 16, tags);
+    got = got.concat([...out.subarray(0, k)]); gotTags = gotTags.concat([...tags.subarray(0, k)]);
+  }
+  assert.deepEqual(got, hs);
+  assert.deepEqual(gotTags, hs.map((_, i) => 100 + i));
+});
+
+test('ECN: above the threshold ECT packets are marked CE (IPv4 checksum still right); not-ECT and shared frames are not', () => {
+  const pool = new PacketPool(64, 2048);
+  const sh = new LinkShaper(10, 100000, OVERHEAD, 2000, pool.maxFrame); // a, b: 1,116 wire bytes each
+  const ect = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv4: { src: '10.0.0.1', dst: '10.0.0.2', tos: 0x02 }, udp: { sport: 1, dport: 2 }, payload: 1000 });
+  const plain = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv4: { src: '10.0.0.1', dst: '10.0.0.2', tos: 0 }, udp: { sport: 1, dport: 2 }, payload: 1000 });
+  const v6 = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv6: { src: 'fd00::1', dst: 'fd00::2', trafficClass: 0x01 }, udp: { sport: 1, dport: 2 }, payload: 1000 });
+  const a = pool.allocFrom(ect, 0, ect.length), b = pool.allocFrom(ect, 0, ect.length), c = pool.allocFrom(ect, 0, ect.length);
+  const d = pool.allocFrom(plain, 0, plain.length), e = pool.allocFrom(v6, 0, v6.length), shared = pool.allocFrom(ect, 0, ect.length);
+  pool.refs[shared] = 2;
+  for (const h of [a, b, c, d, e, shared]) assert.ok(sh.offer(pool, h));
+  const tos = (h: number) => pool.data[pool.start(h) + 15];
+  assert.equal(tos(a) & 3, 2, 'below the threshold: not marked');
+  assert.equal(tos(b) & 3, 2, 'below the threshold: not marked');
+  assert.equal(tos(c) & 3, 3, 'above it: CE');
+  assert.equal(tos(d) & 3, 0, 'not ECN-capable: left');
+  assert.equal((pool.data[pool.start(e) + 15] >>> 4) & 3, 3, 'IPv6 ECT(1): CE');
+  assert.equal(tos(shared) & 3, 2, 'a frame other ports send too is not edited');
+  // The IPv4 header still sums to 0xffff.
+  let sum = 0;
+  const s = pool.start(c) + 14;
+  for (let i = 0; i < 20; i += 2) sum += (pool.data[s + i] << 8) | pool.data[s + i + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  assert.equal(sum, 0xffff);
+  assert.equal(LinkShaper.report(10, 100000, sh.stats).ecnMarked, 2);
+});
+
+test('a queue that cannot hold one frame, or a rate that is not positive, is refused by name', () => {
+  assert.throws(() => new LinkShaper(0, 100000, OVERHEAD), /rateMbps/);
+  assert.throws(() => new LinkShaper(10, 1000, OVERHEAD, 0, 1518), /queueBytes/);
+});
