@@ -69,12 +69,13 @@ export class CounterRegistry {
     const lines: string[] = [];
     for (const sub of this.subsystems()) {
       const sets = this.sets.filter((s) => s.subsystem === sub);
-      const label = sets[0].label, gauge = sets[0].gauge === true;
+      const label = sets[0].label;
       const totals = this.totals(sub);
       const names = [...new Set(sets.flatMap((s) => s.names))];
       for (const n of names) {
-        const metric = setMetric(sets[0], n);
-        lines.push(`# HELP ${metric} ${sets[0].help} (${n})`, `# TYPE ${metric} ${gauge ? 'gauge' : 'counter'}`);
+        const set = sets.find((s) => s.names.includes(n))!; // its kind (counter or gauge) and help
+        const metric = setMetric(set, n);
+        lines.push(`# HELP ${metric} ${set.help} (${n})`, `# TYPE ${metric} ${set.gauge === true ? 'gauge' : 'counter'}`);
         for (const [row, values] of totals) {
           if (!(n in values)) continue;
           lines.push(`${metric}${label ? `{${label}="${escape(row)}"}` : ''} ${values[n]}`);
