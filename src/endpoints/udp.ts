@@ -18,9 +18,12 @@ import { DgramUdpEndpoint } from './udp-dgram.js';
 import { NativeUdpEndpoint } from './udp-native.js';
 import { native, nativeMissing } from '../native/io.js';
 import { brief } from '../quote.js';
+import type { Field } from '../schema.js';
 
 export const DEFAULT_SOCKET_BUFFER = 4 << 20;
 export type UdpIo = 'auto' | 'native' | 'dgram';
+/** The `io` field of the UDP-carried kinds (udp, vxlan). */
+export const UDP_IO_FIELD: Field = { schema: { type: 'string', enum: ['auto', 'native', 'dgram'] }, doc: 'I/O path: "native" (recvmmsg/sendmmsg through the native module), "dgram" (Node), "auto" (native when the module loaded)', default: 'auto' };
 
 /** A udp endpoint on the I/O path `io` asks for ("native" throws when the module is missing). */
 export function udpEndpoint(local: HostPort, remote: HostPort, bufferBytes = DEFAULT_SOCKET_BUFFER, io: UdpIo = 'auto', anySource = false): Endpoint {
@@ -40,7 +43,7 @@ export const UDP_KIND: EndpointKind = {
     local: { schema: { type: 'string', check: hostPort }, doc: 'address:port this port listens on' },
     remote: { schema: { type: 'string', check: hostPort }, doc: 'address:port of the peer it sends to (the only source it accepts unless anySource)' },
     socketBuffer: { schema: { type: 'integer', min: 65536, max: 1 << 30, doc: 'bytes' }, doc: 'kernel send/receive buffer asked for (capped by net.core.rmem_max/wmem_max unless root)', default: DEFAULT_SOCKET_BUFFER },
-    io: { schema: { type: 'string', enum: ['auto', 'native', 'dgram'] }, doc: 'I/O path: "native" (recvmmsg/sendmmsg through the native module), "dgram" (Node), "auto" (native when the module loaded)', default: 'auto' },
+    io: UDP_IO_FIELD,
     anySource: { schema: { type: 'boolean' }, doc: 'take datagrams from any source (unconnected socket; a vanished peer is not noticed)', default: false },
   },
   check(e, bad, taken) {

@@ -32,41 +32,28 @@
 
 import { BurstLink } from './burst-link.js';
 import { PortIo, QUEUE_FULL, TOO_BIG } from './endpoint.js';
-import { LinkShare, TunnelShare } from './link.js';
-import { VC_RX_BYTES, VC_RX_PACKETS, VC_TX_BYTES, VC_TX_DROPS, VC_TX_PACKETS, VtepTable } from './vtep-table.js';
+import { LinkShare } from './link.js';
+import { VC_TX_BYTES, VC_TX_DROPS, VC_TX_PACKETS } from './vtep-table.js';
+import { MAX_HEADER, MIN_INNER, NO_VNI, VxlanCodec } from './vxlan-codec.js';
 import { ADDR_REC, NATIVE_BURST } from '../native/io.js';
 import { LinkShaper } from '../qos/link-shaper.js';
 import { systemClock } from '../clock.js';
-import { innerFlowHash, VXLAN_HEADER_LEN, VXLAN_IPV4_OVERHEAD, vxlanValid, vxlanVni, writeOuterIpv4, writeVxlan } from '../wire/vxlan.js';
 
-/** The smallest inner frame: an Ethernet header. */
-const MIN_INNER = 14;
-/** Bytes of header area per datagram: IPv4 20 + UDP 8 + VXLAN 8 + the MACs of a frame sent without its tag 12. */
-const STRIDE = 48;
+/** Bytes of header area per datagram. */
+const STRIDE = MAX_HEADER;
 const REC_WORDS = ADDR_REC >> 2;
+/** The `err` of a frame with no VNI to go out in (tagged mode: untagged or a VLAN not mapped; the port's VLANs make it rare): counted as txErrors. */
+export const NO_VNI_SEND = 'noVni';
 /** Wire bytes a frame costs beyond its length on an emulated access link: outer Ethernet, IPv4, UDP, VXLAN (50), FCS (4), preamble and inter-frame gap (20). */
 export const WIRE_OVERHEAD = 74;
 
 export class VxlanLink extends BurstLink {
-  private readonly t: TunnelShare;
-  private readonly vteps: VtepTable;
-  private readonly slice: number;
-  private readonly flood: Int32Array;
-  private readonly raw: boolean;
+  private readonly codec: VxlanCodec;
   private readonly sendFd: number;
-  private readonly local: Uint8Array;
-  /** Tagged mode: VNI -> VLAN (pairs searched linearly: a handful) and VLAN -> VNI. */
-  private readonly tagged: boolean;
-  private readonly vnis: Int32Array;
-  private readonly vlans: Int32Array;
-  private readonly vniOfVlan = new Int32Array(4096).fill(-1);
-  /** Largest inner frame (as sent, without a VNI's tag) the underlay takes. */
-  private readonly maxInner: number;
-  private readonly portRange: number;
   // Receive: the source address of each datagram.
   private readonly rxAddrs = new Uint8Array(NATIVE_BURST * ADDR_REC);
   private readonly rxAddr32 = new Int32Array(this.rxAddrs.buffer);
-  // Send: per datagram its frame, VTEP address, header area, header length and bytes skipped.
+  // Send: per datagram its frame, VTEP, frame number, address, header area, header length and bytes skipped.
   private readonly msgH = new Int32Array(NATIVE_BURST);
   private readonly msgVtep = new Int32Array(NATIVE_BURST);
   private readonly msgFrame = new Int32Array(NATIVE_BURST);
@@ -87,19 +74,8 @@ export class VxlanLink extends BurstLink {
   constructor(share: LinkShare, io: PortIo) {
     super(share, io);
     const t = share.tunnel!;
-    this.t = t;
-    this.vteps = VtepTable.attach(t.vteps);
-    this.slice = this.vteps.claimSlice();
-    this.flood = Int32Array.from(this.vteps.floodList());
-    this.raw = t.rawFd >= 0;
-    this.sendFd = this.raw ? t.rawFd : share.fd;
-    this.local = Uint8Array.from(t.local);
-    this.tagged = t.vlans.length !== 0;
-    this.vnis = Int32Array.from(t.vnis);
-    this.vlans = Int32Array.from(t.vlans);
-    t.vlans.forEach((v, i) => { this.vniOfVlan[v] = t.vnis[i]; });
-    this.maxInner = t.mtu - VXLAN_IPV4_OVERHEAD;
-    this.portRange = t.srcPortMax - t.srcPortMin + 1;
+    this.codec = new VxlanCodec(t, t.rawFd >= 0);
+    this.sendFd = t.rawFd >= 0 ? t.rawFd : share.fd;
     const sh = t.shape, maxFrame = io.pool.maxFrame;
     this.rxShaper = sh === null ? null : new LinkShaper(sh.rateMbps, sh.queueBytes, WIRE_OVERHEAD, sh.ecnBytes, maxFrame, MIN_INNER, sh.rxStats);
     this.txShaper = sh === null ? null : new LinkShaper(sh.rateMbps, sh.queueBytes, WIRE_OVERHEAD, sh.ecnBytes, maxFrame, MIN_INNER, sh.txStats);
@@ -151,27 +127,11 @@ export class VxlanLink extends BurstLink {
   protected read(handles: Int32Array, n: number): number {
     const r = this.nio.recvBatch(this.bind, this.fd, handles, 0, n, this.rxAddrs, 0);
     if (r <= 0) return r;
-    const pool = this.io.pool, d = pool.data, vt = this.vteps, cv = vt.values, port = this.t.dstPort;
+    const pool = this.io.pool, codec = this.codec;
     let good = 0;
     for (let i = 0; i < r; i++) {
-      const h = handles[i], s = pool.start(h), len = pool.len[h];
-      if (len < VXLAN_HEADER_LEN + MIN_INNER || len > pool.maxFrame || !vxlanValid(d, s)) continue;
-      const k = this.vniIndex(vxlanVni(d, s));
-      if (k < 0) continue;
-      const v = vt.findOrAdd(this.rxAddr32, i * REC_WORDS, port);
-      pool.tunnel[h] = v + 1;
-      if (v >= 0) { const row = vt.row(this.slice, v); cv[row + VC_RX_PACKETS]++; cv[row + VC_RX_BYTES] += len - VXLAN_HEADER_LEN; }
-      if (this.tagged) {
-        // The frame's MACs move 4 bytes into the VXLAN header's place; the tag goes after them.
-        const f = s + VXLAN_HEADER_LEN, vid = this.vlans[k];
-        d.copyWithin(f - 4, f, f + 12);
-        d[f + 8] = 0x81; d[f + 9] = 0x00; d[f + 10] = vid >>> 8; d[f + 11] = vid;
-        pool.off[h] += VXLAN_HEADER_LEN - 4;
-        pool.len[h] = len - VXLAN_HEADER_LEN + 4;
-      } else {
-        pool.off[h] += VXLAN_HEADER_LEN;
-        pool.len[h] = len - VXLAN_HEADER_LEN;
-      }
+      const h = handles[i];
+      if (!codec.decap(pool, h, this.rxAddr32, i * REC_WORDS)) continue;
       handles[i] = handles[good];
       handles[good++] = h;
     }
@@ -179,28 +139,15 @@ export class VxlanLink extends BurstLink {
     return good; // the dropped ones stay in the stock, free for the next read
   }
 
-  // Index of `vni` among the VNIs carried, or -1.
-  private vniIndex(vni: number): number {
-    const v = this.vnis;
-    for (let i = 0; i < v.length; i++) if (v[i] === vni) return i;
-    return -1;
-  }
-
-  /** First drop (and count) the frames too large for the underlay once encapsulated, then send the rest. */
+  /** First drop (and count) the frames too large for the underlay once encapsulated or of no VNI, then send or queue the rest. */
   override sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void {
-    const pool = this.io.pool, d = pool.data, cv = this.vteps.values;
+    const pool = this.io.pool, codec = this.codec;
     if (this.fit.length < n) { this.fit = new Int32Array(n); this.fitTunnels = new Int32Array(n); }
     let m = 0;
     for (let i = 0; i < n; i++) {
       const h = handles[i], tun = tunnels === undefined ? 0 : tunnels[i];
-      let inner = pool.len[h];
-      if (this.tagged) inner -= 4;
-      if (inner > this.maxInner || (this.tagged && this.vniOfTagged(d, pool.start(h), pool.len[h]) < 0)) {
-        if (tun > 0) cv[this.vteps.row(this.slice, tun - 1) + VC_TX_DROPS]++;
-        else for (let j = 0; j < this.flood.length; j++) cv[this.vteps.row(this.slice, this.flood[j]) + VC_TX_DROPS]++;
-        this.io.sent(h, TOO_BIG);
-        continue;
-      }
+      const bad = !codec.fits(pool, h) ? TOO_BIG : codec.vniOf(pool, h) === NO_VNI ? NO_VNI_SEND : null;
+      if (bad !== null) { codec.dropAt(tun); this.io.sent(h, bad); continue; }
       this.fit[m] = h; this.fitTunnels[m++] = tun;
     }
     if (m === 0) return;
@@ -210,30 +157,17 @@ export class VxlanLink extends BurstLink {
     this.service();
   }
 
-  // The VNI of a tagged frame (its 802.1Q VLAN's), or -1.
-  private vniOfTagged(d: Uint8Array, s: number, len: number): number {
-    if (len < 18 || d[s + 12] !== 0x81 || d[s + 13] !== 0x00) return -1;
-    return this.vniOfVlan[((d[s + 14] & 0x0f) << 8) | d[s + 15]];
-  }
-
   protected write(handles: Int32Array, from: number, n: number, tunnels: Int32Array | undefined): number {
-    const pool = this.io.pool, d = pool.data, vt = this.vteps, recs = vt.records, rec32 = vt.rec32;
-    const heads = this.heads, flood = this.flood, tagged = this.tagged, single = this.vnis[0];
+    const pool = this.io.pool, codec = this.codec, vt = codec.vteps, rec32 = vt.rec32, flood = codec.flood, skip = codec.skip;
     let msgs = 0, frames = 0;
     for (; frames < n; frames++) {
       const h = handles[from + frames], tun = tunnels === undefined ? 0 : tunnels[from + frames];
       const targets = tun > 0 ? 1 : flood.length;
       if (msgs + targets > NATIVE_BURST) break;
-      const s = pool.start(h), len = pool.len[h];
-      const vni = tagged ? this.vniOfTagged(d, s, len) : single, inner = tagged ? len - 4 : len, skip = tagged ? 16 : 0;
-      const sport = this.raw ? this.t.srcPortMin + Math.floor((innerFlowHash(d, s, len) * this.portRange) / 4294967296) : 0;
+      const vni = codec.vniOf(pool, h), sport = codec.raw ? codec.sourcePort(pool, h) : 0;
       for (let j = 0; j < targets; j++) {
-        const v = tun > 0 ? tun - 1 : flood[j], o = msgs * STRIDE;
-        let x = o;
-        if (this.raw) { writeOuterIpv4(heads, o, this.local, recs, v * ADDR_REC, sport, inner); x += 28; }
-        writeVxlan(heads, x, vni); x += VXLAN_HEADER_LEN;
-        if (tagged) { for (let b = 0; b < 12; b++) heads[x + b] = d[s + b]; x += 12; }
-        this.headLens[msgs] = x - o;
+        const v = tun > 0 ? tun - 1 : flood[j];
+        this.headLens[msgs] = codec.header(this.heads, msgs * STRIDE, pool, h, vni, v, sport);
         this.skips[msgs] = skip;
         this.msgH[msgs] = h;
         this.msgVtep[msgs] = v;
@@ -243,14 +177,14 @@ export class VxlanLink extends BurstLink {
         msgs++;
       }
     }
-    const r = this.nio.sendEncap(this.bind, this.sendFd, this.msgH, 0, msgs, this.msgAddrs, heads, STRIDE, this.headLens, this.skips);
-    const cv = vt.values, slice = this.slice, frame = this.msgFrame;
+    const r = this.nio.sendEncap(this.bind, this.sendFd, this.msgH, 0, msgs, this.msgAddrs, this.heads, STRIDE, this.headLens, this.skips);
+    const cv = vt.values, slice = codec.slice, frame = this.msgFrame;
     if (r < 0) {
       // The first frame failed: each of its datagrams is a drop at its VTEP.
       for (let i = 0; i < msgs && frame[i] === 0; i++) cv[vt.row(slice, this.msgVtep[i]) + VC_TX_DROPS]++;
       return r;
     }
-    for (let i = 0; i < r; i++) { const row = vt.row(slice, this.msgVtep[i]); cv[row + VC_TX_PACKETS]++; cv[row + VC_TX_BYTES] += pool.len[this.msgH[i]] - (tagged ? 4 : 0); }
+    for (let i = 0; i < r; i++) { const row = vt.row(slice, this.msgVtep[i]); cv[row + VC_TX_PACKETS]++; cv[row + VC_TX_BYTES] += codec.innerLen(pool, this.msgH[i]); }
     if (r === 0) return 0;
     // A frame that reached some of its VTEPs counts as sent; its other datagrams are drops there.
     const last = frame[r - 1];

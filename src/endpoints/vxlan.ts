@@ -5,106 +5,61 @@
 // the flood list (`remotes`) when it is unknown, a broadcast or a multicast; `static` entries
 // put a MAC behind a VTEP for good. Datagrams are sent over a raw IPv4 socket so each flow gets
 // a source port of its own (sourcePorts "flow", as Linux), or from the UDP socket ("fixed").
-// The remote VTEPs and their counters are in a VtepTable (vtep-table.ts); the data path is in
-// vxlan-link.ts. A Linux `vxlan` device with the same VNI and destination port interoperates.
+// What both I/O paths share is a VxlanNetwork (vxlan-network.ts: VTEPs, flood list, static
+// entries, VNI map, the emulated access link); the per-frame work is VxlanCodec's; the native
+// data path is vxlan-link.ts, the Node dgram fallback vxlan-dgram.ts. A Linux `vxlan` device
+// with the same VNI and destination port interoperates.
 
 import ipaddr from 'ipaddr.js';
 import { LinkEndpoint } from './link-endpoint.js';
-import { LinkShare, TunnelShare } from './link.js';
+import { LinkShare } from './link.js';
 import { EndpointConfig, EndpointKind } from './registry.js';
 import { HostPort, parseHostPort } from './host-port.js';
-import { DEFAULT_SOCKET_BUFFER } from './udp.js';
-import { DEFAULT_MAX_VTEPS, MAX_VTEPS, VtepReport, VtepTable } from './vtep-table.js';
-import { ADDR_REC, errnoName, native, nativeMissing } from '../native/io.js';
+import { DEFAULT_SOCKET_BUFFER, UDP_IO_FIELD, UdpIo } from './udp.js';
+import { DEFAULT_MAX_VTEPS, MAX_VTEPS, VtepTable } from './vtep-table.js';
+import { DgramVxlanEndpoint } from './vxlan-dgram.js';
+import { DEFAULT_UNDERLAY_MTU, StaticRemote, VxlanNetwork } from './vxlan-network.js';
+import { errnoName, native, nativeMissing } from '../native/io.js';
 import { parseMac } from '../wire/bytes.js';
-import { VXLAN_IPV4_OVERHEAD, VXLAN_SRC_PORT_MAX, VXLAN_SRC_PORT_MIN } from '../wire/vxlan.js';
-import { DEFAULT_QUEUE_BYTES, LinkShaper, ShaperReport } from '../qos/link-shaper.js';
+import { VXLAN_IPV4_OVERHEAD } from '../wire/vxlan.js';
+import { DEFAULT_QUEUE_BYTES } from '../qos/link-shaper.js';
+import type { Endpoint } from './endpoint.js';
 import { brief } from '../quote.js';
-
-/** The underlay's MTU when none is configured (Ethernet). */
-export const DEFAULT_UNDERLAY_MTU = 1500;
-
-export interface VxlanOptions {
-  local: HostPort;
-  /** The flood list: address and destination port of each VTEP. */
-  remotes: HostPort[];
-  /** VNIs carried; vlans[i] is vnis[i]'s VLAN, or empty: one VNI, untagged. */
-  vnis: number[];
-  vlans: number[];
-  statics: { mac: Uint8Array; vtep: HostPort; vni: number }[];
-  mtu: number;
-  sourcePorts: 'auto' | 'flow' | 'fixed';
-  maxVteps: number;
-  bufferBytes: number;
-  /** The emulated access link: rate (Mb/s; 0: none), queue and ECN threshold (bytes on the wire; 0: no marking). */
-  rateMbps: number;
-  queueBytes: number;
-  ecnMarkBytes: number;
-}
-
-/** A static entry as the switch installs it: the MAC behind VTEP tunnel - 1, in `vlan` (null: the port's own VLAN). */
-export interface StaticRemote { vlan: number | null; mac: Uint8Array; tunnel: number }
-
-/** An address record (native/io.ts) for a VTEP. */
-function record(h: HostPort): Uint8Array {
-  const r = new Uint8Array(ADDR_REC), ip = ipaddr.parse(h.host);
-  r[0] = ip.kind() === 'ipv6' ? 6 : 4;
-  r[2] = h.port >> 8; r[3] = h.port & 0xff;
-  r.set(ip.toByteArray(), 4);
-  return r;
-}
 
 export class VxlanEndpoint extends LinkEndpoint {
   readonly kind = 'vxlan';
-  readonly o: VxlanOptions;
-  readonly vteps: VtepTable;
-  /** The VLANs the port carries as a trunk (one per VNI), or undefined: an access port. */
-  readonly trunkVlans: number[] | undefined;
-  readonly staticRemotes: StaticRemote[];
+  readonly net: VxlanNetwork;
   private rawFd = -1;
   private rawWhy = '';
-  private readonly rxStats: Float64Array | null;
-  private readonly txStats: Float64Array | null;
 
-  constructor(o: VxlanOptions) {
+  constructor(net: VxlanNetwork) {
     super();
-    this.o = o;
-    this.vteps = new VtepTable(o.maxVteps);
-    for (const r of o.remotes) this.vteps.add(record(r), true);
-    this.staticRemotes = o.statics.map((s) => ({ vlan: o.vlans.length ? o.vlans[o.vnis.indexOf(s.vni)] : null, mac: s.mac, tunnel: this.vteps.add(record(s.vtep), false) + 1 }));
-    this.trunkVlans = o.vlans.length ? o.vlans : undefined;
-    this.rxStats = o.rateMbps > 0 ? LinkShaper.newStats(true) : null;
-    this.txStats = o.rateMbps > 0 ? LinkShaper.newStats(true) : null;
+    this.net = net;
   }
+
+  get vteps(): VtepTable { return this.net.vteps; }
+  get trunkVlans(): number[] | undefined { return this.net.trunkVlans; }
+  get staticRemotes(): StaticRemote[] { return this.net.staticRemotes; }
+  tunnels(): ReturnType<VxlanNetwork['tunnels']> { return this.net.tunnels(); }
+  describe(): string { return this.net.describe(); }
 
   get ioPath(): string {
-    return this.rawFd >= 0 ? 'native VXLAN: recvmmsg, sendmmsg on a raw socket (a source port per flow)' : `native VXLAN: recvmmsg/sendmmsg from port ${this.o.local.port}${this.rawWhy ? ` (${this.rawWhy})` : ''}`;
-  }
-
-  describe(): string {
-    const nets = this.o.vlans.length ? this.o.vnis.map((v, i) => `${v}=vlan ${this.o.vlans[i]}`).join(', ') : String(this.o.vnis[0]);
-    return `vxlan ${this.o.local.host}:${this.o.local.port} vni ${nets} flood ${this.o.remotes.map((r) => `${r.host}:${r.port}`).join(', ')}`;
-  }
-
-  /** Remote VTEPs with their counters, datagrams from VTEPs that found the table full, and the emulated access link's two directions. */
-  tunnels(): { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport } } {
-    const o = this.o, link = this.rxStats && this.txStats ? { rx: LinkShaper.report(o.rateMbps, o.queueBytes, this.rxStats), tx: LinkShaper.report(o.rateMbps, o.queueBytes, this.txStats) } : undefined;
-    return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}) };
+    return this.rawFd >= 0 ? 'native VXLAN: recvmmsg, sendmmsg on a raw socket (a source port per flow)' : `native VXLAN: recvmmsg/sendmmsg from port ${this.net.o.local.port}${this.rawWhy ? ` (${this.rawWhy})` : ''}`;
   }
 
   protected openFds(): number[] {
-    const l = this.o.local;
+    const o = this.net.o, l = o.local;
     if (native === null) throw new Error(`vxlan ${l.host}:${l.port} cannot start: ${nativeMissing}`);
-    const fd = native.udpOpen(l.host, l.port, null, 0, this.o.bufferBytes);
+    const fd = native.udpOpen(l.host, l.port, null, 0, o.bufferBytes);
     if (fd < 0) throw new Error(`cannot open vxlan ${l.host}:${l.port}: ${errnoName(fd)}`);
     this.rawFd = -1;
-    if (this.o.sourcePorts !== 'fixed') {
+    if (o.sourcePorts !== 'fixed') {
       const v4 = ipaddr.parse(l.host).kind() === 'ipv4';
-      const raw = v4 ? native.rawOpen(this.o.bufferBytes) : -1;
+      const raw = v4 ? native.rawOpen(o.bufferBytes) : -1;
       if (raw >= 0) this.rawFd = raw;
       else {
         this.rawWhy = v4 ? `a raw socket for per-flow source ports: ${errnoName(raw)}` : 'per-flow source ports are IPv4 only';
-        if (this.o.sourcePorts === 'flow') { native.closeFd(fd); throw new Error(`vxlan ${l.host}:${l.port} sourcePorts "flow" cannot start: ${this.rawWhy}`); }
+        if (o.sourcePorts === 'flow') { native.closeFd(fd); throw new Error(`vxlan ${l.host}:${l.port} sourcePorts "flow" cannot start: ${this.rawWhy}`); }
       }
     }
     return [fd];
@@ -116,15 +71,14 @@ export class VxlanEndpoint extends LinkEndpoint {
   }
 
   protected share(port: number, fd: number): LinkShare {
-    const ip = ipaddr.parse(this.o.local.host);
-    const tunnel: TunnelShare = {
-      vteps: this.vteps.shared(), vnis: this.o.vnis, vlans: this.o.vlans, rawFd: this.rawFd,
-      local: ip.kind() === 'ipv4' ? ip.toByteArray() : [0, 0, 0, 0], dstPort: this.o.local.port,
-      srcPortMin: VXLAN_SRC_PORT_MIN, srcPortMax: VXLAN_SRC_PORT_MAX, mtu: this.o.mtu,
-      shape: this.rxStats && this.txStats ? { rateMbps: this.o.rateMbps, queueBytes: this.o.queueBytes, ecnBytes: this.o.ecnMarkBytes, rxStats: this.rxStats, txStats: this.txStats } : null,
-    };
-    return { type: 'vxlan', port, fd, to: null, vnetHdr: 0, tunnel };
+    return { type: 'vxlan', port, fd, to: null, vnetHdr: 0, tunnel: this.net.tunnelShare(this.rawFd) };
   }
+}
+
+/** A vxlan endpoint on the I/O path `io` asks for ("native" throws when the module is missing). */
+export function vxlanEndpoint(net: VxlanNetwork, io: UdpIo = 'auto'): Endpoint {
+  if (io === 'native' && native === null) throw new Error(`vxlan io "native": ${nativeMissing}`);
+  return io === 'dgram' || native === null ? new DgramVxlanEndpoint(net) : new VxlanEndpoint(net);
 }
 
 const hostPort = (s: string) => (parseHostPort(s) ? null : `${brief(s)} is not "IP:port" with an IP address literal (e.g. "10.0.0.1:4789")`);
@@ -136,7 +90,7 @@ const vtepOf = (s: string, port: number): HostPort => parseHostPort(s) ?? { host
 interface VxlanConfig extends EndpointConfig {
   local: string; vni?: number; vnis?: { vni: number; vlan: number }[]; remotes: string[];
   static?: { mac: string; vtep: string; vni?: number }[]; underlayMtu: number; sourcePorts: 'auto' | 'flow' | 'fixed'; maxVteps: number;
-  rateMbps?: number; queueBytes: number; ecnMarkBytes: number;
+  rateMbps?: number; queueBytes: number; ecnMarkBytes: number; io: UdpIo;
 }
 const vniSchema = { type: 'integer', min: 0, max: 16777215, doc: 'VNI' } as const;
 
@@ -159,6 +113,7 @@ export const VXLAN_KIND: EndpointKind = {
     } } }, doc: 'remote MACs fixed behind a VTEP: never aged, never moved by learning', default: [] },
     underlayMtu: { schema: { type: 'integer', min: 576, max: 65535, doc: 'bytes' }, doc: `the underlay's MTU: an outer IP datagram (inner frame + ${VXLAN_IPV4_OVERHEAD}) larger than this is not sent (txDropMtu); set the VMs' MTU to ${DEFAULT_UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD - 14} for a ${DEFAULT_UNDERLAY_MTU}-byte underlay`, default: DEFAULT_UNDERLAY_MTU },
     sourcePorts: { schema: { type: 'string', enum: ['auto', 'flow', 'fixed'] }, doc: '"flow": each flow\'s datagrams leave from a source port of its own (a raw socket: root or CAP_NET_RAW, IPv4), so the receiver\'s RSS spreads them; "fixed": from the local port; "auto": flow where possible', default: 'auto' },
+    io: UDP_IO_FIELD,
     maxVteps: { schema: { type: 'integer', min: 1, max: MAX_VTEPS, doc: 'VTEPs' }, doc: 'remote VTEPs this uplink remembers (flood list, static and learned); datagrams from further ones are taken but their MACs are learned toward the flood list (tableFull)', default: DEFAULT_MAX_VTEPS },
     rateMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'emulate a physical access link of this rate in both directions (the NIC\'s line rate out, the top-of-rack port in): frames wait in a drop-tail queue and leave as a token bucket allows, each charged its bytes on the wire (inner frame + 74: encapsulation, FCS, preamble, gap); needs workers = 1. Absent: no emulated link' },
     queueBytes: { schema: { type: 'integer', min: 4096, max: 1 << 28, doc: 'bytes' }, doc: 'the emulated link\'s queue in each direction (bytes on the wire); frames it has no room for are dropped (rxDropQueue, txDropQueue)', default: DEFAULT_QUEUE_BYTES },
@@ -187,14 +142,18 @@ export const VXLAN_KIND: EndpointKind = {
   create(e) {
     const v = e as VxlanConfig, local = parseHostPort(v.local)!;
     const vnis = v.vnis ? v.vnis.map((m) => m.vni) : [v.vni!];
-    return new VxlanEndpoint({
+    const net = new VxlanNetwork({
       local, remotes: v.remotes.map((r) => vtepOf(r, local.port)), vnis, vlans: v.vnis ? v.vnis.map((m) => m.vlan) : [],
       statics: (v.static ?? []).map((s) => ({ mac: parseMac(s.mac)!, vtep: vtepOf(s.vtep, local.port), vni: s.vni ?? vnis[0] })),
       mtu: v.underlayMtu ?? DEFAULT_UNDERLAY_MTU, sourcePorts: v.sourcePorts ?? 'auto', maxVteps: v.maxVteps ?? DEFAULT_MAX_VTEPS, bufferBytes: DEFAULT_SOCKET_BUFFER,
       rateMbps: v.rateMbps ?? 0, queueBytes: v.queueBytes ?? DEFAULT_QUEUE_BYTES, ecnMarkBytes: v.ecnMarkBytes ?? 0,
     });
+    return vxlanEndpoint(net, v.io ?? 'auto');
   },
-  attach(e) { const v = e as VxlanConfig; return `vxlan listen ${v.local}, VNI ${v.vni ?? v.vnis!.map((m) => m.vni).join(',')}, flood to ${v.remotes.join(', ')}`; },
+  attach(e) {
+    const v = e as VxlanConfig, link = v.rateMbps ? `, access link ${v.rateMbps} Mb/s with a ${v.queueBytes ?? DEFAULT_QUEUE_BYTES}-byte queue each way` : '';
+    return `vxlan listen ${v.local}, VNI ${v.vni ?? v.vnis!.map((m) => `${m.vni}=VLAN ${m.vlan}`).join(', ')}, flood to ${v.remotes.join(', ')}${link}`;
+  },
   example(e) {
     const v = e as VxlanConfig, l = parseHostPort(v.local)!, r = vtepOf(v.remotes[0], l.port), vni = v.vni ?? v.vnis![0].vni;
     return ['a Linux host joins this network with:',

@@ -4,6 +4,7 @@
 // flood list once; remote MACs are learned behind the VTEP they came from, then sent to it
 // alone, and age; a static entry wins over learning; VNIs map to VLANs; frames too large for
 // the underlay are counted; each flow leaves from a source port of its own (raw socket, root).
+// The first three run on both I/O paths (native and Node dgram).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,15 +13,19 @@ import { ManualClock } from '../../src/clock.js';
 import { Dataplane } from '../../src/datapath/dataplane.js';
 import { PortSpec } from '../../src/datapath/dataplane-options.js';
 import { MemoryEndpoint } from '../../src/endpoints/memory.js';
-import { VXLAN_KIND, VxlanEndpoint } from '../../src/endpoints/vxlan.js';
+import { VXLAN_KIND } from '../../src/endpoints/vxlan.js';
+import type { VxlanNetwork } from '../../src/endpoints/vxlan-network.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 import { requireNative } from '../helpers/native.js';
 
-const skip = requireNative();
+const nativeSkip = requireNative();
 const A = '02:00:00:00:00:0a', B = '02:00:00:00:00:0b', Z = '02:00:00:00:00:99', S = '02:00:00:00:00:05', BCAST = 'ff:ff:ff:ff:ff:ff';
 const AGING = 30;
 
-function uplink(cfg: Record<string, unknown>): VxlanEndpoint { return VXLAN_KIND.create({ type: 'vxlan', ...cfg }) as VxlanEndpoint; }
+type Uplink = PortSpec['endpoint'] & { net: VxlanNetwork; trunkVlans?: number[] };
+let io: 'native' | 'dgram' = 'native';
+function uplink(cfg: Record<string, unknown>): Uplink { return VXLAN_KIND.create({ type: 'vxlan', io, ...cfg }) as Uplink; }
+const net = (dp: Dataplane, port: number) => (dp.endpoint(port) as Uplink).net;
 
 function host(clock: ManualClock, ports: PortSpec[]): Dataplane {
   return new Dataplane({
@@ -50,8 +55,13 @@ const settle = () => new Promise((r) => setTimeout(r, 100));
 const counters = (dp: Dataplane, port: number) => dp.stats().ports[port].counters;
 const vtep = (dp: Dataplane, port: number, address: string) => dp.stats().ports[port].tunnels!.vteps.find((v) => v.address === address)!;
 
-test('floods reach each VTEP once; remote MACs are learned behind their VTEP, sent to it alone, and age', { skip }, async () => {
-  const P = 47801, clock = new ManualClock(1000);
+for (const path of ['native', 'dgram'] as const) {
+const skip = path === 'native' ? nativeSkip : false;
+const base = path === 'native' ? 0 : 10;
+
+test(`${path}: floods reach each VTEP once; remote MACs are learned behind their VTEP, sent to it alone, and age`, { skip }, async () => {
+  io = path;
+  const P = 47801 + base, clock = new ManualClock(1000);
   const c = await fakeVtep(P);
   const vmA = new MemoryEndpoint(), vmB = new MemoryEndpoint();
   const a = host(clock, [access('vm', vmA), access('up', uplink({ local: `127.0.0.2:${P}`, vni: 42, remotes: ['127.0.0.3', '127.0.0.4'] }))]);
@@ -70,7 +80,7 @@ test('floods reach each VTEP once; remote MACs are learned behind their VTEP, se
     await until('the answer at A', () => vmA.sentCount === 1);
     const learned = a.macs.entries(clock.seconds()).find((e) => e.mac === B)!;
     assert.equal(learned.port, 1);
-    assert.equal(a.endpoint(1) instanceof VxlanEndpoint && (a.endpoint(1) as VxlanEndpoint).vteps.address(learned.tunnel - 1), '127.0.0.3');
+    assert.equal(net(a, 1).vteps.address(learned.tunnel - 1), '127.0.0.3');
 
     // Known unicast goes to B's VTEP alone, cached or not.
     for (let i = 0; i < 5; i++) vmA.inject(buildFrame({ dst: B, src: A, payload: 46 + i }));
@@ -103,8 +113,9 @@ test('floods reach each VTEP once; remote MACs are learned behind their VTEP, se
   assert.equal(b.pool.available, b.pool.slots);
 });
 
-test('a static remote entry wins over learning', { skip }, async () => {
-  const P = 47802, clock = new ManualClock(1000);
+test(`${path}: a static remote entry wins over learning`, { skip }, async () => {
+  io = path;
+  const P = 47802 + base, clock = new ManualClock(1000);
   const c = await fakeVtep(P);
   const vmA = new MemoryEndpoint(), vmB = new MemoryEndpoint();
   const a = host(clock, [access('vm', vmA), access('up', uplink({ local: `127.0.0.2:${P}`, vni: 7, remotes: ['127.0.0.3'], static: [{ mac: S, vtep: '127.0.0.4' }] }))]);
@@ -116,7 +127,7 @@ test('a static remote entry wins over learning', { skip }, async () => {
     await until('the frame at A', () => vmA.sentCount === 1);
     const e = a.macs.entries(clock.seconds()).find((x) => x.mac === S)!;
     assert.equal(e.static, true);
-    assert.equal((a.endpoint(1) as VxlanEndpoint).vteps.address(e.tunnel - 1), '127.0.0.4');
+    assert.equal(net(a, 1).vteps.address(e.tunnel - 1), '127.0.0.4');
     assert.equal(a.macs.counter('moved'), 0);
     vmA.inject(buildFrame({ dst: S, src: A, payload: 46 }));
     await until('the frame to S at the plain VTEP', () => c.got.length === 1);
@@ -130,8 +141,9 @@ test('a static remote entry wins over learning', { skip }, async () => {
   }
 });
 
-test('VNIs map to VLANs both ways; a frame too large for the underlay is counted, not sent', { skip }, async () => {
-  const P = 47803, clock = new ManualClock(1000);
+test(`${path}: VNIs map to VLANs both ways; a frame too large for the underlay is counted, not sent`, { skip }, async () => {
+  io = path;
+  const P = 47803 + base, clock = new ManualClock(1000);
   const c = await fakeVtep(P);
   const vm10 = new MemoryEndpoint(), vm20 = new MemoryEndpoint();
   const up = uplink({ local: `127.0.0.2:${P}`, vnis: [{ vni: 42, vlan: 10 }, { vni: 43, vlan: 20 }], remotes: ['127.0.0.4'], underlayMtu: 1000 });
@@ -165,10 +177,13 @@ test('VNIs map to VLANs both ways; a frame too large for the underlay is counted
   assert.equal(a.pool.available, a.pool.slots);
 });
 
-const rootSkip = skip || (process.getuid?.() !== 0 ? 'per-flow source ports need a raw socket (root or CAP_NET_RAW): not root' : false);
+}
+
+const rootSkip = nativeSkip || (process.getuid?.() !== 0 ? 'per-flow source ports need a raw socket (root or CAP_NET_RAW): not root' : false);
 
 test('each inner flow leaves from a source port of its own, as Linux chooses them; fixed: the local port', { skip: rootSkip }, async () => {
   for (const mode of ['flow', 'fixed'] as const) {
+    io = 'native';
     const P = mode === 'flow' ? 47804 : 47805, clock = new ManualClock(1000);
     const c = await fakeVtep(P);
     const vm = new MemoryEndpoint();
