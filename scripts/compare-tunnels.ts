@@ -2,6 +2,8 @@
 // run, interleaved, for two systems on the same kind of topology:
 //   sluice       VM -- tap -- sluice host 1 == VXLAN over the core == sluice host 2 -- tap -- VM
 //                (scripts/testbed.ts: two sluice hosts with one VM each, no Linux host)
+//   sluice-tso   the same with virtio-net header taps: TCP's 64 KiB frames reach sluice whole and
+//                are segmented in software toward the uplink
 //   linux-vxlan  VM(vx0) == VXLAN over a veth pair == (vx0)VM: the namespaces joined by two Linux
 //                kernel vxlan devices, the kernel encapsulating in each VM's own stack
 // measured with iperf3 TCP x1 and UDP with 64-byte frames (-l 18 -b 0: received kpps and loss).
@@ -34,8 +36,8 @@ function measure(a: string, b: string, ip: string, seconds: number): Omit<Result
   return { tcp1Gbps: tcp.end.sum_received.bits_per_second / 1e9, udp64Kpps: got / udp.seconds / 1000, udp64LossPct: (100 * udp.lost_packets) / udp.packets };
 }
 
-async function sluice(seconds: number): Promise<Omit<Result, 'system' | 'run'>> {
-  const tb = await Testbed.up({ hosts: 2, vms: 1, linux: false, vni: 42, port: 4789, prefix: 'ctx' });
+async function sluice(seconds: number, tso: boolean): Promise<Omit<Result, 'system' | 'run'>> {
+  const tb = await Testbed.up({ hosts: 2, vms: 1, linux: false, vni: 42, port: 4789, prefix: 'ctx', tso });
   try {
     const [a, b] = tb.vms;
     return measure(a.ns, b.ns, b.ip, seconds);
@@ -59,17 +61,18 @@ function linuxVxlan(seconds: number): Omit<Result, 'system' | 'run'> {
   } finally { for (const ns of [A, B]) tryRun('ip', ['netns', 'del', ns]); }
 }
 
+const SYSTEMS = ['sluice', 'sluice-tso', 'linux-vxlan'];
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 async function main(): Promise<void> {
   const arg = (flag: string, def: number) => { const i = process.argv.indexOf(flag); return i > 0 ? Number(process.argv[i + 1]) : def; };
   const runs = arg('--runs', 3), seconds = arg('--seconds', 5);
   if (process.getuid?.() !== 0) throw new Error('run as root: it makes namespaces, taps and links');
-  console.log(`node ${process.version}, ${cpus().length} CPUs; ${runs} interleaved runs x {sluice, linux-vxlan}, ${seconds} s per iperf3 test`);
+  console.log(`node ${process.version}, ${cpus().length} CPUs; ${runs} interleaved runs x {${SYSTEMS.join(', ')}}, ${seconds} s per iperf3 test`);
   const results: Result[] = [];
   for (let run = 1; run <= runs; run++) {
-    for (const system of ['sluice', 'linux-vxlan']) {
-      const r = { system, run, ...(system === 'sluice' ? await sluice(seconds) : linuxVxlan(seconds)) };
+    for (const system of SYSTEMS) {
+      const r = { system, run, ...(system === 'linux-vxlan' ? linuxVxlan(seconds) : await sluice(seconds, system === 'sluice-tso')) };
       console.log(JSON.stringify(r));
       results.push(r);
     }
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
   const cell = (xs: number[], d: number) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
   console.log(`\nMedians of ${runs} interleaved runs (${seconds} s per test), min–max in brackets.\n`);
   console.log('| system | TCP x1 Gbit/s | UDP 64 B rx kpps | UDP loss % |\n|---|---:|---:|---:|');
-  for (const system of ['sluice', 'linux-vxlan']) {
+  for (const system of SYSTEMS) {
     const mine = results.filter((r) => r.system === system);
     console.log(`| ${system} | ${cell(mine.map((r) => r.tcp1Gbps), 2)} | ${cell(mine.map((r) => r.udp64Kpps), 0)} | ${cell(mine.map((r) => r.udp64LossPct), 1)} |`);
   }

@@ -4,7 +4,7 @@
 // everything down on exit, Ctrl-C or SIGTERM (no namespace, link or process left behind).
 //
 //   node dist/scripts/testbed.js up [--hosts N] [--vms M] [--linux] [--vni 42] [--port 4789]
-//                                  [--prefix tb] [--rate MBPS [--queue BYTES] [--ecn BYTES]]
+//                                  [--prefix tb] [--tso] [--rate MBPS [--queue BYTES] [--ecn BYTES]]
 //                                  [--seconds S] [--json]
 //   node dist/scripts/testbed.js down [--prefix tb]     (remove what a killed testbed left)
 //
@@ -35,6 +35,8 @@ export interface TestbedSpec {
   rateMbps?: number;
   queueBytes?: number;
   ecnMarkBytes?: number;
+  /** VM taps with virtio-net headers: TCP's 64 KiB TSO frames reach sluice whole (segmented toward the uplink). */
+  tso?: boolean;
 }
 export interface TestbedVm { host: string; ns: string; dev: string; ip: string; mac: string }
 export interface TestbedHost { name: string; kind: 'sluice' | 'linux'; underlay: string; vms: TestbedVm[]; config?: string; control?: string; log?: string }
@@ -142,7 +144,8 @@ export class Testbed {
       };
       writeFileSync(config, JSON.stringify({
         workers: 1, idleSpinMicros: 0, stats: { intervalSeconds: 0 }, control: { listen: `unix:${control}` },
-        ports: [...vms.map((v, j) => ({ name: `vm${j + 1}`, endpoint: { type: 'tap', name: v.dev } })), { name: 'uplink', endpoint: uplink }],
+        ...(s.tso ? { pool: { slots: 4096, slotSize: 67584 } } : {}),
+        ports: [...vms.map((v, j) => ({ name: `vm${j + 1}`, endpoint: { type: 'tap', name: v.dev, ...(s.tso ? { vnetHdr: true } : {}) } })), { name: 'uplink', endpoint: uplink }],
       }, null, 2));
       this.hosts.push({ name: `h${i}`, kind: 'sluice', underlay: underlay(i), vms, config, control, log });
       await this.startHost(config, log);
@@ -218,6 +221,7 @@ function parseArgs(argv: string[]): { cmd: string; spec: TestbedSpec; seconds: n
     else if (a === '--rate') spec.rateMbps = num(argv[++i], a);
     else if (a === '--queue') spec.queueBytes = num(argv[++i], a);
     else if (a === '--ecn') spec.ecnMarkBytes = num(argv[++i], a);
+    else if (a === '--tso') spec.tso = true;
     else if (a === '--seconds') seconds = num(argv[++i], a);
     else if (a === '--json') json = true;
     else throw new Error(`unknown option ${a} (see --help)`);
@@ -228,11 +232,12 @@ function parseArgs(argv: string[]): { cmd: string; spec: TestbedSpec; seconds: n
 const HELP = `testbed: several hosts on one machine joined by VXLAN (needs root, the native module, iproute2)
 
   up    [--hosts N=2] [--vms M=2] [--linux | --no-linux] [--vni 42] [--port 4789] [--prefix tb]
-        [--rate MBPS [--queue BYTES] [--ecn BYTES]] [--seconds S] [--json]
+        [--tso] [--rate MBPS [--queue BYTES] [--ecn BYTES]] [--seconds S] [--json]
         N sluice hosts (each a \`sluice run\` with M VMs in namespaces on tap ports) and a Linux host
         (a namespace behind a kernel vxlan device). Stays up until Ctrl-C (or S seconds), then tears
         everything down. --rate emulates each sluice host's access link (its uplink's rateMbps,
-        queueBytes, ecnMarkBytes). --json prints the layout as one JSON line.
+        queueBytes, ecnMarkBytes). --tso gives the VMs' taps virtio-net headers: TCP's 64 KiB
+        frames reach sluice whole and are segmented toward the uplink. --json prints the layout.
   down  [--prefix tb]   remove what a killed testbed left (processes, namespaces, links)`;
 
 async function main(): Promise<void> {
