@@ -97,16 +97,24 @@ export class DgramUdpEndpoint implements Endpoint {
   }
 
   /** Kernel receive-buffer drops for this socket (Linux /proc/net/udp), or -1 if unknown. */
-  kernelDrops(): number {
-    if (!this.sock) return this.closedKernelDrops;
-    try { return udpKernelDrops(this.sock.address().port); } catch { return -1; }
-  }
+  kernelDrops(): number { return this.sock ? socketKernelDrops(this.sock) : this.closedKernelDrops; }
 
   async close(): Promise<void> {
     const s = this.sock;
-    if (s) this.closedKernelDrops = this.kernelDrops();
     this.sock = null;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
+    if (s) this.closedKernelDrops = await closeSocket(s);
   }
+}
+
+/** Kernel receive-buffer drops of a bound dgram socket (Linux /proc/net/udp), or -1 if unknown. */
+export function socketKernelDrops(sock: dgram.Socket): number {
+  try { return udpKernelDrops(sock.address().port); } catch { return -1; }
+}
+
+/** Close `sock`; its kernel drops read just before (a port's final report comes after the close). */
+export async function closeSocket(sock: dgram.Socket): Promise<number> {
+  const drops = socketKernelDrops(sock);
+  await new Promise<void>((r) => sock.close(() => r()));
+  return drops;
 }
 

@@ -13,7 +13,7 @@
 import dgram from 'node:dgram';
 import ipaddr from 'ipaddr.js';
 import { Endpoint, PortIo, TOO_BIG } from './endpoint.js';
-import { udpKernelDrops } from './peer-down.js';
+import { closeSocket, socketKernelDrops } from './udp-dgram.js';
 import { VC_TX_BYTES, VC_TX_DROPS, VC_TX_PACKETS } from './vtep-table.js';
 import { MAX_HEADER, NO_VNI, VxlanCodec } from './vxlan-codec.js';
 import { NO_VNI_SEND } from './vxlan-link.js';
@@ -125,15 +125,11 @@ export class DgramVxlanEndpoint implements Endpoint {
   }
 
   /** Kernel receive-buffer drops for this socket (Linux /proc/net/udp), or -1 if unknown. */
-  kernelDrops(): number {
-    if (!this.sock) return this.closedKernelDrops;
-    try { return udpKernelDrops(this.sock.address().port); } catch { return -1; }
-  }
+  kernelDrops(): number { return this.sock ? socketKernelDrops(this.sock) : this.closedKernelDrops; }
 
   async close(): Promise<void> {
     const s = this.sock;
-    if (s) this.closedKernelDrops = this.kernelDrops();
     this.sock = null;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
+    if (s) this.closedKernelDrops = await closeSocket(s);
   }
 }
