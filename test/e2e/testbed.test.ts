@@ -21,7 +21,7 @@ const TESTBED = new URL('../../scripts/testbed.js', import.meta.url).pathname;
 const missing = ['iperf3', 'ping', 'tcpdump', 'tshark', 'bridge'].filter((c) => !have(c));
 const skip = requireRoot() || requireNative() || (missing.length ? `${missing.join(', ')} not installed` : false);
 
-test('two sluice hosts and a Linux VXLAN host: every VM pair pings, iperf3 TCP crosses every kind of tunnel, tshark decodes it, nothing is left', { skip, timeout: 300_000 }, async () => {
+test('two sluice hosts and a Linux VXLAN host: every VM pair pings, iperf3 TCP crosses every kind of tunnel, tshark decodes it, nothing is left', { skip, timeout: 300_000 }, async (t) => {
   const tb = spawn(process.execPath, [TESTBED, 'up', '--hosts', '2', '--vms', '2', '--linux', '--prefix', PREFIX, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   tb.stdout.on('data', (d) => { out += d; });
@@ -43,13 +43,16 @@ test('two sluice hosts and a Linux VXLAN host: every VM pair pings, iperf3 TCP c
     const pcap = join(dir, 'tunnel.pcap');
     capture = spawn('tcpdump', ['-i', 'any', '-w', pcap, '-U', 'udp port 4789'], { stdio: 'ignore' });
     await sleep(1000);
+    let pairs = 0;
     for (const a of vms) {
       for (const b of vms) {
         if (a === b) continue;
         const r = ping(a.ns, b.ip, 3, 0.05);
         assert.equal(r.received, 3, `${a.host} ${a.ip} -> ${b.host} ${b.ip}: ${r.received}/3`);
+        pairs++;
       }
     }
+    t.diagnostic(`ping: ${pairs} ordered VM pairs, 3 of 3 answered each`);
     await sleep(500);
     capture.kill('SIGINT');
     await new Promise((r) => capture!.on('exit', r));
@@ -58,6 +61,7 @@ test('two sluice hosts and a Linux VXLAN host: every VM pair pings, iperf3 TCP c
     const fromSluice = fields.filter((f) => f[1] === '10.200.0.11' || f[1] === '10.200.0.12');
     assert.ok(fromSluice.length >= 40, `datagrams from sluice hosts in the capture: ${fromSluice.length}`);
     assert.ok(fields.every((f) => f[0] === '42'), `every datagram decodes as VXLAN with VNI 42: ${[...new Set(fields.map((f) => f[0]))]}`);
+    t.diagnostic(`tshark: ${fields.length} datagrams read as VXLAN, ${fromSluice.length} from the sluice hosts, VNIs ${[...new Set(fields.map((f) => f[0]))].join(',')}`);
     const bad = fields.filter((f) => f[2] !== '' || f[3].split(',').includes('error'));
     assert.equal(bad.length, 0, `no malformed packet, no error: ${bad.map((f) => f.join(' ')).join('; ')}`);
 
@@ -70,6 +74,7 @@ test('two sluice hosts and a Linux VXLAN host: every VM pair pings, iperf3 TCP c
       await sleep(300);
       try {
         const r = JSON.parse(inNs(from.ns, ['iperf3', '-c', to.ip, '-p', String(port), '-t', '2', '-J'], 30000));
+        t.diagnostic(`TCP ${from.host} ${from.ip} -> ${to.host} ${to.ip}: ${(r.end.sum_received.bits_per_second / 1e6).toFixed(0)} Mbit/s`);
         assert.ok(r.end.sum_received.bytes > 2_000_000, `TCP ${from.host} -> ${to.host}: ${r.end.sum_received.bytes} bytes`);
       } finally { server.kill(); }
       port++;
