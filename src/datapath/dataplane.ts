@@ -110,6 +110,7 @@ export class Dataplane {
     this.ports = new PortTable(o.ports.length);
     o.ports.forEach((p, i) => {
       this.ports.configure(i, p.vlan);
+      if (p.endpoint.tunnels !== undefined) this.ports.markTunnel(i);
       if (p.macLimit !== undefined) this.macs.portLimit[i] = p.macLimit;
       for (const r of p.endpoint.staticRemotes ?? []) {
         const m = r.mac;

@@ -9,7 +9,8 @@
 export const MAX_PORTS = 256;
 export const MODE_ACCESS = 0;
 export const MODE_TRUNK = 1;
-const INTS = 8; // enabled, mode, accessVlan, nativeVlan (-1: none), macLimit, (spare...)
+const INTS = 8; // enabled, mode, accessVlan, nativeVlan (-1: none), macLimit, tunnel, (spare...)
+const TUNNEL = 5;
 const BITMAP_INTS = 128; // 4096 VLAN bits
 
 export interface PortVlanConfig {
@@ -64,6 +65,14 @@ export class PortTable {
   }
 
   private allow(p: number, vlan: number): void { this.allowed[p * BITMAP_INTS + (vlan >>> 5)] |= 1 << (vlan & 31); }
+
+  /** Mark port p a tunnel uplink: its frames come from remote VTEPs (pool.tunnel), which learning must follow. */
+  markTunnel(p: number): void { Atomics.store(this.cfg, p * INTS + TUNNEL, 1); Atomics.add(this.gen, 0, 1); }
+  /** Is any port a tunnel uplink? */
+  get anyTunnel(): boolean {
+    for (let p = 0; p < this.count; p++) if (this.cfg[p * INTS + TUNNEL] === 1) return true;
+    return false;
+  }
 
   /** Enable or disable forwarding to and from port p. */
   setEnabled(p: number, on: boolean): void { Atomics.store(this.cfg, p * INTS, on ? 1 : 0); Atomics.add(this.gen, 0, 1); }

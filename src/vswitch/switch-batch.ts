@@ -66,6 +66,8 @@ export class SwitchBatch {
   readonly outcomes: CompiledOutcomes | null;
   /** Bound extensions; null: none. */
   readonly ext: ExtensionStack | null;
+  /** Some port is a tunnel uplink: cached decisions must check that a source MAC still comes from the same remote VTEP. */
+  readonly tunnels: boolean;
 
   // The batch: handles[0..n), its time in whole seconds.
   handles: Int32Array = new Int32Array(0);
@@ -140,6 +142,7 @@ export class SwitchBatch {
     this.flowStage = flow;
     this.outcomes = flow !== null ? new CompiledOutcomes(flow.decisions) : null;
     this.ext = ext;
+    this.tunnels = ports.anyTunnel;
     const np = ports.count, maxPairs = BATCH_MAX * (np + 1);
     this.pairPos = new Int32Array(maxPairs);
     this.pairPort = new Int32Array(maxPairs);

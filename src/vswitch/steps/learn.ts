@@ -12,7 +12,7 @@ import { DROP, PipelineStep, SwitchBatch } from '../switch-batch.js';
 export const learn: PipelineStep = {
   name: 'learn',
   run(b: SwitchBatch): void {
-    const k = b.keys, macs = b.macs, n = b.n, now = b.now, dest = b.dest, batch = b.handles, at = b.at, vlan = b.vlan, tunnel = b.pool.tunnel;
+    const k = b.keys, macs = b.macs, n = b.n, now = b.now, dest = b.dest, batch = b.handles, at = b.at, vlan = b.vlan, tunnel = b.pool.tunnel, tunnels = b.tunnels;
     let slow = 0, nFast = 0;
     if (b.flow === null) {
       // learnOne without the notes for a flow decision (nothing is cached here: fewer stores).
@@ -22,7 +22,7 @@ export const learn: PipelineStep = {
         const h = batch[i];
         const inp = k.inPort[h];
         if ((k.srcMacHi[h] & 0x100) !== 0) { dest[i] = DROP; b.dropLater(h, inp, at.dropSrcMacGroup); continue; }
-        if (macs.learn(vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now, tunnel[h]) === LEARN_PORT_LIMIT) { dest[i] = DROP; b.dropLater(h, inp, at.dropMacLimit); }
+        if (macs.learn(vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, now, tunnels ? tunnel[h] : 0) === LEARN_PORT_LIMIT) { dest[i] = DROP; b.dropLater(h, inp, at.dropMacLimit); }
       }
       b.slow = slow;
       return;
@@ -33,7 +33,7 @@ export const learn: PipelineStep = {
       if (dest[i] === DROP) continue;
       const d = dec[i];
       if (d >= 0 && b.fd!.complete[d] !== 0 && (noDivert || diverted[i] === 0) && (so.dstSlot[d] < 0 || !macs.expired(so.dstSlot[d], now)) &&
-        !macs.tunnelMoved(so.srcSlot[d], tunnel[batch[i]])) {
+        (!tunnels || !macs.tunnelMoved(so.srcSlot[d], tunnel[batch[i]]))) {
         fast[i] = 1; nFast++; macs.refresh(so.srcSlot[d], now);
         continue;
       }
@@ -65,7 +65,7 @@ function learnOne(b: SwitchBatch, i: number): void {
   const k = b.keys, h = b.handles[i], inp = k.inPort[h], at = b.at;
   b.swDrop[i] = -1; b.swFlags[i] = 0; b.srcSlot[i] = -1; b.dstSlot[i] = -1;
   if ((k.srcMacHi[h] & 0x100) !== 0) { b.dest[i] = DROP; b.swDrop[i] = at.dropSrcMacGroup; b.dropLater(h, inp, at.dropSrcMacGroup); return; }
-  const slot = b.macs.learn(b.vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, b.now, b.pool.tunnel[h]);
+  const slot = b.macs.learn(b.vlan[i], k.srcMacHi[h], k.srcMacLo[h], inp, b.now, b.tunnels ? b.pool.tunnel[h] : 0);
   if (slot === LEARN_PORT_LIMIT) { b.dest[i] = DROP; b.swDrop[i] = at.dropMacLimit; b.dropLater(h, inp, at.dropMacLimit); return; }
   b.srcSlot[i] = slot; // LEARN_TABLE_FULL (negative): nothing to refresh
 }

@@ -51,7 +51,7 @@ export const listPairs: PipelineStep = {
       if (forwards === 0) { c[inp * nc + at.dropNoDestination]++; swFlags[i] |= SWF_NO_DESTINATION; }
       const tagged = k.vlanCount[h] !== 0;
       const strip = vd !== null && vd.stripVlan;
-      const tunnel = d >= 0 ? b.macs.tunnelAt(b.dstSlot[i]) << TUNNEL_SHIFT : 0;
+      const tunnel = d >= 0 && b.tunnels ? b.macs.tunnelAt(b.dstSlot[i]) << TUNNEL_SHIFT : 0;
       for (let j = 0; j < m; j++) {
         pairPos[pairs] = i; pairPort[pairs] = list[j]; pairGone[pairs] = 0;
         pairOp[pairs] = j < forwards ? tagOp(b, list[j], h, v, tagged, strip) | tunnel : -1 - TAG_KEEP;
