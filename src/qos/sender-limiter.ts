@@ -1,0 +1,95 @@
+// SenderLimiter: the sending host's half of predictable bandwidth — the rate one (source VM,
+// destination VM) pair may send at, set by the grants the destination's host sends back
+// (congestion-detector.ts computes them; a notification carries one with a sequence number).
+//
+// The receiving host grants every active pair at least once per `keepaliveUs` while traffic
+// flows: the detector's rate while its downlink is congested, the line rate while it is not. So
+// a sender can tell "no congestion" (a line-rate grant: it goes back to line rate, which keeps the
+// link work-conserving) from "feedback lost" (no grant at all: after `lostAfter` keepalive
+// periods its rate halves once per period, down to the pair's guarantee — never to zero, and
+// never above the last grant, since without feedback it only decreases).
+//
+// A grant is taken when its sequence number is newer than the last one taken (a replayed or
+// reordered one is refused: 'stale'); the rate changes at most once per `minUpdateUs`, and a
+// grant arriving sooner is held and applied at the next tick after that (the latest one wins).
+// Time is the caller's (microseconds): the same in virtual time and in the datapath loop.
+
+export interface LimiterConfig {
+  /** The sender's line rate (its access link), bits per second. */
+  lineBps: number;
+  /** The lowest rate feedback loss brings it to (the pair's guarantee), bits per second; > 0. */
+  guaranteeBps: number;
+  /** How often the receiving host grants an active pair at least, µs (default 1,000). */
+  keepaliveUs?: number;
+  /** Keepalive periods without a grant after which feedback counts as lost (default 3). */
+  lostAfter?: number;
+  /** Shortest time between two rate changes, µs (default 120). */
+  minUpdateUs?: number;
+}
+
+export type GrantResult = 'taken' | 'held' | 'stale';
+
+export class SenderLimiter {
+  readonly lineBps: number;
+  readonly guaranteeBps: number;
+  readonly keepaliveUs: number;
+  readonly lostAfter: number;
+  readonly minUpdateUs: number;
+  /** The rate the pair may send at now, bits per second. */
+  rate: number;
+  /** The last grant taken (bits per second), and the sequence number it came with. */
+  lastGrant: number;
+  seq = -1;
+  private lastGrantUs = -1;
+  private lastChangeUs = -Infinity;
+  private lastDecayUs = -1;
+  private pending = -1;
+  /** Grants refused as stale, rate halvings for lost feedback. */
+  stale = 0;
+  decays = 0;
+
+  constructor(c: LimiterConfig) {
+    if (!(c.lineBps > 0)) throw new RangeError(`lineBps: ${c.lineBps} is not a positive rate`);
+    if (!(c.guaranteeBps > 0) || c.guaranteeBps > c.lineBps) throw new RangeError(`guaranteeBps: ${c.guaranteeBps} must be positive and at most the line rate`);
+    this.lineBps = c.lineBps;
+    this.guaranteeBps = c.guaranteeBps;
+    this.keepaliveUs = c.keepaliveUs ?? 1000;
+    this.lostAfter = c.lostAfter ?? 3;
+    this.minUpdateUs = c.minUpdateUs ?? 120;
+    this.rate = c.lineBps;
+    this.lastGrant = c.lineBps;
+  }
+
+  /** A grant of `bps` with sequence number `seq` arrived at `nowUs`. */
+  grant(bps: number, seq: number, nowUs: number): GrantResult {
+    if (seq <= this.seq) { this.stale++; return 'stale'; }
+    this.seq = seq;
+    this.lastGrantUs = nowUs;
+    const g = bps < this.guaranteeBps ? this.guaranteeBps : bps > this.lineBps ? this.lineBps : bps;
+    this.lastGrant = g;
+    if (nowUs - this.lastChangeUs < this.minUpdateUs) { this.pending = g; return 'held'; }
+    this.set(g, nowUs);
+    return 'taken';
+  }
+
+  /** Advance to `nowUs`: apply a held grant, or decay when feedback is lost. */
+  tick(nowUs: number): void {
+    if (this.pending >= 0 && nowUs - this.lastChangeUs >= this.minUpdateUs) { this.set(this.pending, nowUs); return; }
+    if (this.lastGrantUs < 0 || this.rate <= this.guaranteeBps) return;
+    if (nowUs - this.lastGrantUs < this.lostAfter * this.keepaliveUs) return;
+    if (this.lastDecayUs >= 0 && nowUs - this.lastDecayUs < this.keepaliveUs) return;
+    const r = this.rate / 2;
+    this.set(r < this.guaranteeBps ? this.guaranteeBps : r, nowUs);
+    this.lastDecayUs = nowUs;
+    this.decays++;
+  }
+
+  /** Has no grant come for `lostAfter` keepalive periods (feedback lost)? */
+  lost(nowUs: number): boolean { return this.lastGrantUs >= 0 && nowUs - this.lastGrantUs >= this.lostAfter * this.keepaliveUs; }
+
+  private set(bps: number, nowUs: number): void {
+    this.rate = bps;
+    this.pending = -1;
+    this.lastChangeUs = nowUs;
+  }
+}
