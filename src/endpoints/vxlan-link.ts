@@ -85,9 +85,9 @@ export class VxlanLink extends BurstLink {
   protected override deliver(handles: Int32Array, n: number): void {
     const q = this.rxShaper;
     if (q === null) { this.io.receiveBurst(handles, n); return; }
-    const pool = this.io.pool;
+    const pool = this.io.pool, now = systemClock.micros();
     let refused = 0;
-    for (let i = 0; i < n; i++) if (!q.offer(pool, handles[i])) { pool.free(handles[i]); refused++; }
+    for (let i = 0; i < n; i++) if (!q.offer(pool, handles[i], 0, now)) { pool.free(handles[i]); refused++; }
     if (refused !== 0) { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxDropQueue] += refused; }
   }
 
@@ -153,7 +153,8 @@ export class VxlanLink extends BurstLink {
     if (m === 0) return;
     const q = this.txShaper;
     if (q === null) { super.sendBurst(this.fit, m, this.fitTunnels); return; }
-    for (let i = 0; i < m; i++) if (!q.offer(pool, this.fit[i], this.fitTunnels[i])) this.io.sent(this.fit[i], QUEUE_FULL);
+    const now = systemClock.micros();
+    for (let i = 0; i < m; i++) if (!q.offer(pool, this.fit[i], this.fitTunnels[i], now)) this.io.sent(this.fit[i], QUEUE_FULL);
     this.service();
   }
 

@@ -16,9 +16,11 @@
 //
 // Counters (a Float64Array the caller may put in shared memory, so another thread can report
 // them; one writer: the thread that runs the link): passed frames and wire bytes, dropped (queue
-// full) frames and bytes, ECN marks; the depth now and its high mark; and a trace of wire bytes
-// passed per whole second (of the caller's clock), the last WINDOWS seconds, so an experiment can
-// check the rate over 1 s windows without sampling jitter.
+// full) frames and bytes, ECN marks; the depth now and its high mark; and a trace per whole second
+// (of the caller's clock), the last WINDOWS seconds: wire bytes passed and the time the link had
+// nothing to send — so an experiment can check the rate over 1 s windows without sampling jitter,
+// and tell a link that fell short from a source that stopped offering (the link delivers
+// rate × (1 s − idle)).
 
 import { PacketPool } from '../nic/pool.js';
 
@@ -28,15 +30,19 @@ export const DEFAULT_QUEUE_BYTES = 262144;
 export const WINDOWS = 64;
 // Stats slots: depth, high mark, passed frames/bytes, dropped frames/bytes, ECN marks, then the
 // trace: WINDOWS seconds, WINDOWS byte counts.
-const DEPTH = 0, MAX_DEPTH = 1, PASS_P = 2, PASS_B = 3, DROP_P = 4, DROP_B = 5, ECN = 6, WIN_S = 8, WIN_B = WIN_S + WINDOWS;
+const DEPTH = 0, MAX_DEPTH = 1, PASS_P = 2, PASS_B = 3, DROP_P = 4, DROP_B = 5, ECN = 6, WIN_S = 8, WIN_B = WIN_S + WINDOWS, WIN_I = WIN_B + WINDOWS;
 /** Float64 slots a shaper's stats take. */
-export const SHAPER_STATS = WIN_B + WINDOWS;
+export const SHAPER_STATS = WIN_I + WINDOWS;
 
 export interface ShaperReport {
   rateMbps: number; queueBytes: number; depthBytes: number; maxDepthBytes: number;
   passedPackets: number; passedBytes: number; droppedPackets: number; droppedBytes: number; ecnMarked: number;
-  /** Wire bytes passed in each of the last whole seconds (oldest first; the current second last). */
-  perSecond: { second: number; bytes: number }[];
+  /**
+   * Each of the last whole seconds (oldest first; the current second last): wire bytes passed,
+   * and the microseconds the link had nothing to send (its queue empty and its last frame
+   * out) — so bytes ≈ rate × (1 s − idle) is the link's accuracy whatever its offered load did.
+   */
+  perSecond: { second: number; bytes: number; idleUs: number }[];
 }
 
 export class LinkShaper {
@@ -56,6 +62,8 @@ export class LinkShaper {
   private head = 0;
   private tail = 0;
   private depth = 0;
+  /** When the last frame released is out on the wire (µs): an arrival after it ends an idle stretch. */
+  private busyUntil = -1;
   /** The counters (SHAPER_STATS slots). */
   readonly stats: Float64Array;
 
@@ -94,9 +102,13 @@ export class LinkShaper {
   /** Wire bytes waiting. */
   get depthBytes(): number { return this.depth; }
 
-  /** Queue h (with `tag`, handed back with it) if it fits; false: the queue is full (counted; the caller drops h). */
-  offer(pool: PacketPool, h: number, tag = 0): boolean {
+  /**
+   * Queue h (with `tag`, handed back with it) if it fits; false: the queue is full (counted; the
+   * caller drops h). `nowUs` (read once per burst; -1: not traced) ends an idle stretch.
+   */
+  offer(pool: PacketPool, h: number, tag = 0, nowUs = -1): boolean {
     const c = pool.len[h] + this.overhead, st = this.stats;
+    if (nowUs >= 0 && this.head === this.tail && this.busyUntil >= 0 && nowUs > this.busyUntil) { this.traceIdle(this.busyUntil, nowUs); this.busyUntil = nowUs; }
     if (this.depth + c > this.queueBytes) { st[DROP_P]++; st[DROP_B] += c; return false; }
     if (this.ecnBytes !== 0 && this.depth >= this.ecnBytes && markCe(pool, h)) st[ECN]++;
     const t = this.tail & this.mask;
@@ -121,6 +133,8 @@ export class LinkShaper {
     }
     const st = this.stats;
     let n = 0, bytes = 0;
+    if (this.head === this.tail) return 0;
+    if (this.busyUntil < nowUs) this.busyUntil = nowUs; // waiting frames: the link is not idle
     while (n < max && this.head !== this.tail) {
       const s = this.head & this.mask, c = this.charge[s];
       if (this.tokens < c) break;
@@ -131,13 +145,27 @@ export class LinkShaper {
       bytes += c;
     }
     if (n === 0) return 0;
+    this.busyUntil += bytes / this.perUs;
     this.depth -= bytes;
     st[DEPTH] = this.depth; st[PASS_P] += n; st[PASS_B] += bytes;
-    // The trace: this second's window.
-    const sec = Math.floor(nowUs / 1e6), w = sec % WINDOWS;
-    if (st[WIN_S + w] !== sec) { st[WIN_S + w] = sec; st[WIN_B + w] = 0; }
-    st[WIN_B + w] += bytes;
+    st[WIN_B + this.window(Math.floor(nowUs / 1e6))] += bytes;
     return n;
+  }
+
+  // The trace's slot for whole second `sec`, started afresh when it held an older second.
+  private window(sec: number): number {
+    const st = this.stats, w = sec % WINDOWS;
+    if (st[WIN_S + w] !== sec) { st[WIN_S + w] = sec; st[WIN_B + w] = 0; st[WIN_I + w] = 0; }
+    return w;
+  }
+
+  // The link had nothing to send from `from` to `to` (µs): add it to the seconds it spans.
+  private traceIdle(from: number, to: number): void {
+    for (let t = from; t < to;) {
+      const sec = Math.floor(t / 1e6), end = Math.min(to, (sec + 1) * 1e6);
+      this.stats[WIN_I + this.window(sec)] += end - t;
+      t = end;
+    }
   }
 
   /** Remove every frame still queued into out (handles), oldest first (at stop: the caller frees them). */
@@ -149,8 +177,8 @@ export class LinkShaper {
 
   /** A shaper's report from its stats (any thread). */
   static report(rateMbps: number, queueBytes: number, st: Float64Array): ShaperReport {
-    const perSecond: { second: number; bytes: number }[] = [];
-    for (let i = 0; i < WINDOWS; i++) if (st[WIN_S + i] >= 0) perSecond.push({ second: st[WIN_S + i], bytes: st[WIN_B + i] });
+    const perSecond: { second: number; bytes: number; idleUs: number }[] = [];
+    for (let i = 0; i < WINDOWS; i++) if (st[WIN_S + i] >= 0) perSecond.push({ second: st[WIN_S + i], bytes: st[WIN_B + i], idleUs: Math.round(st[WIN_I + i]) });
     perSecond.sort((a, b) => a.second - b.second);
     return {
       rateMbps, queueBytes, depthBytes: st[DEPTH], maxDepthBytes: st[MAX_DEPTH], passedPackets: st[PASS_P], passedBytes: st[PASS_B],

@@ -1,7 +1,8 @@
 // An emulated access link (uplink rateMbps): a sluice host with one VM and a Linux host on the
 // testbed, the sluice host's link at 100 Mb/s with a 64 KB queue. An iperf3 UDP flood at twice
 // the rate from the Linux host into the VM is held to the rate — every whole second of the
-// flood within 1% on the receive side of the link, in bytes on the wire — the queue never holds
+// flood within 1% on the receive side of the link, in bytes on the wire, counted over the time
+// the link had something to send (the shaper's trace says how long its queue was empty) — the queue never holds
 // more than its bytes, and the excess is dropped and counted (rxDropQueue); the same flood out
 // of the VM, on the transmit side. The VM's iperf3 sees the matching goodput. Needs root, the
 // native module and iperf3.
@@ -30,7 +31,7 @@ async function link(control: string): Promise<{ rx: ShaperReport; tx: ShaperRepo
 // wall-clock seconds around the client's run; its first second goes to iperf3's start (the
 // control connection, then the flood) and its last may end early, so one more is left out at
 // each end.
-function floodSeconds(r: ShaperReport, from: number, to: number): { second: number; bytes: number }[] {
+function floodSeconds(r: ShaperReport, from: number, to: number): ShaperReport['perSecond'] {
   return r.perSecond.filter((w) => w.second > from + 1 && w.second < to - 2);
 }
 
@@ -50,11 +51,16 @@ test('a UDP flood at twice the access link\'s rate is held to it within 1% per s
       const l = await link(host.control!);
       const r = l[dir];
       const whole = floodSeconds(r, t0, t1);
-      t.diagnostic(`${dir}: per second ${whole.map((w) => (w.bytes * 8 / 1e6).toFixed(2)).join(', ')} Mb/s on the wire; queue max ${r.maxDepthBytes} B; dropped ${r.droppedPackets}`);
+      t.diagnostic(`${dir}: per second ${whole.map((w) => `${(w.bytes * 8 / 1e6).toFixed(2)} Mb/s (idle ${(w.idleUs / 1000).toFixed(1)} ms)`).join(', ')} on the wire; queue max ${r.maxDepthBytes} B; dropped ${r.droppedPackets}`);
       assert.ok(whole.length >= 3, `${dir}: ${whole.length} whole seconds of flood in the trace (${JSON.stringify(r.perSecond)}, flood ${t0}..${t1})`);
       for (const w of whole) {
-        const err = Math.abs(w.bytes * 8 - RATE * 1e6) / (RATE * 1e6);
-        assert.ok(err < 0.01, `${dir} second ${w.second}: ${(w.bytes * 8 / 1e6).toFixed(2)} Mb/s on the wire, ${(err * 100).toFixed(2)}% off ${RATE} (flood ${t0}..${t1}; trace ${JSON.stringify(r.perSecond)})`);
+        // The link carries its rate whenever it has something to send: rate x (1 s - idle), where
+        // idle is time its queue was empty (the source paused: on 2 cores the flooding iperf3 is
+        // sometimes descheduled for longer than the queue lasts). Never more than the rate.
+        const bits = w.bytes * 8, busy = RATE * 1e6 * (1 - w.idleUs / 1e6);
+        assert.ok(bits <= RATE * 1e6 * 1.01, `${dir} second ${w.second}: ${(bits / 1e6).toFixed(2)} Mb/s, above the rate`);
+        const err = Math.abs(bits - busy) / (RATE * 1e6);
+        assert.ok(err < 0.01, `${dir} second ${w.second}: ${(bits / 1e6).toFixed(2)} Mb/s on the wire with ${w.idleUs} µs idle, ${(err * 100).toFixed(2)}% off the rate over its busy time (flood ${t0}..${t1}; trace ${JSON.stringify(r.perSecond)})`);
       }
       assert.ok(r.maxDepthBytes <= QUEUE && r.maxDepthBytes > QUEUE / 2, `${dir}: the queue held at most ${r.maxDepthBytes} of ${QUEUE} bytes`);
       assert.ok(r.droppedPackets > 1000, `${dir}: ${r.droppedPackets} frames over the rate dropped`);

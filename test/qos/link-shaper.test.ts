@@ -93,3 +93,28 @@ test('a queue that cannot hold one frame, or a rate that is not positive, is ref
   assert.throws(() => new LinkShaper(0, 100000, OVERHEAD), /rateMbps/);
   assert.throws(() => new LinkShaper(10, 1000, OVERHEAD, 0, 1518), /queueBytes/);
 });
+
+test('the trace tells a link that fell short from a source that stopped: bytes = rate x (1 s - idle) within 1%, in on/off seconds', () => {
+  const pool = new PacketPool(4096, 2048);
+  const rateMbps = 50, sh = new LinkShaper(rateMbps, 65536, OVERHEAD, 0, pool.maxFrame);
+  const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', payload: 1000 }), wire = f.length + OVERHEAD;
+  const out = new Int32Array(256);
+  let owed = 0;
+  // 4 s from t = 1 s; in each second the source offers twice the rate for the first 300 ms only.
+  for (let now = 1e6; now < 5e6; now += 9) {
+    const on = now % 1e6 < 300_000;
+    for (owed += on ? ((2 * rateMbps) / 8 / wire) * 9 : 0; owed >= 1; owed--) {
+      const h = pool.allocFrom(f, 0, f.length);
+      if (!sh.offer(pool, h, 0, now)) pool.free(h);
+    }
+    const k = sh.release(now, out, out.length);
+    for (let i = 0; i < k; i++) pool.free(out[i]);
+  }
+  const secs = LinkShaper.report(rateMbps, 65536, sh.stats).perSecond.filter((w) => w.second >= 2 && w.second <= 3);
+  assert.equal(secs.length, 2);
+  for (const w of secs) {
+    const expect = (rateMbps / 8) * (1e6 - w.idleUs);
+    assert.ok(w.idleUs > 600_000 && w.idleUs < 700_000, `second ${w.second}: idle ${w.idleUs} µs (the source stops at 300 ms; the queue drains ~10 ms later)`);
+    assert.ok(Math.abs(w.bytes - expect) <= 0.01 * (rateMbps / 8) * 1e6, `second ${w.second}: ${w.bytes} bytes, rate x busy time ${expect.toFixed(0)}`);
+  }
+});
