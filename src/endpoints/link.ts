@@ -51,7 +51,7 @@ export interface PortLink {
   sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void;
   /** Give the slots kept for receives back to the pool (the descriptor stays open). */
   release(): void;
-  /** A link with queues of its own (an emulated access link): send what they may release now; frames moved. */
+  /** A link with a transmit queue of its own (an emulated access link): send what it may release now; frames moved. (Its receive queue is released by pull.) */
   service?(): number;
   /** Frames wait in its queues (its thread must keep turning instead of sleeping). */
   backlog?(): boolean;

@@ -20,9 +20,10 @@
 // header area, the frame is sent from after the tag).
 //
 // Access link emulation (tunnel.shape): received frames wait in a receive LinkShaper (the
-// top-of-rack port toward this host) before they reach the switch, frames to send in a transmit
-// one (the NIC's line rate); each is served as its tokens allow whenever the thread turns
-// (service()), and the thread keeps turning while either holds frames (backlog()). A frame is
+// top-of-rack port toward this host) before they reach the switch — released in pull(), whose
+// count tells the thread to publish them — and frames to send in a transmit one (the NIC's line
+// rate) — released in service(), after each transmit. Both are served as their tokens allow
+// whenever the thread turns, and it keeps turning while either holds frames (backlog()). A frame is
 // charged its bytes on the wire: inner frame + WIRE_OVERHEAD.
 //
 // Counters: a frame too large for the underlay once encapsulated (mtu) is txDropMtu; one the
@@ -93,16 +94,20 @@ export class VxlanLink extends BurstLink {
 
   override pull(budget: number): number {
     const n = super.pull(budget);
-    return this.rxShaper === null ? n : n + this.service();
-  }
-
-  /** Release what the emulated link's tokens allow now, both ways; frames moved. */
-  service(): number {
-    const rx = this.rxShaper, tx = this.txShaper;
-    if (rx === null || tx === null) return 0;
-    const now = systemClock.micros();
+    if (this.rxShaper === null) return n;
+    // Released here, not in service(): what pull returns is what the thread's NIC then publishes.
+    const rx = this.rxShaper, now = systemClock.micros();
     let moved = 0;
     for (let k; rx.queued !== 0 && (k = rx.release(now, this.out, NATIVE_BURST)) !== 0;) { this.io.receiveBurst(this.out, k); moved += k; }
+    return n + moved;
+  }
+
+  /** Send what the emulated link's transmit queue may release now; frames moved. */
+  service(): number {
+    const tx = this.txShaper;
+    if (tx === null) return 0;
+    const now = systemClock.micros();
+    let moved = 0;
     for (let k; tx.queued !== 0 && (k = tx.release(now, this.out, NATIVE_BURST, this.outTunnels)) !== 0;) { super.sendBurst(this.out, k, this.outTunnels); moved += k; }
     return moved;
   }

@@ -9,7 +9,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sleep } from '../helpers/processes.js';
+import dgram from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, sleep, start } from '../helpers/processes.js';
+import { buildFrame } from '../../src/wire/frame-builder.js';
 import { have, inNs, inNsAsync } from '../helpers/netns.js';
 import { requireNative, requireRoot } from '../helpers/native.js';
 import { raw } from '../helpers/http.js';
@@ -79,4 +84,39 @@ test('a UDP flood at twice the access link\'s rate is held to it within 1% per s
     const codes = await tb.down();
     assert.deepEqual(codes, [0], 'the sluice host stopped cleanly');
   }
+});
+
+test('a burst queued by the emulated link reaches the switch whole, every frame, though nothing arrives after it', { skip: requireNative(), timeout: 60_000 }, async () => {
+  // 10 Mb/s: 60 frames of 1,000 bytes (about 64 KB on the wire) take ~50 ms to leave the receive
+  // queue; the last ones are released long after the last datagram arrived.
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-link-drain-'));
+  const cfg = join(dir, 'drain.json'), P = 47811;
+  writeFileSync(cfg, JSON.stringify({
+    workers: 1, nic: { queues: 1 }, stats: { intervalSeconds: 0 }, control: { listen: 'off' }, idleSpinMicros: 0,
+    ports: [
+      { name: 'vm', endpoint: { type: 'udp', local: `127.0.0.1:${P}`, remote: `127.0.0.1:${P + 1}` } },
+      { name: 'uplink', endpoint: { type: 'vxlan', local: `127.0.0.2:${P + 2}`, vni: 3, remotes: ['127.0.0.4'], rateMbps: 10, queueBytes: 131072 } },
+    ],
+  }));
+  const sw = start([CLI, 'run', '--config', cfg, '--json']);
+  const vm = dgram.createSocket('udp4'), vtep = dgram.createSocket('udp4');
+  let got = 0;
+  vm.on('message', () => { got++; });
+  try {
+    await sw.waitLine(/Ctrl-C stops/);
+    await new Promise<void>((r) => vm.bind(P + 1, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => vtep.bind(P + 2, '127.0.0.4', () => r()));
+    const inner = Buffer.from(buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:0b', payload: 1000 - 14 }));
+    const datagram = Buffer.concat([Buffer.from([0x08, 0, 0, 0, 0, 0, 3, 0]), inner]);
+    for (let i = 0; i < 60; i++) vtep.send(datagram, P + 2, '127.0.0.2');
+    const end = Date.now() + 5000;
+    while (got < 60 && Date.now() < end) await sleep(20);
+    assert.equal(got, 60, 'every queued frame reached the VM port');
+  } finally {
+    vm.close(); vtep.close();
+    if (sw.child.exitCode === null) { sw.child.kill('SIGINT'); await sw.exit; }
+  }
+  const r = JSON.parse(sw.lines.filter((l) => l.startsWith('{')).pop()!) as { ports: { counters: Record<string, number>; tunnels?: { link?: { rx: ShaperReport } } }[] };
+  assert.equal(r.ports[1].counters.rxDropQueue, 0);
+  assert.equal(r.ports[1].tunnels!.link!.rx.passedPackets, 60);
 });
