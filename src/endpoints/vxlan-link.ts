@@ -71,6 +71,8 @@ export class VxlanLink extends BurstLink {
   private readonly txShaper: LinkShaper | null;
   private readonly out = new Int32Array(NATIVE_BURST);
   private readonly outTunnels = new Int32Array(NATIVE_BURST);
+  /** Frames the receive queue released during this pull's reads. */
+  private rxMoved = 0;
 
   constructor(share: LinkShare, io: PortIo) {
     super(share, io);
@@ -88,18 +90,29 @@ export class VxlanLink extends BurstLink {
     if (q === null) { this.io.receiveBurst(handles, n); return; }
     const pool = this.io.pool, now = systemClock.micros();
     let refused = 0;
-    for (let i = 0; i < n; i++) if (!q.offer(pool, handles[i], 0, now)) { pool.free(handles[i]); refused++; }
+    for (let i = 0; i < n; i++) {
+      if (q.offer(pool, handles[i], 0, now, true)) continue;
+      // Full: let out what the tokens allow (after a stall there may be many), then try again.
+      this.rxMoved += this.releaseRx(now);
+      if (!q.offer(pool, handles[i], 0, now)) { pool.free(handles[i]); refused++; }
+    }
     if (refused !== 0) { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxDropQueue] += refused; }
   }
 
   override pull(budget: number): number {
+    this.rxMoved = 0;
     const n = super.pull(budget);
     if (this.rxShaper === null) return n;
     // Released here, not in service(): what pull returns is what the thread's NIC then publishes.
-    const rx = this.rxShaper, now = systemClock.micros();
+    return n + this.rxMoved + this.releaseRx(systemClock.micros());
+  }
+
+  // Hand the switch what the receive queue's tokens allow at `now`; how many.
+  private releaseRx(now: number): number {
+    const rx = this.rxShaper!;
     let moved = 0;
     for (let k; rx.queued !== 0 && (k = rx.release(now, this.out, NATIVE_BURST)) !== 0;) { this.io.receiveBurst(this.out, k); moved += k; }
-    return n + moved;
+    return moved;
   }
 
   /** Send what the emulated link's transmit queue may release now; frames moved. */
@@ -159,7 +172,11 @@ export class VxlanLink extends BurstLink {
     const q = this.txShaper;
     if (q === null) { super.sendBurst(this.fit, m, this.fitTunnels); return; }
     const now = systemClock.micros();
-    for (let i = 0; i < m; i++) if (!q.offer(pool, this.fit[i], this.fitTunnels[i], now)) this.io.sent(this.fit[i], QUEUE_FULL);
+    for (let i = 0; i < m; i++) {
+      if (q.offer(pool, this.fit[i], this.fitTunnels[i], now, true)) continue;
+      this.service(); // full: let out what the tokens allow, then try again
+      if (!q.offer(pool, this.fit[i], this.fitTunnels[i], now)) this.io.sent(this.fit[i], QUEUE_FULL);
+    }
     this.service();
   }
 

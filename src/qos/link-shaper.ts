@@ -10,9 +10,12 @@
 // wait: that is what a link does, and what TCP needs. Tokens accrue from the time the caller
 // passes (microseconds, read once per service), up to `burst` — a few frames: the thread's
 // loop serves the queue every few microseconds while it holds frames, so no timer paces it.
-// When the thread was not scheduled for a while with frames waiting, the link was busy all that
-// time: the tokens of the gap are kept up to what the queue holds (measured: capping them at the
-// burst lost ~1% of the rate per second to preemption on a 2-core host, access-link.test.ts).
+// When the thread was not scheduled for a while (a gap over STALL_US) with frames waiting, the
+// link was busy all that time: the tokens of up to CATCH_UP_US are kept, and spent on the queue and on what arrived
+// meanwhile, until the queue runs empty (measured: capping them at the burst, or at the queue's
+// bytes, lost 1-2% of a second to 13-19 ms of preemption on a 2-core host, access-link.test.ts).
+// Frames sent with saved tokens are traced at the time the link would have sent them (its own
+// clock advances one frame time per frame), so a second's bytes never pass the rate + a burst.
 //
 // Counters (a Float64Array the caller may put in shared memory, so another thread can report
 // them; one writer: the thread that runs the link): passed frames and wire bytes, dropped (queue
@@ -24,6 +27,10 @@
 
 import { PacketPool } from '../nic/pool.js';
 
+/** Longest stretch a busy link's tokens are kept for when its thread did not run (µs): a link that was sending keeps sending. */
+export const CATCH_UP_US = 30_000;
+/** A gap between two services longer than this, with frames waiting, is a stall of the thread (µs): a busy loop turns every few. */
+export const STALL_US = 1000;
 /** Default queue of an emulated link (bytes on the wire). */
 export const DEFAULT_QUEUE_BYTES = 262144;
 /** Seconds of the per-second trace kept. */
@@ -64,6 +71,8 @@ export class LinkShaper {
   private depth = 0;
   /** When the last frame released is out on the wire (µs): an arrival after it ends an idle stretch. */
   private busyUntil = -1;
+  /** Tokens saved over a stall are being spent (until the queue runs empty). */
+  private catchingUp = false;
   /** The counters (SHAPER_STATS slots). */
   readonly stats: Float64Array;
 
@@ -103,13 +112,14 @@ export class LinkShaper {
   get depthBytes(): number { return this.depth; }
 
   /**
-   * Queue h (with `tag`, handed back with it) if it fits; false: the queue is full (counted; the
-   * caller drops h). `nowUs` (read once per burst; -1: not traced) ends an idle stretch.
+   * Queue h (with `tag`, handed back with it) if it fits; false: the queue is full (counted as a
+   * drop unless `retry`: the caller will release and offer it once more; the caller drops h).
+   * `nowUs` (read once per burst; -1: not traced) ends an idle stretch.
    */
-  offer(pool: PacketPool, h: number, tag = 0, nowUs = -1): boolean {
+  offer(pool: PacketPool, h: number, tag = 0, nowUs = -1, retry = false): boolean {
     const c = pool.len[h] + this.overhead, st = this.stats;
     if (nowUs >= 0 && this.head === this.tail && this.busyUntil >= 0 && nowUs > this.busyUntil) { this.traceIdle(this.busyUntil, nowUs); this.busyUntil = nowUs; }
-    if (this.depth + c > this.queueBytes) { st[DROP_P]++; st[DROP_B] += c; return false; }
+    if (this.depth + c > this.queueBytes) { if (!retry) { st[DROP_P]++; st[DROP_B] += c; } return false; }
     if (this.ecnBytes !== 0 && this.depth >= this.ecnBytes && markCe(pool, h)) st[ECN]++;
     const t = this.tail & this.mask;
     this.q[t] = h; this.charge[t] = c; this.tags[t] = tag;
@@ -125,16 +135,23 @@ export class LinkShaper {
     if (this.last < 0) this.last = nowUs;
     const dt = nowUs - this.last;
     if (dt > 0) {
-      // An idle link saves at most a burst; a busy one (frames were waiting) would have kept
-      // sending through a gap in which this thread did not run, so it may owe up to its queue.
-      const cap = this.depth > this.burst ? this.depth : this.burst, t = this.tokens + dt * this.perUs;
+      // An idle link saves at most a burst. A busy one (frames were waiting) would have kept
+      // sending through a gap in which this thread did not run — its queue, and what arrived
+      // meanwhile (in the socket's buffer) — so it keeps up to CATCH_UP_US of tokens, until its
+      // queue next runs empty.
+      if (this.depth > 0 && dt > STALL_US) this.catchingUp = true;
+      const cap = this.catchingUp && this.perUs * CATCH_UP_US > this.burst ? this.perUs * CATCH_UP_US : this.burst;
+      const t = this.tokens + dt * this.perUs;
       this.tokens = t < cap ? t : cap;
       this.last = nowUs;
     }
+    if (this.head === this.tail) return 0;
+    // The link's own clock: frames go out back to back from when the tokens began to accrue, so
+    // frames sent late with saved tokens are traced in the second the link would have sent them.
+    let vt = nowUs - this.tokens / this.perUs;
+    if (vt < this.busyUntil) vt = this.busyUntil;
     const st = this.stats;
     let n = 0, bytes = 0;
-    if (this.head === this.tail) return 0;
-    if (this.busyUntil < nowUs) this.busyUntil = nowUs; // waiting frames: the link is not idle
     while (n < max && this.head !== this.tail) {
       const s = this.head & this.mask, c = this.charge[s];
       if (this.tokens < c) break;
@@ -143,12 +160,14 @@ export class LinkShaper {
       out[n++] = this.q[s];
       this.head++;
       bytes += c;
+      st[WIN_B + this.window(Math.floor(vt / 1e6))] += c;
+      vt += c / this.perUs;
     }
+    if (vt > this.busyUntil) this.busyUntil = vt;
+    if (this.head === this.tail) { this.catchingUp = false; if (this.tokens > this.burst) this.tokens = this.burst; } // the backlog is gone: so are saved tokens
     if (n === 0) return 0;
-    this.busyUntil += bytes / this.perUs;
     this.depth -= bytes;
     st[DEPTH] = this.depth; st[PASS_P] += n; st[PASS_B] += bytes;
-    st[WIN_B + this.window(Math.floor(nowUs / 1e6))] += bytes;
     return n;
   }
 
