@@ -34,12 +34,18 @@ export function rateLines(prev: DataplaneStats, cur: DataplaneStats, dt: number)
   return lines;
 }
 
-/** Final counters: every non-zero counter per port, per queue, MAC table and pool. */
+/** Final counters: every non-zero counter per port (and a tunnel uplink's remote VTEPs and access link), per queue, MAC table and pool. */
 export function finalReport(s: DataplaneStats): string {
   const out: string[] = ['final counters:'];
   for (const p of s.ports) {
     const nz = Object.entries(p.counters).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`);
     out.push(`  ${p.name} (${p.endpoint}): ${nz.length ? nz.join(' ') : 'all zero'}`);
+    for (const v of p.tunnels?.vteps ?? []) {
+      const c = Object.entries(v.counters).filter(([, x]) => x !== 0).map(([k, x]) => `${k}=${x}`);
+      out.push(`    VTEP ${v.address}${v.flood ? ' (flood list)' : ''}: ${c.length ? c.join(' ') : 'all zero'}`);
+    }
+    const l = p.tunnels?.link;
+    if (l) for (const [dir, r] of [['rx', l.rx], ['tx', l.tx]] as const) out.push(`    access link ${dir} ${r.rateMbps} Mb/s: passed=${r.passedPackets} dropped=${r.droppedPackets} ecnMarked=${r.ecnMarked} queueMax=${r.maxDepthBytes} of ${r.queueBytes} bytes`);
   }
   for (const q of s.queues) {
     const nz = Object.entries(q.counters).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`);
