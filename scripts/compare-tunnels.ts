@@ -15,13 +15,10 @@
 
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { Testbed } from './testbed.js';
+import { inNs, sh, Testbed, tryRun } from './testbed.js';
 
 interface Result { system: string; run: number; tcp1Gbps: number; udp64Kpps: number; udp64LossPct: number }
 
-const sh = (cmd: string, args: string[], timeoutMs = 60000) => execFileSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-const inNs = (ns: string, args: string[], timeoutMs?: number) => sh('ip', ['netns', 'exec', ns, ...args], timeoutMs);
-const tryRun = (cmd: string, args: string[]) => { try { sh(cmd, args); } catch { /* not there */ } };
 
 /** iperf3 from namespace a to b's address: TCP x1 Gbit/s, then UDP 64-byte frames (kpps received, loss %). */
 function measure(a: string, b: string, ip: string, seconds: number): Omit<Result, 'system' | 'run'> {

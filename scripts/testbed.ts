@@ -45,11 +45,14 @@ export const DEFAULT_SPEC: TestbedSpec = { hosts: 2, vms: 2, linux: true, vni: 4
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli.js');
 const LINUX_VM_IP = '10.100.0.250';
 
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', timeout: 20000, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Run a command (as root, on this machine's network); its standard output. Throws with its standard error. */
+export function sh(cmd: string, args: string[], timeoutMs = 20000): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
 }
-const tryRun = (cmd: string, args: string[]) => { try { sh(cmd, args); } catch { /* not there */ } };
-const inNs = (ns: string, args: string[]) => sh('ip', ['netns', 'exec', ns, ...args]);
+/** Run a command, ignoring its failure (removing what may not be there). */
+export const tryRun = (cmd: string, args: string[]): void => { try { sh(cmd, args); } catch { /* not there */ } };
+/** Run a command in namespace `ns`. */
+export const inNs = (ns: string, args: string[], timeoutMs?: number): string => sh('ip', ['netns', 'exec', ns, ...args], timeoutMs);
 const macOf = (ip: string) => `02:00:0a:64:00:${Number(ip.split('.')[3]).toString(16).padStart(2, '0')}`;
 
 /** What a testbed with `prefix` would leave behind if it were not torn down: namespaces, links, sluice processes. */

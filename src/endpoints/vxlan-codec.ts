@@ -15,7 +15,8 @@
 
 import { PacketPool } from '../nic/pool.js';
 import { TunnelShare } from './link.js';
-import { VC_RX_BYTES, VC_RX_PACKETS, VC_TX_DROPS, VtepTable } from './vtep-table.js';
+import { TOO_BIG } from './endpoint.js';
+import { VC_RX_BYTES, VC_RX_PACKETS, VC_TX_BYTES, VC_TX_DROPS, VC_TX_PACKETS, VtepTable } from './vtep-table.js';
 import { ADDR_REC } from '../native/io.js';
 import { innerFlowHash, VXLAN_HEADER_LEN, VXLAN_IPV4_OVERHEAD, vxlanValid, vxlanVni, writeOuterIpv4, writeVxlan } from '../wire/vxlan.js';
 
@@ -25,6 +26,8 @@ export const MIN_INNER = 14;
 export const MAX_HEADER = 48;
 /** No VNI for the frame (tagged mode: untagged, or a VLAN not mapped). */
 export const NO_VNI = -1;
+/** The `err` of a frame with no VNI to go out in (the port's VLANs make it rare): counted as txErrors. */
+export const NO_VNI_SEND = 'noVni';
 
 export class VxlanCodec {
   readonly vteps: VtepTable;
@@ -111,12 +114,25 @@ export class VxlanCodec {
   /** Bytes of frame h not sent after the header (its MACs and tag, with a VNI map). */
   get skip(): number { return this.tagged ? 16 : 0; }
 
+  /** Why frame h cannot be sent at all (TOO_BIG for the underlay, NO_VNI_SEND), or null. */
+  unsendable(pool: PacketPool, h: number): string | null {
+    return !this.fits(pool, h) ? TOO_BIG : this.vniOf(pool, h) === NO_VNI ? NO_VNI_SEND : null;
+  }
+
   /** A frame for `tunnel` (VTEP + 1; 0: the flood list) was not sent: a drop at each VTEP it was for. */
   dropAt(tunnel: number): void {
-    const vt = this.vteps, cv = vt.values;
-    if (tunnel > 0) cv[vt.row(this.slice, tunnel - 1) + VC_TX_DROPS]++;
-    else for (let j = 0; j < this.flood.length; j++) cv[vt.row(this.slice, this.flood[j]) + VC_TX_DROPS]++;
+    if (tunnel > 0) this.dropTo(tunnel - 1);
+    else for (let j = 0; j < this.flood.length; j++) this.dropTo(this.flood[j]);
   }
+
+  /** A datagram of frame h went to VTEP v (this thread's counters). */
+  sentTo(v: number, pool: PacketPool, h: number): void {
+    const vt = this.vteps, row = vt.row(this.slice, v);
+    vt.values[row + VC_TX_PACKETS]++; vt.values[row + VC_TX_BYTES] += this.innerLen(pool, h);
+  }
+
+  /** A datagram for VTEP v was not sent. */
+  dropTo(v: number): void { this.vteps.values[this.vteps.row(this.slice, v) + VC_TX_DROPS]++; }
 
   /** The UDP source port of frame h's datagrams (raw sending; its inner flow's hash in Linux's range). */
   sourcePort(pool: PacketPool, h: number): number {

@@ -12,11 +12,9 @@
 
 import dgram from 'node:dgram';
 import ipaddr from 'ipaddr.js';
-import { Endpoint, PortIo, TOO_BIG } from './endpoint.js';
+import { Endpoint, PortIo } from './endpoint.js';
 import { closeSocket, socketKernelDrops } from './udp-dgram.js';
-import { VC_TX_BYTES, VC_TX_DROPS, VC_TX_PACKETS } from './vtep-table.js';
-import { MAX_HEADER, NO_VNI, VxlanCodec } from './vxlan-codec.js';
-import { NO_VNI_SEND } from './vxlan-link.js';
+import { MAX_HEADER, VxlanCodec } from './vxlan-codec.js';
 import { StaticRemote, VxlanNetwork } from './vxlan-network.js';
 import { ADDR_REC } from '../native/io.js';
 
@@ -92,9 +90,9 @@ export class DgramVxlanEndpoint implements Endpoint {
     const io = this.io!, pool = io.pool, codec = this.codec!, flood = codec.flood;
     for (let i = 0; i < n; i++) {
       const h = handles[i], tun = tunnels === undefined ? 0 : tunnels[i];
-      const vni = codec.vniOf(pool, h);
-      const bad = !codec.fits(pool, h) ? TOO_BIG : vni === NO_VNI ? NO_VNI_SEND : null;
+      const bad = codec.unsendable(pool, h);
       if (bad !== null) { codec.dropAt(tun); io.sent(h, bad); continue; }
+      const vni = codec.vniOf(pool, h);
       const targets = tun > 0 ? 1 : flood.length;
       this.pending[h] = targets;
       this.wentOut[h] = 0;
@@ -109,10 +107,8 @@ export class DgramVxlanEndpoint implements Endpoint {
     const head = Buffer.allocUnsafe(MAX_HEADER), len = codec.header(head, 0, pool, h, vni, v, 0);
     const d = this.dest[v] ?? (this.dest[v] = { host: vt.address(v), port: (vt.records[v * ADDR_REC + 2] << 8) | vt.records[v * ADDR_REC + 3] });
     const off = pool.off[h] + codec.skip, end = pool.off[h] + pool.len[h];
-    const row = vt.row(codec.slice, v), bytes = codec.innerLen(pool, h);
     const done = (err: Error | null) => {
-      const cv = vt.values;
-      if (err) cv[row + VC_TX_DROPS]++; else { cv[row + VC_TX_PACKETS]++; cv[row + VC_TX_BYTES] += bytes; this.wentOut[h] = 1; }
+      if (err) codec.dropTo(v); else { codec.sentTo(v, pool, h); this.wentOut[h] = 1; }
       if (--this.pending[h] !== 0) return;
       this.inflight--;
       io.sent(h, this.wentOut[h] ? null : ((err as NodeJS.ErrnoException | null)?.code ?? 'send'));

@@ -32,10 +32,9 @@
 // not sent (MTU, send errors).
 
 import { BurstLink } from './burst-link.js';
-import { PortIo, QUEUE_FULL, TOO_BIG } from './endpoint.js';
+import { PortIo, QUEUE_FULL } from './endpoint.js';
 import { LinkShare } from './link.js';
-import { VC_TX_BYTES, VC_TX_DROPS, VC_TX_PACKETS } from './vtep-table.js';
-import { MAX_HEADER, MIN_INNER, NO_VNI, VxlanCodec } from './vxlan-codec.js';
+import { MAX_HEADER, MIN_INNER, VxlanCodec } from './vxlan-codec.js';
 import { ADDR_REC, NATIVE_BURST } from '../native/io.js';
 import { LinkShaper } from '../qos/link-shaper.js';
 import { systemClock } from '../clock.js';
@@ -43,8 +42,6 @@ import { systemClock } from '../clock.js';
 /** Bytes of header area per datagram. */
 const STRIDE = MAX_HEADER;
 const REC_WORDS = ADDR_REC >> 2;
-/** The `err` of a frame with no VNI to go out in (tagged mode: untagged or a VLAN not mapped; the port's VLANs make it rare): counted as txErrors. */
-export const NO_VNI_SEND = 'noVni';
 /** Wire bytes a frame costs beyond its length on an emulated access link: outer Ethernet, IPv4, UDP, VXLAN (50), FCS (4), preamble and inter-frame gap (20). */
 export const WIRE_OVERHEAD = 74;
 
@@ -164,7 +161,7 @@ export class VxlanLink extends BurstLink {
     let m = 0;
     for (let i = 0; i < n; i++) {
       const h = handles[i], tun = tunnels === undefined ? 0 : tunnels[i];
-      const bad = !codec.fits(pool, h) ? TOO_BIG : codec.vniOf(pool, h) === NO_VNI ? NO_VNI_SEND : null;
+      const bad = codec.unsendable(pool, h);
       if (bad !== null) { codec.dropAt(tun); this.io.sent(h, bad); continue; }
       this.fit[m] = h; this.fitTunnels[m++] = tun;
     }
@@ -181,7 +178,7 @@ export class VxlanLink extends BurstLink {
   }
 
   protected write(handles: Int32Array, from: number, n: number, tunnels: Int32Array | undefined): number {
-    const pool = this.io.pool, codec = this.codec, vt = codec.vteps, rec32 = vt.rec32, flood = codec.flood, skip = codec.skip;
+    const pool = this.io.pool, codec = this.codec, rec32 = codec.vteps.rec32, flood = codec.flood, skip = codec.skip;
     let msgs = 0, frames = 0;
     for (; frames < n; frames++) {
       const h = handles[from + frames], tun = tunnels === undefined ? 0 : tunnels[from + frames];
@@ -201,17 +198,17 @@ export class VxlanLink extends BurstLink {
       }
     }
     const r = this.nio.sendEncap(this.bind, this.sendFd, this.msgH, 0, msgs, this.msgAddrs, this.heads, STRIDE, this.headLens, this.skips);
-    const cv = vt.values, slice = codec.slice, frame = this.msgFrame;
+    const frame = this.msgFrame;
     if (r < 0) {
       // The first frame failed: each of its datagrams is a drop at its VTEP.
-      for (let i = 0; i < msgs && frame[i] === 0; i++) cv[vt.row(slice, this.msgVtep[i]) + VC_TX_DROPS]++;
+      for (let i = 0; i < msgs && frame[i] === 0; i++) codec.dropTo(this.msgVtep[i]);
       return r;
     }
-    for (let i = 0; i < r; i++) { const row = vt.row(slice, this.msgVtep[i]); cv[row + VC_TX_PACKETS]++; cv[row + VC_TX_BYTES] += codec.innerLen(pool, this.msgH[i]); }
+    for (let i = 0; i < r; i++) codec.sentTo(this.msgVtep[i], pool, this.msgH[i]);
     if (r === 0) return 0;
     // A frame that reached some of its VTEPs counts as sent; its other datagrams are drops there.
     const last = frame[r - 1];
-    for (let i = r; i < msgs && frame[i] === last; i++) cv[vt.row(slice, this.msgVtep[i]) + VC_TX_DROPS]++;
+    for (let i = r; i < msgs && frame[i] === last; i++) codec.dropTo(this.msgVtep[i]);
     return last + 1;
   }
 

@@ -75,8 +75,7 @@ export class SenderLimiter {
   /** Advance to `nowUs`: apply a held grant, or decay when feedback is lost. */
   tick(nowUs: number): void {
     if (this.pending >= 0 && nowUs - this.lastChangeUs >= this.minUpdateUs) { this.set(this.pending, nowUs); return; }
-    if (this.lastGrantUs < 0 || this.rate <= this.guaranteeBps) return;
-    if (nowUs - this.lastGrantUs < this.lostAfter * this.keepaliveUs) return;
+    if (this.rate <= this.guaranteeBps || !this.lost(nowUs)) return;
     if (this.lastDecayUs >= 0 && nowUs - this.lastDecayUs < this.keepaliveUs) return;
     const r = this.rate / 2;
     this.set(r < this.guaranteeBps ? this.guaranteeBps : r, nowUs);

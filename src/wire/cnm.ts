@@ -35,9 +35,6 @@ export interface CnmRepr {
 /** Why a PDU did not parse. */
 export type CnmError = 'truncated' | 'version' | 'msduLength';
 
-/** Bytes the PDU of `r` takes. */
-export const cnmLength = (r: CnmRepr): number => CNM_HEADER_LEN + r.encapsulatedMsdu.length;
-
 /** Write the PDU of `r` at b[o..); its length. Throws on a field out of range (control code). */
 export function writeCnm(b: Uint8Array, o: number, r: CnmRepr): number {
   if (r.version < 0 || r.version > 15 || r.quantizedFeedback < 0 || r.quantizedFeedback > 63) throw new RangeError('cnm: version is 4 bits, quantizedFeedback 6 bits');
