@@ -22,6 +22,7 @@ import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PortQos } from '../src/qos/port-limits.js';
 
 export interface TestbedSpec {
   hosts: number;
@@ -37,6 +38,8 @@ export interface TestbedSpec {
   ecnMarkBytes?: number;
   /** VM taps with virtio-net headers: TCP's 64 KiB TSO frames reach sluice whole (segmented toward the uplink). */
   tso?: boolean;
+  /** Maximum rates of VM ports by port name ("vm1", …): their configuration's `qos`. */
+  qos?: Record<string, PortQos>;
 }
 export interface TestbedVm { host: string; ns: string; dev: string; ip: string; mac: string }
 export interface TestbedHost { name: string; kind: 'sluice' | 'linux'; underlay: string; vms: TestbedVm[]; config?: string; control?: string; log?: string }
@@ -148,7 +151,7 @@ export class Testbed {
       writeFileSync(config, JSON.stringify({
         workers: 1, idleSpinMicros: 0, stats: { intervalSeconds: 0 }, control: { listen: `unix:${control}` },
         ...(s.tso ? { pool: { slots: 4096, slotSize: 67584 } } : {}),
-        ports: [...vms.map((v, j) => ({ name: `vm${j + 1}`, endpoint: { type: 'tap', name: v.dev, ...(s.tso ? { vnetHdr: true } : {}) } })), { name: 'uplink', endpoint: uplink }],
+        ports: [...vms.map((v, j) => ({ name: `vm${j + 1}`, endpoint: { type: 'tap', name: v.dev, ...(s.tso ? { vnetHdr: true } : {}) }, ...(s.qos?.[`vm${j + 1}`] ? { qos: s.qos[`vm${j + 1}`] } : {}) })), { name: 'uplink', endpoint: uplink }],
       }, null, 2));
       this.hosts.push({ name: `h${i}`, kind: 'sluice', underlay: underlay(i), vms, config, control, log });
       await this.startHost(config, log);

@@ -24,7 +24,7 @@ export function buildDataplane(c: Config, b: BuildOptions = {}): Dataplane {
       const endpoint = endpointKind(p.endpoint.type).create(p.endpoint);
       // A tunnel uplink carrying several VNIs is a trunk of their VLANs.
       const vlan = endpoint.trunkVlans ? { mode: 'trunk' as const, allowed: endpoint.trunkVlans } : p.vlan;
-      return { name: p.name, endpoint, vlan, macLimit: p.macLimit };
+      return { name: p.name, endpoint, vlan, macLimit: p.macLimit, qos: p.qos };
     }),
     rules: { add: c.rules }, flowCacheEntries: c.flow.cacheEntries, maxRules: c.flow.maxRules,
     extensions: c.extensions, extensionLimits: c.extensionLimits, extensionBaseDir: b.baseDir, onLog: b.onLog,

@@ -19,6 +19,8 @@ import { BUILTINS, DEFAULT_LIMITS, ExtensionLimits, ExtensionSpec } from '../vsw
 import { ConfigError, ConfigProblem, Field, Schema, validate } from '../schema.js';
 import { DEFAULT_MAX_BODY, defaultControl, parseControl } from './control-address.js';
 import { brief, fileProblem } from '../quote.js';
+import { DEFAULT_BURST_US, PortQos } from '../qos/port-limits.js';
+import { DEFAULT_QUEUE_BYTES } from '../qos/link-shaper.js';
 
 export interface PortConfig {
   name: string;
@@ -26,6 +28,7 @@ export interface PortConfig {
   endpoint: EndpointConfig;
   vlan: { mode: 'access' | 'trunk'; vlan?: number; allowed?: number[]; native?: number };
   macLimit: number;
+  qos?: PortQos;
 }
 export interface FilterConfig { kind: 'mac' | 'tuple'; queue: number; mac?: string; vlan?: number; proto?: string; src?: string; dst?: string; sport?: number; dport?: number }
 export interface Config {
@@ -68,6 +71,14 @@ const portSchema: Schema = {
       },
     }, 'VLAN mode of the port', { mode: 'access', vlan: 1 }),
     macLimit: f(int(1, 1 << 22, 'MACs'), 'most MAC addresses learned on this port; frames from further new MACs are dropped (dropMacLimit)', 1024),
+    qos: f({
+      type: 'object', fields: {
+        maxRxMbps: f(int(1, 400000, 'Mb/s'), 'most the port takes from its endpoint: what the VM sends (Hyper-V\'s MaximumBandwidth). Frames wait in a queue and enter the switch as a token bucket allows; a full queue drops (rxDropQueue)'),
+        maxTxMbps: f(int(1, 400000, 'Mb/s'), 'most the port sends to its endpoint: what the VM receives. Frames wait in a queue before they are written (a full one: txDropQueue)'),
+        burstUs: f(int(1, 1_000_000, 'µs'), 'tokens an idle limiter saves: this long at its rate (at least two of the largest frames)', DEFAULT_BURST_US),
+        queueBytes: f(int(1024, 1 << 30, 'bytes'), 'each direction\'s queue, per datapath thread (at least one pool slot)', DEFAULT_QUEUE_BYTES),
+      },
+    }, 'the port\'s maximum rates, each way (needs workers >= 1 and a native endpoint; docs/qos.md)'),
   },
 };
 
@@ -209,6 +220,13 @@ export function checkConfig(doc: unknown): Config {
     if (v.mode === 'access' && (v.allowed !== undefined || v.native !== undefined)) bad(`${at}.vlan`, '"allowed" and "native" apply to trunk ports only');
     if (v.mode === 'trunk' && v.vlan !== undefined) bad(`${at}.vlan.vlan`, 'applies to access ports only (a trunk has "allowed" and "native")');
     if (v.mode === 'access') v.vlan ??= 1;
+    const q = p.qos, e = p.endpoint as { type: string; io?: string; rateMbps?: number };
+    if (q !== undefined && (q.maxRxMbps !== undefined || q.maxTxMbps !== undefined)) {
+      if (c.workers === 0) bad(`${at}.qos`, 'maximum rates are paced by a datapath worker thread: set workers >= 1');
+      if (e.type === 'memory' || e.io === 'dgram') bad(`${at}.qos`, `maximum rates need a native endpoint: a ${e.type} port${e.io === 'dgram' ? ' on the dgram I/O path' : ''} is not run by a datapath thread`);
+      if (e.rateMbps !== undefined) bad(`${at}.qos`, 'this uplink already has an emulated access link (endpoint.rateMbps): shape it there');
+      if ((q.queueBytes ?? DEFAULT_QUEUE_BYTES) < c.pool.slotSize) bad(`${at}.qos.queueBytes`, `${q.queueBytes} bytes do not hold one ${c.pool.slotSize}-byte pool slot`);
+    }
   });
   c.nic.filters.forEach((fl, i) => {
     const at = `nic.filters[${i}]`;

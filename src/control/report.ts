@@ -34,7 +34,7 @@ export function rateLines(prev: DataplaneStats, cur: DataplaneStats, dt: number)
   return lines;
 }
 
-/** Final counters: every non-zero counter per port (and a tunnel uplink's remote VTEPs and access link), per queue, MAC table and pool. */
+/** Final counters: every non-zero counter per port (and its limiters, a tunnel uplink's remote VTEPs and access link), per queue, MAC table and pool. */
 export function finalReport(s: DataplaneStats): string {
   const out: string[] = ['final counters:'];
   for (const p of s.ports) {
@@ -44,6 +44,7 @@ export function finalReport(s: DataplaneStats): string {
       const c = Object.entries(v.counters).filter(([, x]) => x !== 0).map(([k, x]) => `${k}=${x}`);
       out.push(`    VTEP ${v.address}${v.flood ? ' (flood list)' : ''}: ${c.length ? c.join(' ') : 'all zero'}`);
     }
+    for (const [dir, r] of [['rx', p.limits?.rx], ['tx', p.limits?.tx]] as const) if (r) out.push(`    limit ${dir} ${r.rateMbps} Mb/s: passed=${r.passedPackets} dropped=${r.droppedPackets} queueMax=${r.maxDepthBytes} of ${r.queueBytes} bytes`);
     const l = p.tunnels?.link;
     if (l) for (const [dir, r] of [['rx', l.rx], ['tx', l.tx]] as const) out.push(`    access link ${dir} ${r.rateMbps} Mb/s: passed=${r.passedPackets} dropped=${r.droppedPackets} ecnMarked=${r.ecnMarked} queueMax=${r.maxDepthBytes} of ${r.queueBytes} bytes`);
   }

@@ -7,6 +7,7 @@ import { RuleBatch } from '../flow/rule-set.js';
 import { Rss } from '../nic/rss.js';
 import { Endpoint } from '../endpoints/endpoint.js';
 import { PortVlanConfig } from '../vswitch/port-table.js';
+import type { PortQos } from '../qos/port-limits.js';
 import { ExtensionLimits, ExtensionSpec } from '../vswitch/ext/host.js';
 
 export interface PortSpec {
@@ -15,6 +16,8 @@ export interface PortSpec {
   vlan: PortVlanConfig;
   /** Most MACs learned on this port; frames from further new MACs are dropped (dropMacLimit). */
   macLimit?: number;
+  /** Its maximum rates (qos/port-limits.ts); native endpoints with worker threads only. */
+  qos?: PortQos;
 }
 
 export interface DataplaneOptions {

@@ -12,9 +12,14 @@ import { QUEUE_COUNTERS, SoftNic } from '../nic/soft-nic.js';
 import { Endpoint } from '../endpoints/endpoint.js';
 import { MacTable } from '../vswitch/mac-table.js';
 import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
+import type { PortLimitReport, PortLimits } from '../qos/port-limits.js';
 
 export interface DataplaneStats {
-  ports: { name: string; endpoint: string; counters: Record<string, number>; tunnels?: ReturnType<NonNullable<Endpoint['tunnels']>> }[];
+  ports: {
+    name: string; endpoint: string; counters: Record<string, number>; tunnels?: ReturnType<NonNullable<Endpoint['tunnels']>>;
+    /** Its maximum rates' limiters (config qos), each direction. */
+    limits?: PortLimitReport;
+  }[];
   queues: { queue: number; depth: number; counters: Record<(typeof QUEUE_COUNTERS)[number], number> }[];
   pool: { slots: number; free: number };
   macTable: Record<string, number>;
@@ -36,11 +41,15 @@ export interface StatsSources {
   flowCacheEntries: number;
   extensions: ExtensionHost;
   tick: ControlTick;
+  limits: PortLimits;
 }
 
 export function dataplaneStats(s: StatsSources): DataplaneStats {
   const byPort = s.registry.totals('port'), byQueue = s.registry.totals('queue');
-  const ports = s.ports.map((p) => ({ name: p.name, endpoint: p.endpoint.describe(), counters: byPort.get(p.name)!, ...(p.endpoint.tunnels ? { tunnels: p.endpoint.tunnels() } : {}) }));
+  const ports = s.ports.map((p, i) => {
+    const limits = s.limits.report(i);
+    return { name: p.name, endpoint: p.endpoint.describe(), counters: byPort.get(p.name)!, ...(p.endpoint.tunnels ? { tunnels: p.endpoint.tunnels() } : {}), ...(limits ? { limits } : {}) };
+  });
   const queues = [];
   for (let q = 0; q < s.nic.queues; q++) queues.push({ queue: q, depth: s.nic.rings[q].count, counters: byQueue.get(String(q)) as Record<(typeof QUEUE_COUNTERS)[number], number> });
   const m = s.macs;

@@ -16,11 +16,11 @@
 // or inline by this thread, woken by an fd watcher (polled-receive.ts); the others deliver
 // frames to this thread through their own callbacks.
 // Stopping drains: endpoints stop taking frames, rings and in-flight sends empty, workers
-// exit, sockets close. Every handle ends back in the pool (checked by the tests).
-// Rules: switch-rules.ts.
+// exit, sockets close. Every handle ends back in the pool (checked by the tests). Rules:
+// switch-rules.ts; ports' maximum rates: qos/port-limits.ts (shapers on the native links).
 
 import { FlowCache } from '../flow/flow-cache.js';
-import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage } from '../flow/flow-stage.js';
+import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage, NIC_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
 import { DEFAULT_MAX_RULES, RuleBatch, RuleSet } from '../flow/rule-set.js';
 import { RuleTexts } from '../flow/rule-texts.js';
 import { Clock, systemClock } from '../clock.js';
@@ -47,6 +47,7 @@ import { DataplaneStats, dataplaneStats } from './dataplane-stats.js';
 import { DataplaneOptions, DEFAULT_IDLE_SPIN_MICROS } from './dataplane-options.js';
 import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
 import { EXT_COUNTERS } from '../vswitch/ext/state.js';
+import { PortLimits } from '../qos/port-limits.js';
 
 export type { DataplaneStats, PortState, RuleStat };
 export type { DataplaneOptions, PortSpec } from './dataplane-options.js';
@@ -61,9 +62,6 @@ export { PORT_STATES } from './port-life.js';
 function offloadsBlockedBy(extensions: number): string {
   return extensions > 0 ? 'extensions are bound (they would see unsegmented GSO frames with partial checksums)' : '';
 }
-
-/** NIC's own flow cache, used only for rules with a `queue` action. */
-const NIC_FLOW_CACHE_ENTRIES = 4096;
 
 export class Dataplane {
   readonly o: DataplaneOptions;
@@ -86,11 +84,11 @@ export class Dataplane {
   readonly life: PortLife;
   /** Per port: 1 if its endpoint is native (read and written by the worker threads when there are any). */
   readonly native: Uint8Array;
+  readonly limits: PortLimits; // ports' maximum rates (shapers on their native links)
   private pumpScheduled = false;
   private running = false;
   private txLoopDone: Promise<void> | null = null;
-  /** Reads the native endpoints when they have frames (none: no watcher thread). */
-  private polled: PolledReceive | null = null;
+  private polled: PolledReceive | null = null; // reads the native endpoints when they have frames (none: no watcher thread)
   /** The control thread's one timer: MAC aging today (see controllers/). */
   readonly tick: ControlTick;
   /** Every counter block, for stats() and GET /metrics (switch-counters.ts). */
@@ -121,6 +119,7 @@ export class Dataplane {
     const links = new LinkWatch(o.ports.map((p) => p.endpoint), this.portCounters);
     if (links.watching) this.tick.add(links);
     this.native = Uint8Array.from(o.ports, (p) => (p.endpoint.links !== undefined ? 1 : 0));
+    this.limits = new PortLimits(o.ports, o.workers, this.native);
     const maxRules = o.maxRules ?? DEFAULT_MAX_RULES;
     this.rules = new RuleSet({ ports: o.ports.map((p) => p.name), queues: o.queues }, { maxRules });
     this.rules.apply(o.rules ?? {}); // throws RuleError before anything starts
@@ -142,7 +141,7 @@ export class Dataplane {
     this.registry = switchCounters({
       ports: o.ports, portCounters: this.portCounters, queues: this.nic.counters, macs: this.macs, tick: this.tick,
       threads: sources.map((s) => ({ pipeline: s.counters, cache: s.cache, ext: s.ext, ports: s.ports, queues: s.queues })),
-      extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters,
+      extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters, limits: this.limits,
     });
   }
 
@@ -166,6 +165,7 @@ export class Dataplane {
       const why = offloadsBlockedBy(this.extensions.count);
       for (const p of o.ports) p.endpoint.setOffloads?.(why);
       const links = o.workers === 0 ? [] : o.ports.flatMap((p, i) => p.endpoint.links?.(i) ?? []);
+      this.limits.attach(links);
       await this.threads.start(this.tx, links);
     } catch (e) {
       await this.threads.terminate();
@@ -294,6 +294,6 @@ export class Dataplane {
 
   /** Counters summed over threads, per port; queue counters; MAC table, pool, flows, extensions, controllers. */
   stats(): DataplaneStats {
-    return dataplaneStats({ registry: this.registry, ports: this.o.ports, nic: this.nic, pool: this.pool, macs: this.macs, rules: this.rules, flowCacheEntries: this.flowCacheEntries, extensions: this.extensions, tick: this.tick });
+    return dataplaneStats({ registry: this.registry, ports: this.o.ports, nic: this.nic, pool: this.pool, macs: this.macs, rules: this.rules, flowCacheEntries: this.flowCacheEntries, extensions: this.extensions, tick: this.tick, limits: this.limits });
   }
 }

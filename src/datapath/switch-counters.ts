@@ -8,6 +8,7 @@ import { ControlTick } from '../controllers/control-tick.js';
 import { Endpoint } from '../endpoints/endpoint.js';
 import { MAC_COUNTERS, MacTable } from '../vswitch/mac-table.js';
 import { VTEP_COUNTERS } from '../endpoints/vtep-table.js';
+import type { PortLimits } from '../qos/port-limits.js';
 
 export interface SwitchCounterParts {
   ports: { name: string; endpoint: Endpoint }[];
@@ -21,6 +22,7 @@ export interface SwitchCounterParts {
   extensionControl: CounterBlock<readonly string[]>;
   macs: MacTable;
   tick: ControlTick;
+  limits: PortLimits;
 }
 
 export function switchCounters(p: SwitchCounterParts): CounterRegistry {
@@ -66,6 +68,17 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
       rows: linkRows, read: (n, r) => { const s = links[r].link[dir(n)]; return n.endsWith('Packets') ? s.passedPackets : n.endsWith('WireBytes') ? s.passedBytes : s.ecnMarked; } });
     reg.add({ subsystem: 'access_link', label: 'port', names: ['rxQueueBytes', 'rxQueueMaxBytes', 'txQueueBytes', 'txQueueMaxBytes'], thread: 'datapath', gauge: true, help: 'bytes (on the wire) waiting in an emulated access link\'s queue each way, now and at most since start',
       rows: linkRows, read: (n, r) => { const s = links[r].link[dir(n)]; return n.includes('Max') ? s.maxDepthBytes : s.depthBytes; } });
+  }
+  // Ports' maximum rates: what each direction's limiter let through and dropped, and its queues.
+  const limited = p.ports.map((x, i) => ({ name: x.name, i })).filter((x) => p.limits.shapes[x.i] !== null);
+  if (limited.length) {
+    let lim: { name: string; r: NonNullable<ReturnType<PortLimits['report']>> }[] = [];
+    const rows = () => (lim = limited.map((x) => ({ name: x.name, r: p.limits.report(x.i)! }))).map((x) => x.name);
+    const side = (n: string, r: number) => lim[r].r[n.startsWith('rx') ? 'rx' : 'tx'];
+    reg.add({ subsystem: 'port_limit', label: 'port', names: ['rxPackets', 'rxBytes', 'rxDropPackets', 'txPackets', 'txBytes', 'txDropPackets'], thread: 'datapath', help: 'frames a port\'s maximum-rate limiter let through each way (rx: from the port\'s endpoint), their bytes, and the ones its full queue dropped',
+      rows, read: (n, r) => { const s = side(n, r); return s === undefined ? 0 : n.endsWith('DropPackets') ? s.droppedPackets : n.endsWith('Packets') ? s.passedPackets : s.passedBytes; } });
+    reg.add({ subsystem: 'port_limit', label: 'port', names: ['rxRateMbps', 'rxQueueBytes', 'rxQueueMaxBytes', 'txRateMbps', 'txQueueBytes', 'txQueueMaxBytes'], thread: 'datapath', gauge: true, help: 'a port limiter\'s rate (0: that way is not limited) and the bytes waiting in its queues, now and at most (one thread\'s) since start',
+      rows, read: (n, r) => { const s = side(n, r); return s === undefined ? 0 : n.endsWith('RateMbps') ? s.rateMbps : n.includes('Max') ? s.maxDepthBytes : s.depthBytes; } });
   }
   reg.add({ subsystem: 'mac_table', label: null, names: MAC_COUNTERS, rows: () => ['all'], read: (n) => p.macs.counter(n as (typeof MAC_COUNTERS)[number]), thread: 'datapath (atomic)', help: 'MAC learning and its refusals' });
   let reports: ReturnType<ControlTick['report']> = [];

@@ -12,7 +12,7 @@ import { PortLink } from '../endpoints/link.js';
 import { openLink } from '../endpoints/open-link.js';
 import { PortChannel } from '../endpoints/port-io.js';
 import { FlowCache } from '../flow/flow-cache.js';
-import { FlowStage } from '../flow/flow-stage.js';
+import { FlowStage, NIC_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
 import { RuleSet } from '../flow/rule-set.js';
 import { BATCH_MAX } from '../batch.js';
 import { Doorbell } from '../nic/doorbell.js';
@@ -23,14 +23,11 @@ import { FlowKeys } from '../wire/flow-key.js';
 import { finishFor, Transmitter } from './transmit.js';
 import { WorkerSetup } from './worker-setup.js';
 
-/** NIC flow cache entries for rules with a `queue` action (as the main thread's NIC has). */
-const NIC_FLOW_CACHE_ENTRIES = 4096;
-
 export class ThreadIo {
   readonly nic: SoftNic;
   private readonly reads: PortLink[];
   private readonly links: PortLink[];
-  /** Links with queues of their own (emulated access links), served every turn. */
+  /** Links with queues of their own (shaped: a port's maximum rates, an emulated access link), served every turn. */
   private readonly queued: PortLink[];
   private readonly tx: Transmitter;
   /** The wake eventfd, then the read links' descriptors (for pollIn). */
@@ -42,9 +39,9 @@ export class ThreadIo {
     const counters = new CounterBlock(PORT_COUNTERS, s.portCount, s.portCounters);
     const release = (h: number) => { if (Atomics.sub(pool.refs, h, 1) === 1) pool.free(h); };
     const io = Array.from({ length: s.portCount }, (_, p) => new PortChannel(p, pool, counters, (h) => { this.nic.receive(h, p); }, release));
-    this.links = s.links.map((l) => openLink(l, io[l.port]));
+    this.links = s.links.map((l) => openLink(l, io[l.port], s.index));
     this.reads = s.readLinks.map((i) => this.links[i]);
-    this.queued = this.links.filter((l) => l.service !== undefined && l.backlog !== undefined);
+    this.queued = this.links.filter((l) => l.share.shape !== undefined);
     // A port with several queues (descriptors): each worker writes through its own share of them.
     const byPort: PortLink[][] = Array.from({ length: s.portCount }, () => []);
     for (const l of this.links) byPort[l.share.port].push(l);
@@ -69,13 +66,13 @@ export class ThreadIo {
   /** Write what this thread staged for the native ports, and what links' own queues may release now; frames moved. */
   transmit(): number {
     let n = this.tx.drain();
-    for (let i = 0; i < this.queued.length; i++) n += this.queued[i].service!();
+    for (let i = 0; i < this.queued.length; i++) n += this.queued[i].service();
     return n;
   }
 
   /** Frames wait in a link's own queue: the thread must keep turning (no sleep). */
   backlog(): boolean {
-    for (let i = 0; i < this.queued.length; i++) if (this.queued[i].backlog!()) return true;
+    for (let i = 0; i < this.queued.length; i++) if (this.queued[i].backlog()) return true;
     return false;
   }
 

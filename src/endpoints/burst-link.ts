@@ -2,13 +2,24 @@
 // keeps in stock (slot-stock.ts) and handing it to the port, and writing a burst, reporting
 // each frame once: sent, failed with its errno, held back (PEER_DOWN) or dropped because the
 // link is down (LINK_DOWN, and so is the rest of the burst). The kinds say how a burst is read
-// and written (recvmmsg/sendmmsg or readv/writev) and what their failures mean.
+// and written (recvmmsg/sendmmsg, readv/writev, VXLAN) and what their failures mean.
+//
+// Shaped links (share.shape: a port's maximum rates, an emulated access link) put a LinkShaper
+// in either direction. Frames read wait in the receive one before the switch takes them —
+// released in pull(), whose count tells the thread to publish them — and frames to send wait in
+// the transmit one — released in service(), after each transmit. Both are served as their tokens
+// allow whenever the thread turns, and it keeps turning while either holds frames (backlog()). A
+// frame the receive queue has no room for is rxDropQueue, one the transmit queue has none for is
+// txDropQueue (QUEUE_FULL). Several threads shaping one port draw from one shared bucket.
 
-import { LINK_DOWN, PEER_DOWN, PortIo } from './endpoint.js';
-import { LinkShare, PortLink } from './link.js';
+import { LINK_DOWN, PEER_DOWN, PortIo, QUEUE_FULL } from './endpoint.js';
+import { LinkShare, PortLink, ShapeSpec } from './link.js';
 import { SlotStock } from './slot-stock.js';
 import { errnoName, native, NATIVE_BURST, NativeIo, PoolBinding } from '../native/io.js';
 import { poolBinding } from '../nic/pool-binding.js';
+import { LinkShaper } from '../qos/link-shaper.js';
+import { SharedBucket } from '../qos/shared-bucket.js';
+import { systemClock } from '../clock.js';
 
 export abstract class BurstLink implements PortLink {
   readonly share: LinkShare;
@@ -17,11 +28,21 @@ export abstract class BurstLink implements PortLink {
   protected readonly fd: number;
   protected readonly bind: PoolBinding;
   private readonly stock = new SlotStock();
+  /** The shapers of the two directions (share.shape), or null. */
+  private readonly rxShaper: LinkShaper | null;
+  private readonly txShaper: LinkShaper | null;
+  private readonly out = new Int32Array(NATIVE_BURST);
+  private readonly outTunnels = new Int32Array(NATIVE_BURST);
+  /** Frames the receive queue released during this pull's reads. */
+  private rxMoved = 0;
 
-  constructor(share: LinkShare, io: PortIo) {
+  /** `thread`: which datapath thread runs it (picks its shapers' counters). */
+  constructor(share: LinkShare, io: PortIo, thread = 0) {
     this.share = share; this.io = io; this.fd = share.fd;
     this.nio = native!;
     this.bind = poolBinding(this.nio, io.pool);
+    this.rxShaper = shaperOf(share.shape?.rx ?? null, io.pool.maxFrame, thread);
+    this.txShaper = shaperOf(share.shape?.tx ?? null, io.pool.maxFrame, thread);
   }
 
   /** Read up to n frames into handles[0..n): how many, 0 when none wait, or -errno. */
@@ -38,6 +59,15 @@ export abstract class BurstLink implements PortLink {
   protected holdBack(): boolean { return false; }
 
   pull(budget: number): number {
+    this.rxMoved = 0;
+    const n = this.readBurst(budget);
+    if (this.rxShaper === null) return n;
+    // Released here, not in service(): what pull returns is what the thread's NIC then publishes.
+    return n + this.rxMoved + this.releaseRx(systemClock.micros());
+  }
+
+  // Read up to `budget` frames and hand them on (or queue them: shaped); how many were read.
+  private readBurst(budget: number): number {
     const io = this.io, stock = this.stock, have = stock.fill(io.pool);
     const want = budget < have ? budget : have;
     if (want === 0) return 0; // pool empty: frames wait in the kernel
@@ -47,15 +77,61 @@ export abstract class BurstLink implements PortLink {
       return 0;
     }
     this.received();
-    this.deliver(stock.handles, r);
+    if (this.rxShaper === null) this.io.receiveBurst(stock.handles, r); else this.queueRx(stock.handles, r);
     stock.used(r);
     return r;
   }
 
-  /** Hand frames read to the port (a link with a queue of its own may hold them back). */
-  protected deliver(handles: Int32Array, n: number): void { this.io.receiveBurst(handles, n); }
+  // Shaped: frames read wait in the receive queue (those it has no room for are dropped, rxDropQueue).
+  private queueRx(handles: Int32Array, n: number): void {
+    const q = this.rxShaper!, pool = this.io.pool, now = systemClock.micros();
+    let refused = 0;
+    for (let i = 0; i < n; i++) {
+      if (q.offer(pool, handles[i], 0, now, true)) continue;
+      // Full: let out what the tokens allow (after a stall there may be many), then try again.
+      this.rxMoved += this.releaseRx(now);
+      if (!q.offer(pool, handles[i], 0, now)) { pool.free(handles[i]); refused++; }
+    }
+    if (refused !== 0) { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxDropQueue] += refused; }
+  }
 
+  // Hand the switch what the receive queue's tokens allow at `now`; how many.
+  private releaseRx(now: number): number {
+    const rx = this.rxShaper!;
+    let moved = 0;
+    for (let k; rx.queued !== 0 && (k = rx.release(now, this.out, NATIVE_BURST)) !== 0;) { this.io.receiveBurst(this.out, k); moved += k; }
+    return moved;
+  }
+
+  /** Write handles[0..n) now, or queue them in the transmit shaper (a frame it has no room for: QUEUE_FULL). */
   sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void {
+    const q = this.txShaper;
+    if (q === null) { this.writeBurst(handles, n, tunnels); return; }
+    const pool = this.io.pool, now = systemClock.micros();
+    for (let i = 0; i < n; i++) {
+      const tag = tunnels === undefined ? 0 : tunnels[i];
+      if (q.offer(pool, handles[i], tag, now, true)) continue;
+      this.service(); // full: let out what the tokens allow, then try again
+      if (!q.offer(pool, handles[i], tag, now)) this.io.sent(handles[i], QUEUE_FULL);
+    }
+    this.service();
+  }
+
+  /** Write what the transmit shaper may release now; frames moved (0: unshaped). */
+  service(): number {
+    const tx = this.txShaper;
+    if (tx === null) return 0;
+    const now = systemClock.micros();
+    let moved = 0;
+    for (let k; tx.queued !== 0 && (k = tx.release(now, this.out, NATIVE_BURST, this.outTunnels)) !== 0;) { this.writeBurst(this.out, k, this.outTunnels); moved += k; }
+    return moved;
+  }
+
+  /** Frames wait in a shaper's queue. */
+  backlog(): boolean { return (this.rxShaper !== null && this.rxShaper.queued !== 0) || (this.txShaper !== null && this.txShaper.queued !== 0); }
+
+  // Write handles[0..n) to the descriptor, each reported once.
+  private writeBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void {
     const io = this.io;
     for (let i = 0; i < n;) {
       if (this.holdBack()) { io.sent(handles[i++], PEER_DOWN); continue; }
@@ -72,8 +148,25 @@ export abstract class BurstLink implements PortLink {
     }
   }
 
-  release(): void { this.stock.release(this.io.pool); }
+  /** Give the receive slots back; frames still in the shapers' queues are lost with the link (stopping), counted. */
+  release(): void {
+    this.stock.release(this.io.pool);
+    const left: number[] = [];
+    this.rxShaper?.drain(left);
+    const c = this.io.counters;
+    c.values[this.io.port * c.names.length + c.at.rxDropQueue] += left.length;
+    for (const h of left) this.io.pool.free(h);
+    left.length = 0;
+    this.txShaper?.drain(left);
+    for (const h of left) this.io.sent(h, QUEUE_FULL);
+  }
 
   /** Count one more `rxErrors` on the port. */
   protected countRxError(): void { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxErrors]++; }
+}
+
+/** Thread `thread`'s shaper for one direction of a link, or null. */
+function shaperOf(spec: ShapeSpec | null, maxFrame: number, thread: number): LinkShaper | null {
+  if (spec === null) return null;
+  return new LinkShaper({ ...spec, maxFrame, stats: spec.stats[thread % spec.stats.length], bucket: spec.bucket === null ? null : new SharedBucket(spec.bucket) });
 }

@@ -20,6 +20,26 @@ export interface LinkShare {
   tunnel: TunnelShare | null;
   /** Bytes of virtio-net header before each frame (tap with vnetHdr: 12; AF_PACKET with it: 10; else 0). */
   vnetHdr: number;
+  /** Shapers on the link (burst-link.ts), or absent: unshaped. */
+  shape?: LinkShape;
+}
+
+/**
+ * What shapes a link, each direction or null: `rx`, frames read before the switch takes them
+ * (what a VM sends; an access link's port toward this host), `tx`, frames written (what a VM
+ * receives; a NIC's line rate).
+ */
+export interface LinkShape { rx: ShapeSpec | null; tx: ShapeSpec | null }
+
+/** One direction's shaper (qos/link-shaper.ts), as every thread that runs the link builds it. */
+export interface ShapeSpec {
+  rateMbps: number; queueBytes: number; overhead: number; ecnBytes: number; burstUs: number; catchUp: boolean;
+  /** The smallest frame (sizes the queue's ring). */
+  minFrame: number;
+  /** Counters (LinkShaper.newStats(true)), one per datapath thread that may run it: thread w writes stats[w % length]. */
+  stats: Float64Array[];
+  /** Token state shared by the threads (SharedBucket.create()), or null: one thread runs it (workers = 1). */
+  bucket: SharedArrayBuffer | null;
 }
 
 /** A VXLAN uplink's tunnel as every thread that runs it sees it (vxlan-link.ts). */
@@ -39,8 +59,6 @@ export interface TunnelShare {
   dstPort: number;
   /** Largest outer IP datagram (the underlay's MTU). */
   mtu: number;
-  /** The emulated access link (both directions), or null: unshaped. Stats: shared Float64Arrays (qos/link-shaper.ts). */
-  shape: { rateMbps: number; queueBytes: number; ecnBytes: number; rxStats: Float64Array; txStats: Float64Array } | null;
 }
 
 export interface PortLink {
@@ -51,8 +69,8 @@ export interface PortLink {
   sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void;
   /** Give the slots kept for receives back to the pool (the descriptor stays open). */
   release(): void;
-  /** A link with a transmit queue of its own (an emulated access link): send what it may release now; frames moved. (Its receive queue is released by pull.) */
-  service?(): number;
-  /** Frames wait in its queues (its thread must keep turning instead of sleeping). */
-  backlog?(): boolean;
+  /** A shaped link (share.shape): send what its transmit queue may release now; frames moved. (Its receive queue is released by pull.) */
+  service(): number;
+  /** Frames wait in its shapers' queues (its thread must keep turning instead of sleeping). */
+  backlog(): boolean;
 }

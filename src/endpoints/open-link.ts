@@ -6,7 +6,7 @@ import { MmsgLink } from './mmsg-link.js';
 import { TapLink } from './tap-link.js';
 import { VxlanLink } from './vxlan-link.js';
 
-/** This thread's link over a native port's descriptor. */
-export function openLink(s: LinkShare, io: PortIo): PortLink {
-  return s.type === 'udp' ? new MmsgLink(s, io) : s.type === 'tap' ? new TapLink(s, io) : new VxlanLink(s, io);
+/** This thread's link over a native port's descriptor (`thread`: which datapath thread runs it, 0: the only one). */
+export function openLink(s: LinkShare, io: PortIo, thread = 0): PortLink {
+  return s.type === 'udp' ? new MmsgLink(s, io, thread) : s.type === 'tap' ? new TapLink(s, io, thread) : new VxlanLink(s, io, thread);
 }

@@ -22,6 +22,8 @@ import { innerFlowHash, VXLAN_HEADER_LEN, VXLAN_IPV4_OVERHEAD, vxlanValid, vxlan
 
 /** The smallest inner frame: an Ethernet header. */
 export const MIN_INNER = 14;
+/** Wire bytes a frame costs beyond its length on an emulated access link: outer Ethernet, IPv4, UDP, VXLAN (50), FCS (4), preamble and inter-frame gap (20). */
+export const WIRE_OVERHEAD = 74;
 /** Most bytes of outer header one datagram takes: IPv4 20 + UDP 8 + VXLAN 8 + the MACs of a frame sent without its tag 12. */
 export const MAX_HEADER = 48;
 /** No VNI for the frame (tagged mode: untagged, or a VLAN not mapped). */

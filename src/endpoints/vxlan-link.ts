@@ -19,31 +19,23 @@
 // VNI map the frame's 802.1Q tag gives its VNI and is left out (its MAC addresses go in the
 // header area, the frame is sent from after the tag).
 //
-// Access link emulation (tunnel.shape): received frames wait in a receive LinkShaper (the
-// top-of-rack port toward this host) before they reach the switch — released in pull(), whose
-// count tells the thread to publish them — and frames to send in a transmit one (the NIC's line
-// rate) — released in service(), after each transmit. Both are served as their tokens allow
-// whenever the thread turns, and it keeps turning while either holds frames (backlog()). A frame is
-// charged its bytes on the wire: inner frame + WIRE_OVERHEAD.
+// Access link emulation (share.shape, built by VxlanNetwork): BurstLink's shapers, a receive
+// one (the top-of-rack port toward this host) and a transmit one (the NIC's line rate), each
+// frame charged its bytes on the wire: inner frame + WIRE_OVERHEAD (vxlan-codec.ts).
 //
-// Counters: a frame too large for the underlay once encapsulated (mtu) is txDropMtu; one the
-// emulated link's queue has no room for is rxDropQueue / txDropQueue; per remote VTEP
+// Counters: a frame too large for the underlay once encapsulated (mtu) is txDropMtu; per remote VTEP
 // (VtepTable, this thread's slice): datagrams and inner bytes sent and received, and datagrams
-// not sent (MTU, send errors).
+// not sent (MTU, send errors); a frame the emulated link's queues have no room for: burst-link.ts.
 
 import { BurstLink } from './burst-link.js';
-import { PortIo, QUEUE_FULL } from './endpoint.js';
+import { PortIo } from './endpoint.js';
 import { LinkShare } from './link.js';
-import { MAX_HEADER, MIN_INNER, VxlanCodec } from './vxlan-codec.js';
+import { MAX_HEADER, VxlanCodec } from './vxlan-codec.js';
 import { ADDR_REC, NATIVE_BURST } from '../native/io.js';
-import { LinkShaper } from '../qos/link-shaper.js';
-import { systemClock } from '../clock.js';
 
 /** Bytes of header area per datagram. */
 const STRIDE = MAX_HEADER;
 const REC_WORDS = ADDR_REC >> 2;
-/** Wire bytes a frame costs beyond its length on an emulated access link: outer Ethernet, IPv4, UDP, VXLAN (50), FCS (4), preamble and inter-frame gap (20). */
-export const WIRE_OVERHEAD = 74;
 
 export class VxlanLink extends BurstLink {
   private readonly codec: VxlanCodec;
@@ -63,80 +55,12 @@ export class VxlanLink extends BurstLink {
   /** Frames that fit, and their tunnels (sendBurst's first pass). */
   private fit = new Int32Array(NATIVE_BURST);
   private fitTunnels = new Int32Array(NATIVE_BURST);
-  /** The emulated access link's two directions, or null. */
-  private readonly rxShaper: LinkShaper | null;
-  private readonly txShaper: LinkShaper | null;
-  private readonly out = new Int32Array(NATIVE_BURST);
-  private readonly outTunnels = new Int32Array(NATIVE_BURST);
-  /** Frames the receive queue released during this pull's reads. */
-  private rxMoved = 0;
 
-  constructor(share: LinkShare, io: PortIo) {
-    super(share, io);
+  constructor(share: LinkShare, io: PortIo, thread = 0) {
+    super(share, io, thread);
     const t = share.tunnel!;
     this.codec = new VxlanCodec(t, t.rawFd >= 0);
     this.sendFd = t.rawFd >= 0 ? t.rawFd : share.fd;
-    const sh = t.shape, maxFrame = io.pool.maxFrame;
-    this.rxShaper = sh === null ? null : new LinkShaper(sh.rateMbps, sh.queueBytes, WIRE_OVERHEAD, sh.ecnBytes, maxFrame, MIN_INNER, sh.rxStats);
-    this.txShaper = sh === null ? null : new LinkShaper(sh.rateMbps, sh.queueBytes, WIRE_OVERHEAD, sh.ecnBytes, maxFrame, MIN_INNER, sh.txStats);
-  }
-
-  /** Shaped: frames read wait in the receive queue (those it has no room for are dropped, rxDropQueue). */
-  protected override deliver(handles: Int32Array, n: number): void {
-    const q = this.rxShaper;
-    if (q === null) { this.io.receiveBurst(handles, n); return; }
-    const pool = this.io.pool, now = systemClock.micros();
-    let refused = 0;
-    for (let i = 0; i < n; i++) {
-      if (q.offer(pool, handles[i], 0, now, true)) continue;
-      // Full: let out what the tokens allow (after a stall there may be many), then try again.
-      this.rxMoved += this.releaseRx(now);
-      if (!q.offer(pool, handles[i], 0, now)) { pool.free(handles[i]); refused++; }
-    }
-    if (refused !== 0) { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxDropQueue] += refused; }
-  }
-
-  override pull(budget: number): number {
-    this.rxMoved = 0;
-    const n = super.pull(budget);
-    if (this.rxShaper === null) return n;
-    // Released here, not in service(): what pull returns is what the thread's NIC then publishes.
-    return n + this.rxMoved + this.releaseRx(systemClock.micros());
-  }
-
-  // Hand the switch what the receive queue's tokens allow at `now`; how many.
-  private releaseRx(now: number): number {
-    const rx = this.rxShaper!;
-    let moved = 0;
-    for (let k; rx.queued !== 0 && (k = rx.release(now, this.out, NATIVE_BURST)) !== 0;) { this.io.receiveBurst(this.out, k); moved += k; }
-    return moved;
-  }
-
-  /** Send what the emulated link's transmit queue may release now; frames moved. */
-  service(): number {
-    const tx = this.txShaper;
-    if (tx === null) return 0;
-    const now = systemClock.micros();
-    let moved = 0;
-    for (let k; tx.queued !== 0 && (k = tx.release(now, this.out, NATIVE_BURST, this.outTunnels)) !== 0;) { super.sendBurst(this.out, k, this.outTunnels); moved += k; }
-    return moved;
-  }
-
-  /** Frames wait in the emulated link's queues. */
-  backlog(): boolean { return this.rxShaper !== null && (this.rxShaper.queued !== 0 || this.txShaper!.queued !== 0); }
-
-  override release(): void {
-    super.release();
-    if (this.rxShaper === null) return;
-    // Stopping: frames still queued are lost with the link.
-    const left: number[] = [];
-    this.rxShaper.drain(left);
-    const c = this.io.counters;
-    c.values[this.io.port * c.names.length + c.at.rxDropQueue] += left.length;
-    for (const h of left) this.io.pool.free(h);
-    left.length = 0;
-    this.txShaper!.drain(left);
-    for (const h of left) this.io.sent(h, QUEUE_FULL);
   }
 
   protected read(handles: Int32Array, n: number): number {
@@ -154,7 +78,7 @@ export class VxlanLink extends BurstLink {
     return good; // the dropped ones stay in the stock, free for the next read
   }
 
-  /** First drop (and count) the frames too large for the underlay once encapsulated or of no VNI, then send or queue the rest. */
+  /** First drop (and count) the frames too large for the underlay once encapsulated or of no VNI, then send (or queue: shaped) the rest. */
   override sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void {
     const pool = this.io.pool, codec = this.codec;
     if (this.fit.length < n) { this.fit = new Int32Array(n); this.fitTunnels = new Int32Array(n); }
@@ -165,16 +89,7 @@ export class VxlanLink extends BurstLink {
       if (bad !== null) { codec.dropAt(tun); this.io.sent(h, bad); continue; }
       this.fit[m] = h; this.fitTunnels[m++] = tun;
     }
-    if (m === 0) return;
-    const q = this.txShaper;
-    if (q === null) { super.sendBurst(this.fit, m, this.fitTunnels); return; }
-    const now = systemClock.micros();
-    for (let i = 0; i < m; i++) {
-      if (q.offer(pool, this.fit[i], this.fitTunnels[i], now, true)) continue;
-      this.service(); // full: let out what the tokens allow, then try again
-      if (!q.offer(pool, this.fit[i], this.fitTunnels[i], now)) this.io.sent(this.fit[i], QUEUE_FULL);
-    }
-    this.service();
+    if (m !== 0) super.sendBurst(this.fit, m, this.fitTunnels);
   }
 
   protected write(handles: Int32Array, from: number, n: number, tunnels: Int32Array | undefined): number {

@@ -4,7 +4,8 @@
 // emulated access link's stats, the tunnel as a thread sees it (TunnelShare), and reports.
 
 import ipaddr from 'ipaddr.js';
-import { TunnelShare } from './link.js';
+import { LinkShape, ShapeSpec, TunnelShare } from './link.js';
+import { MIN_INNER, WIRE_OVERHEAD } from './vxlan-codec.js';
 import { HostPort } from './host-port.js';
 import { VtepReport, VtepTable } from './vtep-table.js';
 import { ADDR_REC } from '../native/io.js';
@@ -50,8 +51,8 @@ export class VxlanNetwork {
   /** The VLANs the port carries as a trunk (one per VNI), or undefined: an access port. */
   readonly trunkVlans: number[] | undefined;
   readonly staticRemotes: StaticRemote[];
-  private readonly rxStats: Float64Array | null;
-  private readonly txStats: Float64Array | null;
+  /** The emulated access link, both directions (null: none). */
+  readonly shape: LinkShape | null;
 
   constructor(o: VxlanOptions) {
     this.o = o;
@@ -59,8 +60,9 @@ export class VxlanNetwork {
     for (const r of o.remotes) this.vteps.add(record(r), true);
     this.staticRemotes = o.statics.map((s) => ({ vlan: o.vlans.length ? o.vlans[o.vnis.indexOf(s.vni)] : null, mac: s.mac, tunnel: this.vteps.add(record(s.vtep), false) + 1 }));
     this.trunkVlans = o.vlans.length ? o.vlans : undefined;
-    this.rxStats = o.rateMbps > 0 ? LinkShaper.newStats(true) : null;
-    this.txStats = o.rateMbps > 0 ? LinkShaper.newStats(true) : null;
+    // One thread runs it (workers = 1), so no shared bucket; it was busy through a stall of that thread (catchUp).
+    const spec = (): ShapeSpec => ({ rateMbps: o.rateMbps, queueBytes: o.queueBytes, overhead: WIRE_OVERHEAD, ecnBytes: o.ecnMarkBytes, burstUs: 100, catchUp: true, minFrame: MIN_INNER, stats: [LinkShaper.newStats(true)], bucket: null });
+    this.shape = o.rateMbps > 0 ? { rx: spec(), tx: spec() } : null;
   }
 
   describe(): string {
@@ -70,7 +72,7 @@ export class VxlanNetwork {
 
   /** Remote VTEPs with their counters, datagrams from VTEPs that found the table full, and the emulated access link's two directions. */
   tunnels(): { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport } } {
-    const o = this.o, link = this.rxStats && this.txStats ? { rx: LinkShaper.report(o.rateMbps, o.queueBytes, this.rxStats), tx: LinkShaper.report(o.rateMbps, o.queueBytes, this.txStats) } : undefined;
+    const o = this.o, sh = this.shape, link = sh ? { rx: LinkShaper.report(o.rateMbps, o.queueBytes, sh.rx!.stats[0]), tx: LinkShaper.report(o.rateMbps, o.queueBytes, sh.tx!.stats[0]) } : undefined;
     return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}) };
   }
 
@@ -81,7 +83,6 @@ export class VxlanNetwork {
       vteps: this.vteps.shared(), vnis: o.vnis, vlans: o.vlans, rawFd,
       local: ip.kind() === 'ipv4' ? ip.toByteArray() : [0, 0, 0, 0], dstPort: o.local.port,
       srcPortMin: VXLAN_SRC_PORT_MIN, srcPortMax: VXLAN_SRC_PORT_MAX, mtu: o.mtu,
-      shape: this.rxStats && this.txStats ? { rateMbps: o.rateMbps, queueBytes: o.queueBytes, ecnBytes: o.ecnMarkBytes, rxStats: this.rxStats, txStats: this.txStats } : null,
     };
   }
 }

@@ -71,7 +71,8 @@ export class VxlanEndpoint extends LinkEndpoint {
   }
 
   protected share(port: number, fd: number): LinkShare {
-    return { type: 'vxlan', port, fd, to: null, vnetHdr: 0, tunnel: this.net.tunnelShare(this.rawFd) };
+    const shape = this.net.shape;
+    return { type: 'vxlan', port, fd, to: null, vnetHdr: 0, tunnel: this.net.tunnelShare(this.rawFd), ...(shape ? { shape } : {}) };
   }
 }
 

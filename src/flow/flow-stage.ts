@@ -26,6 +26,8 @@ import { hashKey, KEY_STRIDE, KEY_WORDS } from './key.js';
 import { RuleSet, Verdict } from './rule-set.js';
 
 export const DEFAULT_FLOW_CACHE_ENTRIES = 65536;
+/** Entries of a NIC's own flow cache (every thread's), used only for rules with a `queue` action. */
+export const NIC_FLOW_CACHE_ENTRIES = 4096;
 
 /** Flow cache hash from the RSS hash and the key words RSS does not cover but that vary within a 5-tuple. */
 function mixRss(rss: number, w0: number, w1: number, w2: number, w14: number): number {

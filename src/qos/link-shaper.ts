@@ -17,15 +17,22 @@
 // Frames sent with saved tokens are traced at the time the link would have sent them (its own
 // clock advances one frame time per frame), so a second's bytes never pass the rate + a burst.
 //
+// As a rate limiter (catchUp false: a VM's maximum rate, a pair's granted rate) an idle stretch
+// earns at most the burst, rate × burstUs, and the tokens may be shared by the threads that
+// shape the same port (a SharedBucket: one rate, each thread its own queue).
+//
 // Counters (a Float64Array the caller may put in shared memory, so another thread can report
 // them; one writer: the thread that runs the link): passed frames and wire bytes, dropped (queue
 // full) frames and bytes, ECN marks; the depth now and its high mark; and a trace per whole second
-// (of the caller's clock), the last WINDOWS seconds: wire bytes passed and the time the link had
-// nothing to send — so an experiment can check the rate over 1 s windows without sampling jitter,
-// and tell a link that fell short from a source that stopped offering (the link delivers
-// rate × (1 s − idle)).
+// (of the caller's clock), the last WINDOWS seconds: wire bytes passed, the time the link had
+// nothing to send, and the time whose tokens it lost to a stall of its thread (SecondTrace) — so
+// an experiment can check the rate over 1 s windows without sampling jitter, and tell a shaper
+// that fell short from a source that stopped offering or a thread that did not run (it delivers
+// rate × (1 s − idle − stalled)).
 
 import { PacketPool } from '../nic/pool.js';
+import { SharedBucket } from './shared-bucket.js';
+import { markCe } from './mark-ce.js';
 
 /** Longest stretch a busy link's tokens are kept for when its thread did not run (µs): a link that was sending keeps sending. */
 export const CATCH_UP_US = 30_000;
@@ -37,9 +44,17 @@ export const DEFAULT_QUEUE_BYTES = 262144;
 export const WINDOWS = 64;
 // Stats slots: depth, high mark, passed frames/bytes, dropped frames/bytes, ECN marks, then the
 // trace: WINDOWS seconds, WINDOWS byte counts.
-const DEPTH = 0, MAX_DEPTH = 1, PASS_P = 2, PASS_B = 3, DROP_P = 4, DROP_B = 5, ECN = 6, WIN_S = 8, WIN_B = WIN_S + WINDOWS, WIN_I = WIN_B + WINDOWS;
+const DEPTH = 0, MAX_DEPTH = 1, PASS_P = 2, PASS_B = 3, DROP_P = 4, DROP_B = 5, ECN = 6, WIN_S = 8, WIN_B = WIN_S + WINDOWS, WIN_I = WIN_B + WINDOWS, WIN_L = WIN_I + WINDOWS;
 /** Float64 slots a shaper's stats take. */
-export const SHAPER_STATS = WIN_I + WINDOWS;
+export const SHAPER_STATS = WIN_L + WINDOWS;
+
+/**
+ * One whole second of a shaper: wire bytes passed; µs it had nothing to send (its queue empty
+ * and its last frame out); µs of tokens it lost because no thread served it for longer than its
+ * burst lasts while frames waited (a limiter, which keeps no tokens through a stall of its
+ * thread: catchUp false). So bytes ≈ rate × (1 s − idle − stalled) is the shaper's own accuracy.
+ */
+export interface SecondTrace { second: number; bytes: number; idleUs: number; stalledUs: number }
 
 export interface ShaperReport {
   rateMbps: number; queueBytes: number; depthBytes: number; maxDepthBytes: number;
@@ -49,7 +64,29 @@ export interface ShaperReport {
    * and the microseconds the link had nothing to send (its queue empty and its last frame
    * out) — so bytes ≈ rate × (1 s − idle) is the link's accuracy whatever its offered load did.
    */
-  perSecond: { second: number; bytes: number; idleUs: number }[];
+  perSecond: SecondTrace[];
+}
+
+/** How a shaper is built (only the rate and queue are required). */
+export interface ShaperOptions {
+  rateMbps: number;
+  /** Most wire bytes waiting; a frame that does not fit is refused. */
+  queueBytes: number;
+  /** Bytes each frame costs beyond its length (0). */
+  overhead?: number;
+  /** Mark ECN-capable frames Congestion Experienced above this depth (0: never). */
+  ecnBytes?: number;
+  /** The largest frame (the burst holds two; 1518) and the smallest (sizes the ring; 14). */
+  maxFrame?: number;
+  minFrame?: number;
+  /** Tokens an idle shaper saves: rate × burstUs, at least two of the largest frames (100 µs). */
+  burstUs?: number;
+  /** Keep the tokens of a stall of the thread while frames wait (an emulated link; true), or not (a limiter). */
+  catchUp?: boolean;
+  /** Where the counters go (LinkShaper.newStats(), possibly shared; instances over one stats must not run at once). */
+  stats?: Float64Array;
+  /** Token state shared with the other threads shaping the same thing (null: this one alone). */
+  bucket?: SharedBucket | null;
 }
 
 export class LinkShaper {
@@ -57,8 +94,11 @@ export class LinkShaper {
   readonly queueBytes: number;
   readonly ecnBytes: number;
   readonly overhead: number;
+  /** Tokens saved at most when idle (bytes). */
+  readonly burst: number;
   private readonly perUs: number;
-  private readonly burst: number;
+  private readonly catchUp: boolean;
+  private readonly bucket: SharedBucket | null;
   private tokens: number;
   private last = -1;
   // The queue: a ring of handles and their charges.
@@ -76,19 +116,18 @@ export class LinkShaper {
   /** The counters (SHAPER_STATS slots). */
   readonly stats: Float64Array;
 
-  /**
-   * `overhead`: bytes each frame costs on the wire beyond its length; `ecnBytes`: mark above this
-   * depth (0: never); `maxFrame`: the largest frame (the burst takes two); `minFrame`: the
-   * smallest (sizes the ring); `stats`: where the counters go (from LinkShaper.stats(), possibly
-   * shared; several instances over one stats must not run at once).
-   */
-  constructor(rateMbps: number, queueBytes: number, overhead: number, ecnBytes = 0, maxFrame = 1518, minFrame = 14, stats = LinkShaper.newStats()) {
+  constructor(o: ShaperOptions) {
+    const { rateMbps, queueBytes } = o, overhead = o.overhead ?? 0, maxFrame = o.maxFrame ?? 1518, minFrame = o.minFrame ?? 14, burstUs = o.burstUs ?? 100;
     if (!(rateMbps > 0) || !Number.isFinite(rateMbps)) throw new RangeError(`rateMbps: ${rateMbps} is not a positive rate`);
     if (!(queueBytes >= maxFrame + overhead)) throw new RangeError(`queueBytes: ${queueBytes} does not hold one ${maxFrame + overhead}-byte frame`);
-    this.rateMbps = rateMbps; this.queueBytes = queueBytes; this.overhead = overhead; this.ecnBytes = ecnBytes;
+    if (!(burstUs > 0) || !Number.isFinite(burstUs)) throw new RangeError(`burstUs: ${burstUs} is not a positive time`);
+    this.rateMbps = rateMbps; this.queueBytes = queueBytes; this.overhead = overhead; this.ecnBytes = o.ecnBytes ?? 0;
+    this.catchUp = o.catchUp ?? true;
+    this.bucket = o.bucket ?? null;
     this.perUs = rateMbps / 8; // bytes per microsecond
-    // Two of the largest frames, or 100 µs at the rate: what one turn of a busy loop may owe.
-    this.burst = Math.max(2 * (maxFrame + overhead), this.perUs * 100);
+    // Two of the largest frames (a frame always fits), or burstUs at the rate: what one turn of a
+    // busy loop may owe (an emulated link: 100 µs), or the burst a limiter allows (about 1 ms).
+    this.burst = Math.max(2 * (maxFrame + overhead), this.perUs * burstUs);
     this.tokens = this.burst;
     let size = 16;
     while (size < queueBytes / (minFrame + overhead) + 1) size <<= 1;
@@ -96,7 +135,7 @@ export class LinkShaper {
     this.charge = new Int32Array(size);
     this.tags = new Int32Array(size);
     this.mask = size - 1;
-    this.stats = stats;
+    this.stats = o.stats ?? LinkShaper.newStats();
   }
 
   /** Fresh stats for a shaper: in shared memory when another thread reports them. */
@@ -130,8 +169,23 @@ export class LinkShaper {
     return true;
   }
 
-  /** Move the frames the tokens allow at `nowUs` into out[0..max) (their tags into tags[]); how many. */
+  /**
+   * Move the frames the tokens allow at `nowUs` into out[0..max) (their tags into tags[]); how
+   * many. With a shared bucket, 0 also when another thread holds it (try again next turn).
+   */
   release(nowUs: number, out: Int32Array, max: number, tags?: Int32Array): number {
+    const b = this.bucket;
+    if (b === null) return this.take(nowUs, out, max, tags);
+    if (this.head === this.tail || !b.lock()) return 0;
+    if (b.last >= 0) { this.tokens = b.tokens; this.last = b.last; } // else: the first holder starts it full
+    const n = this.take(nowUs, out, max, tags);
+    b.tokens = this.tokens; b.last = this.last;
+    b.unlock();
+    return n;
+  }
+
+  // Refill at `nowUs` and move what the tokens allow (release's work, under the lock if shared).
+  private take(nowUs: number, out: Int32Array, max: number, tags?: Int32Array): number {
     if (this.last < 0) this.last = nowUs;
     const dt = nowUs - this.last;
     if (dt > 0) {
@@ -139,9 +193,10 @@ export class LinkShaper {
       // sending through a gap in which this thread did not run — its queue, and what arrived
       // meanwhile (in the socket's buffer) — so it keeps up to CATCH_UP_US of tokens, until its
       // queue next runs empty.
-      if (this.depth > 0 && dt > STALL_US) this.catchingUp = true;
+      if (this.catchUp && this.depth > 0 && dt > STALL_US) this.catchingUp = true;
       const cap = this.catchingUp && this.perUs * CATCH_UP_US > this.burst ? this.perUs * CATCH_UP_US : this.burst;
       const t = this.tokens + dt * this.perUs;
+      if (t > cap && this.depth > 0) this.stats[WIN_L + this.window(Math.floor(nowUs / 1e6))] += (t - cap) / this.perUs; // frames waited: a stall
       this.tokens = t < cap ? t : cap;
       this.last = nowUs;
     }
@@ -174,7 +229,7 @@ export class LinkShaper {
   // The trace's slot for whole second `sec`, started afresh when it held an older second.
   private window(sec: number): number {
     const st = this.stats, w = sec % WINDOWS;
-    if (st[WIN_S + w] !== sec) { st[WIN_S + w] = sec; st[WIN_B + w] = 0; st[WIN_I + w] = 0; }
+    if (st[WIN_S + w] !== sec) { st[WIN_S + w] = sec; st[WIN_B + w] = 0; st[WIN_I + w] = 0; st[WIN_L + w] = 0; }
     return w;
   }
 
@@ -194,45 +249,28 @@ export class LinkShaper {
     this.stats[DEPTH] = 0;
   }
 
-  /** A shaper's report from its stats (any thread). */
-  static report(rateMbps: number, queueBytes: number, st: Float64Array): ShaperReport {
-    const perSecond: { second: number; bytes: number; idleUs: number }[] = [];
-    for (let i = 0; i < WINDOWS; i++) if (st[WIN_S + i] >= 0) perSecond.push({ second: st[WIN_S + i], bytes: st[WIN_B + i], idleUs: Math.round(st[WIN_I + i]) });
-    perSecond.sort((a, b) => a.second - b.second);
+  /**
+   * A shaper's report from its stats (any thread), or the sum of several threads' (one rate
+   * shared): counters and bytes per second added up, the depth high mark the largest of one
+   * thread's queue, a second's idle time the least any thread had.
+   */
+  static report(rateMbps: number, queueBytes: number, stats: Float64Array | Float64Array[]): ShaperReport {
+    const all = Array.isArray(stats) ? stats : [stats];
+    const sum = (k: number) => all.reduce((a, st) => a + st[k], 0);
+    const seconds = new Map<number, SecondTrace>();
+    for (const st of all) {
+      for (let i = 0; i < WINDOWS; i++) {
+        const sec = st[WIN_S + i];
+        if (sec < 0) continue;
+        const w = seconds.get(sec), idle = Math.round(st[WIN_I + i]), stalled = Math.round(st[WIN_L + i]);
+        if (w === undefined) seconds.set(sec, { second: sec, bytes: st[WIN_B + i], idleUs: idle, stalledUs: stalled });
+        else { w.bytes += st[WIN_B + i]; w.idleUs = Math.min(w.idleUs, idle); w.stalledUs += stalled; }
+      }
+    }
+    const perSecond = [...seconds.values()].sort((a, b) => a.second - b.second);
     return {
-      rateMbps, queueBytes, depthBytes: st[DEPTH], maxDepthBytes: st[MAX_DEPTH], passedPackets: st[PASS_P], passedBytes: st[PASS_B],
-      droppedPackets: st[DROP_P], droppedBytes: st[DROP_B], ecnMarked: st[ECN], perSecond,
+      rateMbps, queueBytes, depthBytes: sum(DEPTH), maxDepthBytes: Math.max(...all.map((st) => st[MAX_DEPTH])), passedPackets: sum(PASS_P), passedBytes: sum(PASS_B),
+      droppedPackets: sum(DROP_P), droppedBytes: sum(DROP_B), ecnMarked: sum(ECN), perSecond,
     };
   }
-}
-
-/**
- * Mark h Congestion Experienced when it is an IPv4 or IPv6 packet of an ECN-capable transport
- * (ECT(0) or ECT(1)), after up to one VLAN tag, and this holder is its only one; true if marked.
- * IPv4's header checksum is updated incrementally (RFC 1624).
- */
-export function markCe(pool: PacketPool, h: number): boolean {
-  if (Atomics.load(pool.refs, h) > 1) return false;
-  const d = pool.data, s = pool.start(h), len = pool.len[h];
-  let p = s + 12, type = (d[p] << 8) | d[p + 1];
-  if (type === 0x8100 && len >= 18) { p += 4; type = (d[p] << 8) | d[p + 1]; }
-  p += 2;
-  if (type === 0x0800 && p + 20 <= s + len) {
-    const tos = d[p + 1];
-    if ((tos & 3) === 0 || (tos & 3) === 3) return false;
-    const old = (d[p] << 8) | tos, neu = (d[p] << 8) | (tos | 3);
-    d[p + 1] = tos | 3;
-    let sum = (~((d[p + 10] << 8) | d[p + 11]) & 0xffff) + (~old & 0xffff) + neu;
-    sum = (sum & 0xffff) + (sum >>> 16); sum = (sum & 0xffff) + (sum >>> 16);
-    const ck = ~sum & 0xffff;
-    d[p + 10] = ck >>> 8; d[p + 11] = ck & 0xff;
-    return true;
-  }
-  if (type === 0x86dd && p + 40 <= s + len) {
-    const ecn = (d[p + 1] >>> 4) & 3;
-    if (ecn === 0 || ecn === 3) return false;
-    d[p + 1] |= 0x30;
-    return true;
-  }
-  return false;
 }

@@ -29,3 +29,15 @@ test('the final report lists the VTEPs of an uplink (flood list marked) and its 
   assert.ok(lines.includes('    access link rx 100 Mb/s: passed=7 dropped=2 ecnMarked=0 queueMax=4000 of 65536 bytes'));
   assert.ok(lines.includes('    access link tx 100 Mb/s: passed=0 dropped=0 ecnMarked=0 queueMax=0 of 65536 bytes'));
 });
+
+test('the final report lists a port\'s limiters, only the directions that have one', () => {
+  const rx = { ...LinkShaper.report(20, 262144, [LinkShaper.newStats(), LinkShaper.newStats()]), passedPackets: 9093, droppedPackets: 8775, maxDepthBytes: 261800 };
+  const stats = {
+    ports: [{ name: 'vm', endpoint: 'udp 127.0.0.1:1 -> 127.0.0.1:2 (native)', counters: { rxPackets: 1 }, limits: { rx } }],
+    queues: [], pool: { slots: 8, free: 8 }, macTable: {}, steering: { filters: 0, capacity: 0 }, extensions: [],
+    flows: { rules: 0, rulesByLayer: {}, cacheEntriesPerThread: 0, cache: {}, hitRate: 0 }, controllers: [],
+  } as unknown as DataplaneStats;
+  const lines = finalReport(stats).split('\n');
+  assert.ok(lines.includes('    limit rx 20 Mb/s: passed=9093 dropped=8775 queueMax=261800 of 262144 bytes'), lines.join('\n'));
+  assert.ok(!lines.some((l) => l.includes('limit tx')), 'no transmit limit, no line');
+});

@@ -12,7 +12,7 @@ const OVERHEAD = 74;
 
 test('overloaded 2x for 5 s: every whole second passes the rate within 1%, the queue stays within its bytes, the excess is refused', () => {
   const pool = new PacketPool(4096, 2048);
-  const rateMbps = 100, queueBytes = 65536, sh = new LinkShaper(rateMbps, queueBytes, OVERHEAD, 0, pool.maxFrame);
+  const rateMbps = 100, queueBytes = 65536, sh = new LinkShaper({ rateMbps, queueBytes, overhead: OVERHEAD, maxFrame: pool.maxFrame });
   const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', payload: 1400 }), wire = f.length + OVERHEAD;
   const offeredPerUs = (2 * rateMbps) / 8 / wire; // frames per µs at twice the rate
   const out = new Int32Array(256);
@@ -46,7 +46,7 @@ test('overloaded 2x for 5 s: every whole second passes the rate within 1%, the q
 
 test('frames wait, keep their order and tags; a lone frame leaves at once', () => {
   const pool = new PacketPool(64, 2048);
-  const sh = new LinkShaper(10, 100000, OVERHEAD, 0, pool.maxFrame);
+  const sh = new LinkShaper({ rateMbps: 10, queueBytes: 100000, overhead: OVERHEAD, maxFrame: pool.maxFrame });
   const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', payload: 1000 });
   const hs = Array.from({ length: 10 }, () => pool.allocFrom(f, 0, f.length));
   hs.forEach((h, i) => assert.ok(sh.offer(pool, h, 100 + i)));
@@ -65,7 +65,7 @@ test('frames wait, keep their order and tags; a lone frame leaves at once', () =
 
 test('ECN: above the threshold ECT packets are marked CE (IPv4 checksum still right); not-ECT and shared frames are not', () => {
   const pool = new PacketPool(64, 2048);
-  const sh = new LinkShaper(10, 100000, OVERHEAD, 2000, pool.maxFrame); // a, b: 1,116 wire bytes each
+  const sh = new LinkShaper({ rateMbps: 10, queueBytes: 100000, overhead: OVERHEAD, ecnBytes: 2000, maxFrame: pool.maxFrame }); // a, b: 1,116 wire bytes each
   const ect = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv4: { src: '10.0.0.1', dst: '10.0.0.2', tos: 0x02 }, udp: { sport: 1, dport: 2 }, payload: 1000 });
   const plain = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv4: { src: '10.0.0.1', dst: '10.0.0.2', tos: 0 }, udp: { sport: 1, dport: 2 }, payload: 1000 });
   const v6 = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv6: { src: 'fd00::1', dst: 'fd00::2', trafficClass: 0x01 }, udp: { sport: 1, dport: 2 }, payload: 1000 });
@@ -90,13 +90,13 @@ test('ECN: above the threshold ECT packets are marked CE (IPv4 checksum still ri
 });
 
 test('a queue that cannot hold one frame, or a rate that is not positive, is refused by name', () => {
-  assert.throws(() => new LinkShaper(0, 100000, OVERHEAD), /rateMbps/);
-  assert.throws(() => new LinkShaper(10, 1000, OVERHEAD, 0, 1518), /queueBytes/);
+  assert.throws(() => new LinkShaper({ rateMbps: 0, queueBytes: 100000, overhead: OVERHEAD }), /rateMbps/);
+  assert.throws(() => new LinkShaper({ rateMbps: 10, queueBytes: 1000, overhead: OVERHEAD, maxFrame: 1518 }), /queueBytes/);
 });
 
 test('the trace tells a link that fell short from a source that stopped: bytes = rate x (1 s - idle) within 1%, in on/off seconds', () => {
   const pool = new PacketPool(4096, 2048);
-  const rateMbps = 50, sh = new LinkShaper(rateMbps, 65536, OVERHEAD, 0, pool.maxFrame);
+  const rateMbps = 50, sh = new LinkShaper({ rateMbps, queueBytes: 65536, overhead: OVERHEAD, maxFrame: pool.maxFrame });
   const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', payload: 1000 }), wire = f.length + OVERHEAD;
   const out = new Int32Array(256);
   let owed = 0;
@@ -121,7 +121,7 @@ test('the trace tells a link that fell short from a source that stopped: bytes =
 
 test('a 15 ms stall of the serving thread under overload: the link catches up on what waited, and the second still carries its rate (traced at link time, never above it)', () => {
   const pool = new PacketPool(8192, 2048);
-  const rateMbps = 100, sh = new LinkShaper(rateMbps, 65536, OVERHEAD, 0, pool.maxFrame);
+  const rateMbps = 100, sh = new LinkShaper({ rateMbps, queueBytes: 65536, overhead: OVERHEAD, maxFrame: pool.maxFrame });
   const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', payload: 1400 }), wire = f.length + OVERHEAD;
   const perUsFrames = (2 * rateMbps) / 8 / wire, out = new Int32Array(256);
   let owed = 0;

@@ -22,7 +22,7 @@ test('60 random shapers: no interval above r·τ + burst + a frame, long-run rat
     const rateMbps = 10 * Math.pow(1000, rand()); // 10 Mb/s .. 10 Gb/s, log-uniform
     const kind = seed % 3, size = () => (kind === 0 ? 64 : kind === 1 ? 1500 : 64 + Math.floor(rand() * 65472));
     const maxFrame = kind === 0 ? 64 : kind === 1 ? 1500 : 65536;
-    const sh = new LinkShaper(rateMbps, 4 * (maxFrame + OVERHEAD) + 65536, OVERHEAD, 0, maxFrame, 64);
+    const sh = new LinkShaper({ rateMbps, queueBytes: 4 * (maxFrame + OVERHEAD) + 65536, overhead: OVERHEAD, maxFrame, minFrame: 64 });
     const perUs = rateMbps / 8, burst = Math.max(2 * maxFrame, perUs * 100);
     // Run long enough for ~3,000 frames to pass, at least 20 ms.
     const meanSize = kind === 2 ? 32800 : maxFrame;
