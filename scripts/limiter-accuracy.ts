@@ -93,9 +93,9 @@ async function runCase(shaper: Shaper, traffic: Traffic, rateMbps: number, secon
     linuxPair(shaper, rateMbps, gso);
     try { return await measure(NS_A, NS_B, DEV_B, '10.101.0.2', traffic, rateMbps, seconds); } finally { linuxDown(); }
   }
-  const tb = await Testbed.up({ hosts: 1, vms: 2, linux: false, vni: 42, port: 4789, prefix: PREFIX, tso: gso, qos: { vm1: { maxRxMbps: rateMbps, burstUs: 1000, queueBytes: QUEUE } } });
+  const tb = await Testbed.up({ hosts: 1, vms: 2, linux: true, vni: 42, port: 4789, prefix: PREFIX, tso: gso, qos: { vm1: { maxRxMbps: rateMbps, burstUs: 1000, queueBytes: QUEUE } } });
   try {
-    const [a, b] = tb.vms;
+    const [a, b] = tb.hosts.find((h) => h.kind === 'sluice')!.vms; // vm1 (limited) sends to vm2
     inNs(a.ns, ['ip', 'neigh', 'replace', b.ip, 'lladdr', b.mac, 'dev', a.dev]);
     inNs(b.ns, ['ip', 'neigh', 'replace', a.ip, 'lladdr', a.mac, 'dev', b.dev]);
     return await measure(a.ns, b.ns, b.dev, b.ip, traffic, rateMbps, seconds);

@@ -96,6 +96,7 @@ export class Testbed {
   static async up(spec: TestbedSpec): Promise<Testbed> {
     if (!/^[a-z][a-z0-9]{0,4}$/.test(spec.prefix)) throw new Error(`--prefix ${spec.prefix}: 1-5 lower-case letters and digits, starting with a letter`);
     if (spec.hosts < 1 || spec.hosts > 14 || spec.vms < 1 || spec.vms > 15) throw new Error('1-14 sluice hosts with 1-15 VMs each');
+    if (spec.hosts === 1 && !spec.linux) throw new Error('one sluice host needs the Linux host (--linux) or another one: its uplink would flood to itself, and learn its own VMs behind it');
     sweep(spec.prefix);
     const tb = new Testbed(spec);
     try { await tb.build(); } catch (e) { await tb.down(); throw e; }
@@ -145,7 +146,7 @@ export class Testbed {
       const remotes = [...Array.from({ length: s.hosts }, (_, k) => k + 1).filter((k) => k !== i).map(underlay), ...(s.linux ? ['10.200.0.2'] : [])];
       const control = join(this.dir, `h${i}.sock`), config = join(this.dir, `h${i}.json`), log = join(this.dir, `h${i}.log`);
       const uplink: Record<string, unknown> = {
-        type: 'vxlan', local: `${underlay(i)}:${s.port}`, vni: s.vni, remotes: remotes.length ? remotes : [underlay(i)],
+        type: 'vxlan', local: `${underlay(i)}:${s.port}`, vni: s.vni, remotes,
         ...(s.rateMbps !== undefined ? { rateMbps: s.rateMbps } : {}), ...(s.queueBytes !== undefined ? { queueBytes: s.queueBytes } : {}), ...(s.ecnMarkBytes !== undefined ? { ecnMarkBytes: s.ecnMarkBytes } : {}),
       };
       writeFileSync(config, JSON.stringify({

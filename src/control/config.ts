@@ -247,6 +247,7 @@ export function checkConfig(doc: unknown): Config {
     // An emulated access link is served by the one thread that runs its port: pacing needs a
     // thread that turns (not the main thread's event loop), and one thread for one rate.
     if ((p.endpoint as { rateMbps?: number }).rateMbps !== undefined && c.workers !== 1) bad(`ports[${i}].endpoint.rateMbps`, `an emulated access link needs workers = 1 (this configuration has ${c.workers}): one datapath thread paces both directions`);
+    if ((p.endpoint as { guarantees?: object }).guarantees !== undefined && c.workers === 0) bad(`ports[${i}].endpoint.guarantees`, 'the pair limiters are paced by datapath worker threads: set workers >= 1');
   });
   if (c.pool.slots < c.nic.ringSize) bad('pool.slots', `${c.pool.slots} slots cannot fill one ${c.nic.ringSize}-descriptor ring`);
   const mem = memoryEstimate(c);

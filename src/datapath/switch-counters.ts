@@ -9,6 +9,7 @@ import { Endpoint } from '../endpoints/endpoint.js';
 import { MAC_COUNTERS, MacTable } from '../vswitch/mac-table.js';
 import { VTEP_COUNTERS } from '../endpoints/vtep-table.js';
 import type { PortLimits } from '../qos/port-limits.js';
+import { INTAKE_COUNTERS } from '../qos/notice-intake.js';
 
 export interface SwitchCounterParts {
   ports: { name: string; endpoint: Endpoint }[];
@@ -60,6 +61,11 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
     });
     reg.add({ subsystem: 'uplink', label: 'port', names: ['vtepTableFull'], thread: 'datapath (atomic)', help: 'datagrams from remote VTEPs a tunnel uplink\'s table had no room for',
       rows: () => uplinks.map((u) => u.name), read: (_n, r) => uplinks[r].endpoint.tunnels!().tableFull });
+    // Rate notices a sending host took and refused, by reason (uplinks with guarantees).
+    let noticed: { name: string; n: Record<string, number> }[] = [];
+    const withNotices = () => (noticed = uplinks.flatMap((u) => { const n = u.endpoint.tunnels!().notices; return n ? [{ name: u.name, n }] : []; })).map((x) => x.name);
+    reg.add({ subsystem: 'notices', label: 'port', names: INTAKE_COUNTERS, thread: 'datapath (the uplink\'s reader)', help: 'rate notices a tunnel uplink took (accepted) and refused, by reason',
+      rows: withNotices, read: (n, r) => noticed[r].n[n] ?? 0 });
     // Emulated access links: what passed each way, ECN marks, and the queues' depth (gauges).
     let links: { name: string; link: NonNullable<ReturnType<NonNullable<Endpoint['tunnels']>>['link']> }[] = [];
     const linkRows = () => (links = uplinks.flatMap((u) => { const l = u.endpoint.tunnels!().link; return l ? [{ name: u.name, link: l }] : []; })).map((l) => l.name);

@@ -20,6 +20,8 @@ import { PacketPool } from '../nic/pool.js';
 import { Ring } from '../nic/ring.js';
 import { SoftNic } from '../nic/soft-nic.js';
 import { FlowKeys } from '../wire/flow-key.js';
+import { MacTable } from '../vswitch/mac-table.js';
+import { PortTable } from '../vswitch/port-table.js';
 import { finishFor, Transmitter } from './transmit.js';
 import { WorkerSetup } from './worker-setup.js';
 
@@ -39,9 +41,10 @@ export class ThreadIo {
     const counters = new CounterBlock(PORT_COUNTERS, s.portCount, s.portCounters);
     const release = (h: number) => { if (Atomics.sub(pool.refs, h, 1) === 1) pool.free(h); };
     const io = Array.from({ length: s.portCount }, (_, p) => new PortChannel(p, pool, counters, (h) => { this.nic.receive(h, p); }, release));
-    this.links = s.links.map((l) => openLink(l, io[l.port], s.index));
+    const view = { macs: MacTable.attach(s.macs), ports: PortTable.attach(s.ports) };
+    this.links = s.links.map((l) => openLink(l, io[l.port], s.index, view));
     this.reads = s.readLinks.map((i) => this.links[i]);
-    this.queued = this.links.filter((l) => l.share.shape !== undefined);
+    this.queued = this.links.filter((l) => l.share.shape !== undefined || (l.share.tunnel?.qos ?? null) !== null);
     // A port with several queues (descriptors): each worker writes through its own share of them.
     const byPort: PortLink[][] = Array.from({ length: s.portCount }, () => []);
     for (const l of this.links) byPort[l.share.port].push(l);

@@ -111,14 +111,17 @@ export abstract class BurstLink implements PortLink {
     for (let i = 0; i < n; i++) {
       const tag = tunnels === undefined ? 0 : tunnels[i];
       if (q.offer(pool, handles[i], tag, now, true)) continue;
-      this.service(); // full: let out what the tokens allow, then try again
+      this.serviceTx(); // full: let out what the tokens allow, then try again
       if (!q.offer(pool, handles[i], tag, now)) this.io.sent(handles[i], QUEUE_FULL);
     }
-    this.service();
+    this.serviceTx();
   }
 
   /** Write what the transmit shaper may release now; frames moved (0: unshaped). */
-  service(): number {
+  service(): number { return this.serviceTx(); }
+
+  // service()'s work (not overridden: sendBurst calls it from within a subclass's service).
+  private serviceTx(): number {
     const tx = this.txShaper;
     if (tx === null) return 0;
     const now = systemClock.micros();

@@ -6,6 +6,9 @@
 // links assigned to it and writes to every native port itself.
 
 import type { VtepShare } from './vtep-table.js';
+import type { PairTableShare } from '../qos/pair-table.js';
+import type { MacTable } from '../vswitch/mac-table.js';
+import type { PortTable } from '../vswitch/port-table.js';
 
 
 /** What a thread needs to run a native port's I/O (structured-clone safe). */
@@ -59,7 +62,29 @@ export interface TunnelShare {
   dstPort: number;
   /** Largest outer IP datagram (the underlay's MTU). */
   mtu: number;
+  /** Per-pair limiters driven by rate notices (predictable bandwidth), or null. */
+  qos: TunnelQos | null;
 }
+
+/** A tunnel uplink's guarantees, sending side (qos/pair-limiters.ts, qos/notice-intake.ts). */
+export interface TunnelQos {
+  pairs: PairTableShare;
+  /** A pair's rate until its receiver's host grants one (the line rate), and the floor lost notices bring it to, kbit/s. */
+  lineKbps: number;
+  floorKbps: number;
+  burstUs: number;
+  /** Each pair's queue, per thread. */
+  queueBytes: number;
+  /** The hosts' shared HMAC key (bytes), or null. */
+  key: number[] | null;
+  /** Configured VTEPs (flood list and static entries) are VTEP indices 0..peers-1: the hosts notices are taken from. */
+  peers: number;
+  /** INTAKE_COUNTERS, written by the thread that reads the uplink. */
+  counters: Float64Array;
+}
+
+/** The switch's tables as a thread sees them (a tunnel uplink's notice gate asks where VMs are). */
+export interface SwitchView { macs: MacTable; ports: PortTable }
 
 export interface PortLink {
   readonly share: LinkShare;

@@ -101,15 +101,9 @@ export class VtepTable {
    * added with `port` when new; -1 when the table is full. The reading thread only (or before threads start).
    */
   findOrAdd(recs: Int32Array, at: number, port: number): number {
-    this.catchUp();
-    const w = this.rec32, idx = this.index, mask = this.mask;
-    for (let s = recHash(recs, at) & mask; ; s = (s + 1) & mask) {
-      const e = idx[s];
-      if (e === 0) break;
-      const b = (e - 1) * REC_WORDS;
-      if ((w[b] & 0xff) === (recs[at] & 0xff) && w[b + 1] === recs[at + 1] && w[b + 2] === recs[at + 2] && w[b + 3] === recs[at + 3] && w[b + 4] === recs[at + 4] && w[b + 5] === recs[at + 5]) return e - 1;
-    }
-    const n = this.words[COUNT];
+    const found = this.find(recs, at);
+    if (found >= 0) return found;
+    const w = this.rec32, n = this.words[COUNT];
     if (n === this.capacity) { Atomics.add(this.words, FULL, 1); return -1; }
     const b = n * REC_WORDS;
     for (let i = 0; i < REC_WORDS; i++) w[b + i] = recs[at + i];
@@ -117,6 +111,18 @@ export class VtepTable {
     Atomics.store(this.words, COUNT, n + 1);
     this.catchUp();
     return n;
+  }
+
+  /** The index of the VTEP whose address is the record at recs[at..], or -1 (not added). The reading thread only. */
+  find(recs: Int32Array, at: number): number {
+    this.catchUp();
+    const w = this.rec32, idx = this.index, mask = this.mask;
+    for (let s = recHash(recs, at) & mask; ; s = (s + 1) & mask) {
+      const e = idx[s];
+      if (e === 0) return -1;
+      const b = (e - 1) * REC_WORDS;
+      if ((w[b] & 0xff) === (recs[at] & 0xff) && w[b + 1] === recs[at + 1] && w[b + 2] === recs[at + 2] && w[b + 3] === recs[at + 3] && w[b + 4] === recs[at + 4] && w[b + 5] === recs[at + 5]) return e - 1;
+    }
   }
 
   /** Add a configured VTEP (address record bytes, its destination port in it); its index. Main thread, before start. */

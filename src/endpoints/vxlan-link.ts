@@ -28,10 +28,12 @@
 // not sent (MTU, send errors); a frame the emulated link's queues have no room for: burst-link.ts.
 
 import { BurstLink } from './burst-link.js';
-import { PortIo } from './endpoint.js';
-import { LinkShare } from './link.js';
+import { PortIo, QUEUE_FULL } from './endpoint.js';
+import { LinkShare, SwitchView } from './link.js';
 import { MAX_HEADER, VxlanCodec } from './vxlan-codec.js';
 import { ADDR_REC, NATIVE_BURST } from '../native/io.js';
+import { isNotice, TunnelGuarantees } from '../qos/tunnel-guarantees.js';
+import { systemClock } from '../clock.js';
 
 /** Bytes of header area per datagram. */
 const STRIDE = MAX_HEADER;
@@ -55,12 +57,20 @@ export class VxlanLink extends BurstLink {
   /** Frames that fit, and their tunnels (sendBurst's first pass). */
   private fit = new Int32Array(NATIVE_BURST);
   private fitTunnels = new Int32Array(NATIVE_BURST);
+  /** Predictable bandwidth's sending side (tunnel.qos), or null. */
+  private readonly guarantees: TunnelGuarantees | null;
+  private readonly pairOut = new Int32Array(NATIVE_BURST);
+  private readonly pairTunnels = new Int32Array(NATIVE_BURST);
 
-  constructor(share: LinkShare, io: PortIo, thread = 0) {
+  constructor(share: LinkShare, io: PortIo, thread = 0, view: SwitchView | null = null) {
     super(share, io, thread);
     const t = share.tunnel!;
     this.codec = new VxlanCodec(t, t.rawFd >= 0);
     this.sendFd = t.rawFd >= 0 ? t.rawFd : share.fd;
+    // Guarantees run in the datapath workers (the configuration requires them); the main thread's
+    // own copy of the link (inline mode's, idle with workers) has no tables to ask and none.
+    const vlanOf = (vni: number) => (t.vlans.length ? t.vlans[t.vnis.indexOf(vni)] ?? -1 : view!.ports.accessVlan(io.port));
+    this.guarantees = t.qos === null || view === null ? null : new TunnelGuarantees(t.qos, view!, io.port, vlanOf, io.pool.maxFrame);
   }
 
   protected read(handles: Int32Array, n: number): number {
@@ -68,13 +78,18 @@ export class VxlanLink extends BurstLink {
     if (r <= 0) return r;
     const pool = this.io.pool, codec = this.codec;
     let good = 0;
+    let notices = 0;
     for (let i = 0; i < r; i++) {
       const h = handles[i];
-      if (!codec.decap(pool, h, this.rxAddr32, i * REC_WORDS)) continue;
+      if (!codec.decap(pool, h, this.rxAddr32, i * REC_WORDS)) {
+        const g = this.guarantees, d = pool.data, s = pool.start(h);
+        if (g !== null && isNotice(d, s, pool.len[h])) { g.notice(d, s, pool.len[h], codec.vteps.find(this.rxAddr32, i * REC_WORDS), systemClock.micros()); notices++; }
+        continue;
+      }
       handles[i] = handles[good];
       handles[good++] = h;
     }
-    if (good !== r) { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxDropEncap] += r - good; }
+    if (good + notices !== r) { const c = this.io.counters; c.values[this.io.port * c.names.length + c.at.rxDropEncap] += r - good - notices; }
     return good; // the dropped ones stay in the stock, free for the next read
   }
 
@@ -89,7 +104,36 @@ export class VxlanLink extends BurstLink {
       if (bad !== null) { codec.dropAt(tun); this.io.sent(h, bad); continue; }
       this.fit[m] = h; this.fitTunnels[m++] = tun;
     }
+    const g = this.guarantees;
+    if (g !== null && m !== 0) {
+      // Frames to remote VMs wait in their pair's limiter; the rest go on.
+      const now = systemClock.micros();
+      let k = 0;
+      for (let i = 0; i < m; i++) {
+        const h = this.fit[i], r = g.offer(pool, h, codec.vniOf(pool, h), this.fitTunnels[i], now);
+        if (r === 0) { this.fit[k] = h; this.fitTunnels[k++] = this.fitTunnels[i]; } else if (r < 0) this.io.sent(h, QUEUE_FULL);
+      }
+      m = k;
+    }
     if (m !== 0) super.sendBurst(this.fit, m, this.fitTunnels);
+    if (g !== null) this.service();
+  }
+
+  /** Send what the pairs' limiters let go now (through the access link's shaper when there is one), then what that shaper lets go. */
+  override service(): number {
+    const g = this.guarantees;
+    let moved = 0;
+    if (g !== null) for (let k; g.pairs.backlog && (k = g.release(systemClock.micros(), this.pairOut, this.pairTunnels, NATIVE_BURST)) !== 0;) { super.sendBurst(this.pairOut, k, this.pairTunnels); moved += k; }
+    return moved + super.service();
+  }
+
+  override backlog(): boolean { return super.backlog() || (this.guarantees !== null && this.guarantees.pairs.backlog); }
+
+  override release(): void {
+    const left: number[] = [];
+    this.guarantees?.pairs.drain(left);
+    for (const h of left) this.io.sent(h, QUEUE_FULL);
+    super.release();
   }
 
   protected write(handles: Int32Array, from: number, n: number, tunnels: Int32Array | undefined): number {

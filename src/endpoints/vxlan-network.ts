@@ -4,7 +4,9 @@
 // emulated access link's stats, the tunnel as a thread sees it (TunnelShare), and reports.
 
 import ipaddr from 'ipaddr.js';
-import { LinkShape, ShapeSpec, TunnelShare } from './link.js';
+import { LinkShape, ShapeSpec, TunnelQos, TunnelShare } from './link.js';
+import { PairTable } from '../qos/pair-table.js';
+import { INTAKE_COUNTERS } from '../qos/notice-intake.js';
 import { MIN_INNER, WIRE_OVERHEAD } from './vxlan-codec.js';
 import { HostPort } from './host-port.js';
 import { VtepReport, VtepTable } from './vtep-table.js';
@@ -31,7 +33,12 @@ export interface VxlanOptions {
   rateMbps: number;
   queueBytes: number;
   ecnMarkBytes: number;
+  /** Predictable bandwidth's sending side (per-pair limiters, rate notices), or null. */
+  guarantees: { lineKbps: number; floorKbps: number; burstUs: number; queueBytes: number; maxPairs: number; key: number[] | null } | null;
 }
+
+/** A tunnel uplink's report: remote VTEPs, datagrams from VTEPs its table was full for, its access link, the rate notices it took and refused. */
+export interface TunnelReport { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number> }
 
 /** A static entry as the switch installs it: the MAC behind VTEP tunnel - 1, in `vlan` (null: the port's own VLAN). */
 export interface StaticRemote { vlan: number | null; mac: Uint8Array; tunnel: number }
@@ -53,6 +60,8 @@ export class VxlanNetwork {
   readonly staticRemotes: StaticRemote[];
   /** The emulated access link, both directions (null: none). */
   readonly shape: LinkShape | null;
+  /** Predictable bandwidth's sending side as every thread sees it (null: off). */
+  readonly qos: TunnelQos | null;
 
   constructor(o: VxlanOptions) {
     this.o = o;
@@ -63,6 +72,12 @@ export class VxlanNetwork {
     // One thread runs it (workers = 1), so no shared bucket; it was busy through a stall of that thread (catchUp).
     const spec = (): ShapeSpec => ({ rateMbps: o.rateMbps, queueBytes: o.queueBytes, overhead: WIRE_OVERHEAD, ecnBytes: o.ecnMarkBytes, burstUs: 100, catchUp: true, minFrame: MIN_INNER, stats: [LinkShaper.newStats(true)], bucket: null });
     this.shape = o.rateMbps > 0 ? { rx: spec(), tx: spec() } : null;
+    const g = o.guarantees;
+    // Notices are taken from the VTEPs configured now (flood list, statics): indices 0..count-1.
+    this.qos = g === null ? null : {
+      pairs: new PairTable(g.maxPairs).shared(), lineKbps: g.lineKbps, floorKbps: g.floorKbps, burstUs: g.burstUs, queueBytes: g.queueBytes, key: g.key,
+      peers: this.vteps.count, counters: new Float64Array(new SharedArrayBuffer(INTAKE_COUNTERS.length * 8)),
+    };
   }
 
   describe(): string {
@@ -71,9 +86,10 @@ export class VxlanNetwork {
   }
 
   /** Remote VTEPs with their counters, datagrams from VTEPs that found the table full, and the emulated access link's two directions. */
-  tunnels(): { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport } } {
+  tunnels(): TunnelReport {
     const o = this.o, sh = this.shape, link = sh ? { rx: LinkShaper.report(o.rateMbps, o.queueBytes, sh.rx!.stats[0]), tx: LinkShaper.report(o.rateMbps, o.queueBytes, sh.tx!.stats[0]) } : undefined;
-    return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}) };
+    const q = this.qos, notices = q ? Object.fromEntries(INTAKE_COUNTERS.map((k, i) => [k, q.counters[i]])) : undefined;
+    return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}), ...(notices ? { notices } : {}) };
   }
 
   /** The tunnel as a thread runs it, sending from raw socket `rawFd` (-1: the UDP socket). */
@@ -82,7 +98,7 @@ export class VxlanNetwork {
     return {
       vteps: this.vteps.shared(), vnis: o.vnis, vlans: o.vlans, rawFd,
       local: ip.kind() === 'ipv4' ? ip.toByteArray() : [0, 0, 0, 0], dstPort: o.local.port,
-      srcPortMin: VXLAN_SRC_PORT_MIN, srcPortMax: VXLAN_SRC_PORT_MAX, mtu: o.mtu,
+      srcPortMin: VXLAN_SRC_PORT_MIN, srcPortMax: VXLAN_SRC_PORT_MAX, mtu: o.mtu, qos: this.qos,
     };
   }
 }

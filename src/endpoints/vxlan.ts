@@ -23,6 +23,7 @@ import { errnoName, native, nativeMissing } from '../native/io.js';
 import { parseMac } from '../wire/bytes.js';
 import { VXLAN_IPV4_OVERHEAD } from '../wire/vxlan.js';
 import { DEFAULT_QUEUE_BYTES } from '../qos/link-shaper.js';
+import { DEFAULT_MAX_PAIRS } from '../qos/pair-table.js';
 import type { Endpoint } from './endpoint.js';
 import { brief } from '../quote.js';
 
@@ -92,6 +93,7 @@ interface VxlanConfig extends EndpointConfig {
   local: string; vni?: number; vnis?: { vni: number; vlan: number }[]; remotes: string[];
   static?: { mac: string; vtep: string; vni?: number }[]; underlayMtu: number; sourcePorts: 'auto' | 'flow' | 'fixed'; maxVteps: number;
   rateMbps?: number; queueBytes: number; ecnMarkBytes: number; io: UdpIo;
+  guarantees?: { lineMbps?: number; floorMbps: number; burstUs: number; queueBytes: number; maxPairs: number; key?: string };
 }
 const vniSchema = { type: 'integer', min: 0, max: 16777215, doc: 'VNI' } as const;
 
@@ -119,6 +121,14 @@ export const VXLAN_KIND: EndpointKind = {
     rateMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'emulate a physical access link of this rate in both directions (the NIC\'s line rate out, the top-of-rack port in): frames wait in a drop-tail queue and leave as a token bucket allows, each charged its bytes on the wire (inner frame + 74: encapsulation, FCS, preamble, gap); needs workers = 1. Absent: no emulated link' },
     queueBytes: { schema: { type: 'integer', min: 4096, max: 1 << 28, doc: 'bytes' }, doc: 'the emulated link\'s queue in each direction (bytes on the wire); frames it has no room for are dropped (rxDropQueue, txDropQueue)', default: DEFAULT_QUEUE_BYTES },
     ecnMarkBytes: { schema: { type: 'integer', min: 0, max: 1 << 28, doc: 'bytes' }, doc: 'the emulated link marks ECN-capable IP packets Congestion Experienced when they join a queue holding more than this; 0: never', default: 0 },
+    guarantees: { schema: { type: 'object', fields: {
+      lineMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'this host\'s line rate: a pair\'s rate until its receiver\'s host grants one (default: rateMbps)' },
+      floorMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'the rate a pair falls back to, halving, when notices stop coming (never lower)', default: 10 },
+      burstUs: { schema: { type: 'integer', min: 1, max: 1_000_000, doc: 'µs' }, doc: 'a pair limiter\'s burst: this long at its rate (at least two of the largest frames)', default: 1000 },
+      queueBytes: { schema: { type: 'integer', min: 4096, max: 1 << 28, doc: 'bytes' }, doc: 'each pair limiter\'s queue, per datapath thread (a frame it has no room for: txDropQueue)', default: 131072 },
+      maxPairs: { schema: { type: 'integer', min: 2, max: 1 << 20, doc: 'pairs', powerOfTwo: true }, doc: '(source VM, destination VM) pairs limited at once; a further pair\'s frames go unlimited (pairsFull)', default: DEFAULT_MAX_PAIRS },
+      key: { schema: { type: 'string', check: (k) => (/^([0-9a-f]{2}){16,64}$/i.test(k) ? null : 'must be 16 to 64 bytes in hex') }, doc: 'shared HMAC-SHA256 key of the hosts (hex): notices without a valid HMAC are refused (badAuth)' },
+    } }, doc: 'predictable bandwidth, sending side: frames to each remote VM wait in a (source VM, destination VM) limiter whose rate the destination\'s host grants with rate notices on this socket (docs/qos.md); taken only from the flood list\'s and static entries\' VTEPs. Needs the native I/O path' },
   },
   check(e, bad, taken) {
     const v = e as VxlanConfig;
@@ -136,18 +146,24 @@ export const VXLAN_KIND: EndpointKind = {
       });
       (v.static ?? []).forEach((s, i) => { if (s.vni === undefined || !seen.has(s.vni)) bad(`static[${i}].vni`, 'must be one of the vnis'); });
     } else (v.static ?? []).forEach((s, i) => { if (s.vni !== undefined && s.vni !== v.vni) bad(`static[${i}].vni`, `must be the uplink's vni ${v.vni}`); });
+    if (v.guarantees && v.guarantees.lineMbps === undefined && v.rateMbps === undefined) bad('guarantees.lineMbps', 'is required without rateMbps (the line rate a pair starts at)');
+    if (v.guarantees && v.io === 'dgram') bad('guarantees', 'needs the native I/O path (io "dgram" has no datapath thread to pace the limiters)');
     if (v.local && taken.has(v.local)) bad('local', `${v.local} is already used by another port`);
     if ((v.static?.length ?? 0) + (v.remotes?.length ?? 0) > (v.maxVteps ?? DEFAULT_MAX_VTEPS)) bad('maxVteps', 'is smaller than the VTEPs configured');
     taken.add(v.local);
   },
   create(e) {
-    const v = e as VxlanConfig, local = parseHostPort(v.local)!;
+    const v = e as VxlanConfig, local = parseHostPort(v.local)!, g = v.guarantees;
     const vnis = v.vnis ? v.vnis.map((m) => m.vni) : [v.vni!];
     const net = new VxlanNetwork({
       local, remotes: v.remotes.map((r) => vtepOf(r, local.port)), vnis, vlans: v.vnis ? v.vnis.map((m) => m.vlan) : [],
       statics: (v.static ?? []).map((s) => ({ mac: parseMac(s.mac)!, vtep: vtepOf(s.vtep, local.port), vni: s.vni ?? vnis[0] })),
       mtu: v.underlayMtu ?? DEFAULT_UNDERLAY_MTU, sourcePorts: v.sourcePorts ?? 'auto', maxVteps: v.maxVteps ?? DEFAULT_MAX_VTEPS, bufferBytes: DEFAULT_SOCKET_BUFFER,
       rateMbps: v.rateMbps ?? 0, queueBytes: v.queueBytes ?? DEFAULT_QUEUE_BYTES, ecnMarkBytes: v.ecnMarkBytes ?? 0,
+      guarantees: g === undefined ? null : {
+        lineKbps: (g.lineMbps ?? v.rateMbps!) * 1000, floorKbps: (g.floorMbps ?? 10) * 1000, burstUs: g.burstUs ?? 1000, queueBytes: g.queueBytes ?? 131072,
+        maxPairs: g.maxPairs ?? DEFAULT_MAX_PAIRS, key: g.key ? g.key.match(/../g)!.map((x) => parseInt(x, 16)) : null,
+      },
     });
     return vxlanEndpoint(net, v.io ?? 'auto');
   },

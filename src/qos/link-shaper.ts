@@ -90,13 +90,16 @@ export interface ShaperOptions {
 }
 
 export class LinkShaper {
-  readonly rateMbps: number;
+  /** The rate now (Mb/s; setRate changes it). */
+  rateMbps: number;
   readonly queueBytes: number;
   readonly ecnBytes: number;
   readonly overhead: number;
   /** Tokens saved at most when idle (bytes). */
-  readonly burst: number;
-  private readonly perUs: number;
+  burst: number;
+  private perUs: number;
+  private readonly burstUs: number;
+  private readonly minBurst: number;
   private readonly catchUp: boolean;
   private readonly bucket: SharedBucket | null;
   private tokens: number;
@@ -111,6 +114,8 @@ export class LinkShaper {
   private depth = 0;
   /** When the last frame released is out on the wire (µs): an arrival after it ends an idle stretch. */
   private busyUntil = -1;
+  /** Frames were left waiting at the last release: tokens the next refill cannot keep were lost to a stall. */
+  private backlogged = false;
   /** Tokens saved over a stall are being spent (until the queue runs empty). */
   private catchingUp = false;
   /** The counters (SHAPER_STATS slots). */
@@ -127,7 +132,9 @@ export class LinkShaper {
     this.perUs = rateMbps / 8; // bytes per microsecond
     // Two of the largest frames (a frame always fits), or burstUs at the rate: what one turn of a
     // busy loop may owe (an emulated link: 100 µs), or the burst a limiter allows (about 1 ms).
-    this.burst = Math.max(2 * (maxFrame + overhead), this.perUs * burstUs);
+    this.burstUs = burstUs;
+    this.minBurst = 2 * (maxFrame + overhead);
+    this.burst = Math.max(this.minBurst, this.perUs * burstUs);
     this.tokens = this.burst;
     let size = 16;
     while (size < queueBytes / (minFrame + overhead) + 1) size <<= 1;
@@ -136,6 +143,14 @@ export class LinkShaper {
     this.tags = new Int32Array(size);
     this.mask = size - 1;
     this.stats = o.stats ?? LinkShaper.newStats();
+  }
+
+  /** Change the rate (an adaptive limiter's grant): tokens accrue at it from the next release on, and the burst follows it. */
+  setRate(rateMbps: number): void {
+    if (!(rateMbps > 0) || !Number.isFinite(rateMbps)) throw new RangeError(`rateMbps: ${rateMbps} is not a positive rate`);
+    this.rateMbps = rateMbps;
+    this.perUs = rateMbps / 8;
+    this.burst = Math.max(this.minBurst, this.perUs * this.burstUs);
   }
 
   /** Fresh stats for a shaper: in shared memory when another thread reports them. */
@@ -170,22 +185,23 @@ export class LinkShaper {
   }
 
   /**
-   * Move the frames the tokens allow at `nowUs` into out[0..max) (their tags into tags[]); how
-   * many. With a shared bucket, 0 also when another thread holds it (try again next turn).
+   * Move up to `max` frames the tokens allow at `nowUs` into out[from..] (their tags into
+   * tags[from..]); how many. With a shared bucket, 0 also when another thread holds it (try
+   * again next turn).
    */
-  release(nowUs: number, out: Int32Array, max: number, tags?: Int32Array): number {
+  release(nowUs: number, out: Int32Array, max: number, tags?: Int32Array, from = 0): number {
     const b = this.bucket;
-    if (b === null) return this.take(nowUs, out, max, tags);
+    if (b === null) return this.take(nowUs, out, max, tags, from);
     if (this.head === this.tail || !b.lock()) return 0;
     if (b.last >= 0) { this.tokens = b.tokens; this.last = b.last; } // else: the first holder starts it full
-    const n = this.take(nowUs, out, max, tags);
+    const n = this.take(nowUs, out, max, tags, from);
     b.tokens = this.tokens; b.last = this.last;
     b.unlock();
     return n;
   }
 
   // Refill at `nowUs` and move what the tokens allow (release's work, under the lock if shared).
-  private take(nowUs: number, out: Int32Array, max: number, tags?: Int32Array): number {
+  private take(nowUs: number, out: Int32Array, max: number, tags: Int32Array | undefined, from: number): number {
     if (this.last < 0) this.last = nowUs;
     const dt = nowUs - this.last;
     if (dt > 0) {
@@ -196,11 +212,11 @@ export class LinkShaper {
       if (this.catchUp && this.depth > 0 && dt > STALL_US) this.catchingUp = true;
       const cap = this.catchingUp && this.perUs * CATCH_UP_US > this.burst ? this.perUs * CATCH_UP_US : this.burst;
       const t = this.tokens + dt * this.perUs;
-      if (t > cap && this.depth > 0) this.stats[WIN_L + this.window(Math.floor(nowUs / 1e6))] += (t - cap) / this.perUs; // frames waited: a stall
+      if (t > cap && this.backlogged) this.stats[WIN_L + this.window(Math.floor(nowUs / 1e6))] += (t - cap) / this.perUs; // frames waited since the last turn: a stall
       this.tokens = t < cap ? t : cap;
       this.last = nowUs;
     }
-    if (this.head === this.tail) return 0;
+    if (this.head === this.tail) { this.backlogged = false; return 0; }
     // The link's own clock: frames go out back to back from when the tokens began to accrue, so
     // frames sent late with saved tokens are traced in the second the link would have sent them.
     let vt = nowUs - this.tokens / this.perUs;
@@ -211,14 +227,15 @@ export class LinkShaper {
       const s = this.head & this.mask, c = this.charge[s];
       if (this.tokens < c) break;
       this.tokens -= c;
-      if (tags !== undefined) tags[n] = this.tags[s];
-      out[n++] = this.q[s];
+      if (tags !== undefined) tags[from + n] = this.tags[s];
+      out[from + n++] = this.q[s];
       this.head++;
       bytes += c;
       st[WIN_B + this.window(Math.floor(vt / 1e6))] += c;
       vt += c / this.perUs;
     }
     if (vt > this.busyUntil) this.busyUntil = vt;
+    this.backlogged = this.head !== this.tail;
     if (this.head === this.tail) { this.catchingUp = false; if (this.tokens > this.burst) this.tokens = this.burst; } // the backlog is gone: so are saved tokens
     if (n === 0) return 0;
     this.depth -= bytes;

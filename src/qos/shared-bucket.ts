@@ -14,27 +14,32 @@
 
 /** Attempts at the lock before a thread gives up for this turn. */
 export const LOCK_TRIES = 64;
-// Layout: Int32 lock word at byte 0; Float64 tokens at byte 8, last refill (µs) at byte 16.
-const BYTES = 24, TOKENS = 1, LAST = 2;
+// Layout from its byte offset: Int32 lock word at +0; Float64 tokens at +8, last refill (µs) at +16.
+/** Bytes one bucket takes (a table of them packs them at multiples of this). */
+export const BUCKET_BYTES = 24;
+const TOKENS = 1, LAST = 2;
 
 export class SharedBucket {
   readonly buffer: SharedArrayBuffer;
   private readonly word: Int32Array;
   private readonly f: Float64Array;
 
-  /** Attach to `buffer` (from SharedBucket.create(), possibly made by another thread). */
-  constructor(buffer: SharedArrayBuffer) {
+  /** Attach to the bucket at `offset` in `buffer` (from SharedBucket.create(), possibly made by another thread). */
+  constructor(buffer: SharedArrayBuffer, offset = 0) {
     this.buffer = buffer;
-    this.word = new Int32Array(buffer, 0, 1);
-    this.f = new Float64Array(buffer, 0, 3);
+    this.word = new Int32Array(buffer, offset, 1);
+    this.f = new Float64Array(buffer, offset, 3);
   }
 
-  /** A fresh bucket's memory: no tokens counted yet (the first holder starts it full). */
-  static create(): SharedArrayBuffer {
-    const b = new SharedArrayBuffer(BYTES);
-    new Float64Array(b, 0, 3).fill(-1, TOKENS);
+  /** Fresh memory for `count` buckets: no tokens counted yet (the first holder starts each full). */
+  static create(count = 1): SharedArrayBuffer {
+    const b = new SharedArrayBuffer(BUCKET_BYTES * count);
+    for (let i = 0; i < count; i++) SharedBucket.reset(b, i * BUCKET_BYTES);
     return b;
   }
+
+  /** Make the bucket at `offset` fresh again (a table slot given to a new pair; no thread may be using it). */
+  static reset(buffer: SharedArrayBuffer, offset: number): void { new Float64Array(buffer, offset, 3).fill(-1, TOKENS); }
 
   /** Take the lock (true), or false after LOCK_TRIES attempts: another thread holds it. */
   lock(): boolean {

@@ -140,3 +140,25 @@ test('a 15 ms stall of the serving thread under overload: the link catches up on
     assert.ok(w.bytes * 8 <= rateMbps * 1e6 * 1.001 + 8 * 2 * 2048, `second ${w.second} above the rate`);
   }
 });
+
+test('a limiter keeps no tokens through a stall, and traces the time lost as stalled (not an idle link\'s saved burst)', () => {
+  const pool = new PacketPool(256, 2048), out = new Int32Array(256);
+  const sh = new LinkShaper({ rateMbps: 8, queueBytes: 200_000, maxFrame: 1000, burstUs: 1000, catchUp: false }); // 1 byte/µs, burst 2,000 bytes
+  const put = (n: number) => { for (let i = 0; i < n; i++) { const h = pool.alloc(); pool.len[h] = 1000; assert.ok(sh.offer(pool, h)); } };
+  const take = (now: number) => { const k = sh.release(now, out, out.length); for (let i = 0; i < k; i++) pool.free(out[i]); return k; };
+  // Idle for 5 s, then one frame: it goes at once, and nothing counts as stalled.
+  take(1_000_000);
+  put(1);
+  assert.equal(take(6_000_000), 1);
+  // A backlog of 100 frames; served at 6.010 s, then not again until 6.030 s (a 20 ms stall of the thread).
+  put(100);
+  assert.equal(take(6_010_000), 2, 'the burst: two frames');
+  const sent = take(6_030_000);
+  assert.equal(sent, 2, 'after the stall, again only the burst');
+  const w = LinkShaper.report(8, 200_000, sh.stats).perSecond.find((x) => x.second === 6)!;
+  assert.ok(Math.abs(w.stalledUs - 18_000) <= 1000, `stalled ${w.stalledUs} µs: the 20 ms gap less the 2 ms burst the bucket kept`);
+  assert.equal(LinkShaper.report(8, 200_000, sh.stats).perSecond.find((x) => x.second === 1)?.stalledUs ?? 0, 0, 'the idle second is not a stall');
+  const rest: number[] = [];
+  sh.drain(rest);
+  for (const h of rest) pool.free(h);
+});

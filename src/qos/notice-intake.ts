@@ -1,0 +1,75 @@
+// NoticeIntake: a sending host's reception of rate notices, in the datapath thread that reads the
+// tunnel uplink (they arrive on its UDP socket beside the VXLAN datagrams, told apart by their
+// magic). Each goes through the gate (NoticeFilter: a configured peer, about our VM, naming a
+// receiver behind that very peer, a newer sequence number) and, when taken, to its pair's
+// SenderLimiter, whose rate becomes the pair's in the PairTable — every thread's shaper for the
+// pair follows it. A grant for a pair that has sent nothing yet makes its entry.
+//
+// Counters (INTAKE_COUNTERS, a shared Float64Array only the reading thread writes): accepted,
+// every refusal by reason, and `pairsFull` (the table had no room for the pair).
+// Control path: runs per notice (one per 100 µs per pair at most), allocates.
+
+import { SenderLimiter } from './sender-limiter.js';
+import { NOTICE_COUNTERS, NoticeFilter, NoticeWorld } from './notice-filter.js';
+import { PairTable } from './pair-table.js';
+
+export const INTAKE_COUNTERS = NOTICE_COUNTERS;
+
+export interface IntakeOptions {
+  /** The sender's line rate and the floor lost feedback brings a pair down to, kbit/s. */
+  lineKbps: number;
+  floorKbps: number;
+  /** The hosts' shared HMAC key, or null: notices unauthenticated. */
+  key: Uint8Array | null;
+}
+
+const hi = (m: Uint8Array) => (m[0] << 8) | m[1];
+const lo = (m: Uint8Array) => (m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5];
+
+export class NoticeIntake {
+  private readonly filter: NoticeFilter;
+  private readonly table: PairTable;
+  private readonly o: IntakeOptions;
+  private readonly limiters = new Map<number, { gen: number; lim: SenderLimiter }>();
+  private readonly counts: Float64Array;
+  private lastTick = 0;
+
+  /** `world` answers with peer identities that are VTEP indices as strings (take()'s `vtep`). */
+  constructor(table: PairTable, world: NoticeWorld, o: IntakeOptions, counts: Float64Array) {
+    this.table = table; this.o = o; this.counts = counts;
+    this.filter = new NoticeFilter(world, o.key ?? undefined);
+  }
+
+  /** A datagram b[o .. o+len) with the notice magic from VTEP `vtep` (-1: not in the table), at `nowUs`. */
+  take(b: Uint8Array, o: number, len: number, vtep: number, nowUs: number): void {
+    const n = this.filter.accept(vtep < 0 ? 'unknown' : String(vtep), b, o, len);
+    if (n !== null) {
+      const t = this.table, s = t.findOrAdd(n.vni, hi(n.sender), lo(n.sender), hi(n.receiver), lo(n.receiver), this.o.lineKbps, -1);
+      if (s < 0) { this.filter.counts.accepted--; this.filter.counts.pairsFull++; }
+      else {
+        let e = this.limiters.get(s);
+        const gen = t.genOf(s);
+        if (e === undefined || e.gen !== gen) {
+          e = { gen, lim: new SenderLimiter({ lineBps: this.o.lineKbps * 1000, guaranteeBps: this.o.floorKbps * 1000 }) };
+          this.limiters.set(s, e);
+        }
+        e.lim.grant(n.rateBps, n.seq, nowUs);
+        t.setRate(s, Math.round(e.lim.rate / 1000));
+      }
+    }
+    const f = this.filter.counts;
+    for (let i = 0; i < NOTICE_COUNTERS.length; i++) this.counts[i] = f[NOTICE_COUNTERS[i]];
+  }
+
+  /** Advance every pair's limiter to `nowUs` (held grants applied, lost feedback decays); at most once per 100 µs. */
+  tick(nowUs: number): void {
+    if (nowUs - this.lastTick < 100 || this.limiters.size === 0) return;
+    this.lastTick = nowUs;
+    for (const [s, e] of this.limiters) {
+      if (!this.table.live(s) || this.table.genOf(s) !== e.gen) { this.limiters.delete(s); continue; }
+      e.lim.tick(nowUs);
+      const kbps = Math.round(e.lim.rate / 1000);
+      if (this.table.rateOf(s) !== kbps) this.table.setRate(s, kbps);
+    }
+  }
+}

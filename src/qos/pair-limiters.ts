@@ -1,0 +1,99 @@
+// PairLimiters: a sending host's adaptive limiters in one datapath thread — the frames a tunnel
+// uplink sends to a VM behind a remote VTEP wait in their (source VM, destination VM) pair's
+// shaper, whose rate the destination's host grants (rate notices, SenderLimiter). A pair's entry
+// is in the shared PairTable (made on the pair's first frame; its rate and tokens are shared by
+// every thread carrying it: one rate); the shaper's queue is this thread's own, so a flow —
+// which stays on one thread — is never reordered.
+//
+// Limited: unicast frames to a VM learned behind a VTEP (tunnel > 0), keyed by VNI, source MAC
+// and destination MAC. Not limited: floods (ARP, unknown unicast), frames of a pair the table
+// had no room for (counted in the table). Each shaper's queue holds queueBytes; a frame it has
+// no room for is the caller's to drop (QUEUE_FULL, txDropQueue). Shapers are made on a pair's
+// first frame in this thread, and made afresh when the table gave the slot to another pair.
+
+import { PacketPool } from '../nic/pool.js';
+import { LinkShaper } from './link-shaper.js';
+import { PairTable } from './pair-table.js';
+import { BUCKET_BYTES, SharedBucket } from './shared-bucket.js';
+
+export interface PairLimitOptions {
+  /** A new pair's rate (kbit/s): the line rate, until its destination's host says otherwise. */
+  lineKbps: number;
+  burstUs: number;
+  queueBytes: number;
+  maxFrame: number;
+}
+
+export class PairLimiters {
+  private readonly table: PairTable;
+  private readonly o: PairLimitOptions;
+  /** Per slot: this thread's shaper, and the slot's generation it was made for. */
+  private readonly shapers: (LinkShaper | null)[];
+  private readonly gens: Int32Array;
+  /** Slots whose shaper holds frames, served in turn. */
+  private readonly active: Int32Array;
+  private nActive = 0;
+  private readonly stats: Float64Array;
+
+  constructor(table: PairTable, o: PairLimitOptions) {
+    this.table = table; this.o = o;
+    this.shapers = new Array<LinkShaper | null>(table.capacity).fill(null);
+    this.gens = new Int32Array(table.capacity).fill(-1);
+    this.active = new Int32Array(table.capacity);
+    this.stats = LinkShaper.newStats(); // this thread's, not reported per pair yet
+  }
+
+  /**
+   * Queue frame h (to VNI `vni`, `tunnel` its remote VTEP + 1) in its pair's shaper: 1 queued,
+   * 0 not limited (send it as it is), -1 its queue is full (drop it).
+   */
+  offer(pool: PacketPool, h: number, vni: number, tunnel: number, nowUs: number, sec: number): number {
+    if (tunnel === 0) return 0;
+    const d = pool.data, s0 = pool.start(h);
+    const dstHi = (d[s0] << 8) | d[s0 + 1], dstLo = (d[s0 + 2] << 24) | (d[s0 + 3] << 16) | (d[s0 + 4] << 8) | d[s0 + 5];
+    const srcHi = (d[s0 + 6] << 8) | d[s0 + 7], srcLo = (d[s0 + 8] << 24) | (d[s0 + 9] << 16) | (d[s0 + 10] << 8) | d[s0 + 11];
+    const t = this.table, s = t.findOrAdd(vni, srcHi, srcLo, dstHi, dstLo, this.o.lineKbps, -1);
+    if (s < 0) return 0;
+    t.touch(s, sec);
+    const sh = this.shaperOf(s);
+    if (sh.queued === 0) this.active[this.nActive++] = s;
+    return sh.offer(pool, h, tunnel, nowUs) ? 1 : -1;
+  }
+
+  // This thread's shaper for slot s, made (afresh) for the slot's current pair.
+  private shaperOf(s: number): LinkShaper {
+    const g = this.table.genOf(s);
+    let sh = this.shapers[s];
+    if (sh === null || this.gens[s] !== g) {
+      const o = this.o;
+      sh = new LinkShaper({ rateMbps: this.table.rateOf(s) / 1000, queueBytes: o.queueBytes, maxFrame: o.maxFrame, burstUs: o.burstUs, catchUp: false, stats: this.stats, bucket: new SharedBucket(this.table.buckets, s * BUCKET_BYTES) });
+      this.shapers[s] = sh;
+      this.gens[s] = g;
+    }
+    return sh;
+  }
+
+  /** Move what the pairs' tokens allow at `nowUs` into out (their tunnels into tunnels), up to `max`; how many. */
+  release(nowUs: number, out: Int32Array, tunnels: Int32Array, max: number): number {
+    let n = 0, keep = 0;
+    const t = this.table;
+    for (let i = 0; i < this.nActive; i++) {
+      const s = this.active[i], sh = this.shapers[s]!;
+      const kbps = t.rateOf(s);
+      if (kbps !== sh.rateMbps * 1000 && kbps > 0) sh.setRate(kbps / 1000);
+      if (n < max) n += sh.release(nowUs, out, max - n, tunnels, n);
+      if (sh.queued !== 0) this.active[keep++] = s;
+    }
+    this.nActive = keep;
+    return n;
+  }
+
+  /** Frames wait in some pair's shaper. */
+  get backlog(): boolean { return this.nActive !== 0; }
+
+  /** Every frame still queued (stopping: the caller reports them unsent). */
+  drain(out: number[]): void {
+    for (let i = 0; i < this.nActive; i++) this.shapers[this.active[i]]!.drain(out);
+    this.nActive = 0;
+  }
+}

@@ -1,0 +1,126 @@
+// PairTable: the (source VM, destination VM) pairs a sending host limits — keyed by VNI, source
+// MAC and destination MAC — in shared memory, so that every datapath thread carrying a pair's
+// frames finds the same entry: its granted rate and its token bucket (a SharedBucket each, one
+// rate whatever the spread over threads). Entries are made on demand by the thread that first
+// sends for a pair, bounded in number (a full table is counted, and the pair's frames go
+// unlimited: work-conserving, never dropped for want of a slot), and aged out when idle.
+//
+// Layout (Int32 words): word 0 the insert lock; then per slot SLOT_WORDS words — state (FREE,
+// LIVE, GONE: a removed entry a lookup steps over), generation (bumped on each reuse, so a
+// thread's own state for the slot is known stale), VNI, the two MACs (16 + 32 bits each), the
+// granted rate (kbit/s), the last second a frame was offered, the local port the source VM is on.
+// Open addressing, linear probing. Lookups take no lock: a slot is published by storing LIVE
+// after its key (Atomics.store), and read by loading its state first. Inserts and removals take
+// the lock (a new pair, an aged one: rare). Buckets: BUCKET_BYTES per slot in `buckets`.
+
+import { BUCKET_BYTES, SharedBucket } from './shared-bucket.js';
+
+export const FREE = 0, LIVE = 1, GONE = 2;
+const STATE = 0, GEN = 1, VNI = 2, SRC_HI = 3, SRC_LO = 4, DST_HI = 5, DST_LO = 6, RATE = 7, LAST = 8, PORT = 9;
+export const SLOT_WORDS = 10;
+/** Default most pairs a sending host limits. */
+export const DEFAULT_MAX_PAIRS = 1024;
+
+export interface PairTableShare { words: SharedArrayBuffer; buckets: SharedArrayBuffer; capacity: number }
+
+export class PairTable {
+  readonly capacity: number;
+  private readonly mask: number;
+  readonly w: Int32Array;
+  readonly buckets: SharedArrayBuffer;
+  /** Pairs that found the table full (their frames went unlimited). */
+  full = 0;
+
+  /** `capacity` pairs (a power of two), or attach to a share made by another thread. */
+  constructor(capacity: number | PairTableShare) {
+    if (typeof capacity === 'number') {
+      if (capacity < 2 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`maxPairs: ${capacity} is not a power of two >= 2`);
+      this.capacity = capacity;
+      this.w = new Int32Array(new SharedArrayBuffer((1 + capacity * SLOT_WORDS) * 4));
+      this.buckets = SharedBucket.create(capacity);
+    } else {
+      this.capacity = capacity.capacity;
+      this.w = new Int32Array(capacity.words);
+      this.buckets = capacity.buckets;
+    }
+    this.mask = this.capacity - 1;
+  }
+
+  shared(): PairTableShare { return { words: this.w.buffer as SharedArrayBuffer, buckets: this.buckets, capacity: this.capacity }; }
+
+  /** The slot of the pair (vni, src, dst) — MACs as 16 high and 32 low bits — or -1 when it has none. */
+  find(vni: number, srcHi: number, srcLo: number, dstHi: number, dstLo: number): number {
+    const w = this.w;
+    let s = hash(vni, srcHi, srcLo, dstHi, dstLo) & this.mask;
+    for (let i = 0; i < this.capacity; i++, s = (s + 1) & this.mask) {
+      const b = 1 + s * SLOT_WORDS, st = Atomics.load(w, b + STATE);
+      if (st === FREE) return -1;
+      if (st === LIVE && w[b + VNI] === vni && w[b + SRC_LO] === srcLo && w[b + DST_LO] === dstLo && w[b + SRC_HI] === srcHi && w[b + DST_HI] === dstHi) return s;
+    }
+    return -1;
+  }
+
+  /** The pair's slot, made (rate `kbps`, from local port `port`) if it has none; -1 when the table is full (counted). */
+  findOrAdd(vni: number, srcHi: number, srcLo: number, dstHi: number, dstLo: number, kbps: number, port: number): number {
+    const found = this.find(vni, srcHi, srcLo, dstHi, dstLo);
+    if (found >= 0) return found;
+    const w = this.w;
+    while (Atomics.compareExchange(w, 0, 0, 1) !== 0) { /* another thread is adding or removing: a few instructions */ }
+    try {
+      const again = this.find(vni, srcHi, srcLo, dstHi, dstLo);
+      if (again >= 0) return again;
+      let s = hash(vni, srcHi, srcLo, dstHi, dstLo) & this.mask;
+      for (let i = 0; i < this.capacity; i++, s = (s + 1) & this.mask) {
+        const b = 1 + s * SLOT_WORDS;
+        if (w[b + STATE] === LIVE) continue;
+        w[b + VNI] = vni; w[b + SRC_HI] = srcHi; w[b + SRC_LO] = srcLo; w[b + DST_HI] = dstHi; w[b + DST_LO] = dstLo;
+        w[b + RATE] = kbps; w[b + PORT] = port; w[b + LAST] = 0; w[b + GEN]++;
+        SharedBucket.reset(this.buckets, s * BUCKET_BYTES);
+        Atomics.store(w, b + STATE, LIVE);
+        return s;
+      }
+      this.full++;
+      return -1;
+    } finally {
+      Atomics.store(w, 0, 0);
+    }
+  }
+
+  /** Remove the pairs no frame was offered for since second `before` (at most `max`); how many. */
+  age(before: number, max = this.capacity): number {
+    const w = this.w;
+    let n = 0;
+    while (Atomics.compareExchange(w, 0, 0, 1) !== 0) { /* see findOrAdd */ }
+    for (let s = 0; s < this.capacity && n < max; s++) {
+      const b = 1 + s * SLOT_WORDS;
+      if (w[b + STATE] === LIVE && w[b + LAST] < before) { Atomics.store(w, b + STATE, GONE); n++; }
+    }
+    Atomics.store(w, 0, 0);
+    return n;
+  }
+
+  /** Slot s's granted rate (kbit/s); set it (one writer: the thread that takes notices). */
+  rateOf(s: number): number { return this.w[1 + s * SLOT_WORDS + RATE]; }
+  setRate(s: number, kbps: number): void { this.w[1 + s * SLOT_WORDS + RATE] = kbps; }
+  /** Slot s's generation (a thread's shaper for an older one is stale). */
+  genOf(s: number): number { return this.w[1 + s * SLOT_WORDS + GEN]; }
+  /** A frame of slot s's pair was offered in second `sec`. */
+  touch(s: number, sec: number): void { this.w[1 + s * SLOT_WORDS + LAST] = sec; }
+  /** The local port slot s's source VM sends from. */
+  portOf(s: number): number { return this.w[1 + s * SLOT_WORDS + PORT]; }
+  /** Is slot s a live pair? */
+  live(s: number): boolean { return Atomics.load(this.w, 1 + s * SLOT_WORDS + STATE) === LIVE; }
+  /** Slot s's key: VNI, source and destination MAC (16 high + 32 low bits each). */
+  keyOf(s: number): [number, number, number, number, number] {
+    const w = this.w, b = 1 + s * SLOT_WORDS;
+    return [w[b + VNI], w[b + SRC_HI], w[b + SRC_LO], w[b + DST_HI], w[b + DST_LO]];
+  }
+}
+
+function hash(vni: number, a: number, b: number, c: number, d: number): number {
+  let h = Math.imul(vni ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ a ^ (b >>> 16), 0xc2b2ae35) ^ b;
+  h = Math.imul(h ^ (h >>> 13) ^ c, 0x85ebca6b) ^ d;
+  h = Math.imul(h ^ (h >>> 16), 0xc2b2ae35);
+  return (h ^ (h >>> 15)) >>> 0;
+}

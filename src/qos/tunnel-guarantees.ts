@@ -1,0 +1,54 @@
+// TunnelGuarantees: predictable bandwidth's sending side on a tunnel uplink, as one datapath
+// thread runs it (endpoints/vxlan-link.ts calls it): the per-pair limiters frames to remote VMs
+// wait in (PairLimiters), and the rate notices arriving on the uplink's socket (NoticeIntake),
+// whose gate asks the switch's tables where VMs are:
+//   - a peer is a configured VTEP (flood list, static entries), named by its VTEP index;
+//   - our VM: the sender's MAC is learned on a port of this switch other than the uplink;
+//   - their VM: the receiver's MAC is learned on the uplink behind the VTEP the notice came from.
+
+import { PacketPool } from '../nic/pool.js';
+import { systemClock } from '../clock.js';
+import type { SwitchView, TunnelQos } from '../endpoints/link.js';
+import { NoticeIntake } from './notice-intake.js';
+import { PairLimiters } from './pair-limiters.js';
+import { PairTable } from './pair-table.js';
+
+/** Is the datagram at d[s..] a rate notice (its magic, "SLRN")? VXLAN's first byte is its flags (0x08). */
+export function isNotice(d: Uint8Array, s: number, len: number): boolean {
+  return len >= 4 && d[s] === 0x53 && d[s + 1] === 0x4c && d[s + 2] === 0x52 && d[s + 3] === 0x4e;
+}
+
+export class TunnelGuarantees {
+  readonly pairs: PairLimiters;
+  private readonly intake: NoticeIntake;
+
+  /** `uplink`: the port the tunnel is; `vlanOf(vni)`: the VLAN a VNI's frames have in the switch. */
+  constructor(q: TunnelQos, view: SwitchView, uplink: number, vlanOf: (vni: number) => number, maxFrame: number) {
+    const table = new PairTable(q.pairs);
+    this.pairs = new PairLimiters(table, { lineKbps: q.lineKbps, burstUs: q.burstUs, queueBytes: q.queueBytes, maxFrame });
+    const now = () => systemClock.seconds();
+    const locate = (vni: number, m: Uint8Array) => view.macs.locate(vlanOf(vni), (m[0] << 8) | m[1], (m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5], now());
+    this.intake = new NoticeIntake(table, {
+      isPeer: (host) => host !== 'unknown' && Number(host) < q.peers,
+      isLocalVm: (vni, mac) => { const e = locate(vni, mac); return e >= 0 && view.macs.portAt(e) !== uplink; },
+      hostOf: (vni, mac) => {
+        const e = locate(vni, mac);
+        return e < 0 || view.macs.portAt(e) !== uplink || view.macs.tunnelAt(e) === 0 ? null : String(view.macs.tunnelAt(e) - 1);
+      },
+    }, { lineKbps: q.lineKbps, floorKbps: q.floorKbps, key: q.key === null ? null : Uint8Array.from(q.key) }, q.counters);
+  }
+
+  /** A notice b[o .. o+len) from VTEP `vtep` (-1: unknown address) arrived at `nowUs`. */
+  notice(b: Uint8Array, o: number, len: number, vtep: number, nowUs: number): void { this.intake.take(b, o, len, vtep, nowUs); }
+
+  /** Queue frame h in its pair's limiter: 1 queued, 0 not limited, -1 no room (drop it). */
+  offer(pool: PacketPool, h: number, vni: number, tunnel: number, nowUs: number): number {
+    return this.pairs.offer(pool, h, vni, tunnel, nowUs, Math.floor(nowUs / 1e6));
+  }
+
+  /** The pairs' frames their tokens allow now (the limiters' rates brought up to date first). */
+  release(nowUs: number, out: Int32Array, tunnels: Int32Array, max: number): number {
+    this.intake.tick(nowUs);
+    return this.pairs.release(nowUs, out, tunnels, max);
+  }
+}

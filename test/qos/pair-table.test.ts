@@ -1,0 +1,70 @@
+// The shared table of (source VM, destination VM) pairs: made on demand and found again by every
+// thread, bounded (a full table refuses and counts), aged out when idle, a reused slot known by
+// its generation; and the per-thread limiters over it hold a pair to its granted rate.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PairTable } from '../../src/qos/pair-table.js';
+import { PairLimiters } from '../../src/qos/pair-limiters.js';
+import { PacketPool } from '../../src/nic/pool.js';
+import { buildFrame } from '../../src/wire/frame-builder.js';
+
+test('pairs are made once, found from another thread\'s view, refused when the table is full, aged when idle', () => {
+  const t = new PairTable(4), other = new PairTable(t.shared());
+  const a = t.findOrAdd(7, 0x0200, 1, 0x0200, 2, 100_000, 3);
+  assert.ok(a >= 0);
+  assert.equal(t.findOrAdd(7, 0x0200, 1, 0x0200, 2, 5, 0), a, 'the same pair: the same slot, its rate kept');
+  assert.equal(other.find(7, 0x0200, 1, 0x0200, 2), a, 'another thread finds it');
+  assert.equal(other.rateOf(a), 100_000);
+  assert.equal(t.find(8, 0x0200, 1, 0x0200, 2), -1, 'another VNI is another pair');
+  for (let i = 3; i <= 5; i++) assert.ok(t.findOrAdd(7, 0x0200, 1, 0x0200, i, 1, 0) >= 0);
+  assert.equal(t.findOrAdd(7, 0x0200, 1, 0x0200, 9, 1, 0), -1, 'a fifth pair finds the table full');
+  assert.equal(t.full, 1);
+  const gen = t.genOf(a);
+  t.touch(a, 100);
+  assert.equal(t.age(50), 3, 'the three pairs never touched since second 50 go');
+  assert.ok(t.live(a) && t.find(7, 0x0200, 1, 0x0200, 2) === a, 'the touched one stays');
+  const b = t.findOrAdd(7, 0x0200, 9, 0x0200, 9, 1, 0);
+  assert.ok(b >= 0 && b !== a);
+  assert.equal(t.age(200), 2);
+  const c = t.findOrAdd(9, 1, 1, 1, 1, 1, 0);
+  assert.ok(c >= 0);
+  if (c === a) assert.notEqual(t.genOf(c), gen, 'a reused slot has a new generation');
+});
+
+test('PairLimiters: floods and unknown-VTEP frames pass, a pair is held to its granted rate, a new grant is taken at once', () => {
+  const pool = new PacketPool(4096, 2048), t = new PairTable(16);
+  const lim = new PairLimiters(t, { lineKbps: 1_000_000, burstUs: 1000, queueBytes: 1 << 20, maxFrame: 1500 });
+  const frame = buildFrame({ dst: '02:00:00:00:00:0b', src: '02:00:00:00:00:0a', payload: 1000 - 14 });
+  const h0 = pool.allocFrom(frame, 0, frame.length);
+  assert.equal(lim.offer(pool, h0, 7, 0, 0, 0), 0, 'tunnel 0 (the flood list): not limited');
+  pool.free(h0);
+  const out = new Int32Array(256), tun = new Int32Array(256);
+  let sent = 0, slot = -1;
+  // 10 Mb/s granted: 1,250 bytes per ms. Offer 3 frames per ms for 200 ms.
+  for (let ms = 0; ms < 200; ms++) {
+    for (let k = 0; k < 3; k++) {
+      const h = pool.allocFrom(frame, 0, frame.length);
+      const r = lim.offer(pool, h, 7, 2, ms * 1000, 0);
+      assert.equal(r, 1);
+      if (slot < 0) { slot = t.find(7, 0x0200, 0x0a, 0x0200, 0x0b); t.setRate(slot, 10_000); }
+    }
+    const n = lim.release(ms * 1000, out, tun, 256);
+    for (let i = 0; i < n; i++) { assert.equal(tun[i], 2, 'the tunnel travels with the frame'); sent += pool.len[out[i]]; pool.free(out[i]); }
+  }
+  // The bucket started full at the line rate's burst (1 ms at 1 Gb/s: 125,000 bytes), then 10 Mb/s.
+  const lineBurst = 125_000;
+  assert.ok(sent <= 1250 * 200 + lineBurst + 3000 && sent >= 1250 * 195, `${sent} bytes in 200 ms at 10 Mb/s`);
+  t.setRate(slot, 40_000);
+  let later = 0;
+  for (let ms = 200; ms < 300; ms++) {
+    for (let k = 0; k < 6; k++) { const h = pool.allocFrom(frame, 0, frame.length); if (lim.offer(pool, h, 7, 2, ms * 1000, 0) !== 1) pool.free(h); }
+    const n = lim.release(ms * 1000, out, tun, 256);
+    for (let i = 0; i < n; i++) { later += pool.len[out[i]]; pool.free(out[i]); }
+  }
+  assert.ok(later > 4500 * 100 && later < 5000 * 100 + 10000, `${later} bytes in 100 ms after a 40 Mb/s grant`);
+  const left: number[] = [];
+  lim.drain(left);
+  for (const h of left) pool.free(h);
+  assert.equal(pool.available, 4096, 'every frame back');
+});
