@@ -38,8 +38,10 @@ export interface TestbedSpec {
   ecnMarkBytes?: number;
   /** VM taps with virtio-net headers: TCP's 64 KiB TSO frames reach sluice whole (segmented toward the uplink). */
   tso?: boolean;
-  /** Maximum rates of VM ports by port name ("vm1", …): their configuration's `qos`. */
+  /** Maximum rates and guarantees of VM ports by port name ("vm1", …): their configuration's `qos`. */
   qos?: Record<string, PortQos>;
+  /** The uplinks' `guarantees` (predictable bandwidth; lineMbps defaults to the access link's rate). */
+  guarantees?: Record<string, unknown>;
 }
 export interface TestbedVm { host: string; ns: string; dev: string; ip: string; mac: string }
 export interface TestbedHost { name: string; kind: 'sluice' | 'linux'; underlay: string; vms: TestbedVm[]; config?: string; control?: string; log?: string }
@@ -148,6 +150,7 @@ export class Testbed {
       const uplink: Record<string, unknown> = {
         type: 'vxlan', local: `${underlay(i)}:${s.port}`, vni: s.vni, remotes,
         ...(s.rateMbps !== undefined ? { rateMbps: s.rateMbps } : {}), ...(s.queueBytes !== undefined ? { queueBytes: s.queueBytes } : {}), ...(s.ecnMarkBytes !== undefined ? { ecnMarkBytes: s.ecnMarkBytes } : {}),
+        ...(s.guarantees !== undefined ? { guarantees: s.guarantees } : {}),
       };
       writeFileSync(config, JSON.stringify({
         workers: 1, idleSpinMicros: 0, stats: { intervalSeconds: 0 }, control: { listen: `unix:${control}` },

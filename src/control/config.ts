@@ -77,8 +77,10 @@ const portSchema: Schema = {
         maxTxMbps: f(int(1, 400000, 'Mb/s'), 'most the port sends to its endpoint: what the VM receives. Frames wait in a queue before they are written (a full one: txDropQueue)'),
         burstUs: f(int(1, 1_000_000, 'µs'), 'tokens an idle limiter saves: this long at its rate (at least two of the largest frames)', DEFAULT_BURST_US),
         queueBytes: f(int(1024, 1 << 30, 'bytes'), 'each direction\'s queue, per datapath thread (at least one pool slot)', DEFAULT_QUEUE_BYTES),
+        weight: f(int(1, 1000, 'weight'), 'its guarantee on a tunnel uplink\'s downlink (guarantees): active VMs share γC in proportion to their weights (default 1)'),
+        minMbps: f(int(1, 400000, 'Mb/s'), 'its guarantee as a rate, used as its weight (give every VM minMbps, summing to at most γC, or every VM a weight)'),
       },
-    }, 'the port\'s maximum rates, each way (needs workers >= 1 and a native endpoint; docs/qos.md)'),
+    }, 'the port\'s maximum rates, each way (needs workers >= 1 and a native endpoint), and its guarantee on a tunnel\'s downlink (docs/qos.md)'),
   },
 };
 
@@ -221,6 +223,7 @@ export function checkConfig(doc: unknown): Config {
     if (v.mode === 'trunk' && v.vlan !== undefined) bad(`${at}.vlan.vlan`, 'applies to access ports only (a trunk has "allowed" and "native")');
     if (v.mode === 'access') v.vlan ??= 1;
     const q = p.qos, e = p.endpoint as { type: string; io?: string; rateMbps?: number };
+    if (q?.weight !== undefined && q.minMbps !== undefined) bad(`${at}.qos.minMbps`, 'give a weight or minMbps, not both');
     if (q !== undefined && (q.maxRxMbps !== undefined || q.maxTxMbps !== undefined)) {
       if (c.workers === 0) bad(`${at}.qos`, 'maximum rates are paced by a datapath worker thread: set workers >= 1');
       if (e.type === 'memory' || e.io === 'dgram') bad(`${at}.qos`, `maximum rates need a native endpoint: a ${e.type} port${e.io === 'dgram' ? ' on the dgram I/O path' : ''} is not run by a datapath thread`);

@@ -77,7 +77,7 @@ export abstract class BurstLink implements PortLink {
       return 0;
     }
     this.received();
-    if (this.rxShaper === null) this.io.receiveBurst(stock.handles, r); else this.queueRx(stock.handles, r);
+    if (this.rxShaper === null) this.hand(stock.handles, r); else this.queueRx(stock.handles, r);
     stock.used(r);
     return r;
   }
@@ -99,9 +99,12 @@ export abstract class BurstLink implements PortLink {
   private releaseRx(now: number): number {
     const rx = this.rxShaper!;
     let moved = 0;
-    for (let k; rx.queued !== 0 && (k = rx.release(now, this.out, NATIVE_BURST)) !== 0;) { this.io.receiveBurst(this.out, k); moved += k; }
+    for (let k; rx.queued !== 0 && (k = rx.release(now, this.out, NATIVE_BURST)) !== 0;) { this.hand(this.out, k); moved += k; }
     return moved;
   }
+
+  /** Hand frames to the switch (after the receive shaper, if any): a link that watches what arrives sees them here. */
+  protected hand(handles: Int32Array, n: number): void { this.io.receiveBurst(handles, n); }
 
   /** Write handles[0..n) now, or queue them in the transmit shaper (a frame it has no room for: QUEUE_FULL). */
   sendBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void {

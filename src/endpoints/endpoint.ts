@@ -7,6 +7,7 @@
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
 import type { ShaperReport } from '../qos/link-shaper.js';
+import type { WatchReport } from '../qos/downlink-watch.js';
 import type { LinkShare } from './link.js';
 
 /** Counters every port has, one row per port. Written by the thread that owns the pool. */
@@ -83,5 +84,5 @@ export interface Endpoint {
   /** A tunnel uplink's static remote MACs (vlan null: the port's own VLAN; tunnel: VTEP index + 1), installed in the MAC table at build. */
   readonly staticRemotes?: readonly { vlan: number | null; mac: Uint8Array; tunnel: number }[];
   /** A tunnel uplink: its remote VTEPs with their counters, datagrams from VTEPs that found its table full, and its emulated access link (if any). */
-  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number> };
+  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport };
 }

@@ -81,6 +81,8 @@ export interface TunnelQos {
   peers: number;
   /** INTAKE_COUNTERS, written by the thread that reads the uplink. */
   counters: Float64Array;
+  /** The receiving side (qos/downlink-watch.ts): detector weights per port (set by the dataplane from the ports' qos), the downlink's rate, γ, the control interval, and its stats. */
+  watch: { weights: number[]; downlinkKbps: number; gamma: number; intervalUs: number; stats: Float64Array };
 }
 
 /** The switch's tables as a thread sees them (a tunnel uplink's notice gate asks where VMs are). */

@@ -33,6 +33,7 @@ import { LinkShare, SwitchView } from './link.js';
 import { MAX_HEADER, VxlanCodec } from './vxlan-codec.js';
 import { ADDR_REC, NATIVE_BURST } from '../native/io.js';
 import { isNotice, TunnelGuarantees } from '../qos/tunnel-guarantees.js';
+import { NOTICE_LEN } from '../wire/rate-notice.js';
 import { systemClock } from '../clock.js';
 
 /** Bytes of header area per datagram. */
@@ -61,6 +62,8 @@ export class VxlanLink extends BurstLink {
   private readonly guarantees: TunnelGuarantees | null;
   private readonly pairOut = new Int32Array(NATIVE_BURST);
   private readonly pairTunnels = new Int32Array(NATIVE_BURST);
+  private readonly noteH = new Int32Array(NATIVE_BURST);
+  private readonly noteAddrs = new Uint8Array(NATIVE_BURST * ADDR_REC);
 
   constructor(share: LinkShare, io: PortIo, thread = 0, view: SwitchView | null = null) {
     super(share, io, thread);
@@ -70,7 +73,38 @@ export class VxlanLink extends BurstLink {
     // Guarantees run in the datapath workers (the configuration requires them); the main thread's
     // own copy of the link (inline mode's, idle with workers) has no tables to ask and none.
     const vlanOf = (vni: number) => (t.vlans.length ? t.vlans[t.vnis.indexOf(vni)] ?? -1 : view!.ports.accessVlan(io.port));
-    this.guarantees = t.qos === null || view === null ? null : new TunnelGuarantees(t.qos, view!, io.port, vlanOf, io.pool.maxFrame);
+    this.guarantees = t.qos === null || view === null ? null : new TunnelGuarantees(t.qos, view!, io.port, vlanOf, io.pool.maxFrame, (notes, vteps, n) => this.sendNotices(notes, vteps, n));
+  }
+
+  // Send n rate notices (notes[i·NOTICE_LEN ..]) from the uplink's socket to VTEPs vteps[i], in pool slots (one system call).
+  private sendNotices(notes: Uint8Array, vteps: Int32Array, n: number): void {
+    const pool = this.io.pool, recs = this.codec.vteps.records;
+    let k = 0;
+    for (let i = 0; i < n && k < NATIVE_BURST; i++) {
+      const h = pool.allocFrom(notes, i * NOTICE_LEN, NOTICE_LEN);
+      if (h < 0) break; // pool empty: this notice waits for the pair's next budget
+      this.noteH[k] = h;
+      this.noteAddrs.set(recs.subarray(vteps[i] * ADDR_REC, (vteps[i] + 1) * ADDR_REC), k * ADDR_REC);
+      k++;
+    }
+    if (k !== 0) this.nio.sendBatch(this.bind, this.share.fd, this.noteH, 0, k, this.noteAddrs, 0);
+    for (let i = 0; i < k; i++) pool.free(this.noteH[i]);
+  }
+
+  /** Frames delivered to the switch: the receiving side counts them first. */
+  protected override hand(handles: Int32Array, n: number): void {
+    const g = this.guarantees;
+    if (g !== null) {
+      const pool = this.io.pool, now = systemClock.micros();
+      for (let i = 0; i < n; i++) { const h = handles[i]; g.arrived(pool, h, this.codec.vniOf(pool, h), pool.tunnel[h] - 1, now); }
+    }
+    super.hand(handles, n);
+  }
+
+  override pull(budget: number): number {
+    const n = super.pull(budget);
+    this.guarantees?.tick(systemClock.micros());
+    return n;
   }
 
   protected read(handles: Int32Array, n: number): number {

@@ -24,6 +24,7 @@ import { parseMac } from '../wire/bytes.js';
 import { VXLAN_IPV4_OVERHEAD } from '../wire/vxlan.js';
 import { DEFAULT_QUEUE_BYTES } from '../qos/link-shaper.js';
 import { DEFAULT_MAX_PAIRS } from '../qos/pair-table.js';
+import { controlInterval } from '../qos/congestion-detector.js';
 import type { Endpoint } from './endpoint.js';
 import { brief } from '../quote.js';
 
@@ -93,7 +94,7 @@ interface VxlanConfig extends EndpointConfig {
   local: string; vni?: number; vnis?: { vni: number; vlan: number }[]; remotes: string[];
   static?: { mac: string; vtep: string; vni?: number }[]; underlayMtu: number; sourcePorts: 'auto' | 'flow' | 'fixed'; maxVteps: number;
   rateMbps?: number; queueBytes: number; ecnMarkBytes: number; io: UdpIo;
-  guarantees?: { lineMbps?: number; floorMbps: number; burstUs: number; queueBytes: number; maxPairs: number; key?: string };
+  guarantees?: { lineMbps?: number; floorMbps: number; burstUs: number; queueBytes: number; maxPairs: number; key?: string; downlinkMbps?: number; gammaPercent: number; intervalUs: number };
 }
 const vniSchema = { type: 'integer', min: 0, max: 16777215, doc: 'VNI' } as const;
 
@@ -127,8 +128,11 @@ export const VXLAN_KIND: EndpointKind = {
       burstUs: { schema: { type: 'integer', min: 1, max: 1_000_000, doc: 'µs' }, doc: 'a pair limiter\'s burst: this long at its rate (at least two of the largest frames)', default: 1000 },
       queueBytes: { schema: { type: 'integer', min: 4096, max: 1 << 28, doc: 'bytes' }, doc: 'each pair limiter\'s queue, per datapath thread (a frame it has no room for: txDropQueue)', default: 131072 },
       maxPairs: { schema: { type: 'integer', min: 2, max: 1 << 20, doc: 'pairs', powerOfTwo: true }, doc: '(source VM, destination VM) pairs limited at once; a further pair\'s frames go unlimited (pairsFull)', default: DEFAULT_MAX_PAIRS },
-      key: { schema: { type: 'string', check: (k) => (/^([0-9a-f]{2}){16,64}$/i.test(k) ? null : 'must be 16 to 64 bytes in hex') }, doc: 'shared HMAC-SHA256 key of the hosts (hex): notices without a valid HMAC are refused (badAuth)' },
-    } }, doc: 'predictable bandwidth, sending side: frames to each remote VM wait in a (source VM, destination VM) limiter whose rate the destination\'s host grants with rate notices on this socket (docs/qos.md); taken only from the flood list\'s and static entries\' VTEPs. Needs the native I/O path' },
+      key: { schema: { type: 'string', check: (k) => (/^([0-9a-f]{2}){16,64}$/i.test(k) ? null : 'must be 16 to 64 bytes in hex') }, doc: 'shared HMAC-SHA256 key of the hosts (hex): notices without a valid HMAC are refused (badAuth), and notices sent carry one' },
+      downlinkMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'receiving side: the downlink\'s rate C the VMs share (default: rateMbps, else lineMbps)' },
+      gammaPercent: { schema: { type: 'integer', min: 50, max: 100, doc: '%' }, doc: 'receiving side: target utilisation γ; congestion starts at 90% of γC', default: 95 },
+      intervalUs: { schema: { type: 'integer', min: 50, max: 100000, doc: 'µs' }, doc: 'receiving side: the control interval (arrival rates, shares, grants). Default: 200 µs, or the time 20 full-size frames take at the downlink\'s rate if longer (a rate measured over fewer frames swings between 0 and twice the truth, and RCP\'s grant drifts down on such noise: measured at 100 Mb/s, a TCP tenant got 32.5 Mb/s with 200 µs, 41.4 with 2 ms)' },
+    } }, doc: 'predictable bandwidth, both sides. Receiving: frames arriving for each VM are counted after the access link\'s queue, shares of γC are computed by the ports\' qos.weight/minMbps, and each sending pair is told its VM\'s grant in rate notices (at most 0.5% of the data bytes). Sending: frames to each remote VM wait in a (source VM, destination VM) limiter whose rate the destination\'s host grants with rate notices on this socket (docs/qos.md); taken only from the flood list\'s and static entries\' VTEPs. Needs the native I/O path' },
   },
   check(e, bad, taken) {
     const v = e as VxlanConfig;
@@ -153,7 +157,7 @@ export const VXLAN_KIND: EndpointKind = {
     taken.add(v.local);
   },
   create(e) {
-    const v = e as VxlanConfig, local = parseHostPort(v.local)!, g = v.guarantees;
+    const v = e as VxlanConfig, local = parseHostPort(v.local)!, g = v.guarantees, down = g ? g.downlinkMbps ?? v.rateMbps ?? g.lineMbps! : 0;
     const vnis = v.vnis ? v.vnis.map((m) => m.vni) : [v.vni!];
     const net = new VxlanNetwork({
       local, remotes: v.remotes.map((r) => vtepOf(r, local.port)), vnis, vlans: v.vnis ? v.vnis.map((m) => m.vlan) : [],
@@ -163,6 +167,7 @@ export const VXLAN_KIND: EndpointKind = {
       guarantees: g === undefined ? null : {
         lineKbps: (g.lineMbps ?? v.rateMbps!) * 1000, floorKbps: (g.floorMbps ?? 10) * 1000, burstUs: g.burstUs ?? 1000, queueBytes: g.queueBytes ?? 131072,
         maxPairs: g.maxPairs ?? DEFAULT_MAX_PAIRS, key: g.key ? g.key.match(/../g)!.map((x) => parseInt(x, 16)) : null,
+        downlinkKbps: down * 1000, gamma: (g.gammaPercent ?? 95) / 100, intervalUs: g.intervalUs ?? controlInterval(down),
       },
     });
     return vxlanEndpoint(net, v.io ?? 'auto');

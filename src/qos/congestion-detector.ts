@@ -40,6 +40,13 @@ export interface DetectorConfig {
   holdIntervals?: number;
 }
 
+/**
+ * The control interval for a downlink of `mbps`: 200 µs, or the time 20 full-size frames (1,538
+ * bytes on the wire) take at that rate if longer — an arrival rate measured over a frame or two
+ * swings between 0 and twice the truth, and RCP's grant drifts down on such noise.
+ */
+export function controlInterval(mbps: number): number { return Math.max(200, Math.ceil((20 * 1538 * 8) / mbps)); }
+
 /** Intervals without arrivals after which a VM no longer counts as active. */
 export const ACTIVE_INTERVALS = 8;
 /** Head-room a VM's demand gets over its arrival rate when shares are divided (it may be held back by its grant). */

@@ -12,6 +12,7 @@
 import { SenderLimiter } from './sender-limiter.js';
 import { NOTICE_COUNTERS, NoticeFilter, NoticeWorld } from './notice-filter.js';
 import { PairTable } from './pair-table.js';
+import { NOTICE_BUDGET } from './downlink-watch.js';
 
 export const INTAKE_COUNTERS = NOTICE_COUNTERS;
 
@@ -50,7 +51,7 @@ export class NoticeIntake {
         let e = this.limiters.get(s);
         const gen = t.genOf(s);
         if (e === undefined || e.gen !== gen) {
-          e = { gen, lim: new SenderLimiter({ lineBps: this.o.lineKbps * 1000, guaranteeBps: this.o.floorKbps * 1000 }) };
+          e = { gen, lim: new SenderLimiter({ lineBps: this.o.lineKbps * 1000, guaranteeBps: this.o.floorKbps * 1000, budgetBytes: NOTICE_BUDGET }) };
           this.limiters.set(s, e);
         }
         e.lim.grant(n.rateBps, n.seq, nowUs);

@@ -6,7 +6,8 @@
 //     before they are written.
 // A frame is charged its length (a GSO frame its full bytes). Shapers, not policers: a frame
 // waits (up to queueBytes each direction and thread), and is dropped only when the queue is full
-// (rxDropQueue, txDropQueue).
+// (rxDropQueue, txDropQueue). A port's guarantee on a tunnel's downlink (weight, minMbps) is
+// handed to the uplinks' receiving side here too.
 //
 // Threads: a port's frames are spread over the datapath threads (its flows by RSS over the
 // queues, each worker writing what its queues produced; a multi-queue tap's descriptors over the
@@ -32,6 +33,10 @@ export interface PortQos {
   burstUs?: number;
   /** Bytes each direction's queue holds, per datapath thread. */
   queueBytes?: number;
+  /** Its guarantee on a tunnel's downlink, as a weight (shares of γC are w / Σw over the active VMs)… */
+  weight?: number;
+  /** …or in Mb/s (taken as its weight). */
+  minMbps?: number;
 }
 
 export interface PortLimitReport { rx?: ShaperReport; tx?: ShaperReport }
@@ -39,6 +44,8 @@ export interface PortLimitReport { rx?: ShaperReport; tx?: ShaperReport }
 export class PortLimits {
   /** Per port: the shapes of its links, or null (unlimited). */
   readonly shapes: (LinkShape | null)[];
+  /** Per port: its weight on a tunnel's downlink (qos.weight, else qos.minMbps, else 1). */
+  readonly weights: number[];
 
   /**
    * `workers`: datapath threads that may run a port's links; native[i]: port i's endpoint is
@@ -54,6 +61,7 @@ export class PortLimits {
       return q;
     });
     const threads = workers;
+    this.weights = ports.map((p) => p.qos?.weight ?? p.qos?.minMbps ?? 1);
     const spec = (mbps: number | undefined, q: PortQos): ShapeSpec | null => mbps === undefined ? null : {
       rateMbps: mbps, queueBytes: q.queueBytes ?? DEFAULT_QUEUE_BYTES, overhead: 0, ecnBytes: 0, burstUs: q.burstUs ?? DEFAULT_BURST_US,
       catchUp: false, minFrame: 14, stats: Array.from({ length: threads }, () => LinkShaper.newStats(true)), bucket: SharedBucket.create(),
@@ -64,9 +72,14 @@ export class PortLimits {
   /** Does any port have a limit? */
   get any(): boolean { return this.shapes.some((s) => s !== null); }
 
-  /** Put each limited port's shapes on its links. */
+  /** Put each limited port's shapes on its links, and the ports' weights on tunnel uplinks with guarantees. */
   attach(links: LinkShare[]): void {
-    for (const l of links) { const s = this.shapes[l.port]; if (s !== null) l.shape = s; }
+    for (const l of links) {
+      const s = this.shapes[l.port];
+      if (s !== null) l.shape = s;
+      const w = l.tunnel?.qos?.watch;
+      if (w) w.weights = this.weights;
+    }
   }
 
   /** Port p's limiters, their counters summed over threads (null: unlimited). */

@@ -25,6 +25,12 @@ export interface LimiterConfig {
   lostAfter?: number;
   /** Shortest time between two rate changes, µs (default 120). */
   minUpdateUs?: number;
+  /**
+   * Data bytes the receiving host lets pass per notice (its budget; 0: it grants per keepalive
+   * alone). The period a grant is expected within is then the longer of keepaliveUs and the time
+   * the pair takes to send that many bytes at its rate.
+   */
+  budgetBytes?: number;
 }
 
 export type GrantResult = 'taken' | 'held' | 'stale';
@@ -35,6 +41,7 @@ export class SenderLimiter {
   readonly keepaliveUs: number;
   readonly lostAfter: number;
   readonly minUpdateUs: number;
+  readonly budgetBytes: number;
   /** The rate the pair may send at now, bits per second. */
   rate: number;
   /** The last grant taken (bits per second), and the sequence number it came with. */
@@ -56,6 +63,7 @@ export class SenderLimiter {
     this.keepaliveUs = c.keepaliveUs ?? 1000;
     this.lostAfter = c.lostAfter ?? 3;
     this.minUpdateUs = c.minUpdateUs ?? 120;
+    this.budgetBytes = c.budgetBytes ?? 0;
     this.rate = c.lineBps;
     this.lastGrant = c.lineBps;
   }
@@ -76,7 +84,7 @@ export class SenderLimiter {
   tick(nowUs: number): void {
     if (this.pending >= 0 && nowUs - this.lastChangeUs >= this.minUpdateUs) { this.set(this.pending, nowUs); return; }
     if (this.rate <= this.guaranteeBps || !this.lost(nowUs)) return;
-    if (this.lastDecayUs >= 0 && nowUs - this.lastDecayUs < this.keepaliveUs) return;
+    if (this.lastDecayUs >= 0 && nowUs - this.lastDecayUs < this.period()) return;
     const r = this.rate / 2;
     this.set(r < this.guaranteeBps ? this.guaranteeBps : r, nowUs);
     this.lastDecayUs = nowUs;
@@ -84,7 +92,13 @@ export class SenderLimiter {
   }
 
   /** Has no grant come for `lostAfter` keepalive periods (feedback lost)? */
-  lost(nowUs: number): boolean { return this.lastGrantUs >= 0 && nowUs - this.lastGrantUs >= this.lostAfter * this.keepaliveUs; }
+  lost(nowUs: number): boolean { return this.lastGrantUs >= 0 && nowUs - this.lastGrantUs >= this.lostAfter * this.period(); }
+
+  /** The time within which a grant is expected at the present rate (µs). */
+  period(): number {
+    const p = (this.budgetBytes * 8e6) / this.rate;
+    return p > this.keepaliveUs ? p : this.keepaliveUs;
+  }
 
   private set(bps: number, nowUs: number): void {
     this.rate = bps;

@@ -1,7 +1,8 @@
-// TunnelGuarantees: predictable bandwidth's sending side on a tunnel uplink, as one datapath
-// thread runs it (endpoints/vxlan-link.ts calls it): the per-pair limiters frames to remote VMs
-// wait in (PairLimiters), and the rate notices arriving on the uplink's socket (NoticeIntake),
-// whose gate asks the switch's tables where VMs are:
+// TunnelGuarantees: predictable bandwidth on a tunnel uplink, as one datapath thread runs it
+// (endpoints/vxlan-link.ts calls it). Receiving side: the frames the downlink delivers to local
+// VMs are watched (DownlinkWatch: detector, notices back to the senders' hosts). Sending side:
+// the per-pair limiters frames to remote VMs wait in (PairLimiters), and the rate notices
+// arriving on the uplink's socket (NoticeIntake), whose gate asks the switch's tables where VMs are:
 //   - a peer is a configured VTEP (flood list, static entries), named by its VTEP index;
 //   - our VM: the sender's MAC is learned on a port of this switch other than the uplink;
 //   - their VM: the receiver's MAC is learned on the uplink behind the VTEP the notice came from.
@@ -12,6 +13,8 @@ import type { SwitchView, TunnelQos } from '../endpoints/link.js';
 import { NoticeIntake } from './notice-intake.js';
 import { PairLimiters } from './pair-limiters.js';
 import { PairTable } from './pair-table.js';
+import { DownlinkWatch, NoticeSend } from './downlink-watch.js';
+import { WIRE_OVERHEAD } from '../endpoints/vxlan-codec.js';
 
 /** Is the datagram at d[s..] a rate notice (its magic, "SLRN")? VXLAN's first byte is its flags (0x08). */
 export function isNotice(d: Uint8Array, s: number, len: number): boolean {
@@ -21,9 +24,16 @@ export function isNotice(d: Uint8Array, s: number, len: number): boolean {
 export class TunnelGuarantees {
   readonly pairs: PairLimiters;
   private readonly intake: NoticeIntake;
+  private readonly watch: DownlinkWatch;
+  private readonly view: SwitchView;
+  private readonly uplink: number;
+  private readonly vlanOf: (vni: number) => number;
 
-  /** `uplink`: the port the tunnel is; `vlanOf(vni)`: the VLAN a VNI's frames have in the switch. */
-  constructor(q: TunnelQos, view: SwitchView, uplink: number, vlanOf: (vni: number) => number, maxFrame: number) {
+  /** `uplink`: the port the tunnel is; `vlanOf(vni)`: the VLAN a VNI's frames have in the switch; `send`: how notices leave. */
+  constructor(q: TunnelQos, view: SwitchView, uplink: number, vlanOf: (vni: number) => number, maxFrame: number, send: NoticeSend) {
+    this.view = view; this.uplink = uplink; this.vlanOf = vlanOf;
+    const w = q.watch, key = q.key === null ? null : Uint8Array.from(q.key);
+    this.watch = new DownlinkWatch({ weights: w.weights.length ? w.weights : [1], downlinkBps: w.downlinkKbps * 1000, gamma: w.gamma, intervalUs: w.intervalUs, maxPairs: 1024, key }, w.stats, send);
     const table = new PairTable(q.pairs);
     this.pairs = new PairLimiters(table, { lineKbps: q.lineKbps, burstUs: q.burstUs, queueBytes: q.queueBytes, maxFrame });
     const now = () => systemClock.seconds();
@@ -35,8 +45,25 @@ export class TunnelGuarantees {
         const e = locate(vni, mac);
         return e < 0 || view.macs.portAt(e) !== uplink || view.macs.tunnelAt(e) === 0 ? null : String(view.macs.tunnelAt(e) - 1);
       },
-    }, { lineKbps: q.lineKbps, floorKbps: q.floorKbps, key: q.key === null ? null : Uint8Array.from(q.key) }, q.counters);
+    }, { lineKbps: q.lineKbps, floorKbps: q.floorKbps, key }, q.counters);
   }
+
+  /**
+   * Frame h (VNI `vni`, from VTEP `vtep`) is delivered to the switch at `nowUs`: counted for the
+   * local VM it is for (a MAC learned on another port than the uplink; frames for nobody known
+   * are not counted).
+   */
+  arrived(pool: PacketPool, h: number, vni: number, vtep: number, nowUs: number): void {
+    const d = pool.data, s = pool.start(h);
+    const e = this.view.macs.locate(this.vlanOf(vni), (d[s] << 8) | d[s + 1], (d[s + 2] << 24) | (d[s + 3] << 16) | (d[s + 4] << 8) | d[s + 5], Math.floor(nowUs / 1e6));
+    if (e < 0) return;
+    const p = this.view.macs.portAt(e);
+    if (p === this.uplink || p >= this.watch.detector.vms) return;
+    this.watch.arrive(d, s, pool.len[h] + WIRE_OVERHEAD, p, vni, vtep, nowUs); // the downlink's rate is in bytes on the wire
+  }
+
+  /** The receiving side's control interval, and the notices due (once per thread turn). */
+  tick(nowUs: number): void { this.watch.tick(nowUs); }
 
   /** A notice b[o .. o+len) from VTEP `vtep` (-1: unknown address) arrived at `nowUs`. */
   notice(b: Uint8Array, o: number, len: number, vtep: number, nowUs: number): void { this.intake.take(b, o, len, vtep, nowUs); }
