@@ -9,6 +9,7 @@ import { checkConfig, CONFIG_SCHEMA, Config, ConfigFileError, defaultConfig, loa
 import { run } from './control/run.js';
 import { rulesCommand } from './control/rules-command.js';
 import { extCommand } from './control/ext-command.js';
+import { qosCommand } from './control/qos-command.js';
 import { replay, ReplayOptions } from './control/replay.js';
 import { bench, BenchOptions, benchText } from './control/bench.js';
 import { ConfigError, describe } from './schema.js';
@@ -25,6 +26,7 @@ commands:
   ext        list, enable, disable and reorder the extensions of a running switch
   prop       set or delete a switch or port property (extensions may veto)
   port       connect or disconnect a port's NIC
+  qos        rate limits, guarantees, congestion and notices of a running switch
 
   sluice <command> --help   options of a command
   sluice run --help-config  every configuration field, its type, default and meaning
@@ -258,6 +260,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'bench') return benchCommand(rest);
   if (cmd === 'rules') return rulesCommand(rest);
   if (cmd === 'ext' || cmd === 'prop' || cmd === 'port') return extCommand(cmd, rest);
+  if (cmd === 'qos') return qosCommand(rest);
   return fail(`unknown command "${cmd}" (see sluice --help)`);
 }
 

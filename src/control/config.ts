@@ -21,6 +21,7 @@ import { DEFAULT_MAX_BODY, defaultControl, parseControl } from './control-addres
 import { brief, fileProblem } from '../quote.js';
 import { DEFAULT_BURST_US, PortQos } from '../qos/port-limits.js';
 import { DEFAULT_QUEUE_BYTES } from '../qos/link-shaper.js';
+import { DEFAULT_PAIR_QUEUE_BYTES } from '../qos/pair-limiters.js';
 
 export interface PortConfig {
   name: string;
@@ -250,6 +251,8 @@ export function checkConfig(doc: unknown): Config {
     // An emulated access link is served by the one thread that runs its port: pacing needs a
     // thread that turns (not the main thread's event loop), and one thread for one rate.
     if ((p.endpoint as { rateMbps?: number }).rateMbps !== undefined && c.workers !== 1) bad(`ports[${i}].endpoint.rateMbps`, `an emulated access link needs workers = 1 (this configuration has ${c.workers}): one datapath thread paces both directions`);
+    const gq = (p.endpoint as { guarantees?: { queueBytes?: number } }).guarantees;
+    if (gq !== undefined && (gq.queueBytes ?? DEFAULT_PAIR_QUEUE_BYTES) < c.pool.slotSize) bad(`ports[${i}].endpoint.guarantees.queueBytes`, `${gq.queueBytes ?? DEFAULT_PAIR_QUEUE_BYTES} bytes do not hold one ${c.pool.slotSize}-byte pool slot`);
     if ((p.endpoint as { guarantees?: object }).guarantees !== undefined && c.workers === 0) bad(`ports[${i}].endpoint.guarantees`, 'the pair limiters are paced by datapath worker threads: set workers >= 1');
   });
   if (c.pool.slots < c.nic.ringSize) bad('pool.slots', `${c.pool.slots} slots cannot fill one ${c.nic.ringSize}-descriptor ring`);

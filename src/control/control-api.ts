@@ -41,6 +41,7 @@ import { BatchTextError, RuleBatchText } from './rule-batch-text.js';
 import { joinInSlices } from './join-slices.js';
 import { RuleTexts } from '../flow/rule-texts.js';
 import { brief } from '../quote.js';
+import { qosOf } from './qos-command.js';
 
 /** Deepest JSON nesting accepted in a body (rules need 4). */
 export const MAX_DEPTH = 32;
@@ -248,6 +249,10 @@ export class ControlApi {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /stats (GET)`);
         return send(200, this.dp.stats() as unknown as Record<string, unknown>);
       }
+      if (path === '/qos') {
+        if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /qos (GET)`);
+        return send(200, qosOf(this.dp.stats()));
+      }
       if (path === '/metrics') {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /metrics (GET)`);
         if (res.headersSent || res.destroyed) return;
@@ -256,7 +261,7 @@ export class ControlApi {
         res.end(text);
         return;
       }
-      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /metrics)`);
+      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /qos, /metrics)`);
     } catch (e) {
       const clip = (s: string) => (s.length > MAX_ERROR ? `${s.slice(0, MAX_ERROR)}…` : s);
       if (e instanceof RuleError) return send(400, { error: clip(e.message), field: e.field.slice(0, 64) });

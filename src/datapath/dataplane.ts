@@ -109,6 +109,7 @@ export class Dataplane {
     o.ports.forEach((p, i) => {
       this.ports.configure(i, p.vlan);
       if (p.endpoint.tunnels !== undefined) this.ports.markTunnel(i);
+      for (const c of p.endpoint.controllers?.(p.name) ?? []) this.tick.add(c);
       if (p.macLimit !== undefined) this.macs.portLimit[i] = p.macLimit;
       for (const r of p.endpoint.staticRemotes ?? []) {
         const m = r.mac;

@@ -9,6 +9,7 @@ import { PacketPool } from '../nic/pool.js';
 import type { ShaperReport } from '../qos/link-shaper.js';
 import type { WatchReport } from '../qos/downlink-watch.js';
 import type { LinkShare } from './link.js';
+import type { Controller } from '../controllers/control-tick.js';
 
 /** Counters every port has, one row per port. Written by the thread that owns the pool. */
 export const PORT_COUNTERS = [
@@ -79,10 +80,12 @@ export interface Endpoint {
    * back, and attach again when it did; what happened since the last look ('replaced': both).
    */
   watchLink?(): 'same' | 'lost' | 'restored' | 'replaced';
+  /** Controllers the switch's control tick runs for this port (a tunnel's pair aging), named after `port`. */
+  controllers?(port: string): Controller[];
   /** A tunnel uplink carrying several virtual networks: the VLANs its port carries as a trunk (one per network). */
   readonly trunkVlans?: number[];
   /** A tunnel uplink's static remote MACs (vlan null: the port's own VLAN; tunnel: VTEP index + 1), installed in the MAC table at build. */
   readonly staticRemotes?: readonly { vlan: number | null; mac: Uint8Array; tunnel: number }[];
   /** A tunnel uplink: its remote VTEPs with their counters, datagrams from VTEPs that found its table full, and its emulated access link (if any). */
-  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport };
+  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport; limiters?: { vni: number; sender: string; receiver: string; rateMbps: number }[] };
 }

@@ -73,8 +73,9 @@ export interface TunnelQos {
   lineKbps: number;
   floorKbps: number;
   burstUs: number;
-  /** Each pair's queue, per thread. */
+  /** Each pair's queue, per thread, and the depth above which it marks ECN-capable frames CE (0: never). */
   queueBytes: number;
+  ecnBytes: number;
   /** The hosts' shared HMAC key (bytes), or null. */
   key: number[] | null;
   /** Configured VTEPs (flood list and static entries) are VTEP indices 0..peers-1: the hosts notices are taken from. */

@@ -5,7 +5,7 @@
 
 import ipaddr from 'ipaddr.js';
 import { LinkShape, ShapeSpec, TunnelQos, TunnelShare } from './link.js';
-import { PairTable } from '../qos/pair-table.js';
+import { listPairs, PairTable } from '../qos/pair-table.js';
 import { INTAKE_COUNTERS } from '../qos/notice-intake.js';
 import { PORT_STATS, WATCH_STATS, WatchReport, watchReport } from '../qos/downlink-watch.js';
 
@@ -38,11 +38,13 @@ export interface VxlanOptions {
   queueBytes: number;
   ecnMarkBytes: number;
   /** Predictable bandwidth's sending side (per-pair limiters, rate notices), or null. */
-  guarantees: { lineKbps: number; floorKbps: number; burstUs: number; queueBytes: number; maxPairs: number; key: number[] | null; downlinkKbps: number; gamma: number; intervalUs: number } | null;
+  guarantees: { lineKbps: number; floorKbps: number; burstUs: number; queueBytes: number; ecnBytes: number; maxPairs: number; key: number[] | null; downlinkKbps: number; gamma: number; intervalUs: number } | null;
 }
 
 /** A tunnel uplink's report: remote VTEPs, datagrams from VTEPs its table was full for, its access link, the rate notices it took and refused. */
-export interface TunnelReport { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport }
+export interface TunnelReport { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport; limiters?: PairReport[] }
+/** A sending pair's limiter: its VNI, the two VMs and the rate granted. */
+export interface PairReport { vni: number; sender: string; receiver: string; rateMbps: number }
 
 /** A static entry as the switch installs it: the MAC behind VTEP tunnel - 1, in `vlan` (null: the port's own VLAN). */
 export interface StaticRemote { vlan: number | null; mac: Uint8Array; tunnel: number }
@@ -79,7 +81,7 @@ export class VxlanNetwork {
     const g = o.guarantees;
     // Notices are taken from the VTEPs configured now (flood list, statics): indices 0..count-1.
     this.qos = g === null ? null : {
-      pairs: new PairTable(g.maxPairs).shared(), lineKbps: g.lineKbps, floorKbps: g.floorKbps, burstUs: g.burstUs, queueBytes: g.queueBytes, key: g.key,
+      pairs: new PairTable(g.maxPairs).shared(), lineKbps: g.lineKbps, floorKbps: g.floorKbps, burstUs: g.burstUs, queueBytes: g.queueBytes, ecnBytes: g.ecnBytes, key: g.key,
       peers: this.vteps.count, counters: new Float64Array(new SharedArrayBuffer(INTAKE_COUNTERS.length * 8)),
       watch: { weights: [], downlinkKbps: g.downlinkKbps, gamma: g.gamma, intervalUs: g.intervalUs, stats: new Float64Array(new SharedArrayBuffer((WATCH_STATS.length + PORT_STATS * MAX_PORTS) * 8)) },
     };
@@ -95,7 +97,8 @@ export class VxlanNetwork {
     const o = this.o, sh = this.shape, link = sh ? { rx: LinkShaper.report(o.rateMbps, o.queueBytes, sh.rx!.stats[0]), tx: LinkShaper.report(o.rateMbps, o.queueBytes, sh.tx!.stats[0]) } : undefined;
     const q = this.qos, notices = q ? Object.fromEntries(INTAKE_COUNTERS.map((k, i) => [k, q.counters[i]])) : undefined;
     const watch = q ? watchReport(q.watch.stats, q.watch.weights.length) : undefined;
-    return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}), ...(notices ? { notices } : {}), ...(watch ? { watch } : {}) };
+    const limiters = q ? listPairs(new PairTable(q.pairs)) : undefined;
+    return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}), ...(notices ? { notices } : {}), ...(watch ? { watch } : {}), ...(limiters ? { limiters } : {}) };
   }
 
   /** The tunnel as a thread runs it, sending from raw socket `rawFd` (-1: the UDP socket). */

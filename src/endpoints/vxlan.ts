@@ -23,7 +23,10 @@ import { errnoName, native, nativeMissing } from '../native/io.js';
 import { parseMac } from '../wire/bytes.js';
 import { VXLAN_IPV4_OVERHEAD } from '../wire/vxlan.js';
 import { DEFAULT_QUEUE_BYTES } from '../qos/link-shaper.js';
-import { DEFAULT_MAX_PAIRS } from '../qos/pair-table.js';
+import { DEFAULT_MAX_PAIRS, PairTable } from '../qos/pair-table.js';
+import { PairAging } from '../controllers/pair-aging.js';
+import { DEFAULT_PAIR_ECN_BYTES, DEFAULT_PAIR_QUEUE_BYTES } from '../qos/pair-limiters.js';
+import type { Controller } from '../controllers/control-tick.js';
 import { controlInterval } from '../qos/congestion-detector.js';
 import type { Endpoint } from './endpoint.js';
 import { brief } from '../quote.js';
@@ -43,6 +46,7 @@ export class VxlanEndpoint extends LinkEndpoint {
   get trunkVlans(): number[] | undefined { return this.net.trunkVlans; }
   get staticRemotes(): StaticRemote[] { return this.net.staticRemotes; }
   tunnels(): ReturnType<VxlanNetwork['tunnels']> { return this.net.tunnels(); }
+  controllers(port: string): Controller[] { return this.net.qos ? [new PairAging(port, new PairTable(this.net.qos.pairs))] : []; }
   describe(): string { return this.net.describe(); }
 
   get ioPath(): string {
@@ -94,7 +98,7 @@ interface VxlanConfig extends EndpointConfig {
   local: string; vni?: number; vnis?: { vni: number; vlan: number }[]; remotes: string[];
   static?: { mac: string; vtep: string; vni?: number }[]; underlayMtu: number; sourcePorts: 'auto' | 'flow' | 'fixed'; maxVteps: number;
   rateMbps?: number; queueBytes: number; ecnMarkBytes: number; io: UdpIo;
-  guarantees?: { lineMbps?: number; floorMbps: number; burstUs: number; queueBytes: number; maxPairs: number; key?: string; downlinkMbps?: number; gammaPercent: number; intervalUs: number };
+  guarantees?: { lineMbps?: number; floorMbps: number; burstUs: number; queueBytes: number; ecnMarkBytes: number; maxPairs: number; key?: string; downlinkMbps?: number; gammaPercent: number; intervalUs: number };
 }
 const vniSchema = { type: 'integer', min: 0, max: 16777215, doc: 'VNI' } as const;
 
@@ -126,7 +130,8 @@ export const VXLAN_KIND: EndpointKind = {
       lineMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'this host\'s line rate: a pair\'s rate until its receiver\'s host grants one (default: rateMbps)' },
       floorMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'the rate a pair falls back to, halving, when notices stop coming (never lower)', default: 10 },
       burstUs: { schema: { type: 'integer', min: 1, max: 1_000_000, doc: 'µs' }, doc: 'a pair limiter\'s burst: this long at its rate (at least two of the largest frames)', default: 1000 },
-      queueBytes: { schema: { type: 'integer', min: 4096, max: 1 << 28, doc: 'bytes' }, doc: 'each pair limiter\'s queue, per datapath thread (a frame it has no room for: txDropQueue)', default: 131072 },
+      queueBytes: { schema: { type: 'integer', min: 4096, max: 1 << 28, doc: 'bytes' }, doc: 'each pair limiter\'s queue, per datapath thread (a frame it has no room for: txDropQueue)', default: DEFAULT_PAIR_QUEUE_BYTES },
+      ecnMarkBytes: { schema: { type: 'integer', min: 0, max: 1 << 28, doc: 'bytes' }, doc: 'a pair limiter marks ECN-capable IP packets Congestion Experienced when its queue holds more than this (0: never): an ECN TCP backs off before the queue drops', default: DEFAULT_PAIR_ECN_BYTES },
       maxPairs: { schema: { type: 'integer', min: 2, max: 1 << 20, doc: 'pairs', powerOfTwo: true }, doc: '(source VM, destination VM) pairs limited at once; a further pair\'s frames go unlimited (pairsFull)', default: DEFAULT_MAX_PAIRS },
       key: { schema: { type: 'string', check: (k) => (/^([0-9a-f]{2}){16,64}$/i.test(k) ? null : 'must be 16 to 64 bytes in hex') }, doc: 'shared HMAC-SHA256 key of the hosts (hex): notices without a valid HMAC are refused (badAuth), and notices sent carry one' },
       downlinkMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'receiving side: the downlink\'s rate C the VMs share (default: rateMbps, else lineMbps)' },
@@ -165,7 +170,7 @@ export const VXLAN_KIND: EndpointKind = {
       mtu: v.underlayMtu ?? DEFAULT_UNDERLAY_MTU, sourcePorts: v.sourcePorts ?? 'auto', maxVteps: v.maxVteps ?? DEFAULT_MAX_VTEPS, bufferBytes: DEFAULT_SOCKET_BUFFER,
       rateMbps: v.rateMbps ?? 0, queueBytes: v.queueBytes ?? DEFAULT_QUEUE_BYTES, ecnMarkBytes: v.ecnMarkBytes ?? 0,
       guarantees: g === undefined ? null : {
-        lineKbps: (g.lineMbps ?? v.rateMbps!) * 1000, floorKbps: (g.floorMbps ?? 10) * 1000, burstUs: g.burstUs ?? 1000, queueBytes: g.queueBytes ?? 131072,
+        lineKbps: (g.lineMbps ?? v.rateMbps!) * 1000, floorKbps: (g.floorMbps ?? 10) * 1000, burstUs: g.burstUs ?? 1000, queueBytes: g.queueBytes ?? DEFAULT_PAIR_QUEUE_BYTES, ecnBytes: g.ecnMarkBytes ?? DEFAULT_PAIR_ECN_BYTES,
         maxPairs: g.maxPairs ?? DEFAULT_MAX_PAIRS, key: g.key ? g.key.match(/../g)!.map((x) => parseInt(x, 16)) : null,
         downlinkKbps: down * 1000, gamma: (g.gammaPercent ?? 95) / 100, intervalUs: g.intervalUs ?? controlInterval(down),
       },

@@ -71,8 +71,10 @@ export class DownlinkWatch {
 
   constructor(o: WatchOptions, stats: Float64Array, send: NoticeSend) {
     this.o = o; this.stats = stats; this.send = send;
-    // Congestion is held 5 ms after arrivals fell below the onset, whatever the interval.
-    this.detector = new CongestionDetector({ linkBps: o.downlinkBps, weights: o.weights.map((w) => (w > 0 ? w : 1)), gamma: o.gamma, intervalUs: o.intervalUs, holdIntervals: Math.ceil(5000 / o.intervalUs) });
+    // Congestion is held 5 ms after arrivals fell below the onset, whatever the interval. The
+    // lowest grant is C/1000 (EyeQ's 10 Mb/s on 10 Gb/s): with a fixed 10 Mb/s, eight senders into
+    // one VM of a 100 Mb/s downlink could not be brought under their 47.5 Mb/s share.
+    this.detector = new CongestionDetector({ linkBps: o.downlinkBps, weights: o.weights.map((w) => (w > 0 ? w : 1)), gamma: o.gamma, intervalUs: o.intervalUs, holdIntervals: Math.ceil(5000 / o.intervalUs), minBps: Math.max(100e3, o.downlinkBps / 1000) });
     let cap = 16;
     while (cap < o.maxPairs * 2) cap <<= 1;
     this.mask = cap - 1;

@@ -259,9 +259,9 @@ export class LinkShaper {
     }
   }
 
-  /** Remove every frame still queued into out (handles), oldest first (at stop: the caller frees them). */
-  drain(out: number[]): void {
-    while (this.head !== this.tail) out.push(this.q[this.head++ & this.mask]);
+  /** Remove every frame still queued into out (handles; their tags into tags), oldest first (at stop: the caller frees them). */
+  drain(out: number[], tags?: number[]): void {
+    while (this.head !== this.tail) { const s = this.head++ & this.mask; out.push(this.q[s]); tags?.push(this.tags[s]); }
     this.depth = 0;
     this.stats[DEPTH] = 0;
   }

@@ -48,6 +48,7 @@ export class NoticeIntake {
       const t = this.table, s = t.findOrAdd(n.vni, hi(n.sender), lo(n.sender), hi(n.receiver), lo(n.receiver), this.o.lineKbps, -1);
       if (s < 0) { this.filter.counts.accepted--; this.filter.counts.pairsFull++; }
       else {
+        t.touch(s, Math.floor(nowUs / 1e6)); // a pair granted a rate is not idle
         let e = this.limiters.get(s);
         const gen = t.genOf(s);
         if (e === undefined || e.gen !== gen) {

@@ -16,11 +16,17 @@ import { LinkShaper } from './link-shaper.js';
 import { PairTable } from './pair-table.js';
 import { BUCKET_BYTES, SharedBucket } from './shared-bucket.js';
 
+/** A pair limiter's queue per thread when none is configured (bytes), and the depth it marks ECN above. */
+export const DEFAULT_PAIR_QUEUE_BYTES = 131072;
+export const DEFAULT_PAIR_ECN_BYTES = 32768;
+
 export interface PairLimitOptions {
   /** A new pair's rate (kbit/s): the line rate, until its destination's host says otherwise. */
   lineKbps: number;
   burstUs: number;
   queueBytes: number;
+  /** Mark ECN-capable frames CE when the pair's queue holds more than this (0: never). */
+  ecnBytes: number;
   maxFrame: number;
 }
 
@@ -34,6 +40,9 @@ export class PairLimiters {
   private readonly active: Int32Array;
   private nActive = 0;
   private readonly stats: Float64Array;
+  /** Frames left in the shaper of a slot given to another pair, sent before anything else (rare: allocates). */
+  private readonly orphans: number[] = [];
+  private readonly orphanTunnels: number[] = [];
 
   constructor(table: PairTable, o: PairLimitOptions) {
     this.table = table; this.o = o;
@@ -65,8 +74,11 @@ export class PairLimiters {
     const g = this.table.genOf(s);
     let sh = this.shapers[s];
     if (sh === null || this.gens[s] !== g) {
+      // The slot went to another pair (this one was aged out): frames the old shaper still
+      // holds leave unlimited, first, at the next release.
+      if (sh !== null && sh.queued !== 0) sh.drain(this.orphans, this.orphanTunnels);
       const o = this.o;
-      sh = new LinkShaper({ rateMbps: this.table.rateOf(s) / 1000, queueBytes: o.queueBytes, maxFrame: o.maxFrame, burstUs: o.burstUs, catchUp: false, stats: this.stats, bucket: new SharedBucket(this.table.buckets, s * BUCKET_BYTES) });
+      sh = new LinkShaper({ rateMbps: this.table.rateOf(s) / 1000, queueBytes: o.queueBytes, maxFrame: o.maxFrame, burstUs: o.burstUs, catchUp: false, ecnBytes: o.ecnBytes, stats: this.stats, bucket: new SharedBucket(this.table.buckets, s * BUCKET_BYTES) });
       this.shapers[s] = sh;
       this.gens[s] = g;
     }
@@ -77,6 +89,9 @@ export class PairLimiters {
   release(nowUs: number, out: Int32Array, tunnels: Int32Array, max: number): number {
     let n = 0, keep = 0;
     const t = this.table;
+    if (this.orphans.length !== 0) {
+      for (; n < max && this.orphans.length !== 0; n++) { out[n] = this.orphans.shift()!; tunnels[n] = this.orphanTunnels.shift()!; }
+    }
     for (let i = 0; i < this.nActive; i++) {
       const s = this.active[i], sh = this.shapers[s]!;
       const kbps = t.rateOf(s);
@@ -89,10 +104,12 @@ export class PairLimiters {
   }
 
   /** Frames wait in some pair's shaper. */
-  get backlog(): boolean { return this.nActive !== 0; }
+  get backlog(): boolean { return this.nActive !== 0 || this.orphans.length !== 0; }
 
   /** Every frame still queued (stopping: the caller reports them unsent). */
   drain(out: number[]): void {
+    out.push(...this.orphans.splice(0));
+    this.orphanTunnels.length = 0;
     for (let i = 0; i < this.nActive; i++) this.shapers[this.active[i]]!.drain(out);
     this.nActive = 0;
   }

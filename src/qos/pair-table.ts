@@ -117,6 +117,18 @@ export class PairTable {
   }
 }
 
+/** The live pairs of a table (reports; allocates): VNI, sender and receiver MACs, granted rate. */
+export function listPairs(t: PairTable): { vni: number; sender: string; receiver: string; rateMbps: number }[] {
+  const mac = (hi: number, lo: number) => [hi >>> 8, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  const out = [];
+  for (let s = 0; s < t.capacity; s++) {
+    if (!t.live(s)) continue;
+    const [vni, sHi, sLo, dHi, dLo] = t.keyOf(s);
+    out.push({ vni, sender: mac(sHi, sLo), receiver: mac(dHi, dLo), rateMbps: t.rateOf(s) / 1000 });
+  }
+  return out;
+}
+
 function hash(vni: number, a: number, b: number, c: number, d: number): number {
   let h = Math.imul(vni ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ a ^ (b >>> 16), 0xc2b2ae35) ^ b;

@@ -7,7 +7,8 @@
 // a sender can tell "no congestion" (a line-rate grant: it goes back to line rate, which keeps the
 // link work-conserving) from "feedback lost" (no grant at all: after `lostAfter` keepalive
 // periods its rate halves once per period, down to the pair's guarantee — never to zero, and
-// never above the last grant, since without feedback it only decreases).
+// never above the last grant, since without feedback it only decreases). A grant below the
+// guarantee is taken as it is (n senders into one VM share it); lost feedback then changes nothing.
 //
 // A grant is taken when its sequence number is newer than the last one taken (a replayed or
 // reordered one is refused: 'stale'); the rate changes at most once per `minUpdateUs`, and a
@@ -32,6 +33,9 @@ export interface LimiterConfig {
    */
   budgetBytes?: number;
 }
+
+/** The lowest rate a grant sets (a grant of 0 would stop the pair for good). */
+export const MIN_GRANT_BPS = 100e3;
 
 export type GrantResult = 'taken' | 'held' | 'stale';
 
@@ -73,7 +77,9 @@ export class SenderLimiter {
     if (seq <= this.seq) { this.stale++; return 'stale'; }
     this.seq = seq;
     this.lastGrantUs = nowUs;
-    const g = bps < this.guaranteeBps ? this.guaranteeBps : bps > this.lineBps ? this.lineBps : bps;
+    // A grant below the guarantee is taken as it is: with n senders into one VM each is granted a
+    // share of it (the receiving host knows); the guarantee is the floor of lost feedback only.
+    const g = bps > this.lineBps ? this.lineBps : bps < MIN_GRANT_BPS ? MIN_GRANT_BPS : bps;
     this.lastGrant = g;
     if (nowUs - this.lastChangeUs < this.minUpdateUs) { this.pending = g; return 'held'; }
     this.set(g, nowUs);

@@ -35,7 +35,7 @@ export class TunnelGuarantees {
     const w = q.watch, key = q.key === null ? null : Uint8Array.from(q.key);
     this.watch = new DownlinkWatch({ weights: w.weights.length ? w.weights : [1], downlinkBps: w.downlinkKbps * 1000, gamma: w.gamma, intervalUs: w.intervalUs, maxPairs: 1024, key }, w.stats, send);
     const table = new PairTable(q.pairs);
-    this.pairs = new PairLimiters(table, { lineKbps: q.lineKbps, burstUs: q.burstUs, queueBytes: q.queueBytes, maxFrame });
+    this.pairs = new PairLimiters(table, { lineKbps: q.lineKbps, burstUs: q.burstUs, queueBytes: q.queueBytes, ecnBytes: q.ecnBytes, maxFrame });
     const now = () => systemClock.seconds();
     const locate = (vni: number, m: Uint8Array) => view.macs.locate(vlanOf(vni), (m[0] << 8) | m[1], (m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5], now());
     this.intake = new NoticeIntake(table, {

@@ -85,6 +85,13 @@ test('a pair limiter starts at the line rate, takes a peer\'s grant, and ignores
       { accepted: 1, unknownPeer: 1, replayed: 1, notOurVm: 1, notTheirVm: 1, malformed: 1 });
     const metrics = (await raw({ socketPath: control }, 'GET', '/metrics')).body;
     assert.match(metrics, /sluice_notices_replayed_total\{port="uplink"\} 1\n/, 'the refusals are in /metrics');
+    // sluice qos shows the pair's limiter at its grant, and the refusals.
+    const q = start([CLI, 'qos', '--control', `unix:${control}`]);
+    assert.equal(await q.exit, 0, q.lines.join('\n'));
+    const text = q.lines.join('\n');
+    t.diagnostic(text);
+    assert.match(text, /sending: notices taken 1, refused malformed 1, unknownPeer 1, notOurVm 1, notTheirVm 1, replayed 1; 1 pair limiters/);
+    assert.match(text, new RegExp(`vni ${VNI}  ${VM} -> ${REMOTE}  10\\.0 Mb/s`));
     const up = (await stats()).ports[1].counters;
     assert.equal(up.rxDropEncap, 0, 'notices are not counted as bad VXLAN datagrams');
     assert.ok(up.txDropQueue > 0, 'the flood over the grant overflowed the pair\'s queue: counted');

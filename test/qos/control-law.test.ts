@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulate, windows } from '../helpers/qos-sim.js';
 import { CongestionDetector } from '../../src/qos/congestion-detector.js';
-import { SenderLimiter } from '../../src/qos/sender-limiter.js';
+import { MIN_GRANT_BPS, SenderLimiter } from '../../src/qos/sender-limiter.js';
 
 const C = 1e9, GAMMA = 0.95, LINE = () => C;
 const share = (w: number[], i: number) => (GAMMA * C * w[i]) / w.reduce((a, b) => a + b, 0);
@@ -115,8 +115,12 @@ test('the limiter refuses replayed and older grants, holds one that comes sooner
   assert.equal(l.rate, 300e6);
   l.tick(1120);
   assert.equal(l.rate, 200e6, 'the held grant applies 120 µs after the last change');
-  assert.equal(l.grant(1e3, 7, 2000), 'taken');
-  assert.equal(l.rate, 10e6, 'a grant below the guarantee is raised to it');
+  assert.equal(l.grant(5e6, 7, 2000), 'taken');
+  assert.equal(l.rate, 5e6, 'a grant below the guarantee is taken as it is (n senders share the receiver\'s grant)');
+  assert.equal(l.grant(1e3, 8, 3000), 'taken');
+  assert.equal(l.rate, MIN_GRANT_BPS, 'a grant near zero is raised to the lowest grant, never stops the pair');
+  for (let t = 3000; t < 100_000; t += 100) l.tick(t);
+  assert.equal(l.rate, MIN_GRANT_BPS, 'lost feedback never raises a rate above its last grant');
   assert.throws(() => new SenderLimiter({ lineBps: C, guaranteeBps: 0 }), /guaranteeBps/);
   assert.throws(() => new CongestionDetector({ linkBps: C, weights: [1, 0] }), /weights/);
 });

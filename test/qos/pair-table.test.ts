@@ -34,7 +34,7 @@ test('pairs are made once, found from another thread\'s view, refused when the t
 
 test('PairLimiters: floods and unknown-VTEP frames pass, a pair is held to its granted rate, a new grant is taken at once', () => {
   const pool = new PacketPool(4096, 2048), t = new PairTable(16);
-  const lim = new PairLimiters(t, { lineKbps: 1_000_000, burstUs: 1000, queueBytes: 1 << 20, maxFrame: 1500 });
+  const lim = new PairLimiters(t, { lineKbps: 1_000_000, burstUs: 1000, queueBytes: 1 << 20, ecnBytes: 0, maxFrame: 1500 });
   const frame = buildFrame({ dst: '02:00:00:00:00:0b', src: '02:00:00:00:00:0a', payload: 1000 - 14 });
   const h0 = pool.allocFrom(frame, 0, frame.length);
   assert.equal(lim.offer(pool, h0, 7, 0, 0, 0), 0, 'tunnel 0 (the flood list): not limited');
