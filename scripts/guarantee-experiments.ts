@@ -17,11 +17,12 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inNs, Testbed, TestbedVm } from './testbed.js';
 import { CaptureReader } from '../src/capture/capture-reader.js';
 import { WIRE_OVERHEAD } from '../src/endpoints/vxlan-codec.js';
-import { PlotPoint, plotLines } from './plot.js';
+import { PlotPoint, plotBars, plotLines } from './plot.js';
 
 const GAMMA = 0.95, WINDOW_MS = 10, PREFIX = 'gx';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,9 +35,9 @@ function inNsBg(ns: string, args: string[]): { p: ChildProcess; done: Promise<nu
   return { p, done: new Promise((r) => p.on('exit', (c) => r(c ?? -1))) };
 }
 
-// Per 10 ms window, the Mb/s on the wire of the TCP data from `src` in capture `file`; the first
-// second (slow start) and the last half second left out.
-function windowsOf(file: string, src: string): number[] {
+// Wire bytes (frame + 74, as the downlink counts them) per `binMs` of the IPv4 frames from `src`
+// in capture `file`, keyed by bin (ms since the epoch / binMs); and the first and last frame's times (ms).
+function binsOf(file: string, src: string, binMs: number): { bins: Map<number, number>; first: number; last: number } {
   const r = CaptureReader.open(file), s = src.split('.').map(Number), bins = new Map<number, number>();
   let first = Infinity, last = 0;
   while (r.next()) {
@@ -45,10 +46,16 @@ function windowsOf(file: string, src: string): number[] {
     if (d[o + 26] !== s[0] || d[o + 27] !== s[1] || d[o + 28] !== s[2] || d[o + 29] !== s[3]) continue;
     const t = r.tsSec * 1000 + r.tsNsec / 1e6;
     first = Math.min(first, t); last = Math.max(last, t);
-    const w = Math.floor(t / WINDOW_MS);
+    const w = Math.floor(t / binMs);
     bins.set(w, (bins.get(w) ?? 0) + r.origLen + WIRE_OVERHEAD);
   }
-  const out: number[] = [];
+  return { bins, first, last };
+}
+
+// Per 10 ms window, the Mb/s on the wire of the TCP data from `src` in capture `file`; the first
+// second (slow start) and the last half second left out.
+function windowsOf(file: string, src: string): number[] {
+  const { bins, first, last } = binsOf(file, src, WINDOW_MS), out: number[] = [];
   for (let w = Math.floor((first + 1000) / WINDOW_MS); w < Math.floor((last - 500) / WINDOW_MS); w++) out.push(((bins.get(w) ?? 0) * 8) / (WINDOW_MS * 1000));
   return out;
 }
@@ -118,14 +125,129 @@ async function exp1(o: { rate: number; seconds: number; weights: number[]; sende
   console.log(`\n${table.join('\n')}\nwrote ${o.out}/exp1.{md,json,svg}`);
 }
 
+// Experiment 2 — step and on/off. Weights 1:1; a TCP stream into T for the whole run; into U, a
+// UDP flood at the line rate that starts at 2 s and stops at 5 s (the step), then from 7 s to 10 s
+// bursts of 5 ms every 25 ms (on/off). Both VMs' arrivals are captured and binned per ms.
+// Per flood onset: the time after which every trailing 5 ms has the aggregate ≤ 1.05·γC and T ≥
+// 0.95·g until the next onset (goal: p95 ≤ 5 ms); after the step ends: the time until T's
+// trailing 5 ms reach 0.95·γC (full rate; goal ≤ 10 ms).
+async function exp2(o: { rate: number; out: string }): Promise<void> {
+  const gc = GAMMA * o.rate, g = gc / 2, pts: PlotPoint[] = [], rows: Record<string, unknown>[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'sluice-exp2-'));
+  const pattern = join(dirname(fileURLToPath(import.meta.url)), 'udp-pattern.js');
+  try {
+    for (const pillar of ['off', 'on'] as const) {
+      const tb = await Testbed.up({ hosts: 3, vms: 2, linux: false, vni: 42, port: 4789, prefix: PREFIX, rateMbps: o.rate, queueBytes: 65536, ...(pillar === 'on' ? { guarantees: {} } : {}) });
+      try {
+        const [h1, h2, h3] = tb.hosts, T = h2.vms[0], U = h2.vms[1], src = h3.vms[0];
+        prime(tb, [[h1.vms[0], T], [src, U]]);
+        const caps = [T, U].map((v, i) => { const f = join(tmp, `${pillar}-${i}.pcap`); return { f, c: inNsBg(v.ns, ['tcpdump', '-i', v.dev, '-s', '96', '-U', '-w', f, 'ip']) }; });
+        const srv = inNsBg(T.ns, ['iperf3', '-s', '-1', '-B', T.ip, '-p', '5701']);
+        await sleep(700);
+        const tcp = inNsBg(h1.vms[0].ns, ['iperf3', '-c', T.ip, '-p', '5701', '-t', '12']);
+        const step = inNsBg(src.ns, [process.execPath, pattern, '--to', `${U.ip}:9`, '--mbps', String(o.rate), '--delay', '2000', '--seconds', '3']);
+        const onoff = inNsBg(src.ns, [process.execPath, pattern, '--to', `${U.ip}:9`, '--mbps', String(o.rate), '--on', '5', '--off', '20', '--delay', '7000', '--seconds', '3']);
+        await Promise.all([tcp.done, step.done, onoff.done]);
+        for (const c of caps) c.c.p.kill('SIGINT');
+        await Promise.all(caps.map((c) => c.c.done));
+        srv.p.kill();
+        const bt = binsOf(caps[0].f, h1.vms[0].ip, 1).bins, bu = binsOf(caps[1].f, src.ip, 1).bins;
+        const mb = (b: Map<number, number>, k: number) => ((b.get(k) ?? 0) * 8) / 1000; // Mb/s in a 1 ms bin
+        const trail = (b: Map<number, number>, k: number) => { let x = 0; for (let j = k - 4; j <= k; j++) x += mb(b, j); return x / 5; };
+        // The step: U's first frame to its last before a gap of 500 ms; then the on/off bursts: U's
+        // frames after a gap of at least 10 ms. A time "settles" a flood onset when, from then on
+        // until the flood's next onset (the step: its first second), every trailing 5 ms have the
+        // aggregate ≤ 1.05·γC and T ≥ 0.95·g (0: never violated).
+        const uBins = [...bu.keys()].sort((a, b) => a - b);
+        const stepStart = uBins[0], endAt = uBins.findIndex((k, i) => i === uBins.length - 1 || uBins[i + 1] - k >= 500), stepEnd = uBins[endAt];
+        const onsets = uBins.filter((k, i) => i > endAt && k - uBins[i - 1] >= 10);
+        const ok = (k: number) => trail(bt, k) + trail(bu, k) <= 1.05 * gc && trail(bt, k) >= 0.95 * g;
+        const settleIn = (k0: number, span: number) => { let lastBad = -1; for (let k = k0; k < k0 + span; k++) if (!ok(k)) lastBad = k; return lastBad < 0 ? 0 : lastBad - k0 + 1; };
+        const stepSettle = settleIn(stepStart, 1000), settle = onsets.map((k) => settleIn(k, 25));
+        const recover = (() => { for (let k = stepEnd; k < stepEnd + 2000; k++) if (trail(bt, k) >= 0.95 * gc) return k - stepEnd; return Infinity; })();
+        const sorted = settle.sort((a, b) => a - b), p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] ?? NaN;
+        // How much of each flood period held both conditions, and T's mean there.
+        const share = (a: number, b: number) => { let n = 0; for (let k = a; k < b; k++) if (ok(k)) n++; return (100 * n) / Math.max(1, b - a); };
+        const tMean = (a: number, b: number) => { let x = 0; for (let k = a; k < b; k++) x += mb(bt, k); return x / Math.max(1, b - a); };
+        const last = uBins[uBins.length - 1];
+        rows.push({ pillar, stepOkPct: share(stepStart + 5, stepEnd), stepTMbps: tMean(stepStart, stepEnd), onOffOkPct: onsets.length ? share(onsets[0], last) : NaN, onOffTMbps: onsets.length ? tMean(onsets[0], last) : NaN });
+        rows[rows.length - 1] = { ...rows[rows.length - 1], stepSettleMs: stepSettle, onOffBursts: sorted.length, onOffSettleP95Ms: p95, onOffSettleMedianMs: sorted[Math.floor(sorted.length / 2)] ?? NaN, recoverMs: recover };
+        console.log(`exp2 pillar ${pillar}: step settled after ${stepSettle} ms (of its first 1000); on/off bursts ${sorted.length}, settled after median ${sorted[Math.floor(sorted.length / 2)]} ms, p95 ${p95} ms (of 25); T at full rate ${recover} ms after the step`);
+        const t0 = stepStart;
+        for (let k = t0 - 500; k < t0 + 3500; k += 5) pts.push({ t: (k - t0) / 1000, mbps: (trail(bt, k + 4)), series: 'T (TCP)', panel: `pillar ${pillar}` }, { t: (k - t0) / 1000, mbps: trail(bu, k + 4), series: 'U (UDP flood)', panel: `pillar ${pillar}` });
+      } finally {
+        await tb.down();
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  mkdirSync(o.out, { recursive: true });
+  const fmt = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? String(x) : 'never');
+  const pct = (x: unknown) => `${(x as number).toFixed(1)}%`, mbs = (x: unknown) => (x as number).toFixed(1);
+  const table = ['| pillar | step: T Mb/s | step: ms both hold | step: settled after (ms, of 1,000) | on/off: T Mb/s | on/off: ms both hold | on/off bursts | on/off: settled after, median / p95 (ms, of 25) | T at full rate after the step (ms) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.pillar} | ${mbs(r.stepTMbps)} | ${pct(r.stepOkPct)} | ${fmt(r.stepSettleMs)} | ${mbs(r.onOffTMbps)} | ${pct(r.onOffOkPct)} | ${r.onOffBursts} | ${fmt(r.onOffSettleMedianMs)} / ${fmt(r.onOffSettleP95Ms)} | ${fmt(r.recoverMs)} |`)];
+  writeFileSync(join(o.out, 'exp2.md'), `${table.join('\n')}\n`);
+  writeFileSync(join(o.out, 'exp2.json'), JSON.stringify({ node: process.version, rateMbps: o.rate, rows, points: pts }));
+  writeFileSync(join(o.out, 'exp2.svg'), await plotLines(pts, { title: `Step: a line-rate UDP flood into U from 0 s to 3 s (5 ms windows; ${o.rate} Mb/s downlink; T's guarantee ${g.toFixed(1)} Mb/s)`, x: 'time since the flood began (s)', y: 'Mb/s on the wire', rule: g }));
+  console.log(`\n${table.join('\n')}\nwrote ${o.out}/exp2.{md,json,svg}`);
+}
+
+// Experiment 4 — one VM with 1 flow vs one with 16, equal weights: host 2's VM A receives one TCP
+// stream from host 1, VM B sixteen (iperf3 -P 16) from host 3, for --seconds. Goal: each gets
+// 50% ± 5% of what the two get together (TCP alone splits per flow: B would take 16/17).
+async function exp4(o: { rate: number; seconds: number; out: string }): Promise<void> {
+  const rows: { pillar: string; aMbps: number; bMbps: number; aShare: number }[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'sluice-exp4-'));
+  try {
+    for (const pillar of ['off', 'on'] as const) {
+      const tb = await Testbed.up({ hosts: 3, vms: 2, linux: false, vni: 42, port: 4789, prefix: PREFIX, rateMbps: o.rate, queueBytes: 65536, ...(pillar === 'on' ? { guarantees: {} } : {}) });
+      try {
+        const [h1, h2, h3] = tb.hosts, A = h2.vms[0], B = h2.vms[1];
+        prime(tb, [[h1.vms[0], A], [h3.vms[0], B]]);
+        const caps = [A, B].map((v, i) => { const f = join(tmp, `${pillar}-${i}.pcap`); return { f, c: inNsBg(v.ns, ['tcpdump', '-i', v.dev, '-s', '96', '-U', '-w', f, 'tcp']) }; });
+        const srv = [inNsBg(A.ns, ['iperf3', '-s', '-1', '-B', A.ip, '-p', '5701']), inNsBg(B.ns, ['iperf3', '-s', '-1', '-B', B.ip, '-p', '5702'])];
+        await sleep(700);
+        const runs = [inNsBg(h1.vms[0].ns, ['iperf3', '-c', A.ip, '-p', '5701', '-t', String(o.seconds)]), inNsBg(h3.vms[0].ns, ['iperf3', '-c', B.ip, '-p', '5702', '-t', String(o.seconds), '-P', '16'])];
+        await Promise.all(runs.map((r) => r.done));
+        for (const c of caps) c.c.p.kill('SIGINT');
+        await Promise.all(caps.map((c) => c.c.done));
+        for (const x of srv) x.p.kill();
+        const mean = (w: number[]) => w.reduce((a, b) => a + b, 0) / Math.max(1, w.length);
+        const a = mean(windowsOf(caps[0].f, h1.vms[0].ip)), b = mean(windowsOf(caps[1].f, h3.vms[0].ip));
+        rows.push({ pillar, aMbps: a, bMbps: b, aShare: a / (a + b) });
+        console.log(`exp4 pillar ${pillar}: 1 flow ${a.toFixed(1)} Mb/s, 16 flows ${b.toFixed(1)} Mb/s: ${((100 * a) / (a + b)).toFixed(1)}% / ${((100 * b) / (a + b)).toFixed(1)}%`);
+      } finally {
+        await tb.down();
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  mkdirSync(o.out, { recursive: true });
+  const table = ['| pillar | VM A, 1 flow: Mb/s | VM B, 16 flows: Mb/s | A : B |', '|---|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.pillar} | ${r.aMbps.toFixed(1)} | ${r.bMbps.toFixed(1)} | ${(100 * r.aShare).toFixed(1)}% : ${(100 - 100 * r.aShare).toFixed(1)}% |`)];
+  writeFileSync(join(o.out, 'exp4.md'), `${table.join('\n')}\n`);
+  writeFileSync(join(o.out, 'exp4.json'), JSON.stringify({ node: process.version, rateMbps: o.rate, seconds: o.seconds, rows }));
+  const pts: PlotPoint[] = rows.flatMap((r) => [{ t: r.pillar === 'off' ? 0 : 1, mbps: r.aMbps, series: 'VM A (1 flow)' }, { t: r.pillar === 'off' ? 0 : 1, mbps: r.bMbps, series: 'VM B (16 flows)' }]);
+  writeFileSync(join(o.out, 'exp4.svg'), await plotBars(pts.map((p) => ({ ...p, panel: p.t === 0 ? 'pillar off' : 'pillar on' })), { title: `1 flow vs 16 flows, equal weights (${o.rate} Mb/s downlink; mean rate on the wire)`, y: 'Mb/s on the wire' }));
+  console.log(`\n${table.join('\n')}\nwrote ${o.out}/exp4.{md,json,svg}`);
+}
+
 const HELP = `guarantee-experiments: issue 14's experiments on the testbed (root; iperf3, tcpdump)
   exp1 [--rate 100] [--seconds 6] [--weights 1,2,4] [--senders 1,2,4,8] [--out docs/qos]
-       a TCP tenant vs 1..8 UDP senders into one receiving host, pillar off and on`;
+       a TCP tenant vs 1..8 UDP senders into one receiving host, pillar off and on
+  exp2 [--rate 100] [--out docs/qos]
+       a line-rate UDP flood that starts and stops, then comes in 5 ms bursts every 25 ms
+  exp4 [--rate 100] [--seconds 8] [--out docs/qos]
+       a VM receiving 1 TCP flow beside one receiving 16, equal weights`;
 
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, def: string) => { const i = argv.indexOf(name); return i >= 0 && argv[i + 1] ? argv[i + 1] : def; };
-  if (argv[0] !== 'exp1') { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
+  if (!['exp1', 'exp2', 'exp4'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
   if (process.getuid?.() !== 0) throw new Error('the testbed makes namespaces and taps: run it as root');
+  if (argv[0] === 'exp2') { await exp2({ rate: Number(opt('--rate', '100')), out: opt('--out', 'docs/qos') }); return; }
+  if (argv[0] === 'exp4') { await exp4({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '8')), out: opt('--out', 'docs/qos') }); return; }
   await exp1({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), weights: opt('--weights', '1,2,4').split(',').map(Number), senders: opt('--senders', '1,2,4,8').split(',').map(Number), out: opt('--out', 'docs/qos') });
 }
 

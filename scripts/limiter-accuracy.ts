@@ -14,7 +14,9 @@
 // Measured the same way for all three: the receiving interface's rx_bytes (Ethernet frames, no
 // FCS — what every shaper here charges), read from /proc/<receiver's pid>/net/dev once a second
 // with the time of each read; each 1 s window's rate against the configured one, the first two
-// windows (start-up, TCP's slow start) and the last left out. Needs root, the native module,
+// windows (start-up, TCP's slow start) and the last left out. For sluice, its limiter's own trace
+// over those seconds says why a window fell short: its queue was empty (the source paused: TCP
+// backed off) or its thread did not run (stalled). Needs root, the native module,
 // iperf3, iproute2 and ethtool.
 
 import { spawn, ChildProcess } from 'node:child_process';
@@ -27,7 +29,11 @@ const SHAPERS: Shaper[] = ['sluice', 'tbf', 'htb'];
 const QUEUE = 262144, MTU = 1450, PREFIX = 'lacc';
 const NS_A = `${PREFIX}-a`, NS_B = `${PREFIX}-b`, DEV_A = `${PREFIX}a0`, DEV_B = `${PREFIX}b0`;
 
-export interface Row { traffic: Traffic; rateMbps: number; shaper: Shaper; windows: number[]; meanMbps: number; meanErrPct: number; p95ErrPct: number; maxErrPct: number }
+export interface Row {
+  traffic: Traffic; rateMbps: number; shaper: Shaper; windows: number[]; meanMbps: number; meanErrPct: number; p95ErrPct: number; maxErrPct: number;
+  /** sluice: what its limiter's own trace says of the run — ms its queue was empty (the source paused) and ms lost to stalls of its thread. */
+  idleMs?: number; stalledMs?: number;
+}
 
 /** Burst of every shaper at `rateMbps`: 1 ms at the rate, at least two largest frames. */
 const burstBytes = (rateMbps: number, maxFrame: number) => Math.max(2 * maxFrame, Math.round((rateMbps * 1e6 / 8) * 0.001));
@@ -87,34 +93,40 @@ async function measure(a: string, b: string, dev: string, ip: string, traffic: T
   }
 }
 
-async function runCase(shaper: Shaper, traffic: Traffic, rateMbps: number, seconds: number): Promise<number[]> {
+async function runCase(shaper: Shaper, traffic: Traffic, rateMbps: number, seconds: number): Promise<{ windows: number[]; idleMs?: number; stalledMs?: number }> {
   const gso = traffic === 'tcpgso';
   if (shaper !== 'sluice') {
     linuxPair(shaper, rateMbps, gso);
-    try { return await measure(NS_A, NS_B, DEV_B, '10.101.0.2', traffic, rateMbps, seconds); } finally { linuxDown(); }
+    try { return { windows: await measure(NS_A, NS_B, DEV_B, '10.101.0.2', traffic, rateMbps, seconds) }; } finally { linuxDown(); }
   }
   const tb = await Testbed.up({ hosts: 1, vms: 2, linux: true, vni: 42, port: 4789, prefix: PREFIX, tso: gso, qos: { vm1: { maxRxMbps: rateMbps, burstUs: 1000, queueBytes: QUEUE } } });
   try {
     const [a, b] = tb.hosts.find((h) => h.kind === 'sluice')!.vms; // vm1 (limited) sends to vm2
     inNs(a.ns, ['ip', 'neigh', 'replace', b.ip, 'lladdr', b.mac, 'dev', a.dev]);
     inNs(b.ns, ['ip', 'neigh', 'replace', a.ip, 'lladdr', a.mac, 'dev', b.dev]);
-    return await measure(a.ns, b.ns, b.dev, b.ip, traffic, rateMbps, seconds);
+    const t0 = Math.floor(Date.now() / 1000);
+    const windows = await measure(a.ns, b.ns, b.dev, b.ip, traffic, rateMbps, seconds);
+    // The limiter's own trace over the whole seconds the windows span: why a window fell short.
+    const st = JSON.parse(sh('curl', ['-s', '--unix-socket', tb.hosts.find((h) => h.kind === 'sluice')!.control!, 'http://x/stats'])) as { ports: { name: string; limits?: { rx?: { perSecond: { second: number; idleUs: number; stalledUs: number }[] } } }[] };
+    const tr = st.ports.find((p) => p.name === 'vm1')?.limits?.rx?.perSecond.filter((w) => w.second >= t0 + 3 && w.second < t0 + seconds) ?? [];
+    return { windows, idleMs: tr.reduce((x, w) => x + w.idleUs, 0) / 1000, stalledMs: tr.reduce((x, w) => x + w.stalledUs, 0) / 1000 };
   } finally {
     await tb.down();
   }
 }
 
-function summarise(shaper: Shaper, traffic: Traffic, rateMbps: number, windows: number[]): Row {
+function summarise(shaper: Shaper, traffic: Traffic, rateMbps: number, c: { windows: number[]; idleMs?: number; stalledMs?: number }): Row {
+  const windows = c.windows;
   const errs = windows.map((w) => (Math.abs(w - rateMbps) / rateMbps) * 100).sort((x, y) => x - y);
   const p95 = errs.length === 0 ? NaN : errs[Math.min(errs.length - 1, Math.ceil(0.95 * errs.length) - 1)];
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  return { traffic, rateMbps, shaper, windows, meanMbps: mean(windows), meanErrPct: mean(errs), p95ErrPct: p95, maxErrPct: errs[errs.length - 1] };
+  return { traffic, rateMbps, shaper, windows, meanMbps: mean(windows), meanErrPct: mean(errs), p95ErrPct: p95, maxErrPct: errs[errs.length - 1], ...(c.idleMs !== undefined ? { idleMs: c.idleMs, stalledMs: c.stalledMs } : {}) };
 }
 
 /** The table, markdown. */
 export function table(rows: Row[]): string {
-  const out = ['| traffic | rate Mb/s | shaper | mean Mb/s | mean error | p95 window error | worst window |', '|---|---:|---|---:|---:|---:|---:|'];
-  for (const r of rows) out.push(`| ${r.traffic} | ${r.rateMbps} | ${r.shaper === 'sluice' ? 'sluice limiter' : `tc ${r.shaper}`} | ${r.meanMbps.toFixed(2)} | ${r.meanErrPct.toFixed(2)}% | ${r.p95ErrPct.toFixed(2)}% | ${r.maxErrPct.toFixed(2)}% |`);
+  const out = ['| traffic | rate Mb/s | shaper | mean Mb/s | mean error | p95 window error | worst window | limiter idle / stalled ms |', '|---|---:|---|---:|---:|---:|---:|---:|'];
+  for (const r of rows) out.push(`| ${r.traffic} | ${r.rateMbps} | ${r.shaper === 'sluice' ? 'sluice limiter' : `tc ${r.shaper}`} | ${r.meanMbps.toFixed(2)} | ${r.meanErrPct.toFixed(2)}% | ${r.p95ErrPct.toFixed(2)}% | ${r.maxErrPct.toFixed(2)}% | ${r.idleMs !== undefined ? `${r.idleMs.toFixed(1)} / ${r.stalledMs!.toFixed(1)}` : ''} |`);
   return out.join('\n');
 }
 

@@ -24,3 +24,12 @@ export async function plotLines(points: PlotPoint[], o: { title: string; x: stri
     : { title: o.title, data: { values: points }, width: 760, height: 300, layer: layers };
   return new vega.View(vega.parse(compile({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec } as never).spec), { renderer: 'none' }).toSVG();
 }
+
+/** Bars of `points` (a bar per series, its height mbps; side by side in panels) as an SVG document. */
+export async function plotBars(points: PlotPoint[], o: { title: string; y: string }): Promise<string> {
+  const spec = {
+    title: o.title, data: { values: points }, facet: { column: { field: 'panel', type: 'nominal', title: null } },
+    spec: { width: 200, height: 240, mark: 'bar', encoding: { x: { field: 'series', type: 'nominal', title: null, axis: { labelAngle: 0 } }, y: { field: 'mbps', type: 'quantitative', title: o.y }, color: { field: 'series', type: 'nominal', legend: null } } },
+  };
+  return new vega.View(vega.parse(compile({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec } as never).spec), { renderer: 'none' }).toSVG();
+}
