@@ -14,51 +14,15 @@
 // of the windows. Each case runs with the pillar off (no guarantees on the uplinks) and on.
 // Needs root, the native module, iperf3, tcpdump, iproute2.
 
-import { spawn, ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inNs, Testbed, TestbedVm } from './testbed.js';
-import { CaptureReader } from '../src/capture/capture-reader.js';
-import { WIRE_OVERHEAD } from '../src/endpoints/vxlan-codec.js';
+import { inNs, sh, Testbed, TestbedVm } from './testbed.js';
+import { binsOf, GAMMA, inNsBg, PREFIX, prime, sleep, WINDOW_MS, windowsOf } from './experiment-kit.js';
 import { PlotPoint, plotBars, plotLines } from './plot.js';
 
-const GAMMA = 0.95, WINDOW_MS = 10, PREFIX = 'gx';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 interface Exp1Row { weight: number; senders: number; pillar: 'off' | 'on'; guaranteeMbps: number; meanMbps: number; windows: number; atGoalPct: number; p1Mbps: number; tcpGoodputMbps: number }
-
-// A process in namespace `ns` (its output ignored); resolves when it exits.
-function inNsBg(ns: string, args: string[]): { p: ChildProcess; done: Promise<number> } {
-  const p = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: 'ignore' });
-  return { p, done: new Promise((r) => p.on('exit', (c) => r(c ?? -1))) };
-}
-
-// Wire bytes (frame + 74, as the downlink counts them) per `binMs` of the IPv4 frames from `src`
-// in capture `file`, keyed by bin (ms since the epoch / binMs); and the first and last frame's times (ms).
-function binsOf(file: string, src: string, binMs: number): { bins: Map<number, number>; first: number; last: number } {
-  const r = CaptureReader.open(file), s = src.split('.').map(Number), bins = new Map<number, number>();
-  let first = Infinity, last = 0;
-  while (r.next()) {
-    const d = r.data, o = r.off;
-    if (r.caplen < 34 || d[o + 12] !== 0x08 || d[o + 13] !== 0x00) continue;
-    if (d[o + 26] !== s[0] || d[o + 27] !== s[1] || d[o + 28] !== s[2] || d[o + 29] !== s[3]) continue;
-    const t = r.tsSec * 1000 + r.tsNsec / 1e6;
-    first = Math.min(first, t); last = Math.max(last, t);
-    const w = Math.floor(t / binMs);
-    bins.set(w, (bins.get(w) ?? 0) + r.origLen + WIRE_OVERHEAD);
-  }
-  return { bins, first, last };
-}
-
-// Per 10 ms window, the Mb/s on the wire of the TCP data from `src` in capture `file`; the first
-// second (slow start) and the last half second left out.
-function windowsOf(file: string, src: string): number[] {
-  const { bins, first, last } = binsOf(file, src, WINDOW_MS), out: number[] = [];
-  for (let w = Math.floor((first + 1000) / WINDOW_MS); w < Math.floor((last - 500) / WINDOW_MS); w++) out.push(((bins.get(w) ?? 0) * 8) / (WINDOW_MS * 1000));
-  return out;
-}
 
 async function exp1Case(tb: Testbed, rate: number, k: number, seconds: number, dir: string): Promise<{ windows: number[]; goodput: number }> {
   const [h1, h2, h3] = tb.hosts, T = h2.vms[0], U = h2.vms[1], tcpFrom = h1.vms[0], floods = h3.vms.slice(0, k);
@@ -74,14 +38,6 @@ async function exp1Case(tb: Testbed, rate: number, k: number, seconds: number, d
   await cap.done;
   for (const s of servers) s.p.kill();
   return { windows: windowsOf(pcap, tcpFrom.ip), goodput: j.end.sum_received.bits_per_second / 1e6 };
-}
-
-// Static neighbours between all VMs, ECN for the VMs' TCP (as data-centre hosts run it: the pair
-// limiters mark before they drop), and one ping each way for the pairs used (MACs learned).
-function prime(tb: Testbed, pairs: [TestbedVm, TestbedVm][]): void {
-  for (const v of tb.vms) inNs(v.ns, ['sysctl', '-qw', 'net.ipv4.tcp_ecn=1']);
-  for (const v of tb.vms) for (const w of tb.vms) if (v !== w && v.host !== w.host) inNs(v.ns, ['ip', 'neigh', 'replace', w.ip, 'lladdr', w.mac, 'dev', v.dev]);
-  for (const [a, b] of pairs) inNs(a.ns, ['ping', '-c', '2', '-i', '0.2', '-W', '1', b.ip]);
 }
 
 async function exp1(o: { rate: number; seconds: number; weights: number[]; senders: number[]; out: string }): Promise<void> {
@@ -234,19 +190,73 @@ async function exp4(o: { rate: number; seconds: number; out: string }): Promise<
   console.log(`\n${table.join('\n')}\nwrote ${o.out}/exp4.{md,json,svg}`);
 }
 
+// Experiment 3 — incast: N TCP senders (hosts 1 and 3) into VM I on host 2 while VM V there
+// receives one TCP stream with weight 1:1 (its guarantee g = γC/2). A fresh testbed per case, so
+// the downlink queue's high mark is this case's. Goals: V ≥ 95% of g; the downlink queue's peak
+// ≤ 50% of its size.
+async function exp3(o: { rate: number; seconds: number; senders: number[]; out: string }): Promise<void> {
+  const QUEUE = 65536, g = (GAMMA * o.rate) / 2, rows: Record<string, number | string>[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'sluice-exp3-'));
+  try {
+    for (const n of o.senders) {
+      for (const pillar of ['off', 'on'] as const) {
+        const tb = await Testbed.up({ hosts: 3, vms: 9, linux: false, vni: 42, port: 4789, prefix: PREFIX, rateMbps: o.rate, queueBytes: QUEUE, ...(pillar === 'on' ? { guarantees: {} } : {}) });
+        try {
+          const [h1, h2, h3] = tb.hosts, V = h2.vms[0], I = h2.vms[1], from = h1.vms[0];
+          const senders = [...h3.vms, ...h1.vms.slice(1)].slice(0, n);
+          prime(tb, [[from, V], ...senders.map((x) => [x, I] as [TestbedVm, TestbedVm])]);
+          const pcap = join(tmp, `v-${n}-${pillar}.pcap`);
+          const cap = inNsBg(V.ns, ['tcpdump', '-i', V.dev, '-s', '96', '-U', '-w', pcap, 'tcp']);
+          const servers = [inNsBg(V.ns, ['iperf3', '-s', '-1', '-B', V.ip, '-p', '5701']), ...senders.map((_, i) => inNsBg(I.ns, ['iperf3', '-s', '-1', '-B', I.ip, '-p', String(5800 + i)]))];
+          await sleep(800);
+          const vic = inNsBg(from.ns, ['iperf3', '-c', V.ip, '-p', '5701', '-t', String(o.seconds + 1)]);
+          await sleep(1000);
+          const inc = senders.map((x, i) => inNsBg(x.ns, ['iperf3', '-c', I.ip, '-p', String(5800 + i), '-t', String(o.seconds)]));
+          await Promise.all([vic.done, ...inc.map((x) => x.done)]);
+          cap.p.kill('SIGINT');
+          await cap.done;
+          for (const x of servers) x.p.kill();
+          const stats = JSON.parse(sh('curl', ['-s', '--unix-socket', h2.control!, 'http://x/stats'])) as { ports: { name: string; tunnels?: { link?: { rx: { maxDepthBytes: number; droppedPackets: number } } } }[] };
+          const rx = stats.ports.find((p) => p.name === 'uplink')!.tunnels!.link!.rx;
+          const w = windowsOf(pcap, from.ip), mean = w.reduce((a, b) => a + b, 0) / Math.max(1, w.length);
+          const row = { senders: n, pillar, victimMbps: mean, victimPctOfG: (100 * mean) / g, windowsAtGoalPct: (100 * w.filter((x) => x >= 0.95 * g).length) / Math.max(1, w.length), peakQueuePct: (100 * rx.maxDepthBytes) / QUEUE, downlinkDrops: rx.droppedPackets };
+          rows.push(row);
+          console.log(`exp3 N=${n} pillar ${pillar}: victim ${mean.toFixed(1)} Mb/s (${row.victimPctOfG.toFixed(0)}% of g ${g.toFixed(1)}), ${row.windowsAtGoalPct.toFixed(1)}% of 10 ms windows >= 95%; downlink queue peak ${row.peakQueuePct.toFixed(0)}% of ${QUEUE} B, ${rx.droppedPackets} drops`);
+        } finally {
+          await tb.down();
+        }
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  mkdirSync(o.out, { recursive: true });
+  const f1 = (x: number | string) => (x as number).toFixed(1);
+  const table = ['| incast senders | pillar | victim Mb/s | % of its guarantee | 10 ms windows ≥ 95% | downlink queue peak | downlink drops |', '|---:|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.senders} | ${r.pillar} | ${f1(r.victimMbps)} | ${f1(r.victimPctOfG)}% | ${f1(r.windowsAtGoalPct)}% | ${f1(r.peakQueuePct)}% | ${r.downlinkDrops} |`)];
+  writeFileSync(join(o.out, 'exp3.md'), `${table.join('\n')}\n`);
+  writeFileSync(join(o.out, 'exp3.json'), JSON.stringify({ node: process.version, rateMbps: o.rate, seconds: o.seconds, queueBytes: QUEUE, rows }));
+  const pts: PlotPoint[] = rows.flatMap((r) => [{ t: Number(r.senders), mbps: Number(r.victimMbps), series: `victim, pillar ${r.pillar}` }, { t: Number(r.senders), mbps: Number(r.peakQueuePct), series: `queue peak % (not Mb/s), pillar ${r.pillar}` }]);
+  writeFileSync(join(o.out, 'exp3.svg'), await plotLines(pts, { title: `Incast into one VM: the victim beside it (guarantee ${g.toFixed(1)} Mb/s, dashed) and the downlink queue's peak`, x: 'incast senders', y: 'victim Mb/s on the wire; queue peak %', rule: g }));
+  console.log(`\n${table.join('\n')}\nwrote ${o.out}/exp3.{md,json,svg}`);
+}
+
 const HELP = `guarantee-experiments: issue 14's experiments on the testbed (root; iperf3, tcpdump)
   exp1 [--rate 100] [--seconds 6] [--weights 1,2,4] [--senders 1,2,4,8] [--out docs/qos]
        a TCP tenant vs 1..8 UDP senders into one receiving host, pillar off and on
   exp2 [--rate 100] [--out docs/qos]
        a line-rate UDP flood that starts and stops, then comes in 5 ms bursts every 25 ms
+  exp3 [--rate 100] [--seconds 6] [--senders 2,4,8,16] [--out docs/qos]
+       incast: N TCP senders into one VM while a second VM on that host keeps its guarantee
   exp4 [--rate 100] [--seconds 8] [--out docs/qos]
        a VM receiving 1 TCP flow beside one receiving 16, equal weights`;
 
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, def: string) => { const i = argv.indexOf(name); return i >= 0 && argv[i + 1] ? argv[i + 1] : def; };
-  if (!['exp1', 'exp2', 'exp4'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
+  if (!['exp1', 'exp2', 'exp3', 'exp4'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
   if (process.getuid?.() !== 0) throw new Error('the testbed makes namespaces and taps: run it as root');
   if (argv[0] === 'exp2') { await exp2({ rate: Number(opt('--rate', '100')), out: opt('--out', 'docs/qos') }); return; }
+  if (argv[0] === 'exp3') { await exp3({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), senders: opt('--senders', '2,4,8,16').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp4') { await exp4({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '8')), out: opt('--out', 'docs/qos') }); return; }
   await exp1({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), weights: opt('--weights', '1,2,4').split(',').map(Number), senders: opt('--senders', '1,2,4,8').split(',').map(Number), out: opt('--out', 'docs/qos') });
 }

@@ -30,7 +30,7 @@
 import { BurstLink } from './burst-link.js';
 import { PortIo, QUEUE_FULL } from './endpoint.js';
 import { LinkShare, SwitchView } from './link.js';
-import { MAX_HEADER, VxlanCodec } from './vxlan-codec.js';
+import { MAX_HEADER, VxlanCodec, WIRE_OVERHEAD } from './vxlan-codec.js';
 import { ADDR_REC, NATIVE_BURST } from '../native/io.js';
 import { isNotice, TunnelGuarantees } from '../qos/tunnel-guarantees.js';
 import { NOTICE_LEN } from '../wire/rate-notice.js';
@@ -73,7 +73,7 @@ export class VxlanLink extends BurstLink {
     // Guarantees run in the datapath workers (the configuration requires them); the main thread's
     // own copy of the link (inline mode's, idle with workers) has no tables to ask and none.
     const vlanOf = (vni: number) => (t.vlans.length ? t.vlans[t.vnis.indexOf(vni)] ?? -1 : view!.ports.accessVlan(io.port));
-    this.guarantees = t.qos === null || view === null ? null : new TunnelGuarantees(t.qos, view!, io.port, vlanOf, io.pool.maxFrame, (notes, vteps, n) => this.sendNotices(notes, vteps, n));
+    this.guarantees = t.qos === null || view === null ? null : new TunnelGuarantees(t.qos, view!, io.port, vlanOf, io.pool.maxFrame, WIRE_OVERHEAD, (notes, vteps, n) => this.sendNotices(notes, vteps, n));
   }
 
   // Send n rate notices (notes[i·NOTICE_LEN ..]) from the uplink's socket to VTEPs vteps[i], in pool slots (one system call).

@@ -14,7 +14,6 @@ import { NoticeIntake } from './notice-intake.js';
 import { PairLimiters } from './pair-limiters.js';
 import { PairTable } from './pair-table.js';
 import { DownlinkWatch, NoticeSend } from './downlink-watch.js';
-import { WIRE_OVERHEAD } from '../endpoints/vxlan-codec.js';
 
 /** Is the datagram at d[s..] a rate notice (its magic, "SLRN")? VXLAN's first byte is its flags (0x08). */
 export function isNotice(d: Uint8Array, s: number, len: number): boolean {
@@ -28,10 +27,15 @@ export class TunnelGuarantees {
   private readonly view: SwitchView;
   private readonly uplink: number;
   private readonly vlanOf: (vni: number) => number;
+  private readonly overhead: number;
 
-  /** `uplink`: the port the tunnel is; `vlanOf(vni)`: the VLAN a VNI's frames have in the switch; `send`: how notices leave. */
-  constructor(q: TunnelQos, view: SwitchView, uplink: number, vlanOf: (vni: number) => number, maxFrame: number, send: NoticeSend) {
-    this.view = view; this.uplink = uplink; this.vlanOf = vlanOf;
+  /**
+   * `uplink`: the port the tunnel is; `vlanOf(vni)`: the VLAN a VNI's frames have in the switch;
+   * `overhead`: bytes a frame costs on the downlink beyond its length (the tunnel's encapsulation
+   * and the wire's); `send`: how notices leave.
+   */
+  constructor(q: TunnelQos, view: SwitchView, uplink: number, vlanOf: (vni: number) => number, maxFrame: number, overhead: number, send: NoticeSend) {
+    this.view = view; this.uplink = uplink; this.vlanOf = vlanOf; this.overhead = overhead;
     const w = q.watch, key = q.key === null ? null : Uint8Array.from(q.key);
     this.watch = new DownlinkWatch({ weights: w.weights.length ? w.weights : [1], downlinkBps: w.downlinkKbps * 1000, gamma: w.gamma, intervalUs: w.intervalUs, maxPairs: 1024, key }, w.stats, send);
     const table = new PairTable(q.pairs);
@@ -59,7 +63,7 @@ export class TunnelGuarantees {
     if (e < 0) return;
     const p = this.view.macs.portAt(e);
     if (p === this.uplink || p >= this.watch.detector.vms) return;
-    this.watch.arrive(d, s, pool.len[h] + WIRE_OVERHEAD, p, vni, vtep, nowUs); // the downlink's rate is in bytes on the wire
+    this.watch.arrive(d, s, pool.len[h] + this.overhead, p, vni, vtep, nowUs); // the downlink's rate is in bytes on the wire
   }
 
   /** The receiving side's control interval, and the notices due (once per thread turn). */
