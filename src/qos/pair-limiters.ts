@@ -38,6 +38,10 @@ export class PairLimiters {
   private readonly gens: Int32Array;
   /** Slots whose shaper holds frames, served in turn. */
   private readonly active: Int32Array;
+  /** Per slot: 1 while it is on the active list (once, even when its shaper was made afresh). */
+  private readonly listed: Uint8Array;
+  /** Per slot: the rate (kbit/s) this thread's shaper runs at. */
+  private readonly kbps: Int32Array;
   private nActive = 0;
   private readonly stats: Float64Array;
   /** Frames left in the shaper of a slot given to another pair, sent before anything else (rare: allocates). */
@@ -49,6 +53,8 @@ export class PairLimiters {
     this.shapers = new Array<LinkShaper | null>(table.capacity).fill(null);
     this.gens = new Int32Array(table.capacity).fill(-1);
     this.active = new Int32Array(table.capacity);
+    this.listed = new Uint8Array(table.capacity);
+    this.kbps = new Int32Array(table.capacity);
     this.stats = LinkShaper.newStats(); // this thread's, not reported per pair yet
   }
 
@@ -65,7 +71,7 @@ export class PairLimiters {
     if (s < 0) return 0;
     t.touch(s, sec);
     const sh = this.shaperOf(s);
-    if (sh.queued === 0) this.active[this.nActive++] = s;
+    if (this.listed[s] === 0) { this.listed[s] = 1; this.active[this.nActive++] = s; }
     return sh.offer(pool, h, tunnel, nowUs) ? 1 : -1;
   }
 
@@ -81,6 +87,7 @@ export class PairLimiters {
       sh = new LinkShaper({ rateMbps: this.table.rateOf(s) / 1000, queueBytes: o.queueBytes, maxFrame: o.maxFrame, burstUs: o.burstUs, catchUp: false, ecnBytes: o.ecnBytes, stats: this.stats, bucket: new SharedBucket(this.table.buckets, s * BUCKET_BYTES) });
       this.shapers[s] = sh;
       this.gens[s] = g;
+      this.kbps[s] = this.table.rateOf(s);
     }
     return sh;
   }
@@ -95,9 +102,9 @@ export class PairLimiters {
     for (let i = 0; i < this.nActive; i++) {
       const s = this.active[i], sh = this.shapers[s]!;
       const kbps = t.rateOf(s);
-      if (kbps !== sh.rateMbps * 1000 && kbps > 0) sh.setRate(kbps / 1000);
+      if (kbps !== this.kbps[s] && kbps > 0) { sh.setRate(kbps / 1000); this.kbps[s] = kbps; }
       if (n < max) n += sh.release(nowUs, out, max - n, tunnels, n);
-      if (sh.queued !== 0) this.active[keep++] = s;
+      if (sh.queued !== 0) this.active[keep++] = s; else this.listed[s] = 0;
     }
     this.nActive = keep;
     return n;
@@ -110,7 +117,7 @@ export class PairLimiters {
   drain(out: number[]): void {
     out.push(...this.orphans.splice(0));
     this.orphanTunnels.length = 0;
-    for (let i = 0; i < this.nActive; i++) this.shapers[this.active[i]]!.drain(out);
+    for (let i = 0; i < this.nActive; i++) { this.shapers[this.active[i]]!.drain(out); this.listed[this.active[i]] = 0; }
     this.nActive = 0;
   }
 }

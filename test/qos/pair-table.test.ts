@@ -68,3 +68,26 @@ test('PairLimiters: floods and unknown-VTEP frames pass, a pair is held to its g
   for (const h of left) pool.free(h);
   assert.equal(pool.available, 4096, 'every frame back');
 });
+
+test('a slot given to another pair while this thread still holds the old pair\'s frames: they leave first, with their tunnels, none lost', () => {
+  const pool = new PacketPool(256, 2048), t = new PairTable(2);
+  const lim = new PairLimiters(t, { lineKbps: 1000, burstUs: 1000, queueBytes: 1 << 16, ecnBytes: 0, maxFrame: 1500 }); // 1 Mb/s: frames wait
+  const frame = (dst: number) => { const f = buildFrame({ dst: `02:00:00:00:00:${dst.toString(16).padStart(2, '0')}`, src: '02:00:00:00:00:aa', payload: 986 }); return pool.allocFrom(f, 0, f.length); };
+  for (let i = 0; i < 10; i++) assert.equal(lim.offer(pool, frame(1), 7, 5, 0, 0), 1);
+  const out = new Int32Array(64), tun = new Int32Array(64);
+  const first = lim.release(0, out, tun, 64); // the burst's worth goes (two frames)
+  for (let i = 0; i < first; i++) pool.free(out[i]);
+  assert.equal(t.age(1), 1, 'the pair, offered in second 0, is aged out');
+  // Two new pairs: one of them takes the old pair's slot (the table has two).
+  for (let i = 0; i < 3; i++) { assert.equal(lim.offer(pool, frame(2), 7, 6, 10, 10), 1); assert.equal(lim.offer(pool, frame(3), 7, 8, 10, 10), 1); }
+  let n = 0;
+  const seen: number[] = [];
+  for (let now = 10; now < 10_000_000 && lim.backlog; now += 100_000) {
+    const k = lim.release(now, out, tun, 64);
+    for (let i = 0; i < k; i++) { seen.push(tun[i]); pool.free(out[i]); }
+    n += k;
+  }
+  assert.equal(first + n, 16, 'every frame offered came out');
+  assert.deepEqual(seen.slice(0, 10 - first), new Array(10 - first).fill(5), 'the old pair\'s frames first, to their own VTEP');
+  assert.equal(pool.available, 256);
+});
