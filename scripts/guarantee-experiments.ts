@@ -241,6 +241,57 @@ async function exp3(o: { rate: number; seconds: number; senders: number[]; out: 
   console.log(`\n${table.join('\n')}\nwrote ${o.out}/exp3.{md,json,svg}`);
 }
 
+// Experiment 5 — notice loss: experiment 1's weights 1:1 with one UDP sender (every VM's
+// guarantee γC/2 as qos.minMbps), while a share of the notices arriving at the sending hosts is
+// dropped (nftables: UDP to their uplinks whose payload starts with the notice magic, at random),
+// from 1 s into the TCP stream on. Goal: T within 10% of its no-loss figure.
+async function exp5(o: { rate: number; seconds: number; losses: number[]; out: string }): Promise<void> {
+  const rows: Record<string, number>[] = [], g = (GAMMA * o.rate) / 2, table = 'sluice_exp5';
+  // Every VM's guarantee is γC/2 (qos.minMbps): the downlink's weights are 1:1, and a pair whose
+  // notices are lost falls back to its sender's guarantee.
+  const guarantee = Math.floor(g);
+  const tmp = mkdtempSync(join(tmpdir(), 'sluice-exp5-'));
+  const nft = (args: string) => sh('nft', args.split(' '));
+  try {
+    for (const loss of o.losses) {
+      const tb = await Testbed.up({ hosts: 3, vms: 2, linux: false, vni: 42, port: 4789, prefix: PREFIX, rateMbps: o.rate, queueBytes: 65536, qos: { vm1: { minMbps: guarantee }, vm2: { minMbps: guarantee } }, guarantees: {} });
+      try {
+        const [h1, h2, h3] = tb.hosts;
+        prime(tb, [[h1.vms[0], h2.vms[0]], [h3.vms[0], h2.vms[1]]]);
+        try { nft(`delete table inet ${table}`); } catch { /* not there */ }
+        // The loss begins once the flows have run (notices flowed) for a second: a pair that never
+        // heard from its receiver's host is not limited at all (that host may not run guarantees).
+        const lose = setTimeout(() => {
+          if (loss === 0) return;
+          nft(`add table inet ${table}`);
+          nft(`add chain inet ${table} in { type filter hook input priority 0 ; }`);
+          nft(`add rule inet ${table} in ip daddr { ${h1.underlay}, ${h3.underlay} } udp dport 4789 @th,64,32 0x534c524e ${loss < 100 ? `numgen random mod 100 < ${loss} ` : ''}counter drop`);
+        }, 2700);
+        const { windows } = await exp1Case(tb, o.rate, 1, o.seconds, tmp);
+        clearTimeout(lose);
+        const st = JSON.parse(sh('curl', ['-s', '--unix-socket', h3.control!, 'http://x/stats'])) as { ports: { name: string; tunnels?: { notices?: Record<string, number> } }[] };
+        const taken = st.ports.find((p) => p.name === 'uplink')?.tunnels?.notices?.accepted ?? 0;
+        const mean = windows.reduce((a, b) => a + b, 0) / Math.max(1, windows.length);
+        rows.push({ loss, tMbps: mean, pctOfG: (100 * mean) / g, windowsAtGoalPct: (100 * windows.filter((x) => x >= 0.95 * g).length) / Math.max(1, windows.length), noticesTakenByFlooder: taken });
+        console.log(`exp5 loss ${loss}%: T ${mean.toFixed(1)} Mb/s (${((100 * mean) / g).toFixed(0)}% of g), the flooding host took ${taken} notices`);
+      } finally {
+        try { nft(`delete table inet ${table}`); } catch { /* not there */ }
+        await tb.down();
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  mkdirSync(o.out, { recursive: true });
+  const base = rows.find((r) => r.loss === 0)?.tMbps ?? NaN;
+  const lines = ['| notices lost | T Mb/s | % of its guarantee | vs no loss | 10 ms windows ≥ 95% | notices the flooding host took |', '|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.loss}% | ${r.tMbps.toFixed(1)} | ${r.pctOfG.toFixed(1)}% | ${((100 * r.tMbps) / base).toFixed(1)}% | ${r.windowsAtGoalPct.toFixed(1)}% | ${r.noticesTakenByFlooder} |`)];
+  writeFileSync(join(o.out, 'exp5.md'), `${lines.join('\n')}\n`);
+  writeFileSync(join(o.out, 'exp5.json'), JSON.stringify({ node: process.version, rateMbps: o.rate, seconds: o.seconds, rows }));
+  writeFileSync(join(o.out, 'exp5.svg'), await plotLines(rows.map((r) => ({ t: r.loss, mbps: r.tMbps, series: 'T (TCP), mean on the wire' })), { title: `Notice loss: the TCP tenant beside a UDP flood (guarantee ${g.toFixed(1)} Mb/s, dashed)`, x: 'notices lost (%)', y: 'Mb/s on the wire', rule: g }));
+  console.log(`\n${lines.join('\n')}\nwrote ${o.out}/exp5.{md,json,svg}`);
+}
+
 const HELP = `guarantee-experiments: issue 14's experiments on the testbed (root; iperf3, tcpdump)
   exp1 [--rate 100] [--seconds 6] [--weights 1,2,4] [--senders 1,2,4,8] [--out docs/qos]
        a TCP tenant vs 1..8 UDP senders into one receiving host, pillar off and on
@@ -249,14 +300,17 @@ const HELP = `guarantee-experiments: issue 14's experiments on the testbed (root
   exp3 [--rate 100] [--seconds 6] [--senders 2,4,8,16] [--out docs/qos]
        incast: N TCP senders into one VM while a second VM on that host keeps its guarantee
   exp4 [--rate 100] [--seconds 8] [--out docs/qos]
-       a VM receiving 1 TCP flow beside one receiving 16, equal weights`;
+       a VM receiving 1 TCP flow beside one receiving 16, equal weights
+  exp5 [--rate 100] [--seconds 6] [--losses 0,10,50,90,100] [--out docs/qos]
+       experiment 1 (1:1, one UDP sender) with that share of the notices dropped (needs nft)`;
 
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, def: string) => { const i = argv.indexOf(name); return i >= 0 && argv[i + 1] ? argv[i + 1] : def; };
-  if (!['exp1', 'exp2', 'exp3', 'exp4'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
+  if (!['exp1', 'exp2', 'exp3', 'exp4', 'exp5'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
   if (process.getuid?.() !== 0) throw new Error('the testbed makes namespaces and taps: run it as root');
   if (argv[0] === 'exp2') { await exp2({ rate: Number(opt('--rate', '100')), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp3') { await exp3({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), senders: opt('--senders', '2,4,8,16').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
+  if (argv[0] === 'exp5') { await exp5({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), losses: opt('--losses', '0,10,50,90,100').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp4') { await exp4({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '8')), out: opt('--out', 'docs/qos') }); return; }
   await exp1({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), weights: opt('--weights', '1,2,4').split(',').map(Number), senders: opt('--senders', '1,2,4,8').split(',').map(Number), out: opt('--out', 'docs/qos') });
 }

@@ -79,7 +79,7 @@ const portSchema: Schema = {
         burstUs: f(int(1, 1_000_000, 'µs'), 'tokens an idle limiter saves: this long at its rate (at least two of the largest frames)', DEFAULT_BURST_US),
         queueBytes: f(int(1024, 1 << 30, 'bytes'), 'each direction\'s queue, per datapath thread (at least one pool slot)', DEFAULT_QUEUE_BYTES),
         weight: f(int(1, 1000, 'weight'), 'its guarantee on a tunnel uplink\'s downlink (guarantees): active VMs share γC in proportion to their weights (default 1)'),
-        minMbps: f(int(1, 400000, 'Mb/s'), 'its guarantee as a rate, used as its weight (give every VM minMbps, summing to at most γC, or every VM a weight)'),
+        minMbps: f(int(1, 400000, 'Mb/s'), 'its guarantee as a rate: its weight on a tunnel\'s downlink (give every VM minMbps, summing to at most γC, or every VM a weight), and the floor its pairs fall back to when notices are lost'),
       },
     }, 'the port\'s maximum rates, each way (needs workers >= 1 and a native endpoint), and its guarantee on a tunnel\'s downlink (docs/qos.md)'),
   },

@@ -72,6 +72,8 @@ export interface TunnelQos {
   /** A pair's rate until its receiver's host grants one (the line rate), and the floor lost notices bring it to, kbit/s. */
   lineKbps: number;
   floorKbps: number;
+  /** Per port: its VM's guarantee (qos.minMbps, kbit/s; 0: none), the floor of its pairs instead of floorKbps (set by the dataplane). */
+  floorsKbps: number[];
   burstUs: number;
   /** Each pair's queue, per thread, and the depth above which it marks ECN-capable frames CE (0: never). */
   queueBytes: number;

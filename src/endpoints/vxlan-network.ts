@@ -81,7 +81,7 @@ export class VxlanNetwork {
     const g = o.guarantees;
     // Notices are taken from the VTEPs configured now (flood list, statics): indices 0..count-1.
     this.qos = g === null ? null : {
-      pairs: new PairTable(g.maxPairs).shared(), lineKbps: g.lineKbps, floorKbps: g.floorKbps, burstUs: g.burstUs, queueBytes: g.queueBytes, ecnBytes: g.ecnBytes, key: g.key,
+      pairs: new PairTable(g.maxPairs).shared(), lineKbps: g.lineKbps, floorKbps: g.floorKbps, floorsKbps: [], burstUs: g.burstUs, queueBytes: g.queueBytes, ecnBytes: g.ecnBytes, key: g.key,
       peers: this.vteps.count, counters: new Float64Array(new SharedArrayBuffer(INTAKE_COUNTERS.length * 8)),
       watch: { weights: [], downlinkKbps: g.downlinkKbps, gamma: g.gamma, intervalUs: g.intervalUs, stats: new Float64Array(new SharedArrayBuffer((WATCH_STATS.length + PORT_STATS * MAX_PORTS) * 8)) },
     };

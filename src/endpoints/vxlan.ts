@@ -128,7 +128,7 @@ export const VXLAN_KIND: EndpointKind = {
     ecnMarkBytes: { schema: { type: 'integer', min: 0, max: 1 << 28, doc: 'bytes' }, doc: 'the emulated link marks ECN-capable IP packets Congestion Experienced when they join a queue holding more than this; 0: never', default: 0 },
     guarantees: { schema: { type: 'object', fields: {
       lineMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'this host\'s line rate: a pair\'s rate until its receiver\'s host grants one (default: rateMbps)' },
-      floorMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'the rate a pair falls back to, halving, when notices stop coming (never lower)', default: 10 },
+      floorMbps: { schema: { type: 'integer', min: 1, max: 400000, doc: 'Mb/s' }, doc: 'the rate a pair falls back to, halving, when notices stop coming (never lower), unless its VM has a guarantee (its port\'s qos.minMbps): then that', default: 10 },
       burstUs: { schema: { type: 'integer', min: 1, max: 1_000_000, doc: 'µs' }, doc: 'a pair limiter\'s burst: this long at its rate (at least two of the largest frames)', default: 1000 },
       queueBytes: { schema: { type: 'integer', min: 4096, max: 1 << 28, doc: 'bytes' }, doc: 'each pair limiter\'s queue, per datapath thread (a frame it has no room for: txDropQueue)', default: DEFAULT_PAIR_QUEUE_BYTES },
       ecnMarkBytes: { schema: { type: 'integer', min: 0, max: 1 << 28, doc: 'bytes' }, doc: 'a pair limiter marks ECN-capable IP packets Congestion Experienced when its queue holds more than this (0: never): an ECN TCP backs off before the queue drops', default: DEFAULT_PAIR_ECN_BYTES },

@@ -20,6 +20,8 @@ export interface IntakeOptions {
   /** The sender's line rate and the floor lost feedback brings a pair down to, kbit/s. */
   lineKbps: number;
   floorKbps: number;
+  /** The floor of a pair whose sender is this VM (its guarantee, kbit/s), or 0: floorKbps. */
+  floorOf: (vni: number, sender: Uint8Array) => number;
   /** The hosts' shared HMAC key, or null: notices unauthenticated. */
   key: Uint8Array | null;
 }
@@ -52,7 +54,8 @@ export class NoticeIntake {
         let e = this.limiters.get(s);
         const gen = t.genOf(s);
         if (e === undefined || e.gen !== gen) {
-          e = { gen, lim: new SenderLimiter({ lineBps: this.o.lineKbps * 1000, guaranteeBps: this.o.floorKbps * 1000, budgetBytes: NOTICE_BUDGET }) };
+          const floor = Math.min(this.o.floorOf(n.vni, n.sender) || this.o.floorKbps, this.o.lineKbps);
+          e = { gen, lim: new SenderLimiter({ lineBps: this.o.lineKbps * 1000, guaranteeBps: floor * 1000, budgetBytes: NOTICE_BUDGET }) };
           this.limiters.set(s, e);
         }
         e.lim.grant(n.rateBps, n.seq, nowUs);

@@ -46,6 +46,8 @@ export class PortLimits {
   readonly shapes: (LinkShape | null)[];
   /** Per port: its weight on a tunnel's downlink (qos.weight, else qos.minMbps, else 1). */
   readonly weights: number[];
+  /** Per port: its guarantee in kbit/s (qos.minMbps; 0: none), its pairs' floor when notices are lost. */
+  readonly floorsKbps: number[];
 
   /**
    * `workers`: datapath threads that may run a port's links; native[i]: port i's endpoint is
@@ -62,6 +64,7 @@ export class PortLimits {
     });
     const threads = workers;
     this.weights = ports.map((p) => p.qos?.weight ?? p.qos?.minMbps ?? 1);
+    this.floorsKbps = ports.map((p) => (p.qos?.minMbps ?? 0) * 1000);
     const spec = (mbps: number | undefined, q: PortQos): ShapeSpec | null => mbps === undefined ? null : {
       rateMbps: mbps, queueBytes: q.queueBytes ?? DEFAULT_QUEUE_BYTES, overhead: 0, ecnBytes: 0, burstUs: q.burstUs ?? DEFAULT_BURST_US,
       catchUp: false, minFrame: 14, stats: Array.from({ length: threads }, () => LinkShaper.newStats(true)), bucket: SharedBucket.create(),
@@ -77,8 +80,8 @@ export class PortLimits {
     for (const l of links) {
       const s = this.shapes[l.port];
       if (s !== null) l.shape = s;
-      const w = l.tunnel?.qos?.watch;
-      if (w) w.weights = this.weights;
+      const q = l.tunnel?.qos;
+      if (q) { q.watch.weights = this.weights; q.floorsKbps = this.floorsKbps; }
     }
   }
 

@@ -49,7 +49,10 @@ export class TunnelGuarantees {
         const e = locate(vni, mac);
         return e < 0 || view.macs.portAt(e) !== uplink || view.macs.tunnelAt(e) === 0 ? null : String(view.macs.tunnelAt(e) - 1);
       },
-    }, { lineKbps: q.lineKbps, floorKbps: q.floorKbps, key }, q.counters);
+    }, {
+      lineKbps: q.lineKbps, floorKbps: q.floorKbps, key,
+      floorOf: (vni, mac) => { const e = locate(vni, mac); return e < 0 ? 0 : q.floorsKbps[view.macs.portAt(e)] ?? 0; },
+    }, q.counters);
   }
 
   /**
