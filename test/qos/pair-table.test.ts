@@ -8,6 +8,9 @@ import { PairTable } from '../../src/qos/pair-table.js';
 import { PairLimiters } from '../../src/qos/pair-limiters.js';
 import { PacketPool } from '../../src/nic/pool.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
+import { NoticeIntake } from '../../src/qos/notice-intake.js';
+import { NOTICE_LEN, writeNotice } from '../../src/wire/rate-notice.js';
+import { parseMac } from '../../src/wire/bytes.js';
 
 test('pairs are made once, found from another thread\'s view, refused when the table is full, aged when idle', () => {
   const t = new PairTable(4), other = new PairTable(t.shared());
@@ -90,4 +93,20 @@ test('a slot given to another pair while this thread still holds the old pair\'s
   assert.equal(first + n, 16, 'every frame offered came out');
   assert.deepEqual(seen.slice(0, 10 - first), new Array(10 - first).fill(5), 'the old pair\'s frames first, to their own VTEP');
   assert.equal(pool.available, 256);
+});
+
+test('notices lost: a pair falls back to its sending VM\'s guarantee (qos.minMbps), or to the floor for a VM without one', () => {
+  for (const [vmKbps, expect] of [[47_000, 47_000], [0, 10_000]]) {
+    const t = new PairTable(8), counts = new Float64Array(8);
+    const world = { isPeer: () => true, isLocalVm: () => true, hostOf: () => '0' };
+    const intake = new NoticeIntake(t, world, { lineKbps: 100_000, floorKbps: 10_000, key: null, floorOf: () => vmKbps }, counts);
+    const b = new Uint8Array(NOTICE_LEN);
+    writeNotice(b, 0, { seq: 1, rateBps: 80e6, vni: 7, receiver: parseMac('02:00:00:00:00:0b')!, sender: parseMac('02:00:00:00:00:0a')! });
+    intake.take(b, 0, NOTICE_LEN, 0, 1000);
+    assert.equal(counts[0], 1, 'accepted');
+    const s = t.find(7, 0x0200, 0x0a, 0x0200, 0x0b);
+    assert.equal(t.rateOf(s), 80_000, 'the grant is the pair\'s rate');
+    for (let now = 1000; now < 1_000_000; now += 100) intake.tick(now); // no notice for a second
+    assert.equal(t.rateOf(s), expect, `with no notices the pair ends at ${expect} kbit/s`);
+  }
 });
