@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { inNs, sh, Testbed, TestbedVm } from './testbed.js';
 import { binsOf, GAMMA, inNsBg, PREFIX, prime, sleep, WINDOW_MS, windowsOf } from './experiment-kit.js';
 import { PlotPoint, plotBars, plotLines } from './plot.js';
+import { exp7 } from './exp7-latency.js';
 
 interface Exp1Row { weight: number; senders: number; pillar: 'off' | 'on'; guaranteeMbps: number; meanMbps: number; windows: number; atGoalPct: number; p1Mbps: number; tcpGoodputMbps: number }
 
@@ -302,14 +303,17 @@ const HELP = `guarantee-experiments: issue 14's experiments on the testbed (root
   exp4 [--rate 100] [--seconds 8] [--out docs/qos]
        a VM receiving 1 TCP flow beside one receiving 16, equal weights
   exp5 [--rate 100] [--seconds 6] [--losses 0,10,50,90,100] [--out docs/qos]
-       experiment 1 (1:1, one UDP sender) with that share of the notices dropped (needs nft)`;
+       experiment 1 (1:1, one UDP sender) with that share of the notices dropped (needs nft)
+  exp7 [--rate 100] [--requests 5000] [--out docs/qos]
+       request/response latency beside a bursty UDP neighbour: alone, pillar off, pillar on`;
 
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, def: string) => { const i = argv.indexOf(name); return i >= 0 && argv[i + 1] ? argv[i + 1] : def; };
-  if (!['exp1', 'exp2', 'exp3', 'exp4', 'exp5'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
+  if (!['exp1', 'exp2', 'exp3', 'exp4', 'exp5', 'exp7'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
   if (process.getuid?.() !== 0) throw new Error('the testbed makes namespaces and taps: run it as root');
   if (argv[0] === 'exp2') { await exp2({ rate: Number(opt('--rate', '100')), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp3') { await exp3({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), senders: opt('--senders', '2,4,8,16').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
+  if (argv[0] === 'exp7') { await exp7({ rate: Number(opt('--rate', '100')), requests: Number(opt('--requests', '5000')), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp5') { await exp5({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), losses: opt('--losses', '0,10,50,90,100').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp4') { await exp4({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '8')), out: opt('--out', 'docs/qos') }); return; }
   await exp1({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), weights: opt('--weights', '1,2,4').split(',').map(Number), senders: opt('--senders', '1,2,4,8').split(',').map(Number), out: opt('--out', 'docs/qos') });
