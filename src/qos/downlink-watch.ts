@@ -18,6 +18,7 @@
 
 import { CongestionDetector } from './congestion-detector.js';
 import { NOTICE_LEN, writeNotice } from '../wire/rate-notice.js';
+import { macLo, u16 } from '../wire/bytes.js';
 
 /** Data bytes per notice at most: 0.5% overhead for a 64-byte notice in a 106-byte frame on the wire. */
 export const NOTICE_BUDGET = 21200;
@@ -91,8 +92,7 @@ export class DownlinkWatch {
   arrive(d: Uint8Array, s: number, len: number, port: number, vni: number, vtep: number, nowUs: number): void {
     this.detector.arrive(port, len);
     this.stats[ST.dataBytes] += len;
-    const dHi = (d[s] << 8) | d[s + 1], dLo = (d[s + 2] << 24) | (d[s + 3] << 16) | (d[s + 4] << 8) | d[s + 5];
-    const sHi = (d[s + 6] << 8) | d[s + 7], sLo = (d[s + 8] << 24) | (d[s + 9] << 16) | (d[s + 10] << 8) | d[s + 11];
+    const dHi = u16(d, s), dLo = macLo(d, s), sHi = u16(d, s + 6), sLo = macLo(d, s + 6);
     let i = (Math.imul(vni ^ sLo ^ (dLo << 7), 0x9e3779b1) ^ sHi ^ (dHi << 16)) & this.mask, free = -1;
     for (let k = 0; k < 16; k++, i = (i + 1) & this.mask) {
       if (this.port[i] >= 0 && this.kSrcLo[i] === sLo && this.kDstLo[i] === dLo && this.kVni[i] === vni && this.kSrcHi[i] === sHi && this.kDstHi[i] === dHi) {

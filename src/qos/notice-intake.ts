@@ -13,6 +13,7 @@ import { SenderLimiter } from './sender-limiter.js';
 import { NOTICE_COUNTERS, NoticeFilter, NoticeWorld } from './notice-filter.js';
 import { PairTable } from './pair-table.js';
 import { NOTICE_BUDGET } from './downlink-watch.js';
+import { macLo, u16 } from '../wire/bytes.js';
 
 export const INTAKE_COUNTERS = NOTICE_COUNTERS;
 
@@ -26,8 +27,6 @@ export interface IntakeOptions {
   key: Uint8Array | null;
 }
 
-const hi = (m: Uint8Array) => (m[0] << 8) | m[1];
-const lo = (m: Uint8Array) => (m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5];
 
 export class NoticeIntake {
   private readonly filter: NoticeFilter;
@@ -47,7 +46,7 @@ export class NoticeIntake {
   take(b: Uint8Array, o: number, len: number, vtep: number, nowUs: number): void {
     const n = this.filter.accept(vtep < 0 ? 'unknown' : String(vtep), b, o, len);
     if (n !== null) {
-      const t = this.table, s = t.findOrAdd(n.vni, hi(n.sender), lo(n.sender), hi(n.receiver), lo(n.receiver), this.o.lineKbps, -1);
+      const t = this.table, s = t.findOrAdd(n.vni, u16(n.sender, 0), macLo(n.sender, 0), u16(n.receiver, 0), macLo(n.receiver, 0), this.o.lineKbps);
       if (s < 0) { this.filter.counts.accepted--; this.filter.counts.pairsFull++; }
       else {
         t.touch(s, Math.floor(nowUs / 1e6)); // a pair granted a rate is not idle

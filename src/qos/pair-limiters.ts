@@ -12,6 +12,7 @@
 // first frame in this thread, and made afresh when the table gave the slot to another pair.
 
 import { PacketPool } from '../nic/pool.js';
+import { macLo, u16 } from '../wire/bytes.js';
 import { LinkShaper } from './link-shaper.js';
 import { PairTable } from './pair-table.js';
 import { BUCKET_BYTES, SharedBucket } from './shared-bucket.js';
@@ -65,9 +66,7 @@ export class PairLimiters {
   offer(pool: PacketPool, h: number, vni: number, tunnel: number, nowUs: number, sec: number): number {
     if (tunnel === 0) return 0;
     const d = pool.data, s0 = pool.start(h);
-    const dstHi = (d[s0] << 8) | d[s0 + 1], dstLo = (d[s0 + 2] << 24) | (d[s0 + 3] << 16) | (d[s0 + 4] << 8) | d[s0 + 5];
-    const srcHi = (d[s0 + 6] << 8) | d[s0 + 7], srcLo = (d[s0 + 8] << 24) | (d[s0 + 9] << 16) | (d[s0 + 10] << 8) | d[s0 + 11];
-    const t = this.table, s = t.findOrAdd(vni, srcHi, srcLo, dstHi, dstLo, this.o.lineKbps, -1);
+    const t = this.table, s = t.findOrAdd(vni, u16(d, s0 + 6), macLo(d, s0 + 6), u16(d, s0), macLo(d, s0), this.o.lineKbps);
     if (s < 0) return 0;
     t.touch(s, sec);
     const sh = this.shaperOf(s);

@@ -8,7 +8,7 @@
 // Layout (Int32 words): word 0 the insert lock; then per slot SLOT_WORDS words — state (FREE,
 // LIVE, GONE: a removed entry a lookup steps over), generation (bumped on each reuse, so a
 // thread's own state for the slot is known stale), VNI, the two MACs (16 + 32 bits each), the
-// granted rate (kbit/s), the last second a frame was offered, the local port the source VM is on.
+// granted rate (kbit/s), the last second a frame was offered.
 // Open addressing, linear probing. Lookups take no lock: a slot is published by storing LIVE
 // after its key (Atomics.store), and read by loading its state first. Inserts and removals take
 // the lock (a new pair, an aged one: rare). Buckets: BUCKET_BYTES per slot in `buckets`.
@@ -16,8 +16,8 @@
 import { BUCKET_BYTES, SharedBucket } from './shared-bucket.js';
 
 export const FREE = 0, LIVE = 1, GONE = 2;
-const STATE = 0, GEN = 1, VNI = 2, SRC_HI = 3, SRC_LO = 4, DST_HI = 5, DST_LO = 6, RATE = 7, LAST = 8, PORT = 9;
-export const SLOT_WORDS = 10;
+const STATE = 0, GEN = 1, VNI = 2, SRC_HI = 3, SRC_LO = 4, DST_HI = 5, DST_LO = 6, RATE = 7, LAST = 8;
+export const SLOT_WORDS = 9;
 /** Default most pairs a sending host limits. */
 export const DEFAULT_MAX_PAIRS = 1024;
 
@@ -60,8 +60,8 @@ export class PairTable {
     return -1;
   }
 
-  /** The pair's slot, made (rate `kbps`, from local port `port`) if it has none; -1 when the table is full (counted). */
-  findOrAdd(vni: number, srcHi: number, srcLo: number, dstHi: number, dstLo: number, kbps: number, port: number): number {
+  /** The pair's slot, made (at rate `kbps`) if it has none; -1 when the table is full (counted). */
+  findOrAdd(vni: number, srcHi: number, srcLo: number, dstHi: number, dstLo: number, kbps: number): number {
     const found = this.find(vni, srcHi, srcLo, dstHi, dstLo);
     if (found >= 0) return found;
     const w = this.w;
@@ -74,7 +74,7 @@ export class PairTable {
         const b = 1 + s * SLOT_WORDS;
         if (w[b + STATE] === LIVE) continue;
         w[b + VNI] = vni; w[b + SRC_HI] = srcHi; w[b + SRC_LO] = srcLo; w[b + DST_HI] = dstHi; w[b + DST_LO] = dstLo;
-        w[b + RATE] = kbps; w[b + PORT] = port; w[b + LAST] = 0; w[b + GEN]++;
+        w[b + RATE] = kbps; w[b + LAST] = 0; w[b + GEN]++;
         SharedBucket.reset(this.buckets, s * BUCKET_BYTES);
         Atomics.store(w, b + STATE, LIVE);
         return s;
@@ -106,8 +106,6 @@ export class PairTable {
   genOf(s: number): number { return this.w[1 + s * SLOT_WORDS + GEN]; }
   /** A frame of slot s's pair was offered in second `sec`. */
   touch(s: number, sec: number): void { this.w[1 + s * SLOT_WORDS + LAST] = sec; }
-  /** The local port slot s's source VM sends from. */
-  portOf(s: number): number { return this.w[1 + s * SLOT_WORDS + PORT]; }
   /** Is slot s a live pair? */
   live(s: number): boolean { return Atomics.load(this.w, 1 + s * SLOT_WORDS + STATE) === LIVE; }
   /** Slot s's key: VNI, source and destination MAC (16 high + 32 low bits each). */

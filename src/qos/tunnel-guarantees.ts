@@ -14,6 +14,7 @@ import { NoticeIntake } from './notice-intake.js';
 import { PairLimiters } from './pair-limiters.js';
 import { PairTable } from './pair-table.js';
 import { DownlinkWatch, NoticeSend } from './downlink-watch.js';
+import { macLo, u16 } from '../wire/bytes.js';
 
 /** Is the datagram at d[s..] a rate notice (its magic, "SLRN")? VXLAN's first byte is its flags (0x08). */
 export function isNotice(d: Uint8Array, s: number, len: number): boolean {
@@ -37,11 +38,11 @@ export class TunnelGuarantees {
   constructor(q: TunnelQos, view: SwitchView, uplink: number, vlanOf: (vni: number) => number, maxFrame: number, overhead: number, send: NoticeSend) {
     this.view = view; this.uplink = uplink; this.vlanOf = vlanOf; this.overhead = overhead;
     const w = q.watch, key = q.key === null ? null : Uint8Array.from(q.key);
-    this.watch = new DownlinkWatch({ weights: w.weights.length ? w.weights : [1], downlinkBps: w.downlinkKbps * 1000, gamma: w.gamma, intervalUs: w.intervalUs, maxPairs: 1024, key }, w.stats, send);
+    this.watch = new DownlinkWatch({ weights: w.weights.length ? w.weights : [1], downlinkBps: w.downlinkKbps * 1000, gamma: w.gamma, intervalUs: w.intervalUs, maxPairs: q.pairs.capacity, key }, w.stats, send);
     const table = new PairTable(q.pairs);
     this.pairs = new PairLimiters(table, { lineKbps: q.lineKbps, burstUs: q.burstUs, queueBytes: q.queueBytes, ecnBytes: q.ecnBytes, maxFrame });
     const now = () => systemClock.seconds();
-    const locate = (vni: number, m: Uint8Array) => view.macs.locate(vlanOf(vni), (m[0] << 8) | m[1], (m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5], now());
+    const locate = (vni: number, m: Uint8Array) => view.macs.locate(vlanOf(vni), u16(m, 0), macLo(m, 0), now());
     this.intake = new NoticeIntake(table, {
       isPeer: (host) => host !== 'unknown' && Number(host) < q.peers,
       isLocalVm: (vni, mac) => { const e = locate(vni, mac); return e >= 0 && view.macs.portAt(e) !== uplink; },
@@ -62,15 +63,19 @@ export class TunnelGuarantees {
    */
   arrived(pool: PacketPool, h: number, vni: number, vtep: number, nowUs: number): void {
     const d = pool.data, s = pool.start(h);
-    const e = this.view.macs.locate(this.vlanOf(vni), (d[s] << 8) | d[s + 1], (d[s + 2] << 24) | (d[s + 3] << 16) | (d[s + 4] << 8) | d[s + 5], Math.floor(nowUs / 1e6));
+    const e = this.view.macs.locate(this.vlanOf(vni), u16(d, s), macLo(d, s), Math.floor(nowUs / 1e6));
     if (e < 0) return;
     const p = this.view.macs.portAt(e);
     if (p === this.uplink || p >= this.watch.detector.vms) return;
     this.watch.arrive(d, s, pool.len[h] + this.overhead, p, vni, vtep, nowUs); // the downlink's rate is in bytes on the wire
   }
 
-  /** The receiving side's control interval, and the notices due (once per thread turn). */
-  tick(nowUs: number): void { this.watch.tick(nowUs); }
+  /**
+   * Once per turn of the thread that reads the uplink: the receiving side's control interval and
+   * the notices due, and the sending side's limiters (held grants applied, lost feedback decays —
+   * whether or not this thread has frames of theirs waiting).
+   */
+  tick(nowUs: number): void { this.watch.tick(nowUs); this.intake.tick(nowUs); }
 
   /** A notice b[o .. o+len) from VTEP `vtep` (-1: unknown address) arrived at `nowUs`. */
   notice(b: Uint8Array, o: number, len: number, vtep: number, nowUs: number): void { this.intake.take(b, o, len, vtep, nowUs); }
@@ -80,9 +85,6 @@ export class TunnelGuarantees {
     return this.pairs.offer(pool, h, vni, tunnel, nowUs, Math.floor(nowUs / 1e6));
   }
 
-  /** The pairs' frames their tokens allow now (the limiters' rates brought up to date first). */
-  release(nowUs: number, out: Int32Array, tunnels: Int32Array, max: number): number {
-    this.intake.tick(nowUs);
-    return this.pairs.release(nowUs, out, tunnels, max);
-  }
+  /** The pairs' frames their tokens allow now. */
+  release(nowUs: number, out: Int32Array, tunnels: Int32Array, max: number): number { return this.pairs.release(nowUs, out, tunnels, max); }
 }

@@ -8,6 +8,8 @@ import ipaddr from 'ipaddr.js';
 export function u16(b: Uint8Array, o: number): number { return (b[o] << 8) | b[o + 1]; }
 /** Read a big-endian u32 at `o` (as an unsigned number). */
 export function u32(b: Uint8Array, o: number): number { return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0; }
+/** The low 32 bits of the MAC address at b[o .. o+6) (u16(b, o) is the high 16), signed as an Int32Array keeps them. */
+export function macLo(b: Uint8Array, o: number): number { return (b[o + 2] << 24) | (b[o + 3] << 16) | (b[o + 4] << 8) | b[o + 5]; }
 /** Write a big-endian u16 at `o`. */
 export function put16(b: Uint8Array, o: number, v: number): void { b[o] = v >>> 8; b[o + 1] = v; }
 /** Write a big-endian u32 at `o`. */
