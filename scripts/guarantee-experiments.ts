@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { inNs, sh, Testbed, TestbedVm } from './testbed.js';
 import { binsOf, GAMMA, inNsBg, PREFIX, prime, sleep, WINDOW_MS, windowsOf } from './experiment-kit.js';
 import { PlotPoint, plotBars, plotLines } from './plot.js';
+import { exp6 } from './exp6-overhead.js';
 import { exp7 } from './exp7-latency.js';
 
 interface Exp1Row { weight: number; senders: number; pillar: 'off' | 'on'; guaranteeMbps: number; meanMbps: number; windows: number; atGoalPct: number; p1Mbps: number; tcpGoodputMbps: number }
@@ -304,15 +305,19 @@ const HELP = `guarantee-experiments: issue 14's experiments on the testbed (root
        a VM receiving 1 TCP flow beside one receiving 16, equal weights
   exp5 [--rate 100] [--seconds 6] [--losses 0,10,50,90,100] [--out docs/qos]
        experiment 1 (1:1, one UDP sender) with that share of the notices dropped (needs nft)
+  exp6 [--rate 100] [--seconds 5] [--pairs 1000] [--reps 2] [--parts ab] [--out docs/qos]
+       overhead: (a) CPU and notice bytes at equal load, pillar off and on; (b) throughput of
+       one VM sending as --pairs VMs (mac-flood.ts: one source MAC each), pillar off and on
   exp7 [--rate 100] [--requests 5000] [--out docs/qos]
        request/response latency beside a bursty UDP neighbour: alone, pillar off, pillar on`;
 
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, def: string) => { const i = argv.indexOf(name); return i >= 0 && argv[i + 1] ? argv[i + 1] : def; };
-  if (!['exp1', 'exp2', 'exp3', 'exp4', 'exp5', 'exp7'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
+  if (!['exp1', 'exp2', 'exp3', 'exp4', 'exp5', 'exp6', 'exp7'].includes(argv[0])) { console.log(HELP); if (argv[0] !== '--help' && argv[0] !== '-h') process.exitCode = argv.length ? 1 : 0; return; }
   if (process.getuid?.() !== 0) throw new Error('the testbed makes namespaces and taps: run it as root');
   if (argv[0] === 'exp2') { await exp2({ rate: Number(opt('--rate', '100')), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp3') { await exp3({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), senders: opt('--senders', '2,4,8,16').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
+  if (argv[0] === 'exp6') { await exp6({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '5')), pairs: Number(opt('--pairs', '1000')), reps: Number(opt('--reps', '2')), parts: opt('--parts', 'ab'), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp7') { await exp7({ rate: Number(opt('--rate', '100')), requests: Number(opt('--requests', '5000')), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp5') { await exp5({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), losses: opt('--losses', '0,10,50,90,100').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp4') { await exp4({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '8')), out: opt('--out', 'docs/qos') }); return; }

@@ -27,7 +27,7 @@ export function qosOf(s: DataplaneStats): { portNames: string[]; ports: Record<s
     portNames: s.ports.map((p) => p.name),
     ports: s.ports.filter((p) => p.limits || p.tunnels?.watch || p.tunnels?.notices).map((p) => ({
       name: p.name, ...(p.limits ? { limits: p.limits } : {}),
-      ...(p.tunnels?.watch ? { watch: p.tunnels.watch, notices: p.tunnels.notices, limiters: p.tunnels.limiters ?? [], link: p.tunnels.link ? { rateMbps: p.tunnels.link.rx.rateMbps } : undefined } : {}),
+      ...(p.tunnels?.watch ? { watch: p.tunnels.watch, notices: p.tunnels.notices, limiters: p.tunnels.limiters ?? [], limitersFull: p.tunnels.limitersFull ?? 0, link: p.tunnels.link ? { rateMbps: p.tunnels.link.rx.rateMbps } : undefined } : {}),
     })),
   };
 }
@@ -38,7 +38,7 @@ const mbps = (bps: number) => (bps / 1e6).toFixed(1);
 export function qosText(q: { ports: Record<string, unknown>[] }, names: string[]): string {
   if (q.ports.length === 0) return 'no port has a rate limit, and no uplink has guarantees\n';
   const out: string[] = [];
-  for (const p of q.ports as { name: string; limits?: Record<string, { rateMbps: number; passedPackets: number; droppedPackets: number; maxDepthBytes: number }>; watch?: { counters: Record<string, number>; ports: { port: number; arrivalBps: number; shareBps: number; grantBps: number; over: boolean }[] }; notices?: Record<string, number>; limiters?: { vni: number; sender: string; receiver: string; rateMbps: number }[] }[]) {
+  for (const p of q.ports as { name: string; limits?: Record<string, { rateMbps: number; passedPackets: number; droppedPackets: number; maxDepthBytes: number }>; watch?: { counters: Record<string, number>; ports: { port: number; arrivalBps: number; shareBps: number; grantBps: number; over: boolean }[] }; notices?: Record<string, number>; limiters?: { vni: number; sender: string; receiver: string; rateMbps: number }[]; limitersFull?: number }[]) {
     for (const [dir, l] of Object.entries(p.limits ?? {})) out.push(`${p.name}: limit ${dir} ${l.rateMbps} Mb/s, passed ${l.passedPackets}, dropped ${l.droppedPackets}, queue max ${l.maxDepthBytes} B`);
     if (!p.watch) continue;
     const c = p.watch.counters;
@@ -47,7 +47,7 @@ export function qosText(q: { ports: Record<string, unknown>[] }, names: string[]
     out.push('    VM            arrival Mb/s   share Mb/s   grant Mb/s   over share');
     for (const v of p.watch.ports) out.push(`    ${(names[v.port] ?? String(v.port)).padEnd(14)}${mbps(v.arrivalBps).padStart(12)}${mbps(v.shareBps).padStart(13)}${mbps(v.grantBps).padStart(13)}   ${v.over ? 'yes' : ''}`);
     const n = p.notices ?? {}, refused = Object.entries(n).filter(([k, v]) => k !== 'accepted' && v !== 0).map(([k, v]) => `${k} ${v}`);
-    out.push(`  sending: notices taken ${n.accepted ?? 0}, refused ${refused.length ? refused.join(', ') : 'none'}; ${p.limiters?.length ?? 0} pair limiters`);
+    out.push(`  sending: notices taken ${n.accepted ?? 0}, refused ${refused.length ? refused.join(', ') : 'none'}; ${p.limiters?.length ?? 0} pair limiters${p.limitersFull ? `, ${p.limitersFull} frames unlimited (the table was full)` : ''}`);
     for (const l of p.limiters ?? []) out.push(`    vni ${l.vni}  ${l.sender} -> ${l.receiver}  ${l.rateMbps.toFixed(1)} Mb/s`);
   }
   return out.join('\n') + '\n';

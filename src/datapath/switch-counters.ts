@@ -59,8 +59,8 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
       rows: () => (vteps = uplinks.flatMap((u) => u.endpoint.tunnels!().vteps.map((v) => ({ row: `${u.name}/${v.address}`, counters: v.counters })))).map((v) => v.row),
       read: (n, r) => vteps[r].counters[n],
     });
-    reg.add({ subsystem: 'uplink', label: 'port', names: ['vtepTableFull'], thread: 'datapath (atomic)', help: 'datagrams from remote VTEPs a tunnel uplink\'s table had no room for',
-      rows: () => uplinks.map((u) => u.name), read: (_n, r) => uplinks[r].endpoint.tunnels!().tableFull });
+    reg.add({ subsystem: 'uplink', label: 'port', names: ['vtepTableFull', 'limiterTableFull'], thread: 'datapath (atomic)', help: 'datagrams from remote VTEPs a tunnel uplink\'s table had no room for; frames sent unlimited because their pair found the limiter table (guarantees.maxPairs) full',
+      rows: () => uplinks.map((u) => u.name), read: (n, r) => { const t = uplinks[r].endpoint.tunnels!(); return n === 'vtepTableFull' ? t.tableFull : t.limitersFull ?? 0; } });
     // Rate notices a sending host took and refused, by reason (uplinks with guarantees).
     let noticed: { name: string; n: Record<string, number> }[] = [];
     const withNotices = () => (noticed = uplinks.flatMap((u) => { const n = u.endpoint.tunnels!().notices; return n ? [{ name: u.name, n }] : []; })).map((x) => x.name);

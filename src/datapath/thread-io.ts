@@ -8,7 +8,7 @@
 
 import { CounterBlock } from '../counters.js';
 import { PORT_COUNTERS } from '../endpoints/endpoint.js';
-import { PortLink } from '../endpoints/link.js';
+import { PortLink, soonest } from '../endpoints/link.js';
 import { openLink } from '../endpoints/open-link.js';
 import { PortChannel } from '../endpoints/port-io.js';
 import { FlowCache } from '../flow/flow-cache.js';
@@ -73,10 +73,11 @@ export class ThreadIo {
     return n;
   }
 
-  /** Frames wait in a link's own queue: the thread must keep turning (no sleep). */
-  backlog(): boolean {
-    for (let i = 0; i < this.queued.length; i++) if (this.queued[i].backlog()) return true;
-    return false;
+  /** Microseconds from `nowUs` until a frame waiting in a link's own queue may leave (0: now), or -1: none waits. */
+  dueIn(nowUs: number): number {
+    let due = -1;
+    for (let i = 0; i < this.queued.length; i++) due = soonest(due, this.queued[i].dueIn(nowUs));
+    return due;
   }
 
   /** Give the links' receive slots back (at exit). */

@@ -3,7 +3,8 @@
 // own SwitchPipeline over its queues' rings in batches, and writes the frames for native
 // ports to their descriptors itself; frames for other ports go to the main thread on its
 // transmit rings. When idle it spins for idleSpinMicros, then sleeps: in poll() on its wake
-// eventfd and read descriptors when it reads native ports, else on its doorbell. It exits when
+// eventfd and read descriptors when it reads native ports, else on its doorbell — while frames
+// wait in a shaper, only until the next one is due. It exits when
 // the control word says stop and its rings are empty, giving its pool slots back. It keeps
 // its own replica of the rules and its own flow cache; rule changes posted by the main thread
 // are worked on in short slices between batches (never inside one), committed at once and
@@ -60,6 +61,14 @@ const io = new ThreadIo(s, pool, keys, rules, tx);
 const batch = new Int32Array(BATCH_MAX);
 const ready = new Uint8Array(io.fds.length);
 const spinMs = s.idleSpinMicros / 1000;
+/** Longest sleep with nothing to do (µs): the heartbeat and the stop word are looked at this often. */
+const IDLE_SLEEP_US = 100_000;
+/** A shaped frame due sooner than this (µs) is waited for by turning, not sleeping: a wake-up costs 30-50 µs. */
+const SPIN_BELOW_US = 40;
+/** Longest sleep while frames wait in a shaper (µs): a grant may change its rate meanwhile, or another thread take the shared tokens. Under STALL_US. */
+const SHAPED_SLEEP_MAX_US = 900;
+// Timed sleeps end within a microsecond of their time, not the kernel's default 50 µs late.
+native?.timerSlack(1000);
 
 post({ ready: true });
 
@@ -79,18 +88,21 @@ for (;;) {
   let work = Atomics.load(control, CTL_QUIESCE) !== 0 ? 0 : io.receive();
   work += serveQueues(rings, pipeline, batch, systemClock);
   if (work !== 0) { io.transmit(); lastWork = performance.now(); continue; }
-  // An emulated link's queue paces its frames out as its tokens come: keep turning while it holds any.
-  if (io.backlog()) { io.transmit(); if (!stopping) continue; }
+  // A link's own queue (an emulated link, a port's maximum rate, a pair's grant) lets its frames
+  // out as tokens come: turn again at once when the next is nearly due, else sleep until it is.
+  const due = io.dueIn(systemClock.micros());
+  if (due >= 0) { io.transmit(); if (!stopping && due < SPIN_BELOW_US) continue; }
   if (stopping && ringsEmpty(rings)) break;
   if (spinMs > 0 && !stopping && performance.now() - lastWork < spinMs) continue;
   const seq = bell.prepareSleep();
   if (!ringsEmpty(rings) || rulesPending() || Atomics.load(control, CTL_STOP) !== 0 && !stopping) { bell.wake(); continue; }
+  const sleepUs = due >= 0 ? Math.min(Math.ceil(due), SHAPED_SLEEP_MAX_US) : IDLE_SLEEP_US;
   if (io.reading) {
-    native!.pollIn(io.fds, io.fds.length, 100, ready);
+    native!.pollIn(io.fds, io.fds.length, sleepUs, ready);
     if (ready[0] !== 0) native!.eventfdDrain(io.fds[0]);
     bell.wake();
   } else {
-    bell.sleep(seq, 100);
+    bell.sleep(seq, sleepUs / 1000);
   }
 }
 io.transmit();

@@ -8,12 +8,13 @@
 // in either direction. Frames read wait in the receive one before the switch takes them —
 // released in pull(), whose count tells the thread to publish them — and frames to send wait in
 // the transmit one — released in service(), after each transmit. Both are served as their tokens
-// allow whenever the thread turns, and it keeps turning while either holds frames (backlog()). A
+// allow whenever the thread turns; while either holds frames the thread sleeps no longer than
+// until the next one is due (dueIn()). A
 // frame the receive queue has no room for is rxDropQueue, one the transmit queue has none for is
 // txDropQueue (QUEUE_FULL). Several threads shaping one port draw from one shared bucket.
 
 import { LINK_DOWN, PEER_DOWN, PortIo, QUEUE_FULL } from './endpoint.js';
-import { LinkShare, PortLink, ShapeSpec } from './link.js';
+import { LinkShare, PortLink, ShapeSpec, soonest } from './link.js';
 import { SlotStock } from './slot-stock.js';
 import { errnoName, native, NATIVE_BURST, NativeIo, PoolBinding } from '../native/io.js';
 import { poolBinding } from '../nic/pool-binding.js';
@@ -133,8 +134,7 @@ export abstract class BurstLink implements PortLink {
     return moved;
   }
 
-  /** Frames wait in a shaper's queue. */
-  backlog(): boolean { return (this.rxShaper !== null && this.rxShaper.queued !== 0) || (this.txShaper !== null && this.txShaper.queued !== 0); }
+  dueIn(nowUs: number): number { return soonest(this.rxShaper?.dueIn(nowUs) ?? -1, this.txShaper?.dueIn(nowUs) ?? -1); }
 
   // Write handles[0..n) to the descriptor, each reported once.
   private writeBurst(handles: Int32Array, n: number, tunnels?: Int32Array): void {

@@ -87,5 +87,5 @@ export interface Endpoint {
   /** A tunnel uplink's static remote MACs (vlan null: the port's own VLAN; tunnel: VTEP index + 1), installed in the MAC table at build. */
   readonly staticRemotes?: readonly { vlan: number | null; mac: Uint8Array; tunnel: number }[];
   /** A tunnel uplink: its remote VTEPs with their counters, datagrams from VTEPs that found its table full, and its emulated access link (if any). */
-  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport; limiters?: { vni: number; sender: string; receiver: string; rateMbps: number }[] };
+  tunnels?(): { vteps: { address: string; flood: boolean; counters: Record<string, number> }[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport; limiters?: { vni: number; sender: string; receiver: string; rateMbps: number }[]; limitersFull?: number };
 }

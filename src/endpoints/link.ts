@@ -101,6 +101,9 @@ export interface PortLink {
   release(): void;
   /** A shaped link (share.shape): send what its transmit queue may release now; frames moved. (Its receive queue is released by pull.) */
   service(): number;
-  /** Frames wait in its shapers' queues (its thread must keep turning instead of sleeping). */
-  backlog(): boolean;
+  /** Microseconds from `nowUs` until a frame waiting in its shapers' queues may leave (0: now), or -1: none waits (how long its thread may sleep). */
+  dueIn(nowUs: number): number;
 }
+
+/** The sooner of two due times (µs; -1: none). */
+export const soonest = (a: number, b: number): number => (a < 0 ? b : b < 0 || a < b ? a : b);

@@ -29,7 +29,7 @@
 
 import { BurstLink } from './burst-link.js';
 import { PortIo, QUEUE_FULL } from './endpoint.js';
-import { LinkShare, SwitchView } from './link.js';
+import { LinkShare, soonest, SwitchView } from './link.js';
 import { MAX_HEADER, VxlanCodec, WIRE_OVERHEAD } from './vxlan-codec.js';
 import { ADDR_REC, NATIVE_BURST } from '../native/io.js';
 import { isNotice, TunnelGuarantees } from '../qos/tunnel-guarantees.js';
@@ -161,7 +161,7 @@ export class VxlanLink extends BurstLink {
     return moved + super.service();
   }
 
-  override backlog(): boolean { return super.backlog() || (this.guarantees !== null && this.guarantees.pairs.backlog); }
+  override dueIn(nowUs: number): number { return soonest(super.dueIn(nowUs), this.guarantees?.pairs.dueIn(nowUs) ?? -1); }
 
   override release(): void {
     const left: number[] = [];

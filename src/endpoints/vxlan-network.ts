@@ -42,7 +42,7 @@ export interface VxlanOptions {
 }
 
 /** A tunnel uplink's report: remote VTEPs, datagrams from VTEPs its table was full for, its access link, the rate notices it took and refused. */
-export interface TunnelReport { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport; limiters?: PairReport[] }
+export interface TunnelReport { vteps: VtepReport[]; tableFull: number; link?: { rx: ShaperReport; tx: ShaperReport }; notices?: Record<string, number>; watch?: WatchReport; limiters?: PairReport[]; /** Frames sent unlimited: their pair found the limiter table full. */ limitersFull?: number }
 /** A sending pair's limiter: its VNI, the two VMs and the rate granted. */
 export interface PairReport { vni: number; sender: string; receiver: string; rateMbps: number }
 
@@ -97,8 +97,8 @@ export class VxlanNetwork {
     const o = this.o, sh = this.shape, link = sh ? { rx: LinkShaper.report(o.rateMbps, o.queueBytes, sh.rx!.stats[0]), tx: LinkShaper.report(o.rateMbps, o.queueBytes, sh.tx!.stats[0]) } : undefined;
     const q = this.qos, notices = q ? Object.fromEntries(INTAKE_COUNTERS.map((k, i) => [k, q.counters[i]])) : undefined;
     const watch = q ? watchReport(q.watch.stats, q.watch.weights.length) : undefined;
-    const limiters = q ? listPairs(new PairTable(q.pairs)) : undefined;
-    return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}), ...(notices ? { notices } : {}), ...(watch ? { watch } : {}), ...(limiters ? { limiters } : {}) };
+    const pairs = q ? new PairTable(q.pairs) : null, limiters = pairs ? listPairs(pairs) : undefined;
+    return { vteps: this.vteps.report(), tableFull: this.vteps.full, ...(link ? { link } : {}), ...(notices ? { notices } : {}), ...(watch ? { watch } : {}), ...(limiters ? { limiters, limitersFull: pairs!.full } : {}) };
   }
 
   /** The tunnel as a thread runs it, sending from raw socket `rawFd` (-1: the UDP socket). */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -71,6 +72,7 @@ napi_value link_info(napi_env env, napi_callback_info info);
 napi_value packet_open(napi_env env, napi_callback_info info);
 napi_value packet_bind(napi_env env, napi_callback_info info);
 napi_value poll_in(napi_env env, napi_callback_info info);
+napi_value timer_slack(napi_env env, napi_callback_info info);
 napi_value eventfd_open(napi_env env, napi_callback_info info);
 napi_value eventfd_signal(napi_env env, napi_callback_info info);
 napi_value eventfd_drain(napi_env env, napi_callback_info info);

@@ -45,8 +45,10 @@ export interface NativeIo {
   packetOpen(ifindex: number, vnetHdr: boolean, fanoutGroup: number, qdiscBypass: boolean, bufferBytes: number): number;
   /** Bind an AF_PACKET socket to interface `ifindex` again; 0 or -errno. */
   packetBind(fd: number, ifindex: number): number;
-  /** Blocks until one of fds[0..n) is readable or timeoutMs passes; ready[i] = 1 for each. */
-  pollIn(fds: Int32Array, n: number, timeoutMs: number, ready: Uint8Array): number;
+  /** Blocks until one of fds[0..n) is readable or timeoutUs microseconds pass (-1: no limit); ready[i] = 1 for each. */
+  pollIn(fds: Int32Array, n: number, timeoutUs: number, ready: Uint8Array): number;
+  /** This thread's timer slack (ns): how late a timed sleep may end. 0 or -errno. */
+  timerSlack(ns: number): number;
   eventfdOpen(): number;
   eventfdSignal(fd: number): number;
   eventfdDrain(fd: number): number;

@@ -164,6 +164,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "packetOpen", 0, packet_open, 0, 0, 0, napi_enumerable, 0 },
     { "packetBind", 0, packet_bind, 0, 0, 0, napi_enumerable, 0 },
     { "pollIn", 0, poll_in, 0, 0, 0, napi_enumerable, 0 },
+    { "timerSlack", 0, timer_slack, 0, 0, 0, napi_enumerable, 0 },
     { "eventfdOpen", 0, eventfd_open, 0, 0, 0, napi_enumerable, 0 },
     { "eventfdSignal", 0, eventfd_signal, 0, 0, 0, napi_enumerable, 0 },
     { "eventfdDrain", 0, eventfd_drain, 0, 0, 0, napi_enumerable, 0 },

@@ -1,15 +1,14 @@
 // LinkShaper: one direction of an emulated physical link — a token bucket at the link's rate in
 // front of a shallow drop-tail queue, in the data path. Frames are offered as they arrive; those
-// that do not fit the queue (queueBytes) are refused (the caller drops and counts them); the
-// queue is served in order as tokens allow, each frame charged its bytes on the wire (frame +
-// `overhead`: a tunnel's encapsulation, FCS, preamble and inter-frame gap). With an ECN
+// that do not fit the queue (queueBytes) are refused (the caller drops and counts them); it is
+// served in order as tokens allow, each frame charged its wire bytes (frame + `overhead`). With an ECN
 // threshold, an IP frame of an ECN-capable transport queued while the queue holds more than it
 // is marked Congestion Experienced (a frame other ports also send is left as it is).
 //
 // Unlike TokenBuckets (token-bucket.ts), which decides conform-or-not (a policer), frames here
 // wait: that is what a link does, and what TCP needs. Tokens accrue from the time the caller
-// passes (microseconds, read once per service), up to `burst` — a few frames: the thread's
-// loop serves the queue every few microseconds while it holds frames, so no timer paces it.
+// passes (microseconds, read once per service), up to `burst` — a few frames: no timer paces it;
+// the thread's loop serves the queue, sleeping between frames no longer than dueIn() says.
 // When the thread was not scheduled for a while (a gap over STALL_US) with frames waiting, the
 // link was busy all that time: the tokens of up to CATCH_UP_US are kept, and spent on the queue and on what arrived
 // meanwhile, until the queue runs empty (measured: capping them at the burst, or at the queue's
@@ -36,14 +35,13 @@ import { markCe } from './mark-ce.js';
 
 /** Longest stretch a busy link's tokens are kept for when its thread did not run (µs): a link that was sending keeps sending. */
 export const CATCH_UP_US = 30_000;
-/** A gap between two services longer than this, with frames waiting, is a stall of the thread (µs): a busy loop turns every few. */
+/** A gap between two services longer than this, with frames waiting, is a stall of the thread (µs; a thread sleeps less while frames wait). */
 export const STALL_US = 1000;
 /** Default queue of an emulated link (bytes on the wire). */
 export const DEFAULT_QUEUE_BYTES = 262144;
 /** Seconds of the per-second trace kept. */
 export const WINDOWS = 64;
-// Stats slots: depth, high mark, passed frames/bytes, dropped frames/bytes, ECN marks, then the
-// trace: WINDOWS seconds, WINDOWS byte counts.
+// Stats slots: depth, high mark, passed, dropped (frames, bytes), ECN marks; the trace per second.
 const DEPTH = 0, MAX_DEPTH = 1, PASS_P = 2, PASS_B = 3, DROP_P = 4, DROP_B = 5, ECN = 6, WIN_S = 8, WIN_B = WIN_S + WINDOWS, WIN_I = WIN_B + WINDOWS, WIN_L = WIN_I + WINDOWS;
 /** Float64 slots a shaper's stats take. */
 export const SHAPER_STATS = WIN_L + WINDOWS;
@@ -97,7 +95,7 @@ export class LinkShaper {
   readonly overhead: number;
   /** Tokens saved at most when idle (bytes). */
   burst: number;
-  private perUs: number;
+  private perUs: number; // bytes per µs
   private readonly burstUs: number;
   private readonly minBurst: number;
   private readonly catchUp: boolean;
@@ -129,7 +127,7 @@ export class LinkShaper {
     this.rateMbps = rateMbps; this.queueBytes = queueBytes; this.overhead = overhead; this.ecnBytes = o.ecnBytes ?? 0;
     this.catchUp = o.catchUp ?? true;
     this.bucket = o.bucket ?? null;
-    this.perUs = rateMbps / 8; // bytes per microsecond
+    this.perUs = rateMbps / 8;
     // Two of the largest frames (a frame always fits), or burstUs at the rate: what one turn of a
     // busy loop may owe (an emulated link: 100 µs), or the burst a limiter allows (about 1 ms).
     this.burstUs = burstUs;
@@ -198,6 +196,15 @@ export class LinkShaper {
     b.tokens = this.tokens; b.last = this.last;
     b.unlock();
     return n;
+  }
+
+  /** µs from `nowUs` until the head frame's tokens are there (0: now; -1: nothing waits). A shared bucket is read unlocked: an estimate. */
+  dueIn(nowUs: number): number {
+    if (this.head === this.tail) return -1;
+    const b = this.bucket, shared = b !== null && b.last >= 0, tokens = shared ? b.tokens : this.tokens, last = shared ? b.last : this.last;
+    if (last < 0) return 0;
+    const lack = this.charge[this.head & this.mask] - tokens - (nowUs - last) * this.perUs;
+    return lack <= 0 ? 0 : lack / this.perUs;
   }
 
   // Refill at `nowUs` and move what the tokens allow (release's work, under the lock if shared).

@@ -51,11 +51,11 @@ export class PairLimiters {
 
   constructor(table: PairTable, o: PairLimitOptions) {
     this.table = table; this.o = o;
-    this.shapers = new Array<LinkShaper | null>(table.capacity).fill(null);
-    this.gens = new Int32Array(table.capacity).fill(-1);
-    this.active = new Int32Array(table.capacity);
-    this.listed = new Uint8Array(table.capacity);
-    this.kbps = new Int32Array(table.capacity);
+    this.shapers = new Array<LinkShaper | null>(table.slots).fill(null);
+    this.gens = new Int32Array(table.slots).fill(-1);
+    this.active = new Int32Array(table.slots);
+    this.listed = new Uint8Array(table.slots);
+    this.kbps = new Int32Array(table.slots);
     this.stats = LinkShaper.newStats(); // this thread's, not reported per pair yet
   }
 
@@ -111,6 +111,17 @@ export class PairLimiters {
 
   /** Frames wait in some pair's shaper. */
   get backlog(): boolean { return this.nActive !== 0 || this.orphans.length !== 0; }
+
+  /** Microseconds from `nowUs` until some pair's next frame may leave (0: now), or -1: none waits. */
+  dueIn(nowUs: number): number {
+    if (this.orphans.length !== 0) return 0;
+    let due = -1;
+    for (let i = 0; i < this.nActive; i++) {
+      const d = this.shapers[this.active[i]]!.dueIn(nowUs);
+      if (d >= 0 && (due < 0 || d < due)) due = d;
+    }
+    return due;
+  }
 
   /** Every frame still queued (stopping: the caller reports them unsent). */
   drain(out: number[]): void {

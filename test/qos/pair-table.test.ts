@@ -23,9 +23,12 @@ test('pairs are made once, found from another thread\'s view, refused when the t
   for (let i = 3; i <= 5; i++) assert.ok(t.findOrAdd(7, 0x0200, 1, 0x0200, i, 1) >= 0);
   assert.equal(t.findOrAdd(7, 0x0200, 1, 0x0200, 9, 1), -1, 'a fifth pair finds the table full');
   assert.equal(t.full, 1);
+  assert.equal(other.full, 1, 'counted in shared memory: any thread\'s view (the report\'s) sees it');
+  assert.equal(t.size, 4);
   const gen = t.genOf(a);
   t.touch(a, 100);
   assert.equal(t.age(50), 3, 'the three pairs never touched since second 50 go');
+  assert.equal(t.size, 1);
   assert.ok(t.live(a) && t.find(7, 0x0200, 1, 0x0200, 2) === a, 'the touched one stays');
   const b = t.findOrAdd(7, 0x0200, 9, 0x0200, 9, 1);
   assert.ok(b >= 0 && b !== a);
@@ -80,9 +83,13 @@ test('a slot given to another pair while this thread still holds the old pair\'s
   const out = new Int32Array(64), tun = new Int32Array(64);
   const first = lim.release(0, out, tun, 64); // the burst's worth goes (two frames)
   for (let i = 0; i < first; i++) pool.free(out[i]);
+  const old = t.find(7, 0x0200, 0xaa, 0x0200, 1);
   assert.equal(t.age(1), 1, 'the pair, offered in second 0, is aged out');
-  // Two new pairs: one of them takes the old pair's slot (the table has two).
-  for (let i = 0; i < 3; i++) { assert.equal(lim.offer(pool, frame(2), 7, 6, 10, 10), 1); assert.equal(lim.offer(pool, frame(3), 7, 8, 10, 10), 1); }
+  // Two new pairs, one of them in the old pair's slot: a destination whose pair lands there.
+  let d2 = 2;
+  for (; d2 < 255; d2++) { if (t.findOrAdd(7, 0x0200, 0xaa, 0x0200, d2, 1000) === old) break; t.age(1); }
+  assert.ok(d2 < 255, 'some destination\'s pair takes the old slot');
+  for (let i = 0; i < 3; i++) { assert.equal(lim.offer(pool, frame(d2), 7, 6, 10, 10), 1); assert.equal(lim.offer(pool, frame(d2 === 3 ? 4 : 3), 7, 8, 10, 10), 1); }
   let n = 0;
   const seen: number[] = [];
   for (let now = 10; now < 10_000_000 && lim.backlog; now += 100_000) {
