@@ -16,6 +16,8 @@ import { NOTICE_BUDGET } from './downlink-watch.js';
 import { macLo, u16 } from '../wire/bytes.js';
 
 export const INTAKE_COUNTERS = NOTICE_COUNTERS;
+/** Every pair's limiter is advanced this often (µs); one with a held grant every 100 µs. */
+const SWEEP_US = 1000;
 
 export interface IntakeOptions {
   /** The sender's line rate and the floor lost feedback brings a pair down to, kbit/s. */
@@ -35,6 +37,9 @@ export class NoticeIntake {
   private readonly limiters = new Map<number, { gen: number; lim: SenderLimiter }>();
   private readonly counts: Float64Array;
   private lastTick = 0;
+  private lastSweep = 0;
+  /** Pairs with a grant held back (it came sooner than minUpdateUs after a change). */
+  private readonly held = new Set<number>();
 
   /** `world` answers with peer identities that are VTEP indices as strings (take()'s `vtep`). */
   constructor(table: PairTable, world: NoticeWorld, o: IntakeOptions, counts: Float64Array) {
@@ -57,7 +62,7 @@ export class NoticeIntake {
           e = { gen, lim: new SenderLimiter({ lineBps: this.o.lineKbps * 1000, guaranteeBps: floor * 1000, budgetBytes: NOTICE_BUDGET }) };
           this.limiters.set(s, e);
         }
-        e.lim.grant(n.rateBps, n.seq, nowUs);
+        if (e.lim.grant(n.rateBps, n.seq, nowUs) === 'held') this.held.add(s);
         t.setRate(s, Math.round(e.lim.rate / 1000));
       }
     }
@@ -65,15 +70,34 @@ export class NoticeIntake {
     for (let i = 0; i < NOTICE_COUNTERS.length; i++) this.counts[i] = f[NOTICE_COUNTERS[i]];
   }
 
-  /** Advance every pair's limiter to `nowUs` (held grants applied, lost feedback decays); at most once per 100 µs. */
+  /**
+   * Advance the pairs' limiters to `nowUs`: those with a held grant at most once per 100 µs (it
+   * applies 120 µs after the last change), every pair once per SWEEP_US (lost feedback decays at
+   * most once per 1 ms keepalive period). Sweeping 1,000 pairs every 100 µs took a sending host
+   * 10-15% of its throughput (experiment 6).
+   */
   tick(nowUs: number): void {
     if (nowUs - this.lastTick < 100 || this.limiters.size === 0) return;
     this.lastTick = nowUs;
-    for (const [s, e] of this.limiters) {
-      if (!this.table.live(s) || this.table.genOf(s) !== e.gen) { this.limiters.delete(s); continue; }
-      e.lim.tick(nowUs);
-      const kbps = Math.round(e.lim.rate / 1000);
-      if (this.table.rateOf(s) !== kbps) this.table.setRate(s, kbps);
+    if (nowUs - this.lastSweep >= SWEEP_US) {
+      this.lastSweep = nowUs;
+      this.held.clear();
+      for (const s of this.limiters.keys()) this.advance(s, nowUs);
+    } else if (this.held.size !== 0) {
+      for (const s of this.held) if (!this.advance(s, nowUs)) this.held.delete(s);
     }
+  }
+
+  // Advance slot s's limiter and let the table follow its rate; whether a grant is still held.
+  private advance(s: number, nowUs: number): boolean {
+    const e = this.limiters.get(s);
+    if (e === undefined) return false;
+    if (!this.table.live(s) || this.table.genOf(s) !== e.gen) { this.limiters.delete(s); return false; }
+    e.lim.tick(nowUs);
+    const kbps = Math.round(e.lim.rate / 1000);
+    if (this.table.rateOf(s) !== kbps) this.table.setRate(s, kbps);
+    const held = e.lim.holding;
+    if (held) this.held.add(s);
+    return held;
   }
 }

@@ -48,6 +48,7 @@ export class PairLimiters {
   /** Frames left in the shaper of a slot given to another pair, sent before anything else (rare: allocates). */
   private readonly orphans: number[] = [];
   private readonly orphanTunnels: number[] = [];
+  private readonly one = new Int32Array(1);
 
   constructor(table: PairTable, o: PairLimitOptions) {
     this.table = table; this.o = o;
@@ -61,7 +62,8 @@ export class PairLimiters {
 
   /**
    * Queue frame h (to VNI `vni`, `tunnel` its remote VTEP + 1) in its pair's shaper: 1 queued,
-   * 0 not limited (send it as it is), -1 its queue is full (drop it).
+   * 0 send it as it is (not limited, or within its pair's tokens with nothing of the pair
+   * waiting), -1 its queue is full (drop it).
    */
   offer(pool: PacketPool, h: number, vni: number, tunnel: number, nowUs: number, sec: number): number {
     if (tunnel === 0) return 0;
@@ -70,8 +72,21 @@ export class PairLimiters {
     if (s < 0) return 0;
     t.touch(s, sec);
     const sh = this.shaperOf(s);
-    if (this.listed[s] === 0) { this.listed[s] = 1; this.active[this.nActive++] = s; }
-    return sh.offer(pool, h, tunnel, nowUs) ? 1 : -1;
+    this.follow(s, sh);
+    if (!sh.offer(pool, h, tunnel, nowUs)) return -1;
+    if (this.listed[s] === 0) {
+      // Nothing of this pair waits in this thread: it goes at once if its tokens allow (the common
+      // case, a pair under its grant), without joining the turn's release over the active pairs.
+      if (sh.release(nowUs, this.one, 1) === 1) return 0;
+      this.listed[s] = 1; this.active[this.nActive++] = s;
+    }
+    return 1;
+  }
+
+  // Slot s's shaper takes the pair's granted rate if it changed.
+  private follow(s: number, sh: LinkShaper): void {
+    const kbps = this.table.rateOf(s);
+    if (kbps !== this.kbps[s] && kbps > 0) { sh.setRate(kbps / 1000); this.kbps[s] = kbps; }
   }
 
   // This thread's shaper for slot s, made (afresh) for the slot's current pair.
@@ -94,14 +109,12 @@ export class PairLimiters {
   /** Move what the pairs' tokens allow at `nowUs` into out (their tunnels into tunnels), up to `max`; how many. */
   release(nowUs: number, out: Int32Array, tunnels: Int32Array, max: number): number {
     let n = 0, keep = 0;
-    const t = this.table;
     if (this.orphans.length !== 0) {
       for (; n < max && this.orphans.length !== 0; n++) { out[n] = this.orphans.shift()!; tunnels[n] = this.orphanTunnels.shift()!; }
     }
     for (let i = 0; i < this.nActive; i++) {
       const s = this.active[i], sh = this.shapers[s]!;
-      const kbps = t.rateOf(s);
-      if (kbps !== this.kbps[s] && kbps > 0) { sh.setRate(kbps / 1000); this.kbps[s] = kbps; }
+      this.follow(s, sh);
       if (n < max) n += sh.release(nowUs, out, max - n, tunnels, n);
       if (sh.queued !== 0) this.active[keep++] = s; else this.listed[s] = 0;
     }

@@ -86,6 +86,9 @@ export class SenderLimiter {
     return 'taken';
   }
 
+  /** A grant is held, to be applied by a tick. */
+  get holding(): boolean { return this.pending >= 0; }
+
   /** Advance to `nowUs`: apply a held grant, or decay when feedback is lost. */
   tick(nowUs: number): void {
     if (this.pending >= 0 && nowUs - this.lastChangeUs >= this.minUpdateUs) { this.set(this.pending, nowUs); return; }
