@@ -29,7 +29,7 @@ const NOTICE_WIRE = NOTICE_LEN + 14 + 20 + 8 + 24;
 const TICKS_PER_S = 100;
 
 interface CpuRow { load: 'under' | 'over'; pillar: 'off' | 'on'; cpuPct: number[]; deliveredMbps: number; noticeBytes: number; dataBytes: number }
-interface ScaleRow { run: string; rep: number; kpps: number; offeredKpps: number; pairs: number; unlimited: number }
+interface ScaleRow { run: string; rep: number; kpps: number; offeredKpps: number; pairs: number; unlimited: number; cpuUsPerFrame: number[] }
 
 const stats = (h: TestbedHost) => JSON.parse(sh('curl', ['-s', '--unix-socket', h.control!, 'http://x/stats'])) as {
   ports: { name: string; counters: Record<string, number>; tunnels?: { watch?: { counters: Record<string, number> }; limiters?: unknown[]; limitersFull?: number } }[];
@@ -75,13 +75,14 @@ async function scaleRun(run: string, rep: number, pairs: number, on: boolean, se
     const genDone = new Promise((r) => gen.on('exit', r));
     await sleep(2000);
     const tx = () => stats(h2).ports.find((p) => p.name === 'vm1')!.counters.txPackets, rx = () => stats(h1).ports.find((p) => p.name === 'vm1')!.counters.rxPackets;
-    const p0 = tx(), r0 = rx(), t0 = performance.now();
+    const pids = [h1, h2].map(pidOf), c0 = pids.map(cpuTicks), p0 = tx(), r0 = rx(), t0 = performance.now();
     await sleep(seconds * 1000);
-    const p1 = tx(), r1 = rx(), dt = (performance.now() - t0) / 1000;
+    const p1 = tx(), r1 = rx(), c1 = pids.map(cpuTicks), dt = (performance.now() - t0) / 1000;
     const up = stats(h1).ports.find((p) => p.name === 'uplink')!.tunnels;
     await genDone;
     if (!said.includes('"sent"')) throw new Error(`mac-flood in ${A.ns} said nothing`);
-    return { run, rep, pairs: up?.limiters?.length ?? 0, unlimited: up?.limitersFull ?? 0, kpps: (p1 - p0) / dt / 1000, offeredKpps: (r1 - r0) / dt / 1000 };
+    return { run, rep, pairs: up?.limiters?.length ?? 0, unlimited: up?.limitersFull ?? 0, kpps: (p1 - p0) / dt / 1000, offeredKpps: (r1 - r0) / dt / 1000,
+      cpuUsPerFrame: c1.map((c, i) => ((c - c0[i]) * 1e6) / TICKS_PER_S / Math.max(1, p1 - p0)) };
   } finally {
     await tb.down();
   }
@@ -100,7 +101,7 @@ export async function exp6(o: { rate: number; seconds: number; pairs: number; re
     for (const [run, pairs, on] of [['pillar off', o.pairs, false], ['on, 1 pair', 1, true], [`on, ${o.pairs} pairs`, o.pairs, true]] as const) {
       const r = await scaleRun(run, rep, pairs, on, o.seconds);
       scale.push(r);
-      console.log(`exp6 B ${run} (rep ${rep}): ${r.kpps.toFixed(1)} kpps delivered of ${r.offeredKpps.toFixed(1)} host 1 took from the VM; ${r.pairs} pair limiters, ${r.unlimited} frames unlimited (table full)`);
+      console.log(`exp6 B ${run} (rep ${rep}): ${r.kpps.toFixed(1)} kpps delivered of ${r.offeredKpps.toFixed(1)} host 1 took from the VM; CPU per frame ${r.cpuUsPerFrame.map((c) => c.toFixed(2)).join(' / ')} µs (hosts 1/2); ${r.pairs} pair limiters, ${r.unlimited} frames unlimited (table full)`);
     }
   }
   mkdirSync(o.out, { recursive: true });
@@ -108,13 +109,18 @@ export async function exp6(o: { rate: number; seconds: number; pairs: number; re
   const a = ['| load | pillar | CPU host 1 / 2 / 3 (% of a core) | total | delivered to host 2 Mb/s | notice bytes / data bytes |', '|---|---|---:|---:|---:|---:|',
     ...cpu.map((r) => `| ${r.load} | ${r.pillar} | ${r.cpuPct.map((c) => c.toFixed(1)).join(' / ')} | ${sum(r.cpuPct).toFixed(1)} | ${r.deliveredMbps.toFixed(1)} | ${r.pillar === 'on' ? `${((100 * r.noticeBytes) / Math.max(1, r.dataBytes)).toFixed(3)}%` : '–'} |`)];
   const runs = [...new Set(scale.map((r) => r.run))], mean = (run: string) => sum(scale.filter((r) => r.run === run).map((r) => r.kpps)) / o.reps, off = runs.length ? mean(runs[0]) : 1;
-  const b = ['| run | kpps delivered (each rep) | kpps host 1 took from VM 1 | mean delivered | vs pillar off | pair limiters on host 1 |', '|---|---:|---:|---:|---:|---:|',
-    ...runs.map((run) => { const rs = scale.filter((r) => r.run === run); return `| ${run} | ${rs.map((r) => r.kpps.toFixed(1)).join(', ')} | ${rs.map((r) => r.offeredKpps.toFixed(1)).join(', ')} | ${mean(run).toFixed(1)} | ${((100 * mean(run)) / off).toFixed(1)}% | ${rs[rs.length - 1].pairs} |`; })];
+  // CPU per frame (µs, a host's sluice process over the frames delivered), the median of the reps: steadier than kpps on a shared machine.
+  const med = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+  const cpuOf = (run: string, h: number) => med(scale.filter((r) => r.run === run).map((r) => r.cpuUsPerFrame[h]));
+  const b = ['| run | kpps delivered (each rep) | mean | vs pillar off | CPU µs/frame host 1, host 2 (median) | CPU per frame vs off, both hosts | pair limiters on host 1 |', '|---|---:|---:|---:|---:|---:|---:|',
+    ...runs.map((run) => { const rs = scale.filter((r) => r.run === run), both = cpuOf(run, 0) + cpuOf(run, 1), bothOff = cpuOf(runs[0], 0) + cpuOf(runs[0], 1);
+      return `| ${run} | ${rs.map((r) => r.kpps.toFixed(1)).join(', ')} | ${mean(run).toFixed(1)} | ${((100 * mean(run)) / off).toFixed(1)}% | ${cpuOf(run, 0).toFixed(2)}, ${cpuOf(run, 1).toFixed(2)} | ${((100 * both) / bothOff).toFixed(1)}% | ${rs[rs.length - 1].pairs} |`; })];
   writeFileSync(join(o.out, 'exp6.md'), `${a.join('\n')}\n\n${b.join('\n')}\n`);
   writeFileSync(join(o.out, 'exp6.json'), JSON.stringify({ node: process.version, rateMbps: o.rate, seconds: o.seconds, cpu, scale }));
   writeFileSync(join(o.out, 'exp6.svg'), await plotBars([
     ...cpu.map((r) => ({ t: 0, mbps: sum(r.cpuPct), series: `pillar ${r.pillar}`, panel: `CPU %, load ${r.load}` })),
     ...runs.map((run) => ({ t: 0, mbps: (100 * mean(run)) / off, series: run, panel: 'throughput, % of pillar off' })),
+    ...runs.map((run) => ({ t: 0, mbps: (100 * (cpuOf(run, 0) + cpuOf(run, 1))) / (cpuOf(runs[0], 0) + cpuOf(runs[0], 1)), series: run, panel: 'CPU per frame, % of pillar off' })),
   ], { title: 'The pillar\'s overhead: CPU at equal load, throughput with many pairs', y: '%' }));
   console.log(`\n${a.join('\n')}\n\n${b.join('\n')}\nwrote ${o.out}/exp6.{md,json,svg}`);
 }

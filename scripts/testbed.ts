@@ -174,7 +174,9 @@ export class Testbed {
     // a NIC and a hypervisor's switch, which the guests cannot preempt. At equal priority, on a
     // 2-core machine, the scheduler took the datapath thread away for up to ~15 ms while two
     // iperf3s ran, and an emulated link lost that time (access-link.test.ts saw a second at 98.6%).
-    const child = spawn('nice', ['-n', '-10', process.execPath, CLI, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // SLUICE_NODE_ARGS: extra flags for the hosts' node (e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile an experiment).
+    const extra = (process.env.SLUICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn('nice', ['-n', '-10', process.execPath, ...extra, CLI, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.procs.push(child);
     const out = createWriteStream(log);
     child.stdout!.pipe(out); child.stderr!.pipe(out);

@@ -86,8 +86,17 @@ export class SenderLimiter {
     return 'taken';
   }
 
-  /** A grant is held, to be applied by a tick. */
-  get holding(): boolean { return this.pending >= 0; }
+  /**
+   * The earliest time (µs) a tick can change anything: a held grant's time to apply, or when
+   * feedback will count as lost (then each next halving); Infinity until a grant comes. Ticks
+   * before it are no-ops, so a host with many pairs ticks each only then.
+   */
+  nextTickUs(): number {
+    if (this.pending >= 0) return this.lastChangeUs + this.minUpdateUs;
+    if (this.rate <= this.guaranteeBps || this.lastGrantUs < 0) return Infinity;
+    const p = this.period(), lostAt = this.lastGrantUs + this.lostAfter * p;
+    return this.lastDecayUs >= 0 && this.lastDecayUs + p > lostAt ? this.lastDecayUs + p : lostAt;
+  }
 
   /** Advance to `nowUs`: apply a held grant, or decay when feedback is lost. */
   tick(nowUs: number): void {
