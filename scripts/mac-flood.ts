@@ -1,11 +1,11 @@
 // mac-flood: one VM that looks like many, for experiment 6 — UDP frames from --macs distinct
 // source MACs (02:01:00:00:hi:lo), round robin, to one destination MAC, written to an AF_PACKET
 // socket on --dev (inside the VM's namespace: into its tap, so the sluice host reads them as the
-// VM's) in bursts through the native module, at --mbps (on the wire: frame + 24) or as fast as
-// it goes (--mbps 0), for --seconds. The destination IP is --dst-ip (an address no one has: the
+// VM's) in bursts through the native module, at --pps frames per second (paced to the
+// millisecond) or as fast as it goes (--pps 0), for --seconds. The destination IP is --dst-ip (an address no one has: the
 // receiving VM's kernel drops the frames, nothing answers). Prints {"sent","failed","seconds"}.
 //
-//   node dist/scripts/mac-flood.js --dev DEV --dst-mac MAC --dst-ip IP --macs 1000 [--len 1000] [--mbps 50] [--seconds 5]
+//   node dist/scripts/mac-flood.js --dev DEV --dst-mac MAC --dst-ip IP --macs 1000 [--len 1000] [--pps 40000] [--seconds 5]
 
 import { native, NATIVE_BURST } from '../src/native/io.js';
 import { PacketPool } from '../src/nic/pool.js';
@@ -22,7 +22,7 @@ function arg(name: string, def?: string): string {
 const n = native;
 if (n === null) { console.error('mac-flood: needs the native module (npm install)'); process.exit(2); }
 const dev = arg('--dev'), dstMac = arg('--dst-mac'), dstIp = arg('--dst-ip'), macs = Number(arg('--macs', '1000'));
-const len = Number(arg('--len', '1000')), mbps = Number(arg('--mbps', '0')), seconds = Number(arg('--seconds', '5'));
+const len = Number(arg('--len', '1000')), pps = Number(arg('--pps', '0')), seconds = Number(arg('--seconds', '5'));
 if (!(macs >= 1 && macs <= 65535) || !(len >= 64 && len <= 1514)) { console.error('mac-flood: --macs 1..65535, --len 64..1514'); process.exit(2); }
 const ifindex = n.linkInfo(dev, 0, 0);
 if (ifindex < 0) { console.error(`mac-flood: --dev ${dev}: ${n.strerror(-ifindex)}`); process.exit(1); }
@@ -37,7 +37,7 @@ for (let i = 0; i < macs; i++) {
   slots[i] = pool.allocFrom(f, 0, f.length);
 }
 const handles = new Int32Array(NATIVE_BURST);
-const perMs = mbps > 0 ? (mbps * 1e3) / 8 / (len + 24) : Infinity;
+const perMs = pps > 0 ? pps / 1000 : Infinity;
 const t0 = performance.now(), end = t0 + seconds * 1000;
 let sent = 0, failed = 0, next = 0, owed = 0, last = t0;
 while (performance.now() < end) {

@@ -32,6 +32,7 @@
 import { PacketPool } from '../nic/pool.js';
 import { SharedBucket } from './shared-bucket.js';
 import { markCe } from './mark-ce.js';
+import { FrameRing } from './frame-ring.js';
 
 /** Longest stretch a busy link's tokens are kept for when its thread did not run (µs): a link that was sending keeps sending. */
 export const CATCH_UP_US = 30_000;
@@ -102,13 +103,8 @@ export class LinkShaper {
   private readonly bucket: SharedBucket | null;
   private tokens: number;
   private last = -1;
-  // The queue: a ring of handles and their charges.
-  private readonly q: Int32Array;
-  private readonly charge: Int32Array;
-  private readonly mask: number;
-  private readonly tags: Int32Array;
-  private head = 0;
-  private tail = 0;
+  /** The queue: handles, their charges and tags. */
+  private readonly ring: FrameRing;
   private depth = 0;
   /** When the last frame released is out on the wire (µs): an arrival after it ends an idle stretch. */
   private busyUntil = -1;
@@ -134,12 +130,7 @@ export class LinkShaper {
     this.minBurst = 2 * (maxFrame + overhead);
     this.burst = Math.max(this.minBurst, this.perUs * burstUs);
     this.tokens = this.burst;
-    let size = 16;
-    while (size < queueBytes / (minFrame + overhead) + 1) size <<= 1;
-    this.q = new Int32Array(size);
-    this.charge = new Int32Array(size);
-    this.tags = new Int32Array(size);
-    this.mask = size - 1;
+    this.ring = new FrameRing(queueBytes / (minFrame + overhead) + 1);
     this.stats = o.stats ?? LinkShaper.newStats();
   }
 
@@ -159,7 +150,7 @@ export class LinkShaper {
   }
 
   /** Frames waiting. */
-  get queued(): number { return this.tail - this.head; }
+  get queued(): number { return this.ring.length; }
   /** Wire bytes waiting. */
   get depthBytes(): number { return this.depth; }
 
@@ -170,12 +161,9 @@ export class LinkShaper {
    */
   offer(pool: PacketPool, h: number, tag = 0, nowUs = -1, retry = false): boolean {
     const c = pool.len[h] + this.overhead, st = this.stats;
-    if (nowUs >= 0 && this.head === this.tail && this.busyUntil >= 0 && nowUs > this.busyUntil) { this.traceIdle(this.busyUntil, nowUs); this.busyUntil = nowUs; }
-    if (this.depth + c > this.queueBytes) { if (!retry) { st[DROP_P]++; st[DROP_B] += c; } return false; }
+    if (nowUs >= 0 && this.ring.length === 0 && this.busyUntil >= 0 && nowUs > this.busyUntil) { this.traceIdle(this.busyUntil, nowUs); this.busyUntil = nowUs; }
+    if (this.depth + c > this.queueBytes || !this.ring.push(h, c, tag)) { if (!retry) { st[DROP_P]++; st[DROP_B] += c; } return false; }
     if (this.ecnBytes !== 0 && this.depth >= this.ecnBytes && markCe(pool, h)) st[ECN]++;
-    const t = this.tail & this.mask;
-    this.q[t] = h; this.charge[t] = c; this.tags[t] = tag;
-    this.tail++;
     this.depth += c;
     st[DEPTH] = this.depth;
     if (this.depth > st[MAX_DEPTH]) st[MAX_DEPTH] = this.depth;
@@ -190,7 +178,7 @@ export class LinkShaper {
   release(nowUs: number, out: Int32Array, max: number, tags?: Int32Array, from = 0): number {
     const b = this.bucket;
     if (b === null) return this.take(nowUs, out, max, tags, from);
-    if (this.head === this.tail || !b.lock()) return 0;
+    if (this.ring.length === 0 || !b.lock()) return 0;
     if (b.last >= 0) { this.tokens = b.tokens; this.last = b.last; } // else: the first holder starts it full
     const n = this.take(nowUs, out, max, tags, from);
     b.tokens = this.tokens; b.last = this.last;
@@ -200,10 +188,11 @@ export class LinkShaper {
 
   /** µs from `nowUs` until the head frame's tokens are there (0: now; -1: nothing waits). A shared bucket is read unlocked: an estimate. */
   dueIn(nowUs: number): number {
-    if (this.head === this.tail) return -1;
+    const r = this.ring;
+    if (r.length === 0) return -1;
     const b = this.bucket, shared = b !== null && b.last >= 0, tokens = shared ? b.tokens : this.tokens, last = shared ? b.last : this.last;
     if (last < 0) return 0;
-    const lack = this.charge[this.head & this.mask] - tokens - (nowUs - last) * this.perUs;
+    const lack = r.charge[r.head & r.mask] - tokens - (nowUs - last) * this.perUs;
     return lack <= 0 ? 0 : lack / this.perUs;
   }
 
@@ -223,27 +212,28 @@ export class LinkShaper {
       this.tokens = t < cap ? t : cap;
       this.last = nowUs;
     }
-    if (this.head === this.tail) { this.backlogged = false; return 0; }
+    const r = this.ring;
+    if (r.length === 0) { this.backlogged = false; return 0; }
     // The link's own clock: frames go out back to back from when the tokens began to accrue, so
     // frames sent late with saved tokens are traced in the second the link would have sent them.
     let vt = nowUs - this.tokens / this.perUs;
     if (vt < this.busyUntil) vt = this.busyUntil;
     const st = this.stats;
     let n = 0, bytes = 0;
-    while (n < max && this.head !== this.tail) {
-      const s = this.head & this.mask, c = this.charge[s];
+    while (n < max && r.head !== r.tail) {
+      const s = r.head & r.mask, c = r.charge[s];
       if (this.tokens < c) break;
       this.tokens -= c;
-      if (tags !== undefined) tags[from + n] = this.tags[s];
-      out[from + n++] = this.q[s];
-      this.head++;
+      if (tags !== undefined) tags[from + n] = r.tag[s];
+      out[from + n++] = r.h[s];
+      r.head++;
       bytes += c;
       st[WIN_B + this.window(Math.floor(vt / 1e6))] += c;
       vt += c / this.perUs;
     }
     if (vt > this.busyUntil) this.busyUntil = vt;
-    this.backlogged = this.head !== this.tail;
-    if (this.head === this.tail) { this.catchingUp = false; if (this.tokens > this.burst) this.tokens = this.burst; } // the backlog is gone: so are saved tokens
+    this.backlogged = r.head !== r.tail;
+    if (r.head === r.tail) { this.catchingUp = false; if (this.tokens > this.burst) this.tokens = this.burst; } // the backlog is gone: so are saved tokens
     if (n === 0) return 0;
     this.depth -= bytes;
     st[DEPTH] = this.depth; st[PASS_P] += n; st[PASS_B] += bytes;
@@ -268,7 +258,8 @@ export class LinkShaper {
 
   /** Remove every frame still queued into out (handles; their tags into tags), oldest first (at stop: the caller frees them). */
   drain(out: number[], tags?: number[]): void {
-    while (this.head !== this.tail) { const s = this.head++ & this.mask; out.push(this.q[s]); tags?.push(this.tags[s]); }
+    const r = this.ring;
+    while (r.head !== r.tail) { const s = r.head++ & r.mask; out.push(r.h[s]); tags?.push(r.tag[s]); }
     this.depth = 0;
     this.stats[DEPTH] = 0;
   }

@@ -10,6 +10,7 @@
 // live (the MAC table's remote entries). Control path: runs per notice, allocates a key string.
 
 import { NoticeRepr, parseNotice } from '../wire/rate-notice.js';
+import { macLo, u16 } from '../wire/bytes.js';
 
 export const NOTICE_COUNTERS = ['accepted', 'malformed', 'badAuth', 'unknownPeer', 'notOurVm', 'notTheirVm', 'replayed', 'pairsFull'] as const;
 export type NoticeCounter = (typeof NOTICE_COUNTERS)[number];
@@ -25,7 +26,6 @@ export interface NoticeWorld {
   hostOf(vni: number, mac: Uint8Array): string | null;
 }
 
-const hex = (m: Uint8Array) => Array.from(m, (x) => x.toString(16).padStart(2, '0')).join('');
 
 export class NoticeFilter {
   private readonly world: NoticeWorld;
@@ -42,7 +42,7 @@ export class NoticeFilter {
     if (!this.world.isPeer(from)) { this.counts.unknownPeer++; return null; }
     if (!this.world.isLocalVm(n.vni, n.sender)) { this.counts.notOurVm++; return null; }
     if (this.world.hostOf(n.vni, n.receiver) !== from) { this.counts.notTheirVm++; return null; }
-    const k = `${from}|${n.vni}|${hex(n.receiver)}|${hex(n.sender)}`, prev = this.last.get(k);
+    const r = n.receiver, s = n.sender, k = `${from}|${n.vni}|${u16(r, 0)}.${macLo(r, 0)}|${u16(s, 0)}.${macLo(s, 0)}`, prev = this.last.get(k);
     if (prev !== undefined && n.seq <= prev) { this.counts.replayed++; return null; }
     if (prev === undefined && this.last.size >= MAX_NOTICE_PAIRS) { this.counts.pairsFull++; return null; }
     this.last.set(k, n.seq);

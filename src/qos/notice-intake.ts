@@ -61,9 +61,10 @@ export class NoticeIntake {
           e = { gen, lim: new SenderLimiter({ lineBps: this.o.lineKbps * 1000, guaranteeBps: floor * 1000, budgetBytes: NOTICE_BUDGET }) };
           this.limiters.set(s, e);
         }
-        e.lim.grant(n.rateBps, n.seq, nowUs);
+        const sent = t.bytesOf(s) & 0x7fffffff; // the pair's bytes: a grant is owed per budget of them
+        e.lim.grant(n.rateBps, n.seq, nowUs, sent);
         t.setRate(s, Math.round(e.lim.rate / 1000));
-        this.setDue(s, e.lim.nextTickUs());
+        this.setDue(s, e.lim.nextTickUs(nowUs, sent));
       }
     }
     const f = this.filter.counts;
@@ -95,9 +96,10 @@ export class NoticeIntake {
   private advance(s: number, nowUs: number): void {
     const e = this.limiters.get(s);
     if (e === undefined || !this.table.live(s) || this.table.genOf(s) !== e.gen) { this.limiters.delete(s); this.due[s] = Infinity; return; }
-    e.lim.tick(nowUs);
+    const sent = this.table.bytesOf(s) & 0x7fffffff;
+    e.lim.tick(nowUs, sent);
     const kbps = Math.round(e.lim.rate / 1000);
     if (this.table.rateOf(s) !== kbps) this.table.setRate(s, kbps);
-    this.due[s] = e.lim.nextTickUs();
+    this.due[s] = e.lim.nextTickUs(nowUs, sent);
   }
 }

@@ -71,6 +71,7 @@ export class PairLimiters {
     const t = this.table, s = t.findOrAdd(vni, u16(d, s0 + 6), macLo(d, s0 + 6), u16(d, s0), macLo(d, s0), this.o.lineKbps);
     if (s < 0) return 0;
     t.touch(s, sec);
+    t.addBytes(s, pool.len[h]); // the sending side's count, against which grants are expected
     const sh = this.shaperOf(s);
     this.follow(s, sh);
     if (!sh.offer(pool, h, tunnel, nowUs)) return -1;

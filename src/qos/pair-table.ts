@@ -9,7 +9,8 @@
 // unlimited because the table was full; then per slot SLOT_WORDS words — state (FREE,
 // LIVE, GONE: a removed entry a lookup steps over), generation (bumped on each reuse, so a
 // thread's own state for the slot is known stale), VNI, the two MACs (16 + 32 bits each), the
-// granted rate (kbit/s), the last second a frame was offered.
+// granted rate (kbit/s), the last second a frame was offered, the bytes offered (every thread adds
+// its frames', wrapping at 2^31: read as differences).
 // Open addressing, linear probing over twice as many slots as pairs (a lookup of a pair the table
 // has stops at a free slot within a few probes, even when it is full). Lookups take no lock: a slot is published by storing LIVE
 // after its key (Atomics.store), and read by loading its state first. Inserts and removals take
@@ -18,8 +19,8 @@
 import { BUCKET_BYTES, SharedBucket } from './shared-bucket.js';
 
 export const FREE = 0, LIVE = 1, GONE = 2;
-const STATE = 0, GEN = 1, VNI = 2, SRC_HI = 3, SRC_LO = 4, DST_HI = 5, DST_LO = 6, RATE = 7, LAST = 8;
-export const SLOT_WORDS = 9;
+const STATE = 0, GEN = 1, VNI = 2, SRC_HI = 3, SRC_LO = 4, DST_HI = 5, DST_LO = 6, RATE = 7, LAST = 8, BYTES = 9;
+export const SLOT_WORDS = 10;
 const LOCK = 0, LIVE_N = 1, FULL_N = 2, HEAD = 3;
 /** Default most pairs a sending host limits. */
 export const DEFAULT_MAX_PAIRS = 1024;
@@ -87,7 +88,7 @@ export class PairTable {
         const b = HEAD + s * SLOT_WORDS;
         if (w[b + STATE] === LIVE) continue;
         w[b + VNI] = vni; w[b + SRC_HI] = srcHi; w[b + SRC_LO] = srcLo; w[b + DST_HI] = dstHi; w[b + DST_LO] = dstLo;
-        w[b + RATE] = kbps; w[b + LAST] = 0; w[b + GEN]++;
+        w[b + RATE] = kbps; w[b + LAST] = 0; w[b + BYTES] = 0; w[b + GEN]++;
         SharedBucket.reset(this.buckets, s * BUCKET_BYTES);
         Atomics.store(w, b + STATE, LIVE);
         Atomics.add(w, LIVE_N, 1);
@@ -118,6 +119,10 @@ export class PairTable {
   setRate(s: number, kbps: number): void { this.w[HEAD + s * SLOT_WORDS + RATE] = kbps; }
   /** Slot s's generation (a thread's shaper for an older one is stale). */
   genOf(s: number): number { return this.w[HEAD + s * SLOT_WORDS + GEN]; }
+  /** Slot s's pair was offered `n` more bytes (any thread). */
+  addBytes(s: number, n: number): void { Atomics.add(this.w, HEAD + s * SLOT_WORDS + BYTES, n); }
+  /** The bytes slot s's pair was offered, as an Int32 that wraps: masked with 0x7fffffff, ((later - earlier) & 0x7fffffff) is what passed between. */
+  bytesOf(s: number): number { return Atomics.load(this.w, HEAD + s * SLOT_WORDS + BYTES); }
   /** A frame of slot s's pair was offered in second `sec`. */
   touch(s: number, sec: number): void { this.w[HEAD + s * SLOT_WORDS + LAST] = sec; }
   /** Is slot s a live pair? */

@@ -35,3 +35,27 @@ test('ticking only at nextTickUs() gives the same rate as ticking every 100 µs,
   }
   assert.ok(decays > 100 && held > 100, `the histories lost feedback (${decays} halvings) and held grants (${held})`);
 });
+
+test('counting bytes: ticked only at nextTickUs(now, sent), a limiter is never stricter than one ticked every 100 µs, and follows it within 10 ms', () => {
+  let decays = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    const rand = prng(1000 + seed);
+    const cfg = { lineBps: 100e6, guaranteeBps: 5e6 + rand() * 20e6, budgetBytes: 21200 };
+    const every = new SenderLimiter(cfg), lazy = new SenderLimiter(cfg);
+    let seq = 0, silentUntil = 0, sent = 0, perUs = 0, diverged = -1;
+    for (let now = 0; now < 400_000; now += 100) {
+      if (rand() < 0.002) perUs = rand() < 0.3 ? 0 : rand() * 12; // the pair's sending rate changes: silent, slow or up to 96 Mb/s
+      sent = (sent + Math.floor(perUs * 100)) & 0x7fffffff;
+      if (now >= silentUntil) {
+        if (rand() < 0.005) silentUntil = now + Math.floor(rand() * 80_000);
+        else if (rand() < 0.02) { seq++; const bps = rand() * cfg.lineBps; assert.equal(lazy.grant(bps, seq, now, sent), every.grant(bps, seq, now, sent)); }
+      }
+      every.tick(now, sent);
+      if (now >= lazy.nextTickUs(now, sent)) lazy.tick(now, sent);
+      assert.ok(lazy.rate >= every.rate, `seed ${seed} at ${now} µs: ${lazy.rate} under ${every.rate}`);
+      if (lazy.rate > every.rate) { if (diverged < 0) diverged = now; assert.ok(now - diverged <= 10_100, `seed ${seed} at ${now} µs: behind since ${diverged}`); } else diverged = -1;
+    }
+    decays += every.decays;
+  }
+  assert.ok(decays > 50, `the histories lost feedback while sending (${decays} halvings)`);
+});

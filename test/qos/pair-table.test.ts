@@ -122,9 +122,26 @@ test('notices lost: a pair falls back to its sending VM\'s guarantee (qos.minMbp
     assert.equal(counts[0], 1, 'accepted');
     const s = t.find(7, 0x0200, 0x0a, 0x0200, 0x0b);
     assert.equal(t.rateOf(s), 80_000, 'the grant is the pair\'s rate');
-    for (let now = 1000; now < 1_000_000; now += 100) intake.tick(now); // no notice for a second
+    for (let now = 1000; now < 1_000_000; now += 100) { t.addBytes(s, 1000); intake.tick(now); } // sending at 80 Mb/s, no notice for a second
     assert.equal(t.rateOf(s), expect, `with no notices the pair ends at ${expect} kbit/s`);
   }
+});
+
+test('a pair sending too little to be owed a notice keeps its grant: feedback counts as lost only after three notice budgets of its data', () => {
+  const t = new PairTable(8), counts = new Float64Array(8);
+  const world = { isPeer: () => true, isLocalVm: () => true, hostOf: () => '0' };
+  const intake = new NoticeIntake(t, world, { lineKbps: 100_000, floorKbps: 10_000, key: null, floorOf: () => 0 }, counts);
+  const b = new Uint8Array(NOTICE_LEN);
+  writeNotice(b, 0, { seq: 1, rateBps: 80e6, vni: 7, receiver: parseMac('02:00:00:00:00:0b')!, sender: parseMac('02:00:00:00:00:0a')! });
+  intake.take(b, 0, NOTICE_LEN, 0, 1000);
+  const s = t.find(7, 0x0200, 0x0a, 0x0200, 0x0b);
+  // 1,000 bytes every 10 ms (0.8 Mb/s): three budgets (63,600 bytes) take 0.64 s.
+  let now = 1000;
+  for (; now < 600_000; now += 100) { if (now % 10_000 === 0) t.addBytes(s, 1000); intake.tick(now); }
+  assert.equal(t.rateOf(s), 80_000, '60 KB in 0.6 s, under three budgets of 21,200 bytes: no notice was owed, the grant stands');
+  for (; now < 2_000_000; now += 100) { if (now % 10_000 === 0) t.addBytes(s, 1000); intake.tick(now); }
+  assert.ok(t.rateOf(s) < 80_000, `three budgets sent without a notice: feedback is lost, the rate falls (${t.rateOf(s)} kbit/s)`);
+  assert.ok(t.rateOf(s) >= 10_000, 'never below the floor');
 });
 
 test('a grant held back (sooner than 120 µs after the last change) is applied by the next tick after, not at the next sweep of every pair', () => {
