@@ -33,6 +33,10 @@ import { PacketPool } from '../nic/pool.js';
 import { SharedBucket } from './shared-bucket.js';
 import { markCe } from './mark-ce.js';
 import { FrameRing } from './frame-ring.js';
+import { DEPTH, DROP_B, DROP_P, ECN, MAX_DEPTH, newShaperStats, PASS_B, PASS_P, shaperReport, WIN_B, WIN_I, WIN_L, WIN_S, WINDOWS } from './shaper-stats.js';
+
+export { SHAPER_STATS, WINDOWS } from './shaper-stats.js';
+export type { SecondTrace, ShaperReport } from './shaper-stats.js';
 
 /** Longest stretch a busy link's tokens are kept for when its thread did not run (µs): a link that was sending keeps sending. */
 export const CATCH_UP_US = 30_000;
@@ -40,32 +44,6 @@ export const CATCH_UP_US = 30_000;
 export const STALL_US = 1000;
 /** Default queue of an emulated link (bytes on the wire). */
 export const DEFAULT_QUEUE_BYTES = 262144;
-/** Seconds of the per-second trace kept. */
-export const WINDOWS = 64;
-// Stats slots: depth, high mark, passed, dropped (frames, bytes), ECN marks; the trace per second.
-const DEPTH = 0, MAX_DEPTH = 1, PASS_P = 2, PASS_B = 3, DROP_P = 4, DROP_B = 5, ECN = 6, WIN_S = 8, WIN_B = WIN_S + WINDOWS, WIN_I = WIN_B + WINDOWS, WIN_L = WIN_I + WINDOWS;
-/** Float64 slots a shaper's stats take. */
-export const SHAPER_STATS = WIN_L + WINDOWS;
-
-/**
- * One whole second of a shaper: wire bytes passed; µs it had nothing to send (its queue empty
- * and its last frame out); µs of tokens it lost because no thread served it for longer than its
- * burst lasts while frames waited (a limiter, which keeps no tokens through a stall of its
- * thread: catchUp false). So bytes ≈ rate × (1 s − idle − stalled) is the shaper's own accuracy.
- */
-export interface SecondTrace { second: number; bytes: number; idleUs: number; stalledUs: number }
-
-export interface ShaperReport {
-  rateMbps: number; queueBytes: number; depthBytes: number; maxDepthBytes: number;
-  passedPackets: number; passedBytes: number; droppedPackets: number; droppedBytes: number; ecnMarked: number;
-  /**
-   * Each of the last whole seconds (oldest first; the current second last): wire bytes passed,
-   * and the microseconds the link had nothing to send (its queue empty and its last frame
-   * out) — so bytes ≈ rate × (1 s − idle) is the link's accuracy whatever its offered load did.
-   */
-  perSecond: SecondTrace[];
-}
-
 /** How a shaper is built (only the rate and queue are required). */
 export interface ShaperOptions {
   rateMbps: number;
@@ -143,11 +121,7 @@ export class LinkShaper {
   }
 
   /** Fresh stats for a shaper: in shared memory when another thread reports them. */
-  static newStats(shared = false): Float64Array {
-    const st = new Float64Array(shared ? new SharedArrayBuffer(SHAPER_STATS * 8) : new ArrayBuffer(SHAPER_STATS * 8));
-    st.fill(-1, WIN_S, WIN_S + WINDOWS);
-    return st;
-  }
+  static newStats = newShaperStats;
 
   /** Frames waiting. */
   get queued(): number { return this.ring.length; }
@@ -198,20 +172,7 @@ export class LinkShaper {
 
   // Refill at `nowUs` and move what the tokens allow (release's work, under the lock if shared).
   private take(nowUs: number, out: Int32Array, max: number, tags: Int32Array | undefined, from: number): number {
-    if (this.last < 0) this.last = nowUs;
-    const dt = nowUs - this.last;
-    if (dt > 0) {
-      // An idle link saves at most a burst. A busy one (frames were waiting) would have kept
-      // sending through a gap in which this thread did not run — its queue, and what arrived
-      // meanwhile (in the socket's buffer) — so it keeps up to CATCH_UP_US of tokens, until its
-      // queue next runs empty.
-      if (this.catchUp && this.depth > 0 && dt > STALL_US) this.catchingUp = true;
-      const cap = this.catchingUp && this.perUs * CATCH_UP_US > this.burst ? this.perUs * CATCH_UP_US : this.burst;
-      const t = this.tokens + dt * this.perUs;
-      if (t > cap && this.backlogged) this.stats[WIN_L + this.window(Math.floor(nowUs / 1e6))] += (t - cap) / this.perUs; // frames waited since the last turn: a stall
-      this.tokens = t < cap ? t : cap;
-      this.last = nowUs;
-    }
+    this.refill(nowUs);
     const r = this.ring;
     if (r.length === 0) { this.backlogged = false; return 0; }
     // The link's own clock: frames go out back to back from when the tokens began to accrue, so
@@ -240,6 +201,46 @@ export class LinkShaper {
     return n;
   }
 
+  // Tokens accrued up to `nowUs` (take's and pass's first step, under the lock if shared).
+  private refill(nowUs: number): void {
+    if (this.last < 0) this.last = nowUs;
+    const dt = nowUs - this.last;
+    if (dt <= 0) return;
+    // An idle link saves at most a burst. A busy one (frames were waiting) would have kept sending
+    // through a gap in which this thread did not run — its queue, and what arrived meanwhile (in
+    // the socket's buffer) — so it keeps up to CATCH_UP_US of tokens, until its queue next runs empty.
+    if (this.catchUp && this.depth > 0 && dt > STALL_US) this.catchingUp = true;
+    const cap = this.catchingUp && this.perUs * CATCH_UP_US > this.burst ? this.perUs * CATCH_UP_US : this.burst;
+    const t = this.tokens + dt * this.perUs;
+    if (t > cap && this.backlogged) this.stats[WIN_L + this.window(Math.floor(nowUs / 1e6))] += (t - cap) / this.perUs; // frames waited since the last turn: a stall
+    this.tokens = t < cap ? t : cap;
+    this.last = nowUs;
+  }
+
+  /**
+   * Let h through now, without queueing it, when nothing waits and the tokens cover it (counted
+   * and traced as passed): true; false (tokens short, or another thread holds the shared bucket):
+   * offer it. A limiter under its rate costs no queue this way.
+   */
+  pass(pool: PacketPool, h: number, nowUs: number): boolean {
+    if (this.ring.length !== 0) return false;
+    const b = this.bucket, c = pool.len[h] + this.overhead, st = this.stats;
+    if (b !== null) { if (!b.lock()) return false; if (b.last >= 0) { this.tokens = b.tokens; this.last = b.last; } }
+    this.refill(nowUs);
+    const ok = this.tokens >= c;
+    if (ok) {
+      this.tokens -= c;
+      if (this.busyUntil >= 0 && nowUs > this.busyUntil) this.traceIdle(this.busyUntil, nowUs);
+      const vt = nowUs > this.busyUntil ? nowUs : this.busyUntil;
+      st[WIN_B + this.window(Math.floor(vt / 1e6))] += c;
+      this.busyUntil = vt + c / this.perUs;
+      st[PASS_P]++; st[PASS_B] += c;
+    }
+    this.backlogged = false;
+    if (b !== null) { b.tokens = this.tokens; b.last = this.last; b.unlock(); }
+    return ok;
+  }
+
   // The trace's slot for whole second `sec`, started afresh when it held an older second.
   private window(sec: number): number {
     const st = this.stats, w = sec % WINDOWS;
@@ -264,28 +265,6 @@ export class LinkShaper {
     this.stats[DEPTH] = 0;
   }
 
-  /**
-   * A shaper's report from its stats (any thread), or the sum of several threads' (one rate
-   * shared): counters and bytes per second added up, the depth high mark the largest of one
-   * thread's queue, a second's idle time the least any thread had.
-   */
-  static report(rateMbps: number, queueBytes: number, stats: Float64Array | Float64Array[]): ShaperReport {
-    const all = Array.isArray(stats) ? stats : [stats];
-    const sum = (k: number) => all.reduce((a, st) => a + st[k], 0);
-    const seconds = new Map<number, SecondTrace>();
-    for (const st of all) {
-      for (let i = 0; i < WINDOWS; i++) {
-        const sec = st[WIN_S + i];
-        if (sec < 0) continue;
-        const w = seconds.get(sec), idle = Math.round(st[WIN_I + i]), stalled = Math.round(st[WIN_L + i]);
-        if (w === undefined) seconds.set(sec, { second: sec, bytes: st[WIN_B + i], idleUs: idle, stalledUs: stalled });
-        else { w.bytes += st[WIN_B + i]; w.idleUs = Math.min(w.idleUs, idle); w.stalledUs += stalled; }
-      }
-    }
-    const perSecond = [...seconds.values()].sort((a, b) => a.second - b.second);
-    return {
-      rateMbps, queueBytes, depthBytes: sum(DEPTH), maxDepthBytes: Math.max(...all.map((st) => st[MAX_DEPTH])), passedPackets: sum(PASS_P), passedBytes: sum(PASS_B),
-      droppedPackets: sum(DROP_P), droppedBytes: sum(DROP_B), ecnMarked: sum(ECN), perSecond,
-    };
-  }
+  /** A shaper's report from its stats (shaperReport). */
+  static report = shaperReport;
 }

@@ -48,7 +48,6 @@ export class PairLimiters {
   /** Frames left in the shaper of a slot given to another pair, sent before anything else (rare: allocates). */
   private readonly orphans: number[] = [];
   private readonly orphanTunnels: number[] = [];
-  private readonly one = new Int32Array(1);
 
   constructor(table: PairTable, o: PairLimitOptions) {
     this.table = table; this.o = o;
@@ -74,13 +73,11 @@ export class PairLimiters {
     t.addBytes(s, pool.len[h]); // the sending side's count, against which grants are expected
     const sh = this.shaperOf(s);
     this.follow(s, sh);
+    // Nothing of this pair waits in this thread: it goes at once if its tokens allow (the common
+    // case, a pair under its grant), unqueued, without joining the turn's release.
+    if (this.listed[s] === 0 && sh.pass(pool, h, nowUs)) return 0;
     if (!sh.offer(pool, h, tunnel, nowUs)) return -1;
-    if (this.listed[s] === 0) {
-      // Nothing of this pair waits in this thread: it goes at once if its tokens allow (the common
-      // case, a pair under its grant), without joining the turn's release over the active pairs.
-      if (sh.release(nowUs, this.one, 1) === 1) return 0;
-      this.listed[s] = 1; this.active[this.nActive++] = s;
-    }
+    if (this.listed[s] === 0) { this.listed[s] = 1; this.active[this.nActive++] = s; }
     return 1;
   }
 

@@ -36,7 +36,7 @@ test('ticking only at nextTickUs() gives the same rate as ticking every 100 µs,
   assert.ok(decays > 100 && held > 100, `the histories lost feedback (${decays} halvings) and held grants (${held})`);
 });
 
-test('counting bytes: ticked only at nextTickUs(now, sent), a limiter is never stricter than one ticked every 100 µs, and follows it within 10 ms', () => {
+test('counting bytes: ticked only at nextTickUs(now, sent), a limiter is never stricter than one ticked every 100 µs, and follows it within 100 ms', () => {
   let decays = 0;
   for (let seed = 1; seed <= 40; seed++) {
     const rand = prng(1000 + seed);
@@ -53,7 +53,7 @@ test('counting bytes: ticked only at nextTickUs(now, sent), a limiter is never s
       every.tick(now, sent);
       if (now >= lazy.nextTickUs(now, sent)) lazy.tick(now, sent);
       assert.ok(lazy.rate >= every.rate, `seed ${seed} at ${now} µs: ${lazy.rate} under ${every.rate}`);
-      if (lazy.rate > every.rate) { if (diverged < 0) diverged = now; assert.ok(now - diverged <= 10_100, `seed ${seed} at ${now} µs: behind since ${diverged}`); } else diverged = -1;
+      if (lazy.rate > every.rate) { if (diverged < 0) diverged = now; assert.ok(now - diverged <= 100_100, `seed ${seed} at ${now} µs: behind since ${diverged}`); } else diverged = -1;
     }
     decays += every.decays;
   }

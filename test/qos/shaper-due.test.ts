@@ -87,3 +87,46 @@ test('a shared bucket: one thread\'s due time counts the tokens another thread t
   assert.equal(a.dueIn(1100), -1);
   for (const h of [out[0]]) pool.free(h);
 });
+
+test('pass() first, then offer (a pair limiter): frames keep their order, no 1 ms holds more than r·τ + burst + a frame, an overloaded one keeps the rate within 0.5%', () => {
+  const pool = new PacketPool(4096, 65536 + 256);
+  const out = new Int32Array(512);
+  for (let seed = 1; seed <= 30; seed++) {
+    const rand = prng(500 + seed);
+    const rateMbps = 10 * Math.pow(100, rand()), perUs = rateMbps / 8, maxFrame = seed % 2 ? 1500 : 9000;
+    const sh = new LinkShaper({ rateMbps, queueBytes: 1 << 20, maxFrame, minFrame: 64, burstUs: 1000, catchUp: false });
+    const burst = Math.max(2 * maxFrame, perUs * 1000), where = `seed ${seed}: ${rateMbps.toFixed(1)} Mb/s`;
+    const sent: { t: number; bytes: number; seq: number }[] = [], seqOf = new Map<number, number>();
+    let now = 0, seq = 0, owed = 0, overloadedFrom = -1;
+    const T = Math.max(50_000, (3000 * maxFrame) / perUs);
+    const load = () => (now < T / 3 ? 0.5 : 1.5); // under the rate, then over it
+    while (now < T) {
+      const step = 1 + Math.floor(rand() * 50);
+      now += step;
+      if (load() > 1 && overloadedFrom < 0) overloadedFrom = now;
+      for (owed += load() * perUs * step; owed > 0;) {
+        const h = pool.alloc();
+        if (h < 0) break;
+        const len = 64 + Math.floor(rand() * (maxFrame - 64));
+        pool.len[h] = len; owed -= len;
+        if (sh.pass(pool, h, now)) { sent.push({ t: now, bytes: len, seq: seq++ }); pool.free(h); continue; }
+        if (sh.offer(pool, h, 0, now)) seqOf.set(h, seq++); else pool.free(h);
+      }
+      const k = sh.release(now, out, out.length);
+      for (let i = 0; i < k; i++) { sent.push({ t: now, bytes: pool.len[out[i]], seq: seqOf.get(out[i])! }); seqOf.delete(out[i]); pool.free(out[i]); }
+    }
+    for (let i = 1; i < sent.length; i++) assert.ok(sent[i].seq > sent[i - 1].seq, `${where}: frame ${sent[i].seq} left after ${sent[i - 1].seq}`);
+    let j = 0, inWin = 0;
+    for (let i = 0; i < sent.length; i++) {
+      inWin += sent[i].bytes;
+      while (sent[i].t - sent[j].t > 1000) inWin -= sent[j++].bytes;
+      assert.ok(inWin <= perUs * 1000 + burst + maxFrame, `${where}: ${inWin} bytes within 1 ms`);
+    }
+    const from = overloadedFrom + 0.2 * (T - overloadedFrom), bytes = sent.filter((x) => x.t > from).reduce((a, x) => a + x.bytes, 0), want = perUs * (now - from);
+    assert.ok(Math.abs(bytes - want) / want <= 0.005, `${where}: ${((100 * bytes) / want).toFixed(3)}% of the rate while overloaded`);
+    assert.ok(sent.filter((x) => x.t < overloadedFrom).length > 10, `${where}: frames passed while under the rate`);
+    const left: number[] = [];
+    sh.drain(left);
+    for (const h of left) pool.free(h);
+  }
+});
