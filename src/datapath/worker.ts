@@ -65,7 +65,7 @@ const spinMs = s.idleSpinMicros / 1000;
 const IDLE_SLEEP_US = 100_000;
 /** A shaped frame due sooner than this (µs) is waited for by turning, not sleeping: a wake-up costs 30-50 µs. */
 const SPIN_BELOW_US = 40;
-/** Longest sleep while frames wait in a shaper (µs): a grant may change its rate meanwhile, or another thread take the shared tokens. Under STALL_US. */
+/** Longest sleep while frames wait in a shaper (µs): a grant may change its rate meanwhile, or another thread take the shared tokens. */
 const SHAPED_SLEEP_MAX_US = 900;
 // Timed sleeps end within a microsecond of their time, not the kernel's default 50 µs late.
 native?.timerSlack(1000);

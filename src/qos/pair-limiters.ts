@@ -14,6 +14,7 @@
 import { PacketPool } from '../nic/pool.js';
 import { macLo, u16 } from '../wire/bytes.js';
 import { LinkShaper } from './link-shaper.js';
+import { PASS_B } from './shaper-stats.js';
 import { PairTable } from './pair-table.js';
 import { BUCKET_BYTES, SharedBucket } from './shared-bucket.js';
 
@@ -70,12 +71,11 @@ export class PairLimiters {
     const t = this.table, s = t.findOrAdd(vni, u16(d, s0 + 6), macLo(d, s0 + 6), u16(d, s0), macLo(d, s0), this.o.lineKbps);
     if (s < 0) return 0;
     t.touch(s, sec);
-    t.addBytes(s, pool.len[h]); // the sending side's count, against which grants are expected
     const sh = this.shaperOf(s);
     this.follow(s, sh);
     // Nothing of this pair waits in this thread: it goes at once if its tokens allow (the common
     // case, a pair under its grant), unqueued, without joining the turn's release.
-    if (this.listed[s] === 0 && sh.pass(pool, h, nowUs)) return 0;
+    if (this.listed[s] === 0 && sh.pass(pool, h, nowUs)) { t.addBytes(s, pool.len[h]); return 0; }
     if (!sh.offer(pool, h, tunnel, nowUs)) return -1;
     if (this.listed[s] === 0) { this.listed[s] = 1; this.active[this.nActive++] = s; }
     return 1;
@@ -107,13 +107,19 @@ export class PairLimiters {
   /** Move what the pairs' tokens allow at `nowUs` into out (their tunnels into tunnels), up to `max`; how many. */
   release(nowUs: number, out: Int32Array, tunnels: Int32Array, max: number): number {
     let n = 0, keep = 0;
+    const t = this.table;
     if (this.orphans.length !== 0) {
       for (; n < max && this.orphans.length !== 0; n++) { out[n] = this.orphans.shift()!; tunnels[n] = this.orphanTunnels.shift()!; }
     }
     for (let i = 0; i < this.nActive; i++) {
       const s = this.active[i], sh = this.shapers[s]!;
       this.follow(s, sh);
-      if (n < max) n += sh.release(nowUs, out, max - n, tunnels, n);
+      if (n < max) {
+        // The pair's bytes sent (not offered: a dropped frame earns no grant), against which grants are expected.
+        const before = this.stats[PASS_B];
+        n += sh.release(nowUs, out, max - n, tunnels, n);
+        if (this.stats[PASS_B] !== before) t.addBytes(s, this.stats[PASS_B] - before);
+      }
       if (sh.queued !== 0) this.active[keep++] = s; else this.listed[s] = 0;
     }
     this.nActive = keep;
