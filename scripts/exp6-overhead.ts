@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sh, Testbed, TestbedHost } from './testbed.js';
+import { sh, statsOf, Testbed, TestbedHost } from './testbed.js';
 import { inNsBg, PREFIX, prime, sleep } from './experiment-kit.js';
 import { plotBars } from './plot.js';
 import { NOTICE_LEN } from '../src/wire/rate-notice.js';
@@ -34,9 +34,9 @@ const TICKS_PER_S = 100;
 interface CpuRow { load: 'under' | 'over'; pillar: 'off' | 'on'; cpuPct: number[]; deliveredMbps: number; noticeBytes: number; dataBytes: number }
 interface ScaleRow { run: string; rep: number; kpps: number; offeredKpps: number; pairs: number; unlimited: number; cpuUsPerFrame: number[] }
 
-const stats = (h: TestbedHost) => JSON.parse(sh('curl', ['-s', '--unix-socket', h.control!, 'http://x/stats'])) as {
+const stats = (h: TestbedHost) => statsOf<{
   ports: { name: string; counters: Record<string, number>; tunnels?: { watch?: { counters: Record<string, number> }; limiters?: unknown[]; limitersFull?: number } }[];
-};
+}>(h);
 const pidOf = (h: TestbedHost) => Number(sh('pgrep', ['-f', `run --config ${h.config}$`]).trim().split('\n')[0]);
 const cpuTicks = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
 const watchOf = (h: TestbedHost) => stats(h).ports.find((p) => p.name === 'uplink')?.tunnels?.watch?.counters ?? { noticesSent: 0, dataBytes: 0 };

@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inNs, sh, Testbed, TestbedVm } from './testbed.js';
+import { inNs, sh, statsOf, Testbed, TestbedVm } from './testbed.js';
 import { binsOf, GAMMA, inNsBg, PREFIX, prime, sleep, WINDOW_MS, windowsOf } from './experiment-kit.js';
 import { PlotPoint, plotBars, plotLines } from './plot.js';
 import { exp6 } from './exp6-overhead.js';
@@ -218,7 +218,7 @@ async function exp3(o: { rate: number; seconds: number; senders: number[]; out: 
           cap.p.kill('SIGINT');
           await cap.done;
           for (const x of servers) x.p.kill();
-          const stats = JSON.parse(sh('curl', ['-s', '--unix-socket', h2.control!, 'http://x/stats'])) as { ports: { name: string; tunnels?: { link?: { rx: { maxDepthBytes: number; droppedPackets: number } } } }[] };
+          const stats = statsOf<{ ports: { name: string; tunnels?: { link?: { rx: { maxDepthBytes: number; droppedPackets: number } } } }[] }>(h2);
           const rx = stats.ports.find((p) => p.name === 'uplink')!.tunnels!.link!.rx;
           const w = windowsOf(pcap, from.ip), mean = w.reduce((a, b) => a + b, 0) / Math.max(1, w.length);
           const row = { senders: n, pillar, victimMbps: mean, victimPctOfG: (100 * mean) / g, windowsAtGoalPct: (100 * w.filter((x) => x >= 0.95 * g).length) / Math.max(1, w.length), peakQueuePct: (100 * rx.maxDepthBytes) / QUEUE, downlinkDrops: rx.droppedPackets };
@@ -271,7 +271,7 @@ async function exp5(o: { rate: number; seconds: number; losses: number[]; out: s
         }, 2700);
         const { windows } = await exp1Case(tb, o.rate, 1, o.seconds, tmp);
         clearTimeout(lose);
-        const st = JSON.parse(sh('curl', ['-s', '--unix-socket', h3.control!, 'http://x/stats'])) as { ports: { name: string; tunnels?: { notices?: Record<string, number> } }[] };
+        const st = statsOf<{ ports: { name: string; tunnels?: { notices?: Record<string, number> } }[] }>(h3);
         const taken = st.ports.find((p) => p.name === 'uplink')?.tunnels?.notices?.accepted ?? 0;
         const mean = windows.reduce((a, b) => a + b, 0) / Math.max(1, windows.length);
         rows.push({ loss, tMbps: mean, pctOfG: (100 * mean) / g, windowsAtGoalPct: (100 * windows.filter((x) => x >= 0.95 * g).length) / Math.max(1, windows.length), noticesTakenByFlooder: taken });

@@ -21,7 +21,7 @@
 
 import { spawn, ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { inNs, sh, Testbed, tryRun } from './testbed.js';
+import { inNs, sh, statsOf, Testbed, tryRun } from './testbed.js';
 
 type Traffic = 'udp1500' | 'udp64' | 'tcp' | 'tcpgso';
 type Shaper = 'sluice' | 'tbf' | 'htb';
@@ -107,7 +107,7 @@ async function runCase(shaper: Shaper, traffic: Traffic, rateMbps: number, secon
     const t0 = Math.floor(Date.now() / 1000);
     const windows = await measure(a.ns, b.ns, b.dev, b.ip, traffic, rateMbps, seconds);
     // The limiter's own trace over the whole seconds the windows span: why a window fell short.
-    const st = JSON.parse(sh('curl', ['-s', '--unix-socket', tb.hosts.find((h) => h.kind === 'sluice')!.control!, 'http://x/stats'])) as { ports: { name: string; limits?: { rx?: { perSecond: { second: number; idleUs: number; stalledUs: number }[] } } }[] };
+    const st = statsOf<{ ports: { name: string; limits?: { rx?: { perSecond: { second: number; idleUs: number; stalledUs: number }[] } } }[] }>(tb.hosts.find((h) => h.kind === 'sluice')!);
     const tr = st.ports.find((p) => p.name === 'vm1')?.limits?.rx?.perSecond.filter((w) => w.second >= t0 + 3 && w.second < t0 + seconds) ?? [];
     return { windows, idleMs: tr.reduce((x, w) => x + w.idleUs, 0) / 1000, stalledMs: tr.reduce((x, w) => x + w.stalledUs, 0) / 1000 };
   } finally {

@@ -54,6 +54,8 @@ const LINUX_VM_IP = '10.100.0.250';
 export function sh(cmd: string, args: string[], timeoutMs = 20000): string {
   return execFileSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
 }
+/** A sluice host's `/stats` (its control socket), typed as the caller reads it. */
+export const statsOf = <T>(h: TestbedHost): T => JSON.parse(sh('curl', ['-s', '--unix-socket', h.control!, 'http://x/stats'])) as T;
 /** Run a command, ignoring its failure (removing what may not be there). */
 export const tryRun = (cmd: string, args: string[]): void => { try { sh(cmd, args); } catch { /* not there */ } };
 /** Run a command in namespace `ns`. */

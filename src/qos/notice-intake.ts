@@ -61,7 +61,7 @@ export class NoticeIntake {
           e = { gen, lim: new SenderLimiter({ lineBps: this.o.lineKbps * 1000, guaranteeBps: floor * 1000, budgetBytes: NOTICE_BUDGET }) };
           this.limiters.set(s, e);
         }
-        const sent = t.bytesOf(s) & 0x7fffffff; // the pair's bytes: a grant is owed per budget of them
+        const sent = t.bytesOf(s); // the pair's bytes: a grant is owed per budget of them
         e.lim.grant(n.rateBps, n.seq, nowUs, sent);
         t.setRate(s, Math.round(e.lim.rate / 1000));
         this.setDue(s, e.lim.nextTickUs(nowUs, sent));
@@ -96,7 +96,7 @@ export class NoticeIntake {
   private advance(s: number, nowUs: number): void {
     const e = this.limiters.get(s);
     if (e === undefined || !this.table.live(s) || this.table.genOf(s) !== e.gen) { this.limiters.delete(s); this.due[s] = Infinity; return; }
-    const sent = this.table.bytesOf(s) & 0x7fffffff;
+    const sent = this.table.bytesOf(s);
     e.lim.tick(nowUs, sent);
     const kbps = Math.round(e.lim.rate / 1000);
     if (this.table.rateOf(s) !== kbps) this.table.setRate(s, kbps);

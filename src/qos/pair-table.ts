@@ -119,10 +119,10 @@ export class PairTable {
   setRate(s: number, kbps: number): void { this.w[HEAD + s * SLOT_WORDS + RATE] = kbps; }
   /** Slot s's generation (a thread's shaper for an older one is stale). */
   genOf(s: number): number { return this.w[HEAD + s * SLOT_WORDS + GEN]; }
-  /** Slot s's pair was offered `n` more bytes (any thread). */
+  /** Slot s's pair sent `n` more bytes (any thread). */
   addBytes(s: number, n: number): void { Atomics.add(this.w, HEAD + s * SLOT_WORDS + BYTES, n); }
-  /** The bytes slot s's pair was offered, as an Int32 that wraps: masked with 0x7fffffff, ((later - earlier) & 0x7fffffff) is what passed between. */
-  bytesOf(s: number): number { return Atomics.load(this.w, HEAD + s * SLOT_WORDS + BYTES); }
+  /** The bytes slot s's pair sent, mod 2^31 (never negative): ((later - earlier) & 0x7fffffff) is what passed between. */
+  bytesOf(s: number): number { return Atomics.load(this.w, HEAD + s * SLOT_WORDS + BYTES) & 0x7fffffff; }
   /** A frame of slot s's pair was offered in second `sec`. */
   touch(s: number, sec: number): void { this.w[HEAD + s * SLOT_WORDS + LAST] = sec; }
   /** Is slot s a live pair? */

@@ -117,7 +117,7 @@ export class SenderLimiter {
     if (this.byBytes(sent)) {
       const k = this.keepaliveUs, lostAt = this.lastGrantUs + this.lostAfter * k;
       let at = lostAt, need = this.lostAfter * this.budgetBytes - ((sent - this.sentAtGrant) & 0x7fffffff);
-      if (this.lostBy(nowUs, sent)) {
+      if (this.lost(nowUs, sent)) {
         if (this.lastDecayUs < this.lastGrantUs) return lostAt; // lost, not yet halved: now
         at = this.lastDecayUs + k; need = this.budgetBytes - ((sent - this.sentAtDecay) & 0x7fffffff);
       }
@@ -132,7 +132,7 @@ export class SenderLimiter {
   /** Advance to `nowUs` (the pair's byte count then `sent`; -1: not counted): apply a held grant, or decay when feedback is lost. */
   tick(nowUs: number, sent = -1): void {
     if (this.pending >= 0 && nowUs - this.lastChangeUs >= this.minUpdateUs) { this.set(this.pending, nowUs); return; }
-    if (this.rate <= this.guaranteeBps || !this.lostBy(nowUs, sent)) return;
+    if (this.rate <= this.guaranteeBps || !this.lost(nowUs, sent)) return;
     if (this.byBytes(sent)) {
       if (this.lastDecayUs >= this.lastGrantUs && (nowUs - this.lastDecayUs < this.keepaliveUs || ((sent - this.sentAtDecay) & 0x7fffffff) < this.budgetBytes)) return;
     } else if (this.lastDecayUs >= 0 && nowUs - this.lastDecayUs < this.period()) return;
@@ -143,10 +143,8 @@ export class SenderLimiter {
     this.decays++;
   }
 
-  /** Has no grant come for `lostAfter` keepalive periods (feedback lost)? With bytes counted, also only once lostAfter budgets were sent since. */
-  lost(nowUs: number): boolean { return this.lostBy(nowUs, -1); }
-
-  private lostBy(nowUs: number, sent: number): boolean {
+  /** Has no grant come for `lostAfter` keepalive periods (feedback lost)? Counting bytes (`sent`), also only once lostAfter budgets were sent since. */
+  lost(nowUs: number, sent = -1): boolean {
     if (this.lastGrantUs < 0) return false;
     if (this.byBytes(sent)) return nowUs - this.lastGrantUs >= this.lostAfter * this.keepaliveUs && ((sent - this.sentAtGrant) & 0x7fffffff) >= this.lostAfter * this.budgetBytes;
     return nowUs - this.lastGrantUs >= this.lostAfter * this.period();
