@@ -41,8 +41,8 @@ const pidOf = (h: TestbedHost) => Number(sh('pgrep', ['-f', `run --config ${h.co
 const cpuTicks = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
 const watchOf = (h: TestbedHost) => stats(h).ports.find((p) => p.name === 'uplink')?.tunnels?.watch?.counters ?? { noticesSent: 0, dataBytes: 0 };
 
-async function cpuRun(rate: number, seconds: number, load: 'under' | 'over', pillar: 'off' | 'on'): Promise<CpuRow> {
-  const tb = await Testbed.up({ hosts: 3, vms: 2, linux: false, vni: 42, port: 4789, prefix: PREFIX, rateMbps: rate, queueBytes: 65536, qos: { vm1: { weight: 1 }, vm2: { weight: 1 } }, ...(pillar === 'on' ? { guarantees: {} } : {}) });
+async function cpuRun(rate: number, seconds: number, load: 'under' | 'over', pillar: 'off' | 'on', spin?: number): Promise<CpuRow> {
+  const tb = await Testbed.up({ hosts: 3, vms: 2, linux: false, vni: 42, port: 4789, prefix: PREFIX, rateMbps: rate, shapedSpinMicros: spin, queueBytes: 65536, qos: { vm1: { weight: 1 }, vm2: { weight: 1 } }, ...(pillar === 'on' ? { guarantees: {} } : {}) });
   try {
     const [h1, h2, h3] = tb.hosts, T = h2.vms[0], U = h2.vms[1];
     prime(tb, [[h1.vms[0], T], [h3.vms[0], U]]);
@@ -91,11 +91,11 @@ async function scaleRun(run: string, rep: number, pairs: number, on: boolean, se
   }
 }
 
-export async function exp6(o: { rate: number; seconds: number; pairs: number; pps: number; reps: number; parts: string; out: string }): Promise<void> {
+export async function exp6(o: { rate: number; seconds: number; pairs: number; pps: number; reps: number; parts: string; out: string; spin?: number }): Promise<void> {
   const cpu: CpuRow[] = [], scale: ScaleRow[] = [];
   for (const load of o.parts.includes('a') ? (['under', 'over'] as const) : []) {
     for (const pillar of ['off', 'on'] as const) {
-      const r = await cpuRun(o.rate, o.seconds, load, pillar);
+      const r = await cpuRun(o.rate, o.seconds, load, pillar, o.spin);
       cpu.push(r);
       console.log(`exp6 A ${load} pillar ${pillar}: CPU ${r.cpuPct.map((c) => c.toFixed(1)).join(' / ')} % (hosts 1/2/3), delivered ${r.deliveredMbps.toFixed(1)} Mb/s, notices ${((100 * r.noticeBytes) / Math.max(1, r.dataBytes)).toFixed(3)}% of the data bytes`);
     }

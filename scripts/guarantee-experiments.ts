@@ -305,7 +305,7 @@ const HELP = `guarantee-experiments: issue 14's experiments on the testbed (root
        a VM receiving 1 TCP flow beside one receiving 16, equal weights
   exp5 [--rate 100] [--seconds 6] [--losses 0,10,50,90,100] [--out docs/qos]
        experiment 1 (1:1, one UDP sender) with that share of the notices dropped (needs nft)
-  exp6 [--rate 100] [--seconds 5] [--pairs 1000] [--pps 40000] [--reps 3] [--parts ab] [--out docs/qos]
+  exp6 [--rate 100] [--seconds 5] [--pairs 1000] [--pps 40000] [--reps 3] [--parts ab] [--out docs/qos] [--spin µs]
        overhead: (a) CPU and notice bytes at equal load, pillar off and on; (b) CPU per frame of
        one VM sending as --pairs VMs (mac-flood.ts: one source MAC each) at --pps, off and on
   exp7 [--rate 100] [--requests 5000] [--out docs/qos]
@@ -317,7 +317,7 @@ async function main(argv: string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the testbed makes namespaces and taps: run it as root');
   if (argv[0] === 'exp2') { await exp2({ rate: Number(opt('--rate', '100')), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp3') { await exp3({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), senders: opt('--senders', '2,4,8,16').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
-  if (argv[0] === 'exp6') { await exp6({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '5')), pairs: Number(opt('--pairs', '1000')), pps: Number(opt('--pps', '40000')), reps: Number(opt('--reps', '3')), parts: opt('--parts', 'ab'), out: opt('--out', 'docs/qos') }); return; }
+  if (argv[0] === 'exp6') { await exp6({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '5')), pairs: Number(opt('--pairs', '1000')), pps: Number(opt('--pps', '40000')), reps: Number(opt('--reps', '3')), parts: opt('--parts', 'ab'), out: opt('--out', 'docs/qos'), ...(argv.includes('--spin') ? { spin: Number(opt('--spin', '')) } : {}) }); return; }
   if (argv[0] === 'exp7') { await exp7({ rate: Number(opt('--rate', '100')), requests: Number(opt('--requests', '5000')), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp5') { await exp5({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '6')), losses: opt('--losses', '0,10,50,90,100').split(',').map(Number), out: opt('--out', 'docs/qos') }); return; }
   if (argv[0] === 'exp4') { await exp4({ rate: Number(opt('--rate', '100')), seconds: Number(opt('--seconds', '8')), out: opt('--out', 'docs/qos') }); return; }

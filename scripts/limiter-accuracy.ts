@@ -4,7 +4,7 @@
 // in one run (the shapers of a case back to back, so the machine's state drifts little between them).
 //
 //   node dist/scripts/limiter-accuracy.js [--rates 10,100,400] [--seconds 10] [--cases udp1500,udp64,tcp,tcpgso]
-//                                          [--md FILE] [--json FILE]
+//                                          [--spin 40,200] [--md FILE] [--json FILE]
 //
 // Traffic, from one namespace to the other: iperf3 UDP at 1.5x the rate with 1,422-byte
 // datagrams (1,464-byte frames: the VMs' MTU is 1,450) or 18-byte ones (60-byte frames), or one
@@ -22,6 +22,7 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { inNs, sh, statsOf, Testbed, tryRun } from './testbed.js';
+import { DEFAULT_SHAPED_SPIN_MICROS } from '../src/datapath/dataplane-options.js';
 
 type Traffic = 'udp1500' | 'udp64' | 'tcp' | 'tcpgso';
 type Shaper = 'sluice' | 'tbf' | 'htb';
@@ -33,6 +34,8 @@ export interface Row {
   traffic: Traffic; rateMbps: number; shaper: Shaper; windows: number[]; meanMbps: number; meanErrPct: number; p95ErrPct: number; maxErrPct: number;
   /** sluice: what its limiter's own trace says of the run — ms its queue was empty (the source paused) and ms lost to stalls of its thread. */
   idleMs?: number; stalledMs?: number;
+  /** sluice: its hosts' shapedSpinMicros. */
+  spinUs?: number;
 }
 
 /** Burst of every shaper at `rateMbps`: 1 ms at the rate, at least two largest frames. */
@@ -93,13 +96,13 @@ async function measure(a: string, b: string, dev: string, ip: string, traffic: T
   }
 }
 
-async function runCase(shaper: Shaper, traffic: Traffic, rateMbps: number, seconds: number): Promise<{ windows: number[]; idleMs?: number; stalledMs?: number }> {
+async function runCase(shaper: Shaper, traffic: Traffic, rateMbps: number, seconds: number, spinUs: number): Promise<{ windows: number[]; idleMs?: number; stalledMs?: number }> {
   const gso = traffic === 'tcpgso';
   if (shaper !== 'sluice') {
     linuxPair(shaper, rateMbps, gso);
     try { return { windows: await measure(NS_A, NS_B, DEV_B, '10.101.0.2', traffic, rateMbps, seconds) }; } finally { linuxDown(); }
   }
-  const tb = await Testbed.up({ hosts: 1, vms: 2, linux: true, vni: 42, port: 4789, prefix: PREFIX, tso: gso, qos: { vm1: { maxRxMbps: rateMbps, burstUs: 1000, queueBytes: QUEUE } } });
+  const tb = await Testbed.up({ hosts: 1, vms: 2, linux: true, vni: 42, port: 4789, prefix: PREFIX, tso: gso, shapedSpinMicros: spinUs, qos: { vm1: { maxRxMbps: rateMbps, burstUs: 1000, queueBytes: QUEUE } } });
   try {
     const [a, b] = tb.hosts.find((h) => h.kind === 'sluice')!.vms; // vm1 (limited) sends to vm2
     inNs(a.ns, ['ip', 'neigh', 'replace', b.ip, 'lladdr', b.mac, 'dev', a.dev]);
@@ -115,18 +118,18 @@ async function runCase(shaper: Shaper, traffic: Traffic, rateMbps: number, secon
   }
 }
 
-function summarise(shaper: Shaper, traffic: Traffic, rateMbps: number, c: { windows: number[]; idleMs?: number; stalledMs?: number }): Row {
+function summarise(shaper: Shaper, traffic: Traffic, rateMbps: number, c: { windows: number[]; idleMs?: number; stalledMs?: number }, spinUs: number): Row {
   const windows = c.windows;
   const errs = windows.map((w) => (Math.abs(w - rateMbps) / rateMbps) * 100).sort((x, y) => x - y);
   const p95 = errs.length === 0 ? NaN : errs[Math.min(errs.length - 1, Math.ceil(0.95 * errs.length) - 1)];
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  return { traffic, rateMbps, shaper, windows, meanMbps: mean(windows), meanErrPct: mean(errs), p95ErrPct: p95, maxErrPct: errs[errs.length - 1], ...(c.idleMs !== undefined ? { idleMs: c.idleMs, stalledMs: c.stalledMs } : {}) };
+  return { traffic, rateMbps, shaper, windows, meanMbps: mean(windows), meanErrPct: mean(errs), p95ErrPct: p95, maxErrPct: errs[errs.length - 1], ...(c.idleMs !== undefined ? { idleMs: c.idleMs, stalledMs: c.stalledMs, spinUs } : {}) };
 }
 
 /** The table, markdown. */
 export function table(rows: Row[]): string {
   const out = ['| traffic | rate Mb/s | shaper | mean Mb/s | mean error | p95 window error | worst window | limiter idle / stalled ms |', '|---|---:|---|---:|---:|---:|---:|---:|'];
-  for (const r of rows) out.push(`| ${r.traffic} | ${r.rateMbps} | ${r.shaper === 'sluice' ? 'sluice limiter' : `tc ${r.shaper}`} | ${r.meanMbps.toFixed(2)} | ${r.meanErrPct.toFixed(2)}% | ${r.p95ErrPct.toFixed(2)}% | ${r.maxErrPct.toFixed(2)}% | ${r.idleMs !== undefined ? `${r.idleMs.toFixed(1)} / ${r.stalledMs!.toFixed(1)}` : ''} |`);
+  for (const r of rows) out.push(`| ${r.traffic} | ${r.rateMbps} | ${r.shaper === 'sluice' ? `sluice limiter, spin ${r.spinUs} µs` : `tc ${r.shaper}`} | ${r.meanMbps.toFixed(2)} | ${r.meanErrPct.toFixed(2)}% | ${r.p95ErrPct.toFixed(2)}% | ${r.maxErrPct.toFixed(2)}% | ${r.idleMs !== undefined ? `${r.idleMs.toFixed(1)} / ${r.stalledMs!.toFixed(1)}` : ''} |`);
   return out.join('\n');
 }
 
@@ -134,6 +137,7 @@ const HELP = `limiter-accuracy: sluice's port limiter beside tc tbf and htb at t
   --rates 10,100,400       rates (Mb/s); udp64 runs at the rates up to 50 (a 2-core host offers no more at 60-byte frames)
   --cases udp1500,udp64,tcp,tcpgso
   --seconds 10             per shaper and case (1 s windows; the first two and the last left out)
+  --spin 40                sluice's shapedSpinMicros; a list (40,200) runs sluice once per value
   --md FILE, --json FILE   write the table / the rows with every window
 Needs root, the native module, iperf3, iproute2 and ethtool.`;
 
@@ -142,6 +146,7 @@ async function main(argv: string[]): Promise<void> {
   const opt = (name: string, def: string) => { const i = argv.indexOf(name); return i >= 0 && argv[i + 1] ? argv[i + 1] : def; };
   const rates = opt('--rates', '10,100,400').split(',').map(Number), seconds = Number(opt('--seconds', '10'));
   const cases = opt('--cases', 'udp1500,udp64,tcp,tcpgso').split(',') as Traffic[];
+  const spins = opt('--spin', String(DEFAULT_SHAPED_SPIN_MICROS)).split(',').map(Number);
   if (process.getuid?.() !== 0) throw new Error('namespaces and qdiscs: run it as root');
   const rows: Row[] = [];
   const stop = () => { linuxDown(); process.exit(130); };
@@ -150,10 +155,10 @@ async function main(argv: string[]): Promise<void> {
   for (const traffic of cases) {
     for (const rate of rates) {
       if (traffic === 'udp64' && rate > 50) continue;
-      for (const shaper of SHAPERS) {
-        const row = summarise(shaper, traffic, rate, await runCase(shaper, traffic, rate, seconds));
+      for (const [shaper, spin] of SHAPERS.flatMap((x): [Shaper, number][] => (x === 'sluice' ? spins.map((v) => [x, v]) : [[x, 0]]))) {
+        const row = summarise(shaper, traffic, rate, await runCase(shaper, traffic, rate, seconds, spin), spin);
         rows.push(row);
-        console.log(`${traffic} ${rate} Mb/s ${shaper}: ${row.windows.map((w) => w.toFixed(2)).join(' ')} Mb/s; mean error ${row.meanErrPct.toFixed(2)}%, p95 ${row.p95ErrPct.toFixed(2)}%`);
+        console.log(`${traffic} ${rate} Mb/s ${shaper}${shaper === 'sluice' ? ` spin ${spin} µs` : ''}: ${row.windows.map((w) => w.toFixed(2)).join(' ')} Mb/s; mean error ${row.meanErrPct.toFixed(2)}%, p95 ${row.p95ErrPct.toFixed(2)}%`);
       }
     }
   }

@@ -42,6 +42,8 @@ export interface TestbedSpec {
   qos?: Record<string, PortQos>;
   /** The uplinks' `guarantees` (predictable bandwidth; lineMbps defaults to the access link's rate). */
   guarantees?: Record<string, unknown>;
+  /** The hosts' shapedSpinMicros (absent: the default). */
+  shapedSpinMicros?: number;
 }
 export interface TestbedVm { host: string; ns: string; dev: string; ip: string; mac: string }
 export interface TestbedHost { name: string; kind: 'sluice' | 'linux'; underlay: string; vms: TestbedVm[]; config?: string; control?: string; log?: string }
@@ -155,7 +157,7 @@ export class Testbed {
         ...(s.guarantees !== undefined ? { guarantees: s.guarantees } : {}),
       };
       writeFileSync(config, JSON.stringify({
-        workers: 1, idleSpinMicros: 0, stats: { intervalSeconds: 0 }, control: { listen: `unix:${control}` },
+        workers: 1, idleSpinMicros: 0, ...(s.shapedSpinMicros !== undefined ? { shapedSpinMicros: s.shapedSpinMicros } : {}), stats: { intervalSeconds: 0 }, control: { listen: `unix:${control}` },
         ...(s.tso ? { pool: { slots: 4096, slotSize: 67584 } } : {}),
         ports: [...vms.map((v, j) => ({ name: `vm${j + 1}`, endpoint: { type: 'tap', name: v.dev, ...(s.tso ? { vnetHdr: true } : {}) }, ...(s.qos?.[`vm${j + 1}`] ? { qos: s.qos[`vm${j + 1}`] } : {}) })), { name: 'uplink', endpoint: uplink }],
       }, null, 2));

@@ -9,7 +9,7 @@ import { ENDPOINT_SCHEMA, endpointKind, keepKindFields } from '../endpoints/kind
 import { EndpointConfig } from '../endpoints/registry.js';
 import { parseIpv4, parseIpv6, parseMac } from '../wire/bytes.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
-import { DEFAULT_IDLE_SPIN_MICROS } from '../datapath/dataplane-options.js';
+import { DEFAULT_IDLE_SPIN_MICROS, DEFAULT_SHAPED_SPIN_MICROS } from '../datapath/dataplane-options.js';
 import { DEFAULT_WATCHDOG_MS } from '../datapath/supervisor.js';
 import { DEFAULT_MAC_RESERVED_PERCENT } from '../vswitch/mac-table.js';
 import { RuleError, RuleSpec } from '../flow/rule.js';
@@ -36,6 +36,7 @@ export interface Config {
   workers: number;
   watchdogMs: number;
   idleSpinMicros: number;
+  shapedSpinMicros: number;
   pool: { slots: number; slotSize: number };
   nic: { queues: number; ringSize: number; filterCapacity: number; rss: { key?: string; indirection?: number[] }; filters: FilterConfig[] };
   switch: { macTableSize: number; macAgingSeconds: number; macReservedPercent: number; txRingSize: number };
@@ -105,6 +106,7 @@ export const CONFIG_SCHEMA: Schema = {
   fields: {
     workers: f(int(0, 64, 'threads'), 'datapath worker threads; queue q is served by worker q % workers, and native ports\' descriptors are dealt out over them; 0 runs the pipeline on the main thread. One by default: on a 2-core host the other core does the kernel\'s share of every packet (docs/io.md: scaling)', 1),
     idleSpinMicros: f(int(0, 100000, 'µs'), 'after its last frame a worker keeps polling this long before it sleeps: a thread wake-up costs 30-50 µs, so a reply within this window is forwarded without one (CPU spent while idle; 0: sleep at once)', DEFAULT_IDLE_SPIN_MICROS),
+    shapedSpinMicros: f(int(0, 10000, 'µs'), 'a frame a shaper holds (a port\'s maximum rate, a pair\'s grant, an emulated link) that is due within this long is waited for by polling, not sleeping. Higher holds rates closer on a loaded host, where a sleeping thread can wake a millisecond late, and costs CPU while shapers hold frames (docs/qos.md: limiter accuracy)', DEFAULT_SHAPED_SPIN_MICROS),
     watchdogMs: f(int(0, 600000, 'ms'), 'a datapath worker whose loop stands still this long is declared hung and the switch stops with its final counters (exit 1); 0 turns the watchdog off', DEFAULT_WATCHDOG_MS),
     pool: f({ type: 'object', fields: {
       slots: f(int(256, 1 << 20, 'slots'), 'packet buffers in the shared pool', 16384),

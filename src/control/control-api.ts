@@ -14,6 +14,8 @@
 //   DELETE /rules/ID     -> 200 { deleted: [ID] } | 400 (no such rule)
 //   GET  /stats          -> 200 the switch's counters (as `sluice run --json` prints on exit)
 //   GET  /metrics        -> 200 every counter in the Prometheus text format 0.0.4 (counter-registry.ts)
+//   GET  /qos            -> 200 ports' limits; per uplink with guarantees its detector, notices, pair limiters
+//   GET  /qos/trace[?since=MS] -> 200 every port's bytes each way in 1 ms bins since MS (rate-trace.ts)
 //   GET  /extensions     -> 200 { extensions: [{name, kind, enabled, position, status, counters, dropReasons}] }
 //   POST /extensions/NAME/enable | /disable, POST /extensions/order { order: [names] }
 //                        -> 200 { extensions } | 400 { error } (e.g. a second forwarding extension)
@@ -41,7 +43,7 @@ import { BatchTextError, RuleBatchText } from './rule-batch-text.js';
 import { joinInSlices } from './join-slices.js';
 import { RuleTexts } from '../flow/rule-texts.js';
 import { brief } from '../quote.js';
-import { qosOf } from './qos-command.js';
+import { qosOf, traceOf } from './qos-command.js';
 
 /** Deepest JSON nesting accepted in a body (rules need 4). */
 export const MAX_DEPTH = 32;
@@ -249,9 +251,9 @@ export class ControlApi {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /stats (GET)`);
         return send(200, this.dp.stats() as unknown as Record<string, unknown>);
       }
-      if (path === '/qos') {
-        if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /qos (GET)`);
-        return send(200, qosOf(this.dp.stats()));
+      if (path === '/qos' || path === '/qos/trace') {
+        if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on ${path} (GET)`);
+        return send(200, path === '/qos' ? qosOf(this.dp.stats()) : traceOf(this.dp.trace, query.has('since') ? count(query, 'since', 0, Number.MAX_SAFE_INTEGER) : undefined));
       }
       if (path === '/metrics') {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /metrics (GET)`);
@@ -261,7 +263,7 @@ export class ControlApi {
         res.end(text);
         return;
       }
-      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /qos, /metrics)`);
+      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /qos, /qos/trace, /metrics)`);
     } catch (e) {
       const clip = (s: string) => (s.length > MAX_ERROR ? `${s.slice(0, MAX_ERROR)}…` : s);
       if (e instanceof RuleError) return send(400, { error: clip(e.message), field: e.field.slice(0, 64) });

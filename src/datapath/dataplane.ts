@@ -44,7 +44,8 @@ import { DatapathThreads } from './threads.js';
 import { finishFor, Transmitter } from './transmit.js';
 import { PortLife, PortState } from './port-life.js';
 import { DataplaneStats, dataplaneStats } from './dataplane-stats.js';
-import { DataplaneOptions, DEFAULT_IDLE_SPIN_MICROS } from './dataplane-options.js';
+import { DataplaneOptions, DEFAULT_IDLE_SPIN_MICROS, DEFAULT_SHAPED_SPIN_MICROS } from './dataplane-options.js';
+import { RateTrace } from './rate-trace.js';
 import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
 import { EXT_COUNTERS } from '../vswitch/ext/state.js';
 import { PortLimits } from '../qos/port-limits.js';
@@ -59,9 +60,7 @@ export { PORT_STATES } from './port-life.js';
  * may. Ports that cannot take such frames get them finished in software (Transmitter), but
  * extensions would see — and may capture or edit — unsegmented frames with partial checksums.
  */
-function offloadsBlockedBy(extensions: number): string {
-  return extensions > 0 ? 'extensions are bound (they would see unsegmented GSO frames with partial checksums)' : '';
-}
+const offloadsBlockedBy = (extensions: number): string => (extensions > 0 ? 'extensions are bound (they would see unsegmented GSO frames with partial checksums)' : '');
 
 export class Dataplane {
   readonly o: DataplaneOptions;
@@ -73,6 +72,7 @@ export class Dataplane {
   readonly portCounters: CounterBlock<typeof PORT_COUNTERS>;
   readonly clock: Clock;
   private readonly threads: DatapathThreads;
+  readonly trace: RateTrace; // every port's bytes each way in 1 ms bins, as the workers count them
   private readonly tx: Transmitter;
   readonly rules: RuleSet;
   private readonly flowCacheEntries: number;
@@ -85,8 +85,7 @@ export class Dataplane {
   /** Per port: 1 if its endpoint is native (read and written by the worker threads when there are any). */
   readonly native: Uint8Array;
   readonly limits: PortLimits; // ports' maximum rates (shapers on their native links)
-  private pumpScheduled = false;
-  private running = false;
+  private pumpScheduled = false; private running = false;
   private txLoopDone: Promise<void> | null = null;
   private polled: PolledReceive | null = null; // reads the native endpoints when they have frames (none: no watcher thread)
   /** The control thread's one timer: MAC aging today (see controllers/). */
@@ -131,8 +130,9 @@ export class Dataplane {
       workers: o.workers, queues: o.queues, txRingSize: o.txRingSize, flowCacheEntries: this.flowCacheEntries, portNames: o.ports.map((p) => p.name),
       pool: this.pool, keys: this.keys, nic: this.nic, ports: this.ports, macs: this.macs, rules: this.rules, host: this.extensions,
       originate: (e, port, frame, counters) => this.originate(e, port, frame, counters), onFailure: (why) => this.fail(why),
-      native: this.native, idleSpinMicros: o.idleSpinMicros ?? DEFAULT_IDLE_SPIN_MICROS,
+      native: this.native, idleSpinMicros: o.idleSpinMicros ?? DEFAULT_IDLE_SPIN_MICROS, shapedSpinMicros: o.shapedSpinMicros ?? DEFAULT_SHAPED_SPIN_MICROS,
     });
+    this.trace = this.threads.trace;
     this.ruleApi = new SwitchRules(this.rules, this.threads, o.workers, this.nic.bells, () => this.failure);
     const sources = this.threads.sources;
     // With worker threads the native ports are written by the workers; the rest from here.

@@ -37,6 +37,7 @@ import { serveQueues } from './serve.js';
 import { allReady, spawnWorker } from './spawn-worker.js';
 import { DEFAULT_WATCHDOG_MS, WorkerSupervisor } from './supervisor.js';
 import { Transmitter, TX_BURST } from './transmit.js';
+import { RateTrace, TraceShare, traceShare } from './rate-trace.js';
 import { controlWords, CTL_QUIESCE, CTL_STOP, WorkerSetup } from './worker-setup.js';
 
 /** One datapath thread's rings and counters (the main thread's view of it). */
@@ -50,6 +51,8 @@ export interface ThreadSource {
   /** The thread's rule counters and flow cache (in shared memory, read for stats). */
   ruleCounters: Float64Array; cache: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
   rulePort: MessagePort | null;
+  /** Worker threads: its ring of 1 ms stamps of its port counters (rate-trace.ts). */
+  trace: TraceShare | null;
 }
 
 /** What the threads run on. */
@@ -63,10 +66,12 @@ export interface ThreadParts {
   native: Uint8Array;
   /** How long a worker spins after its last work before it sleeps (µs; 0: never). */
   idleSpinMicros: number;
+  shapedSpinMicros: number;
 }
 
 export class DatapathThreads {
   readonly sources: ThreadSource[] = [];
+  readonly trace: RateTrace;
   /** Stop flag, rule versions, heartbeats, hook words (worker-setup.ts). */
   readonly control: Int32Array;
   readonly supervisor: WorkerSupervisor;
@@ -95,8 +100,11 @@ export class DatapathThreads {
         cache: new CounterBlock(FLOW_CACHE_COUNTERS),
         rulePort: null,
         ext: extensionCounters(extensions),
+        trace: threaded ? traceShare(np) : null,
       });
     }
+    const shares = this.sources.flatMap((s) => (s.trace ? [s.trace] : []));
+    this.trace = new RateTrace(shares, p.portNames, Array.from(p.native, (n) => shares.length !== 0 && n === 1));
     for (const s of this.sources) p.host.threadCounters.push(s.ext);
     this.supervisor = new WorkerSupervisor({
       control: this.control,
@@ -167,7 +175,7 @@ export class DatapathThreads {
         portCount: names.length, queues: queues.map((r) => r.shared()),
         bell: bell.buffer, tx: s.tx.map((r) => r.shared()), mainBell: tx.bell.buffer, bellPorts,
         nic: { ...nic, rings: s.produced.map((r) => r.shared()), bells: p.nic.bells.map((b) => b.buffer), counters: s.queues!.buffer },
-        portCounters: s.ports!.buffer, links, readLinks, idleSpinMicros: p.idleSpinMicros, wakeFd,
+        portCounters: s.ports!.buffer, trace: s.trace!, links, readLinks, idleSpinMicros: p.idleSpinMicros, shapedSpinMicros: p.shapedSpinMicros, wakeFd,
         counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
         rules: { ports: names, queues: p.queues, rows: encodeRows(p.rules, p.rules.installedSlots()), maxRules: p.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
         flowCache: { entries: p.flowCacheEntries, counters: s.cache.buffer },

@@ -1,4 +1,5 @@
 // What the dataplane posts to a datapath worker: shared memory descriptors only.
+import type { TraceShare } from './rate-trace.js';
 import { PoolShare } from '../nic/pool.js';
 import { RingShare } from '../nic/ring.js';
 import { NicShare } from '../nic/soft-nic.js';
@@ -50,12 +51,16 @@ export interface WorkerSetup {
   nic: NicShare & { rings: RingShare[]; bells: SharedArrayBuffer[]; counters: SharedArrayBuffer };
   /** Port counters of this worker's native I/O (PORT_COUNTERS rows). */
   portCounters: SharedArrayBuffer;
+  /** This worker's ring of 1 ms stamps of those counters (rate-trace.ts). */
+  trace: TraceShare;
   /** Every native port's link (this worker writes to all of them) ... */
   links: LinkShare[];
   /** ... and the indexes of those it reads. */
   readLinks: number[];
   /** Spin this long after the last work before sleeping (µs). */
   idleSpinMicros: number;
+  /** Poll, not sleep, for a shaped frame due within this many µs. */
+  shapedSpinMicros: number;
   /** The eventfd its bell signals (it polls it with its read links), or -1: it waits on the bell. Made and closed by the main thread. */
   wakeFd: number;
   counters: SharedArrayBuffer;

@@ -29,6 +29,7 @@ import { ackWord, beatWord, CTL_QUIESCE, CTL_RULES, CTL_STOP, hookWord, WorkerSe
 import { RuleReplica } from './rule-replica.js';
 import { assembleDatapath } from './assemble.js';
 import { ThreadIo } from './thread-io.js';
+import { TraceWriter } from './rate-trace.js';
 import type { WorkerEvent } from './spawn-worker.js';
 
 const s = workerData as WorkerSetup;
@@ -63,8 +64,8 @@ const ready = new Uint8Array(io.fds.length);
 const spinMs = s.idleSpinMicros / 1000;
 /** Longest sleep with nothing to do (µs): the heartbeat and the stop word are looked at this often. */
 const IDLE_SLEEP_US = 100_000;
-/** A shaped frame due sooner than this (µs) is waited for by turning, not sleeping: a wake-up costs 30-50 µs. */
-const SPIN_BELOW_US = 40;
+/** A shaped frame due sooner than this (µs) is waited for by turning, not sleeping (shapedSpinMicros). */
+const spinBelowUs = s.shapedSpinMicros;
 /** Longest sleep while frames wait in a shaper (µs): a grant may change its rate meanwhile, or another thread take the shared tokens. */
 const SHAPED_SLEEP_MAX_US = 900;
 // Timed sleeps end within a microsecond of their time, not the kernel's default 50 µs late.
@@ -75,8 +76,13 @@ post({ ready: true });
 const beat = beatWord(s.index), ack = ackWord(s.index);
 const rulesPending = () => replica.busy || Atomics.load(control, CTL_RULES) !== Atomics.load(control, ack);
 let lastWork = performance.now();
+// Its port counters stamped once a millisecond, for the rate trace (rate-trace.ts).
+const origin = performance.timeOrigin;
+const trace = new TraceWriter(s.trace, new Float64Array(s.portCounters), origin + lastWork);
 for (;;) {
   control[beat]++; // heartbeat for the main thread's watchdog (a plain store: one writer)
+  const turnAt = performance.now();
+  trace.turn(origin + turnAt);
   if (rulesPending()) {
     replica.work();
     // While a change is under way, let this thread's event loop turn once per slice: V8 runs
@@ -87,16 +93,17 @@ for (;;) {
   const stopping = Atomics.load(control, CTL_STOP) !== 0;
   let work = Atomics.load(control, CTL_QUIESCE) !== 0 ? 0 : io.receive();
   work += serveQueues(rings, pipeline, batch, systemClock);
-  if (work !== 0) { io.transmit(); lastWork = performance.now(); continue; }
+  if (work !== 0) { io.transmit(); lastWork = turnAt; continue; }
   // A link's own queue (an emulated link, a port's maximum rate, a pair's grant) lets its frames
   // out as tokens come: turn again at once when the next is nearly due, else sleep until it is.
   const due = io.dueIn(systemClock.micros());
-  if (due >= 0) { io.transmit(); if (!stopping && due < SPIN_BELOW_US) continue; }
+  if (due >= 0) { io.transmit(); if (!stopping && due < spinBelowUs) continue; }
   if (stopping && ringsEmpty(rings)) break;
-  if (spinMs > 0 && !stopping && performance.now() - lastWork < spinMs) continue;
+  if (spinMs > 0 && !stopping && turnAt - lastWork < spinMs) continue;
   const seq = bell.prepareSleep();
   if (!ringsEmpty(rings) || rulesPending() || Atomics.load(control, CTL_STOP) !== 0 && !stopping) { bell.wake(); continue; }
   const sleepUs = due >= 0 ? Math.min(Math.ceil(due), SHAPED_SLEEP_MAX_US) : IDLE_SLEEP_US;
+  trace.asleep(origin + performance.now());
   if (io.reading) {
     native!.pollIn(io.fds, io.fds.length, sleepUs, ready);
     if (ready[0] !== 0) native!.eventfdDrain(io.fds[0]);
@@ -104,6 +111,7 @@ for (;;) {
   } else {
     bell.sleep(seq, sleepUs / 1000);
   }
+  trace.awake(() => origin + performance.now());
 }
 io.transmit();
 io.release();

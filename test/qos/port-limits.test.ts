@@ -50,3 +50,11 @@ test('PortLimits: one shared bucket per limited direction, counters per thread, 
   assert.throws(() => new PortLimits([{ name: 'mem', qos: { maxRxMbps: 5 } }], 1, Uint8Array.from([0])), /port "mem" qos: maximum rates need a native endpoint/);
   assert.throws(() => new PortLimits([{ name: 'vm', qos: { maxRxMbps: 5 } }], 0, Uint8Array.from([1])), /port "vm" qos: .* set workers >= 1/);
 });
+
+test('shapedSpinMicros: default 40 µs, a chosen value kept, out of range refused naming the field', () => {
+  const doc = (more: object) => ({ workers: 1, control: { listen: 'off' }, ports: [{ name: 'vm', endpoint: udp(1), qos: { maxRxMbps: 10 } }], ...more });
+  assert.equal(checkConfig(doc({})).shapedSpinMicros, 40);
+  assert.equal(checkConfig(doc({ shapedSpinMicros: 200 })).shapedSpinMicros, 200);
+  assert.match(problems(doc({ shapedSpinMicros: 20000 }))[0], /^shapedSpinMicros: /);
+  assert.match(problems(doc({ shapedSpinMicros: -1 }))[0], /^shapedSpinMicros: /);
+});
