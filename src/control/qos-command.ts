@@ -111,6 +111,7 @@ async function traceToFile(control: string, file: string, seconds: number): Prom
       const r = await request(control, 'GET', since === undefined ? '/qos/trace' : `/qos/trace?since=${since}`);
       if (!r.ok) { process.stderr.write(`sluice qos: ${String(r.answer.error)}\n`); return 1; }
       const t = r.answer as unknown as TraceBins;
+      if (since === undefined && t.ports.length === 0) { process.stderr.write(`sluice qos: no port to trace: the datapath workers run none (workers 0, or no native endpoint; not traced: ${t.untraced.join(', ')})\n`); return 1; }
       if (since === undefined) {
         // Opened once the switch answers: an unreachable switch leaves no empty file behind.
         try { fd = openSync(file, 'w'); } catch (e) { throw new ClientError(2, `--trace ${file}: ${(e as Error).message}`); }

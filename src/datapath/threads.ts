@@ -66,6 +66,7 @@ export interface ThreadParts {
   native: Uint8Array;
   /** How long a worker spins after its last work before it sleeps (µs; 0: never). */
   idleSpinMicros: number;
+  /** Poll, not sleep, for a shaped frame due within this many µs. */
   shapedSpinMicros: number;
 }
 

@@ -2,12 +2,13 @@
 // third port on the main thread's dgram path; `sluice qos --trace FILE` runs while frames of
 // several flows (spread by RSS over both workers) go from one port to another. The file's bins
 // add up, port by port and each way, to exactly the bytes the ports counted, the traffic sits in
-// the bins of the time it was sent, and the untraced port is named. Needs the native module.
+// the bins of the time it was sent, and the untraced port is named (needs the native module).
+// A switch whose workers run no port is refused, and no file is left behind.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, sleep, start } from '../helpers/processes.js';
@@ -67,6 +68,25 @@ test('sluice qos --trace: 1 ms bins that add up to the ports\' byte counters, in
     assert.ok(busy.length >= 15, `${busy.length} bins with traffic for 20 rounds 20 ms apart`);
   } finally {
     a.close(); b.close();
+    if (sw.child.exitCode === null) { sw.child.kill('SIGINT'); await sw.exit; }
+  }
+});
+
+test('sluice qos --trace on a switch whose workers run no port says so, and writes no file', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-trace-'));
+  const cfg = join(dir, 'inline.json'), control = join(dir, 'control.sock'), csv = join(dir, 'trace.csv');
+  writeFileSync(cfg, JSON.stringify({
+    workers: 0, stats: { intervalSeconds: 0 }, control: { listen: `unix:${control}` },
+    ports: [{ name: 'a', endpoint: { type: 'udp', local: `127.0.0.1:${P + 10}`, remote: `127.0.0.1:${P + 11}`, io: 'dgram' } }],
+  }));
+  const sw = start([CLI, 'run', '--config', cfg]);
+  try {
+    await sw.waitLine(/Ctrl-C stops/);
+    const tracer = start([CLI, 'qos', '--trace', csv, '--seconds', '1', '--control', `unix:${control}`]);
+    assert.equal(await tracer.exit, 1);
+    assert.match(tracer.lines.join('\n'), /no port to trace: the datapath workers run none .*not traced: a\)/);
+    assert.equal(existsSync(csv), false, 'no empty file left behind');
+  } finally {
     if (sw.child.exitCode === null) { sw.child.kill('SIGINT'); await sw.exit; }
   }
 });
