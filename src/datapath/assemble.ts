@@ -17,6 +17,7 @@ import { datapathExtensions, Originate } from '../vswitch/ext/datapath.js';
 import { BoundSpec, ExtensionLimits } from '../vswitch/ext/host.js';
 import { ExtensionStack } from '../vswitch/ext/stack.js';
 import { EXT_COUNTERS, ExtensionState } from '../vswitch/ext/state.js';
+import { FLOW_FIELD_BITS } from '../vswitch/ext/api.js';
 
 export interface DatapathParts {
   pool: PacketPool;
@@ -39,8 +40,10 @@ export interface DatapathParts {
 }
 
 export async function assembleDatapath(p: DatapathParts): Promise<SwitchPipeline> {
-  const flow = new FlowStage(p.rules, p.cache, p.ports.count);
   const x = p.extensions;
+  // Word 14 of the key (TCP flags, TOS) counts in the flow cache only where a cacheable extension reads it.
+  const need14 = x.bound.filter((b) => b.cacheable).reduce((m, b) => b.flowFields.reduce((n, f) => n | FLOW_FIELD_BITS[f], m), 0);
+  const flow = new FlowStage(p.rules, p.cache, p.ports.count, need14);
   let ext: ExtensionStack | null = null;
   if (x.bound.length > 0) {
     const bound = await datapathExtensions(x.bound, x.thread, x.ports, x.originate);

@@ -31,7 +31,7 @@ export function portGuard(config: { name?: string; ports?: string[] }, defaultNa
   verdict: (k: FlowKeys, h: number) => DropReason | null): ExtensionDefinition & { dropReasons: string[] } {
   const name = config.name ?? defaultName;
   return {
-    name, kind: 'filter', cacheable: true, dropReasons,
+    name, kind: 'filter', cacheable: true, flowFields: [], dropReasons,
     start(ctx) { portFlags(config.ports, ctx.ports, name); },
     datapath(ctx) {
       const guarded = portFlags(config.ports, ctx.ports, name);

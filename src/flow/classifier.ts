@@ -104,6 +104,13 @@ export class Classifier {
   /** Distinct masks in the probe list. */
   get masks(): number { return this.subtables.length; }
 
+  /** The bits of key word w any of this layer's masks uses (subtables of rules being added included). */
+  wordMask(w: number): number {
+    let m = 0;
+    for (const list of this.registry.values()) for (const st of list) m |= st.mask[w];
+    return m >>> 0;
+  }
+
   /** Pairs stored (placed or linked). */
   get pairCount(): number { return this.pairs.used; }
 

@@ -41,6 +41,11 @@ export class FlowCache {
   private tail = NIL;
   private used = 0;
   generation = 1;
+  /**
+   * The bits of key word 14 (TCP flags, TOS) entries are keyed by (int32; -1: all). Frames that
+   * differ only in the others share an entry. Change it only with invalidateAll().
+   */
+  mask14 = -1;
   /** Counters, in shared memory so another thread can report them. */
   readonly counters: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
   private readonly c: Float64Array;
@@ -69,14 +74,14 @@ export class FlowCache {
   // Entry holding key[off..] with this hash, or NIL. The fifteen words are compared unrolled,
   // as one OR of XORs: int32 operations (no uint32-to-double conversions) and one branch.
   private find(key: Uint32Array, off: number, hash: number): number {
-    const ent = this.ent, meta = this.meta, hv = hash | 0, o = off; // o: short for the unrolled compare
+    const ent = this.ent, meta = this.meta, hv = hash | 0, o = off, m14 = this.mask14; // o: short for the unrolled compare
     for (let e = this.buckets[hash & this.bucketMask]; e !== NIL; e = meta[e * META + M_CHAIN]) {
       if (meta[e * META + M_HASH] !== hv) continue;
       const b = e * KEY_STRIDE;
       if (((ent[b] ^ key[o]) | (ent[b + 1] ^ key[o + 1]) | (ent[b + 2] ^ key[o + 2]) | (ent[b + 3] ^ key[o + 3]) |
           (ent[b + 4] ^ key[o + 4]) | (ent[b + 5] ^ key[o + 5]) | (ent[b + 6] ^ key[o + 6]) | (ent[b + 7] ^ key[o + 7]) |
           (ent[b + 8] ^ key[o + 8]) | (ent[b + 9] ^ key[o + 9]) | (ent[b + 10] ^ key[o + 10]) | (ent[b + 11] ^ key[o + 11]) |
-          (ent[b + 12] ^ key[o + 12]) | (ent[b + 13] ^ key[o + 13]) | (ent[b + 14] ^ key[o + 14])) === 0) return e;
+          (ent[b + 12] ^ key[o + 12]) | (ent[b + 13] ^ key[o + 13]) | (ent[b + 14] ^ (key[o + 14] & m14))) === 0) return e;
     }
     return NIL;
   }
@@ -126,6 +131,7 @@ export class FlowCache {
       }
       const base = e * KEY_STRIDE, ent = this.ent;
       for (let i = 0; i < VALUE; i++) ent[base + i] = key[off + i];
+      ent[base + 14] = key[off + 14] & this.mask14;
       const m = e * META, b = hash & this.bucketMask;
       meta[m + M_HASH] = hash | 0;
       meta[m + M_CHAIN] = this.buckets[b];

@@ -4,7 +4,8 @@
 // Input: a handle whose flow key the NIC extracted. Output: a FlowDecisions id (the compiled
 // per-flow action: rule verdict, cached extension outcomes, switch outcome), or a miss.
 // Steps: hash the packed key the NIC wrote while parsing (FlowKeys.packed; the hash is folded
-// from the NIC's RSS hash when there is one), look it up in place in this thread's FlowCache
+// from the NIC's RSS hash when there is one; of word 14, TCP flags and TOS, only the bits some
+// rule or extension needs count: FlowCache.mask14), look it up in place in this thread's FlowCache
 // (begin() once per batch first). On a miss the rules are classified at once (missRule) and
 // the caller inserts the full decision later (insert), once the extensions and the switch
 // have had their say on that packet; verdictOf() does both at once for callers with no
@@ -53,10 +54,13 @@ export class FlowStage {
   readonly missRule = new Int32Array(POSITIONS);
   private generation = -1;
   private version = -1;
+  /** Bits of key word 14 the extensions' cached decisions need (FlowFields); the rules' are added at begin(). */
+  private readonly need14: number;
 
-  constructor(rules: RuleSet, cache: FlowCache, ports: number) {
+  constructor(rules: RuleSet, cache: FlowCache, ports: number, need14 = 0) {
     this.rules = rules;
     this.cache = cache;
+    this.need14 = need14;
     this.decisions = new FlowDecisions(ports);
   }
 
@@ -68,6 +72,9 @@ export class FlowStage {
     const g = this.rules.generation;
     if (g !== this.generation || version !== this.version || this.decisions.full) {
       this.cache.invalidateAll();
+      // Key the cache only by the bits of word 14 (TCP flags, TOS) some rule or extension needs:
+      // one flow is one entry, not one per flag combination (megaflow-style wildcarding).
+      this.cache.mask14 = (this.rules.keyWordMask(14) | this.need14) | 0;
       this.decisions.reset();
       this.generation = g;
       this.version = version;
@@ -79,8 +86,8 @@ export class FlowStage {
     const key = keys.packed, off = h * KEY_STRIDE;
     // The NIC's RSS hash already mixes addresses and ports: fold in the rest of the key's
     // first two words and the flags word, and skip hashing all fifteen. (0: no RSS hash.)
-    const rss = keys.hash[h];
-    const hash = rss !== 0 ? mixRss(rss, key[off], key[off + 1], key[off + 2], key[off + 14]) : hashKey(key, off);
+    const rss = keys.hash[h], m14 = this.cache.mask14;
+    const hash = rss !== 0 ? mixRss(rss, key[off], key[off + 1], key[off + 2], key[off + 14] & m14) : hashKey(key, off, m14);
     const d = this.cache.lookup(key, off, hash);
     // Only a miss or a partial decision may be completed and inserted later: remember where it came from.
     if (d >= 0 && this.decisions.complete[d] !== 0) return d;

@@ -28,14 +28,15 @@ export function packKey(k: FlowKeys, h: number, out: Uint32Array, off: number): 
 /**
  * Hash of the packed key at key[off..off+KEY_WORDS): three independent multiply chains over
  * five words each (the CPU runs them in parallel; one 15-step chain was the flow cache's
- * largest cost), folded and finalised like hashWords.
+ * largest cost), folded and finalised like hashWords. Word 14 (TCP flags, TOS) is taken under
+ * `mask14`: the flow cache keys only the bits of it some rule or extension needs.
  */
-export function hashKey(key: Uint32Array, off: number): number {
+export function hashKey(key: Uint32Array, off: number, mask14 = 0xffffffff): number {
   let a = 0x811c9dc5, b = 0x9e3779b9, c = 0x7f4a7c15;
   for (let i = 0; i < 5; i++) {
     a = Math.imul(a ^ key[off + i], 0x01000193); a ^= a >>> 15;
     b = Math.imul(b ^ key[off + 5 + i], 0x01000193); b ^= b >>> 15;
-    c = Math.imul(c ^ key[off + 10 + i], 0x01000193); c ^= c >>> 15;
+    c = Math.imul(c ^ (i === 4 ? key[off + 14] & mask14 : key[off + 10 + i]), 0x01000193); c ^= c >>> 15;
   }
   let h = Math.imul(a, 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35) ^ c;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);

@@ -207,6 +207,13 @@ export class RuleSet {
   page(offset: number, limit: number): RuleView[] { return this.ids().page(offset, limit).map((s) => this.store.view(s)); }
 
   /** Classify the packed key at key[off..] through every layer; returns the verdict id. */
+  /** The bits of key word w some rule, installed or being added, matches on. */
+  keyWordMask(w: number): number {
+    let m = 0;
+    for (const l of this.layers) m |= l.wordMask(w);
+    return m >>> 0;
+  }
+
   classify(key: Uint32Array, off: number): number {
     const m = this.matched, seq = this.store.seq;
     for (let l = 0; l < this.layers.length; l++) m[l] = this.layers[l].lookup(key, off);

@@ -129,7 +129,7 @@ test('bad rules are refused with the field named, and a bad batch changes nothin
   assert.throws(() => rs.apply({ del: ['zz'] }), /del\[0\]: no rule with id "zz"/);
 });
 
-test('property: cached verdict == fresh linear classification, under random rule changes', () => {
+test('property: cached verdict == fresh linear classification, under random rule changes (rules on TCP flags and DSCP among them)', () => {
   for (let seed = 1; seed <= 12; seed++) {
     let s = seed * 7919;
     const rnd = (n: number) => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) % n; };
@@ -145,13 +145,17 @@ test('property: cached verdict == fresh linear classification, under random rule
       if (rnd(2)) m.dstIp = nets[rnd(nets.length)];
       if (rnd(3) === 0) { m.proto = rnd(2) ? 'tcp' : 'udp'; m.etherType = 'ipv4'; if (rnd(2)) m.dstPort = rnd(2) ? 80 : '1000-1100'; }
       if (rnd(4) === 0) m.inPort = ctx.ports[rnd(3)];
+      // Now and then a rule on TCP flags or DSCP: the cache must then key those bits (and only then).
+      if (rnd(8) === 0) { m.proto = 'tcp'; m.etherType = 'ipv4'; delete m.dstPort; m.tcpFlags = rnd(2) ? 'syn,!ack' : 'ack'; } else if (rnd(8) === 0) { m.etherType = 'ipv4'; m.dscp = rnd(2) ? 46 : 0; }
       const actions = [[{ drop: true }], [{ output: [ctx.ports[rnd(3)]] }], [{ flood: true }], [{ setDscp: rnd(64) }], [{ queue: rnd(4) }]][rnd(5)] as RuleSpec['actions'];
       return { id: `s${seed}r${i}`, layer: (['acl', 'forward', 'qos'] as const)[rnd(3)], priority: rnd(3), match: m, actions };
     };
     const packets: Uint32Array[] = [];
     for (let i = 0; i < 40; i++) {
       const a = `10.${rnd(2)}.${rnd(3)}.${rnd(5)}`, b = rnd(3) ? `10.1.2.${rnd(5)}` : `192.168.${rnd(3)}.1`;
-      const spec: Partial<FrameSpec> = rnd(2) ? { ipv4: { src: a, dst: b }, tcp: { sport: 1000 + rnd(200), dport: rnd(2) ? 80 : 1050 } } : { ipv4: { src: a, dst: b }, udp: { sport: 5, dport: 1000 + rnd(150) } };
+      // Packets of one 5-tuple come with several flag and TOS combinations (SYN, ACK, PSH+ACK; DSCP 0/46, ECN).
+      const tos = [0, 46 << 2, (46 << 2) | 1, 2][rnd(4)], flags = [0x02, 0x10, 0x18, 0x12][rnd(4)];
+      const spec: Partial<FrameSpec> = rnd(2) ? { ipv4: { src: a, dst: b, tos }, tcp: { sport: 1000 + rnd(4), dport: rnd(2) ? 80 : 1050, flags } } : { ipv4: { src: a, dst: b, tos }, udp: { sport: 5, dport: 1000 + rnd(150) } };
       const inPort = rnd(3);
       const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ...spec } as FrameSpec);
       pk.inPort[i] = inPort; // before parsing, as the NIC does: the packed key includes it
@@ -187,4 +191,24 @@ test('a layer refuses rules beyond its distinct-mask budget', () => {
   rs.apply({ add: [{ layer: 'acl', priority: 1, match: { srcIp: '11.0.0.0/8' }, actions: [{ drop: true }] }] });
   assert.equal(rs.layers[0].masks, 4);
   void compileRule;
+});
+
+test('the flow cache keys TCP flags and TOS only while a rule matches on them: one flow, one entry', () => {
+  const rs = new RuleSet(ctx);
+  const stage = new FlowStage(rs, new FlowCache(64), 3);
+  const pk = new FlowKeys(8);
+  // One TCP flow with four flag and TOS combinations, then a second flow.
+  const variants: [number, number][] = [[0x02, 0], [0x10, 0], [0x18, 46 << 2], [0x11, (46 << 2) | 1]];
+  const frames = [...variants.map(([flags, tos]) => ({ ipv4: { src: '10.0.0.1', dst: '10.0.0.2', tos }, tcp: { sport: 4000, dport: 80, flags } })), { ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 4001, dport: 80 } }];
+  frames.forEach((spec, i) => { const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ...spec } as FrameSpec); pk.inPort[i] = 0; assert.equal(pk.extract(f, 0, f.length, i), 0); });
+  const run = () => { const h0 = stage.cache.hits, m0 = stage.cache.misses; for (let i = 0; i < frames.length; i++) stage.verdictOf(pk, i); return { hits: stage.cache.hits - h0, misses: stage.cache.misses - m0 }; };
+  rs.apply({ add: [{ id: 'web', layer: 'acl', priority: 1, match: { etherType: 'ipv4', proto: 'tcp', dstPort: 80 }, actions: [{ count: true }] }] });
+  assert.deepEqual(run(), { hits: 3, misses: 2 }, 'no rule on flags or TOS: the first frame of each flow misses, the other variants hit');
+  assert.equal(stage.cache.size, 2);
+  rs.apply({ add: [{ id: 'syn', layer: 'acl', priority: 2, match: { etherType: 'ipv4', proto: 'tcp', tcpFlags: 'syn' }, actions: [{ drop: true }] }] });
+  const r = run();
+  assert.equal(r.misses, 3, 'a rule on the SYN flag: frames with and without it are apart (SYN, not SYN, the other flow)');
+  assert.equal(stage.verdictOf(pk, 0).drop, true, 'the SYN is dropped');
+  assert.equal(stage.verdictOf(pk, 1).drop, false, 'the ACK of the same flow is not: no entry of the SYN answers for it');
+  assert.equal(stage.verdictOf(pk, 3).drop, false, 'nor the FIN+ACK');
 });

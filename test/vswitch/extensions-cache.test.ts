@@ -101,3 +101,18 @@ test('a cacheable extension may not mirror packets (violation, no copy); a non-c
     assert.equal(s.dp.pool.available, s.dp.pool.slots);
   }
 });
+
+test('the flow cache keeps TCP flags in the key for a cacheable extension that reads them (flowFields), and only then', async () => {
+  const tcp = (flags: number) => buildFrame({ dst: MAC(2), src: MAC(1), ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 4000, dport: 80, flags } });
+  // The same flow: SYN, then ACK, SYN+ACK-less data (PSH+ACK), and another SYN.
+  const flows = [0x02, 0x10, 0x18, 0x02];
+  // Declared, or left undeclared (taken as read): the ACKs pass and both SYNs drop. Declared
+  // wrongly as reading neither, the ACKs take the SYN's cached drop: the cache trusts the declaration.
+  for (const [fields, delivered, dropped] of [[undefined, 2, 2], [['tcpFlags'], 2, 2], [[], 0, 4]] as const) {
+    const s = await sw([ext({ name: 'nosyn', kind: 'filter', cacheable: true, dropSyn: true, ...(fields ? { flowFields: [...fields] } : {}) })]);
+    for (const f of flows) s.send(0, tcp(f));
+    assert.equal(s.got()[1].length, delivered, `flowFields ${JSON.stringify(fields)}: frames delivered`);
+    assert.equal(s.dp.stats().ports[0].counters.dropExtension, dropped, `flowFields ${JSON.stringify(fields)}: frames dropped`);
+    await s.dp.stop();
+  }
+});

@@ -113,6 +113,11 @@ export const VETOABLE: ReadonlySet<ControlOp['op']> = new Set(['portCreate', 'ni
 /** A control hook returns nothing to accept, or a veto with its reason. */
 export type ControlAnswer = void | undefined | { veto: string };
 
+/** Key fields a flow-cache entry leaves out unless a rule or a cacheable extension needs them. */
+export type FlowField = 'tcpFlags' | 'tos';
+/** Their bits in packed key word 14 (src/flow/key.ts). */
+export const FLOW_FIELD_BITS: Record<FlowField, number> = { tcpFlags: 0xff000000 | 0, tos: 0x00ff0000 };
+
 export interface ExtensionDefinition {
   name: string;
   kind: ExtensionKind;
@@ -122,6 +127,12 @@ export interface ExtensionDefinition {
    * modify packets or mirror them (later packets of the flow never reach it).
    */
   cacheable?: boolean;
+  /**
+   * A cacheable extension's decisions may depend on these fields beyond the addresses, ports,
+   * protocol, VLAN and input port every flow-cache key carries. Absent: both (the cache then
+   * keeps a flow's TCP-flag and TOS variants apart, as one entry each).
+   */
+  flowFields?: readonly FlowField[];
   start?(ctx: ControlContext): void | Promise<void | { shared?: unknown }> | { shared?: unknown };
   control?(op: ControlOp): ControlAnswer;
   datapath?(ctx: DatapathContext): DatapathHooks;

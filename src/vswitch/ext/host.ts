@@ -14,7 +14,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CounterBlock } from '../../counters.js';
-import { ControlAnswer, ControlOp, ExtensionDefinition, ExtensionKind, KINDS, RIGHTS, VETOABLE } from './api.js';
+import { ControlAnswer, ControlOp, ExtensionDefinition, ExtensionKind, FlowField, KINDS, RIGHTS, VETOABLE } from './api.js';
 import { EXT_COUNTERS, ExtensionState, MAX_REASONS, REASON_BASE, STATUS_FAILED_CLOSED, STATUS_FAILED_OPEN, STATUS_OK } from './state.js';
 import { brief, thrownText } from '../../quote.js';
 
@@ -63,7 +63,7 @@ export class VetoError extends Error {
 }
 
 /** Where a datapath thread imports a bound extension from, and what it is given. */
-export interface BoundSpec { url: string; name: string; kind: ExtensionKind; cacheable: boolean; failClosed: boolean; dropReasons: string[]; config: unknown; shared: unknown }
+export interface BoundSpec { url: string; name: string; kind: ExtensionKind; cacheable: boolean; flowFields: FlowField[]; failClosed: boolean; dropReasons: string[]; config: unknown; shared: unknown }
 
 export function moduleUrl(module: string, baseDir: string): string {
   const builtin = BUILTINS[module];
@@ -144,7 +144,7 @@ export class ExtensionHost {
       const d = checkDefinition(mod.default, s.module, s.config);
       if (this.defs.some((x) => x.name === d.name)) throw new ExtensionError(`extension ${s.module}: a bound extension is already named ${brief(d.name)}`);
       this.defs.push(d);
-      this.bound.push({ url, name: d.name, kind: d.kind, cacheable: d.cacheable === true, failClosed: s.failMode === 'closed', dropReasons: d.dropReasons ?? [], config: s.config, shared: undefined });
+      this.bound.push({ url, name: d.name, kind: d.kind, cacheable: d.cacheable === true, flowFields: [...(d.flowFields ?? ['tcpFlags', 'tos'])], failClosed: s.failMode === 'closed', dropReasons: d.dropReasons ?? [], config: s.config, shared: undefined });
     }
     const forwards = this.specs.filter((s, e) => s.enabled && this.defs[e].kind === 'forward');
     if (forwards.length > 1) throw new ExtensionError(`at most one forwarding extension may be enabled; enabled: ${this.defs.filter((d, e) => this.specs[e].enabled && d.kind === 'forward').map((d) => d.name).join(', ')}`);

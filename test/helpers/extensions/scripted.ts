@@ -7,6 +7,10 @@ export interface ScriptedConfig {
   name: string;
   kind: ExtensionKind;
   cacheable?: boolean;
+  /** Drop (ingress) TCP packets with the SYN flag set. */
+  dropSyn?: boolean;
+  /** Declared key fields beyond the 5-tuple the decisions read (absent: not declared). */
+  flowFields?: ('tcpFlags' | 'tos')[];
   /** Drop (ingress) packets whose UDP destination port is this. */
   dropDport?: number;
   /** Exclude (egress) this destination port index. */
@@ -40,6 +44,7 @@ export default function scripted(c: ScriptedConfig): ExtensionDefinition & { dro
     name: c.name,
     kind: c.kind,
     cacheable: c.cacheable,
+    ...(c.flowFields ? { flowFields: c.flowFields } : {}),
     dropReasons: c.kind === 'capture' ? [] : ['scripted'],
     start() { log('start'); },
     stop() { log('stop'); },
@@ -60,6 +65,7 @@ export default function scripted(c: ScriptedConfig): ExtensionDefinition & { dro
           for (let j = 0; j < b.count; j++) {
             const h = b.handle(j);
             if (c.dropDport !== undefined && b.keys.dstPort[h] === c.dropDport) b.drop(j, 'scripted');
+            if (c.dropSyn && b.keys.proto[h] === 6 && (b.keys.tcpFlags[h] & 0x02) !== 0) b.drop(j, 'scripted');
             if (c.destinations) b.setDestinations(j, c.destinations);
             if (c.setTtl !== undefined && b.keys.ipVersion[h] === 4 && b.modify(j)) {
               const at = b.pool.start(h) + b.keys.l3Off[h] + 8;
