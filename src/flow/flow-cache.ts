@@ -11,7 +11,9 @@
 //         miss), so a small working set's buckets stay in the first-level cache instead of
 //         being spread over a table sized for the full capacity.
 // The LRU is a doubly linked list through meta's prev/next with `head` = most recent and
-// `tail` = next to evict.
+// `tail` = next to evict. Per-port fairness: a full cache evicts, for a new entry from input
+// port p, the least recent of p's own entries (among the SCAN least recent) when p holds at
+// least capacity / (ports holding entries): a port flooding new flows recycles its own share.
 // Consistency: `generation` is bumped by invalidateAll(); an entry from an older generation
 // is a miss (counted as `stale`) and is overwritten by the next insert — no sweep needed.
 // Counters: hits, misses, stale, evictions, inserts.
@@ -22,13 +24,17 @@
 import { counterIndex, CounterBlock } from '../counters.js';
 import { KEY_STRIDE } from './key.js';
 
-export const FLOW_CACHE_COUNTERS = ['hits', 'misses', 'stale', 'evictions', 'inserts'] as const;
+export const FLOW_CACHE_COUNTERS = ['hits', 'misses', 'stale', 'evictions', 'inserts', 'batchRepeats'] as const;
 const FC = counterIndex(FLOW_CACHE_COUNTERS);
 const NIL = -1;
 const VALUE = 15;
 // meta fields
 const M_HASH = 0, M_CHAIN = 1, M_PREV = 2, M_NEXT = 3, M_GEN = 4;
 const META = 8;
+/** Input ports counted for the per-port share (key word 0's top 16 bits, masked). */
+const PORT_MASK = 4095;
+/** LRU entries looked at for one of the inserting port's own to evict. */
+const SCAN = 64;
 
 export class FlowCache {
   readonly capacity: number;
@@ -40,6 +46,9 @@ export class FlowCache {
   private head = NIL;
   private tail = NIL;
   private used = 0;
+  /** Entries per input port, and how many ports hold any: a port's share is capacity / ports. */
+  private readonly held = new Int32Array(PORT_MASK + 1);
+  private ports = 0;
   generation = 1;
   /**
    * The bits of key word 14 (TCP flags, TOS) entries are keyed by (int32; -1: all). Frames that
@@ -100,6 +109,12 @@ export class FlowCache {
     this.head = e;
   }
 
+  /**
+   * The last lookup missed for a flow that already missed earlier in the same batch (FlowStage):
+   * counted as a batch repeat, not as a miss of its own.
+   */
+  repeatedMiss(): void { this.c[FC.misses]--; this.c[FC.batchRepeats]++; }
+
   /** Value cached for the key under the current generation, or -1 (a miss). */
   lookup(key: Uint32Array, off: number, hash: number): number {
     const e = this.find(key, off, hash);
@@ -122,13 +137,16 @@ export class FlowCache {
         e = this.used++;
         if (this.used * 2 > this.buckets.length && this.buckets.length < this.maxBuckets) this.rehash(this.buckets.length * 2);
       } else {
-        // Evict the tail: off its bucket chain and off the LRU end.
-        e = this.tail;
+        // Evict the least recent entry — of the inserting port's own, when that port holds its
+        // share of the cache or more: a port flooding new flows recycles its own entries and
+        // cannot push the other ports' flows out. Off its bucket chain and off the LRU list.
+        e = this.victim(key[off] >>> 16);
         this.unchain(e);
-        this.tail = meta[e * META + M_PREV];
-        if (this.tail !== NIL) meta[this.tail * META + M_NEXT] = NIL; else this.head = NIL;
+        this.unlink(e);
+        this.release(e);
         this.c[FC.evictions]++;
       }
+      this.hold(key[off] >>> 16);
       const base = e * KEY_STRIDE, ent = this.ent;
       for (let i = 0; i < VALUE; i++) ent[base + i] = key[off + i];
       ent[base + 14] = key[off + 14] & this.mask14;
@@ -158,6 +176,28 @@ export class FlowCache {
       this.buckets[b] = e;
     }
   }
+
+  // The entry to evict for a new one from input port `port`: the least recent of that port's
+  // among the SCAN least recent entries if it holds its share or more, else the least recent.
+  private victim(port: number): number {
+    const p = port & PORT_MASK;
+    if (this.held[p] * this.ports < this.capacity) return this.tail;
+    const meta = this.meta, ent = this.ent;
+    let e = this.tail;
+    for (let i = 0; i < SCAN && e !== NIL; i++, e = meta[e * META + M_PREV]) if ((ent[e * KEY_STRIDE] >>> 16 & PORT_MASK) === p) return e;
+    return this.tail;
+  }
+
+  // Take entry e off the LRU list.
+  private unlink(e: number): void {
+    const meta = this.meta, m = e * META, pr = meta[m + M_PREV], nx = meta[m + M_NEXT];
+    if (pr !== NIL) meta[pr * META + M_NEXT] = nx; else this.head = nx;
+    if (nx !== NIL) meta[nx * META + M_PREV] = pr; else this.tail = pr;
+  }
+
+  // Count a new entry against its input port, and an evicted one off its port.
+  private hold(port: number): void { if (this.held[port & PORT_MASK]++ === 0) this.ports++; }
+  private release(e: number): void { if (--this.held[(this.ent[e * KEY_STRIDE] >>> 16) & PORT_MASK] === 0) this.ports--; }
 
   // Remove entry e from its bucket chain (its LRU links are reused by the caller).
   private unchain(e: number): void {

@@ -38,6 +38,8 @@ function mixRss(rss: number, w0: number, w1: number, w2: number, w14: number): n
 }
 /** Batch positions a stage keeps per-packet state for. */
 const POSITIONS = BATCH_MAX;
+/** Slots of the table of this batch's misses (a power of two, at least twice the positions). */
+const MEMO = 2 * POSITIONS;
 
 export class FlowStage {
   readonly rules: RuleSet;
@@ -54,6 +56,10 @@ export class FlowStage {
   readonly missRule = new Int32Array(POSITIONS);
   private generation = -1;
   private version = -1;
+  /** This batch's misses: memoPos[s] missed at a position, filled in batch memoBatch[s] (no clearing per batch). */
+  private readonly memoPos = new Int32Array(MEMO);
+  private readonly memoBatch = new Int32Array(MEMO).fill(-1);
+  private batch = 0;
   /** Bits of key word 14 the extensions' cached decisions need (FlowFields); the rules' are added at begin(). */
   private readonly need14: number;
 
@@ -69,6 +75,7 @@ export class FlowStage {
    * besides the rules that cached decisions depend on changes (a sum of monotonic counters).
    */
   begin(version = 0): void {
+    this.batch = (this.batch + 1) & 0x3fffffff;
     const g = this.rules.generation;
     if (g !== this.generation || version !== this.version || this.decisions.full) {
       this.cache.invalidateAll();
@@ -96,6 +103,18 @@ export class FlowStage {
     this.handles[pos] = h;
     this.isSaved[pos] = 0;
     if (d >= 0) return d;
+    // A flow whose first frames arrive in one batch misses once: the others take its verdict.
+    const m = MEMO - 1, hv = hash | 0;
+    let s = hv & m;
+    for (; this.memoBatch[s] === this.batch; s = (s + 1) & m) {
+      const p = this.memoPos[s];
+      if (this.hashes[p] !== hv) continue;
+      const o = this.handles[p] * KEY_STRIDE;
+      let same = ((key[o + 14] ^ key[off + 14]) & m14) === 0;
+      for (let w = 0; same && w < 14; w++) same = key[o + w] === key[off + w];
+      if (same) { this.missRule[pos] = this.missRule[p]; this.cache.repeatedMiss(); return -1; }
+    }
+    this.memoBatch[s] = this.batch; this.memoPos[s] = pos;
     this.missRule[pos] = this.rules.classify(key, off);
     return -1;
   }

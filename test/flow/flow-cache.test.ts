@@ -89,3 +89,28 @@ test('packKey: fields land in their documented words; distinct flows give distin
   }
   assert.ok(seen.size >= 999, `hashes of 1000 flows: ${seen.size} distinct`);
 });
+
+test('a port flooding new flows recycles its own entries: another port\'s flows stay cached; a lone port has the whole cache', () => {
+  const keyFrom = (port: number, n: number) => { const k = keyOf(n); k[0] = (port << 16) >>> 0; return k; };
+  const cap = 256;
+  const c = new FlowCache(cap);
+  // A lone port may fill every entry.
+  for (let n = 0; n < cap; n++) { const k = keyFrom(0, n); c.insert(k, 0, hashKey(k, 0), n); }
+  let hits = 0;
+  for (let n = 0; n < cap; n++) { const k = keyFrom(0, n); if (c.lookup(k, 0, hashKey(k, 0)) === n) hits++; }
+  assert.equal(hits, cap, 'a lone port keeps all its entries');
+  // Port 1's 40 flows, each seen once per round; between rounds port 0 sends 1,000 new flows
+  // (four times the cache). Plain LRU would evict every one of port 1's flows each round.
+  const victims = Array.from({ length: 40 }, (_, i) => keyFrom(1, 100_000 + i));
+  let victimHits = 0, victimLookups = 0, flood = 1_000_000;
+  for (let round = 0; round < 20; round++) {
+    for (const k of victims) {
+      const h = hashKey(k, 0);
+      victimLookups++;
+      if (c.lookup(k, 0, h) >= 0) victimHits++; else c.insert(k, 0, h, 1);
+    }
+    for (let i = 0; i < 1000; i++) { const k = keyFrom(0, flood++); c.insert(k, 0, hashKey(k, 0), 2); }
+  }
+  assert.equal(victimHits, victimLookups - victims.length, `port 1 missed only its first round (${victimHits} of ${victimLookups} hit)`);
+  assert.equal(c.size, cap, 'the flood still used the rest of the cache');
+});

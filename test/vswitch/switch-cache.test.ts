@@ -121,3 +121,28 @@ for (const [name, rules, reference] of [
     }
   });
 }
+
+test('the frames of a new flow arriving in one batch miss the cache once; the rest take its verdict (batchRepeats)', async () => {
+  const s = await memorySwitch([{}, {}, {}], { rules: { add: [{ id: 'web', layer: 'acl', priority: 1, match: { etherType: 'ipv4', proto: 'udp', dstPort: 80 }, actions: [{ drop: true }] }] } });
+  for (let p = 0; p < 3; p++) s.send(p, buildFrame({ dst: BCAST, src: MAC(p + 1), etherType: 0x88b5, payload: 46 }));
+  s.got();
+  const cache = (s.dp as unknown as { threads: DatapathThreads }).threads.inlinePipeline!.flow!.cache;
+  const m0 = cache.misses, r0 = cache.counters.values[cache.counters.at.batchRepeats], h00 = cache.hits;
+  const flow = (dport: number, i: number) => buildFrame({ dst: MAC(2), src: MAC(1), ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { sport: 5000, dport }, payload: 20 + i });
+  // One batch: 12 frames of a flow to port 53 and 12 of a flow to port 80 (dropped by the rule), interleaved.
+  for (let i = 0; i < 12; i++) { s.eps[0].inject(flow(53, i)); s.eps[0].inject(flow(80, i)); }
+  s.dp.poll();
+  assert.equal(s.got()[1].length, 12, 'the port-53 flow delivered whole');
+  assert.equal(cache.misses - m0, 2, 'one miss per flow');
+  // The forwarded flow's decision is filed after the batch: its other 11 frames repeat the miss.
+  // A flow the rules drop is filed at once: its other 11 frames hit.
+  assert.equal(cache.counters.values[cache.counters.at.batchRepeats] - r0, 11, 'the forwarded flow\'s other frames repeated its miss');
+  assert.equal(cache.hits - h00, 11, 'the dropped flow\'s other frames hit');
+  assert.equal(s.dp.stats().ports[0].counters.dropRule, 12, 'every frame of the dropped flow dropped by the rule');
+  // The next batch hits.
+  for (let i = 0; i < 4; i++) s.eps[0].inject(flow(53, i));
+  const h0 = cache.hits;
+  s.dp.poll();
+  assert.equal(cache.hits - h0, 4);
+  await s.dp.stop();
+});
