@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['pipeline', 'extensions', 'pcap-read', 'parse-rss', 'ring-handoff', 'flow-cache', 'flow-hit-rate', 'classifier', 'heavy-hitters', 'token-bucket', 'shaper', 'guarantees', 'socket/udp-forwarding'];
+const benches = ['pipeline', 'extensions', 'pcap-read', 'parse-rss', 'ring-handoff', 'flow-cache', 'flow-hit-rate', 'classifier', 'heavy-hitters', 'queue-policy', 'token-bucket', 'shaper', 'guarantees', 'socket/udp-forwarding'];
 let failed = 0;
 for (const name of benches) {
   const file = fileURLToPath(new URL(`./${name}.js`, import.meta.url));

@@ -88,12 +88,14 @@ test('SIGINT ends the switch even with a hung worker and no watchdog; final coun
   const r = await rig('spin', { watchdogMs: 0 });
   try {
     await r.sw.waitLine(/Ctrl-C stops/);
-    r.send(3);
+    // One frame: the hook hangs on the first frame it sees, and frames sent after it may or may
+    // not have been read in the same burst (three once gave 1 or 3 by their timing).
+    r.send(1);
     await sleep(300);
     r.sw.child.kill('SIGINT');
     const code = await r.sw.exit;
     assert.ok(code === 0 || code === 1, `exit code ${code}`);
-    assert.equal(r.final().ports[0].counters.rxPackets, 3);
+    assert.equal(r.final().ports[0].counters.rxPackets, 1);
   } finally { r.close(); }
 });
 
