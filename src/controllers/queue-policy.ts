@@ -118,12 +118,12 @@ export class QueuePolicy {
       }
       const free = this.sharedQueues().filter((q) => q !== 0);
       if (free.length === 0) break;
-      // Take the shared queue with the least RSS load away from the table (its buckets move on).
+      // Take the last free shared queue away from the RSS table; its buckets go to the others.
       const q = free[free.length - 1];
       d.set(f.id, q);
       this.moves++;
       const rest = this.sharedQueues();
-      for (let b = 0; b < o.buckets; b++) if (this.a.indirection[b] === q) this.a.indirection[b] = rest[b % rest.length];
+      for (let b = 0; b < o.buckets; b++) if (this.a.indirection[b] === q) { this.a.indirection[b] = rest[b % rest.length]; this.moves++; }
     }
   }
 
