@@ -6,8 +6,9 @@
 //
 // Each period:
 // 1. Dedicated queues. Candidates are flows at or above `minRateBps` whose port is not in
-//    `never`; `always` flows first, then by rate. A flow keeps its queue while it stays above
-//    half the minimum rate (hysteresis); a new one takes a free queue while filters and queues
+//    `never`; `always` flows first, then by rate. A flow earns a queue after HEAVY_PERIODS periods
+//    in a row at or above the minimum rate, and gives it back after `holdPeriods` in a row under
+//    half of it (hysteresis); a new one takes a free queue while filters and queues
 //    remain (as many queues as threads, at least two, stay shared: every thread can take RSS
 //    buckets), or the
 //    queue of the lightest holder when it carries twice that one's load.
@@ -17,10 +18,15 @@
 // that flaps is seen near its mean.
 // 3. RSS buckets of the shared queues: while the busiest thread is above the mean by more than
 //    `hysteresis`, the bucket that best fills the gap moves from one of its shared queues to
-//    one of the least loaded thread's. A bucket that moved waits `holdPeriods` before moving again.
+//    one of the least loaded thread's; MOVES_PER_PERIOD at most. A bucket that moved waits
+//    `holdPeriods` before moving again.
 //
 // Imbalance, as RSS++ defines it: (max − min) / min packets per thread.
 
+/** Periods in a row a flow must be at or above minRate before it earns a queue. */
+const HEAVY_PERIODS = 2;
+/** RSS buckets moved per period at most: bursts come and go faster than moves pay off. */
+const MOVES_PER_PERIOD = 2;
 /** Weight of the latest period in the moving averages the balancing uses. */
 const SMOOTH = 0.5;
 
@@ -62,6 +68,9 @@ export class QueuePolicy {
   private readonly queueMoved: Int32Array;
   /** Loads the threads and buckets are balanced on: moving averages over periods (SMOOTH), so a load that flaps is seen as its mean. */
   private readonly bucketAvg: Float64Array;
+  /** Periods in a row each flow has been heavy, and light (for giving and taking back queues). */
+  private heavyFor = new Map<number, number>();
+  private lightFor = new Map<number, number>();
   private readonly ownAvg: Float64Array;
 
   constructor(o: QueuePolicyOptions) {
@@ -100,18 +109,26 @@ export class QueuePolicy {
 
   private dedicate(flows: FlowLoad[]): void {
     const o = this.o, d = this.a.dedicated, seen = new Map(flows.map((f) => [f.id, f]));
+    // How many periods in a row each flow has been heavy (at or above minRate) or light (under half).
+    const heavy = new Map<number, number>(), light = new Map<number, number>();
+    for (const f of flows) {
+      if (f.load >= o.minRate) heavy.set(f.id, (this.heavyFor.get(f.id) ?? 0) + 1);
+      else if (f.load < o.minRate / 2) light.set(f.id, (this.lightFor.get(f.id) ?? 0) + 1);
+    }
+    for (const [id] of d) if (!seen.has(id)) light.set(id, (this.lightFor.get(id) ?? 0) + 1); // idle this period
+    this.heavyFor = heavy; this.lightFor = light;
     for (const [id] of d) {
       const f = seen.get(id);
-      if (!f || o.never.has(f.port) || (f.load < o.minRate / 2 && !o.always.has(id))) { d.delete(id); this.moves++; }
+      if ((f && o.never.has(f.port)) || ((light.get(id) ?? 0) >= o.holdPeriods && !o.always.has(id))) { d.delete(id); this.moves++; }
     }
     const keep = Math.max(2, o.threads), limit = Math.min(o.filterCapacity, o.queues - keep);
-    const want = flows.filter((f) => !d.has(f.id) && !o.never.has(f.port) && (o.always.has(f.id) || f.load >= o.minRate))
+    const want = flows.filter((f) => !d.has(f.id) && !o.never.has(f.port) && (o.always.has(f.id) || (heavy.get(f.id) ?? 0) >= HEAVY_PERIODS))
       .sort((x, y) => Number(o.always.has(y.id)) - Number(o.always.has(x.id)) || y.load - x.load);
     for (const f of want) {
       if (d.size >= limit || this.sharedQueues().length <= keep) {
         // Full: a flow twice the load of the lightest holder (not an `always` one) takes its queue.
         let light = -1, lightLoad = Infinity;
-        for (const [id] of d) { const g = seen.get(id)!; if (!o.always.has(id) && g.load < lightLoad) { light = id; lightLoad = g.load; } }
+        for (const [id] of d) { const g = seen.get(id)?.load ?? 0; if (!o.always.has(id) && g < lightLoad) { light = id; lightLoad = g; } }
         if (light < 0 || (f.load < 2 * lightLoad && !o.always.has(f.id))) break;
         d.set(f.id, d.get(light)!); d.delete(light); this.moves += 2;
         continue;
@@ -148,7 +165,7 @@ export class QueuePolicy {
   // `own`: each dedicated queue's load (its flow's).
   private balanceBuckets(bucketLoad: Float64Array, own: Float64Array): void {
     const o = this.o, shared = this.sharedQueues();
-    for (let step = 0; step < o.buckets; step++) {
+    for (let step = 0; step < MOVES_PER_PERIOD; step++) {
       const ql = Float64Array.from(own);
       for (let b = 0; b < o.buckets; b++) ql[this.a.indirection[b]] += bucketLoad[b];
       const tl = this.threadLoads(ql);
