@@ -68,10 +68,10 @@ export class QueuePolicy {
   private readonly queueMoved: Int32Array;
   /** Loads the threads and buckets are balanced on: moving averages over periods (SMOOTH), so a load that flaps is seen as its mean. */
   private readonly bucketAvg: Float64Array;
+  private readonly ownAvg: Float64Array;
   /** Periods in a row each flow has been heavy, and light (for giving and taking back queues). */
   private heavyFor = new Map<number, number>();
   private lightFor = new Map<number, number>();
-  private readonly ownAvg: Float64Array;
 
   constructor(o: QueuePolicyOptions) {
     if (o.queues < 1 || o.threads < 1 || o.buckets < o.queues) throw new RangeError('queue policy: at least one queue and thread, and a bucket per queue');
@@ -127,10 +127,10 @@ export class QueuePolicy {
     for (const f of want) {
       if (d.size >= limit || this.sharedQueues().length <= keep) {
         // Full: a flow twice the load of the lightest holder (not an `always` one) takes its queue.
-        let light = -1, lightLoad = Infinity;
-        for (const [id] of d) { const g = seen.get(id)?.load ?? 0; if (!o.always.has(id) && g < lightLoad) { light = id; lightLoad = g; } }
-        if (light < 0 || (f.load < 2 * lightLoad && !o.always.has(f.id))) break;
-        d.set(f.id, d.get(light)!); d.delete(light); this.moves += 2;
+        let lightest = -1, lightLoad = Infinity;
+        for (const [id] of d) { const g = seen.get(id)?.load ?? 0; if (!o.always.has(id) && g < lightLoad) { lightest = id; lightLoad = g; } }
+        if (lightest < 0 || (f.load < 2 * lightLoad && !o.always.has(f.id))) break;
+        d.set(f.id, d.get(lightest)!); d.delete(lightest); this.moves += 2;
         continue;
       }
       const free = this.sharedQueues().filter((q) => q !== 0);
