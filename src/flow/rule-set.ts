@@ -206,7 +206,6 @@ export class RuleSet {
   /** Installed rules in the order they were added, from `offset`, at most `limit` (listing without sorting). */
   page(offset: number, limit: number): RuleView[] { return this.ids().page(offset, limit).map((s) => this.store.view(s)); }
 
-  /** Classify the packed key at key[off..] through every layer; returns the verdict id. */
   /** The bits of key word w some rule, installed or being added, matches on. */
   keyWordMask(w: number): number {
     let m = 0;
@@ -214,6 +213,7 @@ export class RuleSet {
     return m >>> 0;
   }
 
+  /** Classify the packed key at key[off..] through every layer; returns the verdict id. */
   classify(key: Uint32Array, off: number): number {
     const m = this.matched, seq = this.store.seq;
     for (let l = 0; l < this.layers.length; l++) m[l] = this.layers[l].lookup(key, off);
