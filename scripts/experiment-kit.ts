@@ -21,19 +21,20 @@ export function inNsBg(ns: string, args: string[]): { p: ChildProcess; done: Pro
   return { p, done: new Promise((r) => p.on('exit', (c) => r(c ?? -1))) };
 }
 
-// Wire bytes (frame + 74, as the downlink counts them) per `binMs` of the IPv4 frames from `src`
-// in capture `file`, keyed by bin (ms since the epoch / binMs); and the first and last frame's times (ms).
-export function binsOf(file: string, src: string, binMs: number): { bins: Map<number, number>; first: number; last: number } {
-  const r = CaptureReader.open(file), s = src.split('.').map(Number), bins = new Map<number, number>();
+// Wire bytes (frame + `overhead`, default 74, as the downlink counts them) per `binMs` of the
+// IPv4 frames from `src` (null: every frame) in capture `file`, keyed by bin (ms since the
+// epoch / binMs); and the first and last frame's times (ms).
+export function binsOf(file: string, src: string | null, binMs: number, overhead = WIRE_OVERHEAD): { bins: Map<number, number>; first: number; last: number } {
+  const r = CaptureReader.open(file), s = src?.split('.').map(Number), bins = new Map<number, number>();
   let first = Infinity, last = 0;
   while (r.next()) {
     const d = r.data, o = r.off;
-    if (r.caplen < 34 || d[o + 12] !== 0x08 || d[o + 13] !== 0x00) continue;
-    if (d[o + 26] !== s[0] || d[o + 27] !== s[1] || d[o + 28] !== s[2] || d[o + 29] !== s[3]) continue;
+    if (s && (r.caplen < 34 || d[o + 12] !== 0x08 || d[o + 13] !== 0x00)) continue;
+    if (s && (d[o + 26] !== s[0] || d[o + 27] !== s[1] || d[o + 28] !== s[2] || d[o + 29] !== s[3])) continue;
     const t = r.tsSec * 1000 + r.tsNsec / 1e6;
     first = Math.min(first, t); last = Math.max(last, t);
     const w = Math.floor(t / binMs);
-    bins.set(w, (bins.get(w) ?? 0) + r.origLen + WIRE_OVERHEAD);
+    bins.set(w, (bins.get(w) ?? 0) + r.origLen + overhead);
   }
   return { bins, first, last };
 }

@@ -15,16 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inNs, Testbed } from './testbed.js';
-import { inNsBg, prime, sleep } from './experiment-kit.js';
-import { CaptureReader } from '../src/capture/capture-reader.js';
+import { binsOf, inNsBg, prime, sleep } from './experiment-kit.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-
-function captureBins(file: string): Map<number, number> {
-  const r = CaptureReader.open(file), bins = new Map<number, number>();
-  while (r.next()) { const ms = Math.floor(r.tsSec * 1000 + r.tsNsec / 1e6); bins.set(ms, (bins.get(ms) ?? 0) + r.origLen); }
-  return bins;
-}
 
 function traceBins(file: string, column: string): Map<number, number> {
   const [head, ...rows] = readFileSync(file, 'utf8').trim().split('\n'), c = head.split(',').indexOf(column), bins = new Map<number, number>();
@@ -60,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
     inNs(A.ns, ['iperf3', '-c', B.ip, '-p', '5901', '-t', String(seconds)], (seconds + 30) * 1000);
     if ((await traced) !== 0) throw new Error('sluice qos --trace failed');
     cap.p.kill('SIGINT'); await cap.done; server.p.kill();
-    const c = captureBins(pcap), t = traceBins(csv, 'vm1.txBytes');
+    const c = binsOf(pcap, null, 1, 0).bins, t = traceBins(csv, 'vm1.txBytes'); // every frame, frame bytes, per ms
     const keys = [...c.keys()].sort((x, y) => x - y), from = keys[0] + 100, to = keys[keys.length - 1] - 100;
     console.log(`trace-check — node ${process.version}, ${rate} Mb/s access link, ${seconds} s TCP; ${to - from} ms compared`);
     for (const w of [1, 10]) {

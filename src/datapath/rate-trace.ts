@@ -14,6 +14,7 @@
 // Only frames the datapath workers count are traced: native endpoints (taps, AF_PACKET, UDP and
 // VXLAN on the native path). The ports on the main thread's I/O are named in `untraced`.
 
+import { counterIndex } from '../counters.js';
 import { PORT_COUNTERS } from '../endpoints/endpoint.js';
 
 /** Milliseconds each thread's ring holds: a reader may fall this far behind before bins are lost. */
@@ -21,7 +22,7 @@ export const TRACE_RING_MS = 2048;
 /** Slots next to the writer the reader leaves alone (it may be overwriting them). */
 const GUARD_MS = 64;
 const LAST = 0, ASLEEP = 1;
-const ROW = PORT_COUNTERS.length, RX = PORT_COUNTERS.indexOf('rxBytes'), TX = PORT_COUNTERS.indexOf('txBytes');
+const ROW = PORT_COUNTERS.length, { rxBytes: RX, txBytes: TX } = counterIndex(PORT_COUNTERS);
 
 /** One worker's part: its ring (slot: [ms, rx0, tx0, rx1, tx1, …]) and its words [last stamped ms mod 2^31, asleep]. */
 export interface TraceShare { ring: SharedArrayBuffer; words: SharedArrayBuffer; ports: number }

@@ -77,7 +77,7 @@ const beat = beatWord(s.index), ack = ackWord(s.index);
 const rulesPending = () => replica.busy || Atomics.load(control, CTL_RULES) !== Atomics.load(control, ack);
 let lastWork = performance.now();
 // Its port counters stamped once a millisecond, for the rate trace (rate-trace.ts).
-const origin = performance.timeOrigin;
+const origin = performance.timeOrigin, nowMs = () => origin + performance.now();
 const trace = new TraceWriter(s.trace, new Float64Array(s.portCounters), origin + lastWork);
 for (;;) {
   control[beat]++; // heartbeat for the main thread's watchdog (a plain store: one writer)
@@ -103,7 +103,7 @@ for (;;) {
   const seq = bell.prepareSleep();
   if (!ringsEmpty(rings) || rulesPending() || Atomics.load(control, CTL_STOP) !== 0 && !stopping) { bell.wake(); continue; }
   const sleepUs = due >= 0 ? Math.min(Math.ceil(due), SHAPED_SLEEP_MAX_US) : IDLE_SLEEP_US;
-  trace.asleep(origin + performance.now());
+  trace.asleep(nowMs());
   if (io.reading) {
     native!.pollIn(io.fds, io.fds.length, sleepUs, ready);
     if (ready[0] !== 0) native!.eventfdDrain(io.fds[0]);
@@ -111,7 +111,7 @@ for (;;) {
   } else {
     bell.sleep(seq, sleepUs / 1000);
   }
-  trace.awake(() => origin + performance.now());
+  trace.awake(nowMs);
 }
 io.transmit();
 io.release();

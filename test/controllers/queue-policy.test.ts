@@ -7,11 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowLoad, QueuePolicy } from '../../src/controllers/queue-policy.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 2 ** 32; };
-}
+import { prng as rng } from '../helpers/qos-sim.js';
 
 test('random loads (50 seeds): filters and shared queues respected, never/always obeyed, every bucket on a shared queue', () => {
   for (let seed = 1; seed <= 50; seed++) {

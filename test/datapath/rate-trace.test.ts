@@ -7,14 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PORT_COUNTERS } from '../../src/endpoints/endpoint.js';
 import { RateTrace, TRACE_RING_MS, traceShare, TraceWriter } from '../../src/datapath/rate-trace.js';
+import { prng as rng } from '../helpers/qos-sim.js';
 
 const ROW = PORT_COUNTERS.length, RX = PORT_COUNTERS.indexOf('rxBytes'), TX = PORT_COUNTERS.indexOf('txBytes');
 const T0 = 1_800_000_000_000; // ms on the shared time line
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 2 ** 32; };
-}
 
 interface Sim { w: TraceWriter; c: Float64Array; asleep: boolean }
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { CaptureReader, LINKTYPE_ETHERNET } from '../../src/capture/capture-reader.js';
 import { HeavyHitters } from '../../src/nic/heavy-hitters.js';
 import { FlowKeys, KEY_STRIDE, PARSE_OK } from '../../src/wire/flow-key.js';
+import { prng } from '../helpers/qos-sim.js';
 
 const WORDS = [1, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 const idOf = (key: Uint32Array, off: number) => WORDS.map((w) => (w === 1 ? key[off + w] & 0xfffffff0 : key[off + w]) >>> 0).join('.');
@@ -54,8 +55,7 @@ test('on the bundled captures (64 and 256 entries): heavy flows tracked, counts 
 
 test('random Zipf streams with flows that end and begin (40 seeds): the guarantees hold at every size', () => {
   for (let seed = 1; seed <= 40; seed++) {
-    let x = seed * 2654435761 >>> 0;
-    const rnd = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 2 ** 32; };
+    const rnd = prng(seed);
     const capacity = [1, 4, 16, 64, 200][seed % 5], flows = 50 + Math.floor(rnd() * 500);
     const hh = new HeavyHitters(capacity), exact = new Map<string, number>();
     const key = new Uint32Array(KEY_STRIDE);
