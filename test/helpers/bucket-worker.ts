@@ -13,8 +13,11 @@ const d = workerData as { bucket: SharedArrayBuffer; rateMbps: number; frame: nu
 const pool = new PacketPool(256, 2048);
 const sh = new LinkShaper({ rateMbps: d.rateMbps, queueBytes: 64 * d.frame, maxFrame: d.frame, burstUs: 1000, catchUp: false, bucket: new SharedBucket(d.bucket) });
 const out = new Int32Array(64);
-// Start together: both threads wait for the test's go word.
-Atomics.wait(new Int32Array(d.go), 0, 0);
+// Start together: say ready (word 1), then wait for the test's go word (word 0). Virtual time is
+// each thread's own: one that started late would find the bucket counted far in its future.
+const go = new Int32Array(d.go);
+Atomics.add(go, 1, 1);
+Atomics.wait(go, 0, 0);
 let bytes = 0, busy = 0;
 for (let t = 0; t <= d.untilUs; t++) {
   for (;;) {

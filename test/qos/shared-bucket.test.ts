@@ -44,10 +44,11 @@ test('two shapers over one shared bucket hold one rate between them (without it:
 });
 
 test('two threads racing on one shared bucket never release more than it holds', { timeout: 60_000 }, async () => {
-  const rateMbps = 1000, untilUs = 400_000, bucket = SharedBucket.create(), go = new SharedArrayBuffer(4);
+  const rateMbps = 1000, untilUs = 400_000, bucket = SharedBucket.create(), go = new SharedArrayBuffer(8);
   const ws = [0, 1].map(() => new Worker(new URL('../helpers/bucket-worker.js', import.meta.url), { workerData: { bucket, rateMbps, frame: FRAME, untilUs, go } }));
   const done = ws.map((w) => new Promise<{ bytes: number; busy: number; stalledUs: number }>((res, rej) => { w.once('message', res); w.once('error', rej); }));
-  await new Promise((r) => setTimeout(r, 200)); // both are waiting for the go word
+  // Both are waiting for the go word (on a loaded machine a worker takes a while to start).
+  while (Atomics.load(new Int32Array(go), 1) < 2) await new Promise((r) => setTimeout(r, 10));
   Atomics.store(new Int32Array(go), 0, 1);
   Atomics.notify(new Int32Array(go), 0);
   const r = await Promise.all(done);
