@@ -3,15 +3,13 @@
 // remaining subtable can beat the match found. A lookup costs one masked hash probe per
 // subtable visited, not one test per rule.
 //
-// Bounding adversarial traffic: subtables come only from the rules (operators), never from
-// traffic, so traffic cannot add masks; the worst case for any packet is one probe per
-// distinct mask in the layer. `maxMasks` caps that number per layer (RuleSet refuses a batch
-// that would exceed it, naming the cap), and the exact-match flow cache in
-// front means a flow pays the miss path once.
-//
+// Bounding adversarial traffic: subtables come only from the rules, never from traffic, and
+// `maxMasks` caps them per layer (RuleSet refuses a batch that would exceed it). Traffic made
+// to miss every mask (the tuple-space explosion) is cut by tuple pruning: per key word, a trie
+// of the prefixes the pairs use says which subtables can match at all (subtable-filter.ts),
+// and only those are probed (see PRUNE_ABOVE). The flow cache means a flow misses once.
 // Tie-break: the higher priority wins; on equal priority the rule added first (lower seq).
-// Lookup is allocation-free: a probe masks and hashes only the words its mask uses (two or
-// three of the fifteen for typical ACLs) and looks the Smi hash up in a Map of buckets.
+// Lookup is allocation-free: a probe masks and hashes only the words its mask uses.
 //
 // Storage: rules are rows of the RuleStore's columns and their pairs rows of a PairStore — no
 // object per rule or pair (see rule-store.ts for why). A bucket is a chain of pairs through
@@ -23,8 +21,7 @@
 // is known without a scan. `maxPriority` is an upper bound: a removal that may lower it only
 // marks the subtable, and settle() — called by the RuleSet before any lookup can run again —
 // recomputes the marked ones and re-sorts the subtables once (a lookup settles first if
-// nobody did). Lookups stay correct with an upper bound (they merely probe a subtable they
-// could have skipped).
+// nobody did); with an upper bound a lookup merely probes a subtable it could have skipped.
 // Visibility: entries are looked up at generation `visible`; a rule is seen when
 // addGen <= visible < delGen, so a change can be staged (added invisible, deleted still
 // visible) while lookups go on, and committed by moving `visible` (see RuleChange).
@@ -34,52 +31,16 @@
 
 import { KEY_WORDS } from './key.js';
 import { CompiledRule } from './rule.js';
-import { LinearHash } from './linear-hash.js';
 import { PairStore } from './pair-store.js';
 import { RuleStore } from './rule-store.js';
+import { maskedHash, Subtable } from './subtable.js';
+import { MANY, NONE, SubtableFilter } from './subtable-filter.js';
 
-/** One distinct mask: its buckets (a LinearHash over the pairs' masked hashes, chains best rule first) and what the probe order needs. */
-class Subtable extends LinearHash {
-  /** Indices of the words the mask uses: a probe masks and hashes only these. */
-  readonly words: Int32Array;
-  /** Upper bound of the best priority of the entries (exact after settle()). */
-  maxPriority = -1;
-  /** Entries per priority. */
-  readonly priorities = new Map<number, number>();
-  /** maxPriority may be too high (an entry at the top priority went). */
-  stale = false;
-  /** Linked pairs. */
-  entries = 0;
-  /** Pairs the change in progress adds (+) or deletes (-). */
-  pending = 0;
-  /** In the probe list. */
-  probed = false;
-  readonly mask: Uint32Array;
-  /** Hash of the mask (the registry's key). */
-  readonly maskHash: number;
-
-  constructor(mask: Uint32Array, maskHash: number) {
-    super();
-    this.mask = mask;
-    this.maskHash = maskHash;
-    const words: number[] = [];
-    for (let w = 0; w < KEY_WORDS; w++) if (mask[w] !== 0) words.push(w);
-    this.words = Int32Array.from(words);
-  }
-}
-
-/** Hash of (key & mask) over the listed words, as a Smi (30 bits) for Map keys. */
-function maskedHash(key: Uint32Array, off: number, mask: Uint32Array, words: Int32Array): number {
-  let h = 0x811c9dc5 ^ words.length;
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i];
-    h = Math.imul(h ^ (key[off + w] & mask[w]), 0x01000193);
-    h ^= h >>> 15;
-  }
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h ^= h >>> 13;
-  return h & 0x3fffffff;
-}
+// Pruning starts when plain scans probe more than PRUNE_ABOVE subtables on average (about the
+// last 1/SCAN_SMOOTH lookups) and stops below PLAIN_BELOW: the filter costs some ten probes,
+// so rule sets whose scans stop after a dozen keep the plain scan, and traffic that makes
+// scans long (the tuple-space explosion) switches the layer to pruning within a few lookups.
+const PRUNE_ABOVE = 16, PLAIN_BELOW = 12, SCAN_SMOOTH = 1 / 32;
 
 const ALL_WORDS = Int32Array.from({ length: KEY_WORDS }, (_, i) => i);
 const ALL_ONES = new Uint32Array(KEY_WORDS).fill(0xffffffff);
@@ -94,12 +55,24 @@ export class Classifier {
   private readonly registry = new Map<number, Subtable[]>();
   /** Subtables probed by the last lookup (for tests and the adversarial benchmark). */
   probes = 0;
+  /** Tuple pruning: which subtables can match a key (subtable-filter.ts), by subtable id. */
+  private readonly filter = new SubtableFilter();
+  private byId: (Subtable | undefined)[] = [];
+  private readonly freeIds: number[] = [];
+  // Each subtable's probe rank by id; bitsets of ranks: the candidates' (scratch) and all (a plain scan's order).
+  private rankOf = new Int32Array(1); private ranks = new Int32Array(1); private all = new Int32Array(1);
+  /** 'auto': prune while plain scans would probe more than PRUNE_ABOVE subtables on average (tests force either). */
+  prune: 'auto' | 'always' | 'never' = 'auto';
+  private pruneNow = false; private avgScan = 0;
   /** Generation lookups see (RuleSet moves it when a change commits). */
   visible = 0;
   // settle() has work: the order may be wrong or some maxPriority too high.
   private unsettled = false;
 
   constructor(rules: RuleStore, maxMasks = 1024) { this.rules = rules; this.maxMasks = maxMasks; }
+
+  /** What tuple pruning's tries hold (see SubtableFilter.size). */
+  get filterSize(): { nodes: number; rows: number } { return this.filter.size; }
 
   /** Distinct masks in the probe list. */
   get masks(): number { return this.subtables.length; }
@@ -194,7 +167,12 @@ export class Classifier {
     const ps = this.pairs, pri = this.rules.priority[slot], seq = this.rules.seq[slot];
     for (let p = this.rules.firstPair[slot]; p >= 0; p = ps.ruleNext[p]) {
       const st = ps.sub[p]!;
-      if (!st.probed) { st.probed = true; this.subtables.push(st); this.unsettled = true; }
+      if (!st.probed) {
+        st.probed = true; this.subtables.push(st); this.unsettled = true;
+        st.id = this.freeIds.length ? this.freeIds.pop()! : this.byId.length;
+        this.byId[st.id] = st;
+      }
+      this.filter.change(st.id, st.mask, 0, ps.values, p * KEY_WORDS, 1);
       // Before the first entry r comes before (higher priority, then added first).
       const b = st.bucket(ps.hash[p]);
       let prev = -1, at = st.heads[b];
@@ -223,6 +201,7 @@ export class Classifier {
       if (at < 0) throw new Error(`classifier: pair ${p} of rule slot ${slot} is not in its bucket`);
       if (prev >= 0) ps.next[prev] = ps.next[p]; else st.heads[b] = ps.next[p];
       st.removed();
+      this.filter.change(st.id, st.mask, 0, ps.values, p * KEY_WORDS, -1);
       ps.give(p);
       st.entries--;
       const left = st.priorities.get(pri)! - 1;
@@ -233,7 +212,9 @@ export class Classifier {
       }
       if (st.entries === 0) {
         st.probed = false; st.stale = false;
+        this.byId[st.id] = undefined; this.freeIds.push(st.id); st.id = -1;
         this.subtables = this.subtables.filter((s) => s !== st);
+        this.unsettled = true; // the ranks after it moved
         if (st.pending === 0) this.forget(st);
       }
     }
@@ -259,34 +240,60 @@ export class Classifier {
       st.stale = false;
     }
     this.subtables.sort((a, b) => b.maxPriority - a.maxPriority);
+    const n = this.subtables.length, words = Math.max(1, Math.ceil(n / 32));
+    if (this.rankOf.length < this.byId.length) this.rankOf = new Int32Array(this.byId.length * 2);
+    this.subtables.forEach((st, i) => { st.rank = i; this.rankOf[st.id] = i; });
+    if (this.ranks.length < words) this.ranks = new Int32Array(words);
+    this.all = new Int32Array(words);
+    for (let t = 0; t < n; t++) this.all[t >>> 5] |= 1 << (t & 31);
     this.unsettled = false;
   }
 
-  /** Slot of the best rule visible at this.visible for the packed key at key[off..], or -1. */
+  /**
+   * Slot of the best rule visible at this.visible for the packed key at key[off..], or -1.
+   * Subtables are probed best priority first, stopping when none left can beat the match. A
+   * plain scan probes every subtable up to that point; pruning asks the filter first and
+   * probes only the candidates among them. Which runs is decided from the recent lookups (see
+   * PRUNE_ABOVE); both give the same answer.
+   */
   lookup(key: Uint32Array, off: number): number {
     if (this.unsettled) this.settle();
-    const ps = this.pairs, values = ps.values, next = ps.next, ruleOf = ps.rule, hashes = ps.hash;
-    const priority = this.rules.priority, seq = this.rules.seq, addGen = this.rules.addGen, delGen = this.rules.delGen;
-    let best = -1, bestPri = -1, bestSeq = 0, probes = 0;
-    const g = this.visible;
-    for (let t = 0; t < this.subtables.length; t++) {
-      const st = this.subtables[t];
-      if (best >= 0 && st.maxPriority < bestPri) break;
-      probes++;
-      const h = maskedHash(key, off, st.mask, st.words);
-      const mask = st.mask, words = st.words;
-      for (let p = st.heads[st.bucket(h)]; p >= 0; p = next[p]) {
-        if (hashes[p] !== h) continue; // another hash in the same bucket
-        const r = ruleOf[p], pri = priority[r];
-        if (best >= 0 && (pri < bestPri || (pri === bestPri && seq[r] > bestSeq))) break;
-        if (addGen[r] > g || delGen[r] <= g) continue;
-        let hit = true;
-        const o = p * KEY_WORDS;
-        for (let i = 0; i < words.length; i++) { const w = words[i]; if (((key[off + w] & mask[w]) >>> 0) !== values[o + w]) { hit = false; break; } }
-        if (hit) { best = r; bestPri = pri; bestSeq = seq[r]; break; }
+    const list = this.subtables, priority = this.rules.priority, seq = this.rules.seq;
+    let best = -1, bestPri = -1, bestSeq = 0;
+    let probes = 0, scanned = list.length, order: Int32Array | null = this.all, only: Int32Array | null = null;
+    if (this.prune === 'auto' ? this.pruneNow : this.prune === 'always' && this.filter.pruning) {
+      const sel = this.filter.select(key, off, this.rankOf, this.ranks);
+      if (sel === NONE) order = null; else if (sel === MANY) only = this.filter.cand; else order = this.ranks;
+    }
+    if (order !== null) {
+      const ps = this.pairs, values = ps.values, next = ps.next, ruleOf = ps.rule, hashes = ps.hash;
+      const addGen = this.rules.addGen, delGen = this.rules.delGen, g = this.visible;
+      // The subtables in `order` (a bitset of probe ranks), best priority first.
+      scan: for (let i = 0; i < order.length; i++) {
+        for (let bits = order[i]; bits !== 0; bits &= bits - 1) {
+          const t = i * 32 + 31 - Math.clz32(bits & -bits), st = list[t];
+          if (best >= 0 && st.maxPriority < bestPri) { scanned = t; break scan; }
+          if (only !== null && (only[st.id >>> 5] & (1 << (st.id & 31))) === 0) continue; // not a candidate (MANY)
+          probes++;
+          // Its bucket for the key: the first visible pair that matches and beats the best so far.
+          const h = maskedHash(key, off, st.mask, st.words), mask = st.mask, words = st.words;
+          for (let p = st.heads[st.bucket(h)]; p >= 0; p = next[p]) {
+            if (hashes[p] !== h) continue; // another hash in the same bucket
+            const r = ruleOf[p], pri = priority[r];
+            if (best >= 0 && (pri < bestPri || (pri === bestPri && seq[r] > bestSeq))) break;
+            if (addGen[r] > g || delGen[r] <= g) continue;
+            let hit = true;
+            const o = p * KEY_WORDS;
+            for (let k = 0; k < words.length; k++) { const w = words[k]; if (((key[off + w] & mask[w]) >>> 0) !== values[o + w]) { hit = false; break; } }
+            if (hit) { best = r; bestPri = pri; bestSeq = seq[r]; break; }
+          }
+        }
       }
     }
     this.probes = probes;
+    // What a plain scan costs lately (it probes `scanned`), against what the filter costs.
+    const avg = (this.avgScan += (scanned - this.avgScan) * SCAN_SMOOTH);
+    this.pruneNow = this.filter.pruning && (this.pruneNow ? avg >= PLAIN_BELOW : avg > PRUNE_ABOVE);
     return best;
   }
 }
