@@ -10,6 +10,7 @@ import { run } from './control/run.js';
 import { rulesCommand } from './control/rules-command.js';
 import { extCommand } from './control/ext-command.js';
 import { qosCommand } from './control/qos-command.js';
+import { queuesCommand } from './control/queues-command.js';
 import { replay, ReplayOptions } from './control/replay.js';
 import { bench, BenchOptions, benchText } from './control/bench.js';
 import { ConfigError, describe } from './schema.js';
@@ -27,6 +28,7 @@ commands:
   prop       set or delete a switch or port property (extensions may veto)
   port       connect or disconnect a port's NIC
   qos        rate limits, guarantees, congestion and notices of a running switch
+  queues     receive queues, their threads, steering filters and the heaviest flows
 
   sluice <command> --help   options of a command
   sluice run --help-config  every configuration field, its type, default and meaning
@@ -261,6 +263,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'rules') return rulesCommand(rest);
   if (cmd === 'ext' || cmd === 'prop' || cmd === 'port') return extCommand(cmd, rest);
   if (cmd === 'qos') return qosCommand(rest);
+  if (cmd === 'queues') return queuesCommand(rest);
   return fail(`unknown command "${cmd}" (see sluice --help)`);
 }
 

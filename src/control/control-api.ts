@@ -104,8 +104,7 @@ export class ControlApi {
   private hosts = new Set<string>();
 
   constructor(dp: Dataplane, o: { maxBodyBytes?: number } = {}) {
-    this.dp = dp;
-    this.maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.dp = dp; this.maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY;
     this.server = createServer({ headersTimeout: 5000, requestTimeout: 10000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000 }, (req, res) => {
       this.handle(req, res).catch((e) => this.reply(res, 500, { error: `internal error: ${(e as Error)?.message ?? 'unknown'}` }));
     });
@@ -255,6 +254,10 @@ export class ControlApi {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on ${path} (GET)`);
         return send(200, path === '/qos' ? qosOf(this.dp.stats()) : traceOf(this.dp.trace, query.has('since') ? count(query, 'since', 0, Number.MAX_SAFE_INTEGER) : undefined));
       }
+      if (path === '/queues') {
+        if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /queues (GET)`);
+        return send(200, this.dp.queues() as unknown as Record<string, unknown>);
+      }
       if (path === '/metrics') {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /metrics (GET)`);
         if (res.headersSent || res.destroyed) return;
@@ -263,7 +266,7 @@ export class ControlApi {
         res.end(text);
         return;
       }
-      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /qos, /qos/trace, /metrics)`);
+      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /qos, /qos/trace, /queues, /metrics)`);
     } catch (e) {
       const clip = (s: string) => (s.length > MAX_ERROR ? `${s.slice(0, MAX_ERROR)}…` : s);
       if (e instanceof RuleError) return send(400, { error: clip(e.message), field: e.field.slice(0, 64) });

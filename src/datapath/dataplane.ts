@@ -15,9 +15,9 @@
 // Native endpoints (LinkEndpoint) are read and written by the worker threads (thread-io.ts),
 // or inline by this thread, woken by an fd watcher (polled-receive.ts); the others deliver
 // frames to this thread through their own callbacks.
-// Stopping drains: endpoints stop taking frames, rings and in-flight sends empty, workers
-// exit, sockets close. Every handle ends back in the pool (checked by the tests). Rules:
-// switch-rules.ts; ports' maximum rates: qos/port-limits.ts (shapers on the native links).
+// Stopping drains: endpoints stop taking frames, rings and in-flight sends empty, workers exit,
+// sockets close; every handle ends back in the pool. Rules: switch-rules.ts; ports' maximum
+// rates: qos/port-limits.ts; the NIC's measurements: controllers/queue-watch.ts.
 
 import { FlowCache } from '../flow/flow-cache.js';
 import { DEFAULT_FLOW_CACHE_ENTRIES, FlowStage, NIC_FLOW_CACHE_ENTRIES } from '../flow/flow-stage.js';
@@ -49,17 +49,17 @@ import { RateTrace } from './rate-trace.js';
 import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
 import { EXT_COUNTERS } from '../vswitch/ext/state.js';
 import { PortLimits } from '../qos/port-limits.js';
+import { QueueWatch } from '../controllers/queue-watch.js';
+import { QueueReport, queueReport } from './queue-report.js';
 
 export type { DataplaneStats, PortState, RuleStat };
 export type { DataplaneOptions, PortSpec } from './dataplane-options.js';
 export type { WorkerEvent } from './spawn-worker.js';
 export { PORT_STATES } from './port-life.js';
 
-/**
- * Why a port may not ask its kernel for offloads (TSO frames, partial checksums); '' when it
- * may. Ports that cannot take such frames get them finished in software (Transmitter), but
- * extensions would see — and may capture or edit — unsegmented frames with partial checksums.
- */
+// Why a port may not ask its kernel for offloads (TSO, partial checksums); '' when it may. Ports
+// that cannot take such frames get them finished in software (Transmitter), but extensions would
+// see — and may capture or edit — unsegmented frames with partial checksums.
 const offloadsBlockedBy = (extensions: number): string => (extensions > 0 ? 'extensions are bound (they would see unsegmented GSO frames with partial checksums)' : '');
 
 export class Dataplane {
@@ -88,8 +88,8 @@ export class Dataplane {
   private pumpScheduled = false; private running = false;
   private txLoopDone: Promise<void> | null = null;
   private polled: PolledReceive | null = null; // reads the native endpoints when they have frames (none: no watcher thread)
-  /** The control thread's one timer: MAC aging today (see controllers/). */
-  readonly tick: ControlTick;
+  readonly tick: ControlTick; // the control thread's one timer (see controllers/)
+  readonly queueWatch: QueueWatch; // heavy flows and RSS bucket rates, every period
   /** Every counter block, for stats() and GET /metrics (switch-counters.ts). */
   readonly registry: CounterRegistry;
   /** Set when a worker died, threw or hung; the reason. */
@@ -133,6 +133,8 @@ export class Dataplane {
       native: this.native, idleSpinMicros: o.idleSpinMicros ?? DEFAULT_IDLE_SPIN_MICROS, shapedSpinMicros: o.shapedSpinMicros ?? DEFAULT_SHAPED_SPIN_MICROS,
     });
     this.trace = this.threads.trace;
+    this.queueWatch = new QueueWatch(this.nic.meter, [this.nic.meterShare, ...this.threads.sources.flatMap((s) => (s.meter ? [s.meter] : []))], this.nic.rss.indirection.length);
+    this.tick.add(this.queueWatch);
     this.ruleApi = new SwitchRules(this.rules, this.threads, o.workers, this.nic.bells, () => this.failure);
     const sources = this.threads.sources;
     // With worker threads the native ports are written by the workers; the rest from here.
@@ -142,13 +144,12 @@ export class Dataplane {
     this.registry = switchCounters({
       ports: o.ports, portCounters: this.portCounters, queues: this.nic.counters, macs: this.macs, tick: this.tick,
       threads: sources.map((s) => ({ pipeline: s.counters, cache: s.cache, ext: s.ext, ports: s.ports, queues: s.queues })),
-      extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters, limits: this.limits,
+      extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters, limits: this.limits, queueWatch: this.queueWatch,
     });
   }
 
   endpoint(i: number): Endpoint { return this.o.ports[i].endpoint; }
-  /** Each port's life-cycle state. */
-  get portState(): readonly PortState[] { return this.life.state; }
+  get portState(): readonly PortState[] { return this.life.state; } // each port's life-cycle state
   get properties(): PortLife['properties'] { return this.life.properties; }
 
   /**
@@ -201,11 +202,8 @@ export class Dataplane {
     setImmediate(() => { this.pumpScheduled = false; this.poll(); });
   }
 
-  /**
-   * Both modes: publish what the NIC staged, and move everything waiting on transmit and return
-   * rings. Inline mode also runs the pipeline over every queue until they are empty. Returns
-   * handles moved.
-   */
+  // Both modes: publish what the NIC staged, move everything waiting on transmit and return rings;
+  // inline mode also runs the pipeline over every queue until they are empty. Returns handles moved.
   poll(): number {
     let work = 0;
     this.nic.flush();
@@ -221,7 +219,7 @@ export class Dataplane {
     return n + (this.tx.pending() ? 1 : 0);
   }
 
-  /** Disconnect a port's NIC (frames to and from it are dropped as dropPortDisabled) or connect it again. */
+  /** Disconnect a port's NIC (its frames dropped as dropPortDisabled) or connect it again. */
   setConnected(port: string, on: boolean): void { this.life.setConnected(port, on); }
   /** Add or update a switch property (port undefined) or a port property; a veto throws VetoError (nothing changed). */
   setProperty(name: string, value: unknown, port?: string): void { this.life.setProperty(name, value, port); }
@@ -238,8 +236,7 @@ export class Dataplane {
     return this.io[port].receive(data, off, len);
   }
 
-  /** Free pool slots right now. */
-  get poolFree(): number { return this.pool.available; }
+  get poolFree(): number { return this.pool.available; } // free pool slots right now
 
   // A frame an extension originates enters the switch as if received on `port`.
   private originate(e: number, port: number, frame: Uint8Array, counters: CounterBlock<typeof EXT_COUNTERS>): boolean {
@@ -252,14 +249,12 @@ export class Dataplane {
     return true;
   }
 
-  /** Bound extensions with their state and counters. */
-  extensionReport(): ExtensionReport[] { return this.extensions.report(); }
+  extensionReport(): ExtensionReport[] { return this.extensions.report(); } // bound extensions, their state and counters
 
   /**
    * Apply a batch of rule changes atomically on every datapath thread, without stopping any
-   * (RuleSync). Rejects with RuleError (nothing changed anywhere) when the batch is invalid;
-   * resolves with the added rules once every thread applies it, so the next packet any thread
-   * classifies follows the new rules.
+   * (RuleSync). Rejects with RuleError (nothing changed) when invalid; resolves with the added
+   * rules once every thread applies it: the next packet any thread classifies follows them.
    */
   async applyRules(batch: RuleBatch | RuleTexts): Promise<string[]> { return (await this.applyRuleTexts(batch)).added; }
 
@@ -291,6 +286,11 @@ export class Dataplane {
     // Port teardown, delivered to the extensions (not vetoable), then the extensions go.
     this.life.tearDown();
     await this.extensions.stop();
+  }
+
+  /** Queues, their threads, filters, RSS table and the measured heavy flows (GET /queues). */
+  queues(): QueueReport {
+    return queueReport(this.nic, this.registry, this.o.workers, this.queueWatch.view, (q) => this.threads.queueRings(q).reduce((n, r) => n + r.count, 0));
   }
 
   /** Counters summed over threads, per port; queue counters; MAC table, pool, flows, extensions, controllers. */

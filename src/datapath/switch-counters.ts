@@ -10,6 +10,8 @@ import { MAC_COUNTERS, MacTable } from '../vswitch/mac-table.js';
 import { VTEP_COUNTERS } from '../endpoints/vtep-table.js';
 import type { PortLimits } from '../qos/port-limits.js';
 import { INTAKE_COUNTERS } from '../qos/notice-intake.js';
+import type { FlowRate, QueueWatch } from '../controllers/queue-watch.js';
+import { TARGET_SAMPLES } from '../nic/flow-meter.js';
 
 export interface SwitchCounterParts {
   ports: { name: string; endpoint: Endpoint }[];
@@ -24,6 +26,7 @@ export interface SwitchCounterParts {
   macs: MacTable;
   tick: ControlTick;
   limits: PortLimits;
+  queueWatch: QueueWatch;
 }
 
 export function switchCounters(p: SwitchCounterParts): CounterRegistry {
@@ -46,6 +49,7 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
   reg.add(blockSet('queue', 'queue', queueRows, p.queues, 'main', QUEUE));
   p.threads.forEach((t, i) => { if (t.queues) reg.add(blockSet('queue', 'queue', queueRows, t.queues, `datapath ${i} I/O`, QUEUE)); });
   p.threads.forEach((t, i) => reg.add(blockSet('flow_cache', null, () => ['all'], t.cache, `datapath ${i}`, 'flow cache lookups of the datapath threads')));
+  meterSets(reg, p.queueWatch);
   const EXT = 'what an extension saw and did, and its faults';
   const extRows = p.extensionNames;
   reg.add(blockSet('extension', 'extension', extRows, p.extensionControl, 'main', EXT));
@@ -94,4 +98,25 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
     read: (n, r) => (n === 'ticks' ? reports[r].ticks : reports[r].faults),
   });
   return reg;
+}
+
+// What the NIC measures for the queue manager: per RSS indirection entry, frames and bytes
+// (counters, summed over the threads that steer); the heaviest flows of the last period (gauges:
+// its estimated bytes and frames, the most the bytes may be over, and the flow's queue).
+function meterSets(reg: CounterRegistry, w: QueueWatch): void {
+  const bucketRows = () => Array.from({ length: w.bucketCount }, (_, b) => String(b));
+  w.shares.forEach((s, i) => {
+    const b = new Float64Array(s.buckets);
+    reg.add({ subsystem: 'rss_bucket', label: 'bucket', names: ['packets', 'bytes'], rows: bucketRows, read: (n, r) => b[2 * r + (n === 'bytes' ? 1 : 0)], thread: i === 0 ? 'main' : `datapath ${i - 1} I/O`, help: 'frames and bytes RSS sent through an indirection table entry' });
+  });
+  let flows: FlowRate[] = [], secs = 0;
+  const read: Record<string, (f: FlowRate) => number> = {
+    periodBytes: (f) => (f.bitsPerSecond / 8) * secs, periodFrames: (f) => f.packetsPerSecond * secs, periodErrorBytes: (f) => (f.errorBitsPerSecond / 8) * secs, queue: (f) => f.queue,
+  };
+  reg.add({
+    subsystem: 'heavy_flow', label: 'flow', names: Object.keys(read), gauge: true, thread: 'main',
+    help: `the heaviest flows the NIC measured in the last period (every frame counted at low rates; at high rates estimated from about ${TARGET_SAMPLES} frames a period)`,
+    rows: () => { flows = w.view?.flows ?? []; secs = (w.view?.periodMs ?? 0) / 1000; return flows.map((f) => f.flow); },
+    read: (n, r) => read[n](flows[r]),
+  });
 }

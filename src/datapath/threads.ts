@@ -38,6 +38,7 @@ import { allReady, spawnWorker } from './spawn-worker.js';
 import { DEFAULT_WATCHDOG_MS, WorkerSupervisor } from './supervisor.js';
 import { Transmitter, TX_BURST } from './transmit.js';
 import { RateTrace, TraceShare, traceShare } from './rate-trace.js';
+import { FlowMeter, MeterShare } from '../nic/flow-meter.js';
 import { controlWords, CTL_QUIESCE, CTL_STOP, WorkerSetup } from './worker-setup.js';
 
 /** One datapath thread's rings and counters (the main thread's view of it). */
@@ -53,6 +54,8 @@ export interface ThreadSource {
   rulePort: MessagePort | null;
   /** Worker threads: its ring of 1 ms stamps of its port counters (rate-trace.ts). */
   trace: TraceShare | null;
+  /** Worker threads: what its NIC steering measures per RSS bucket and flow (flow-meter.ts). */
+  meter: MeterShare | null;
 }
 
 /** What the threads run on. */
@@ -102,6 +105,7 @@ export class DatapathThreads {
         rulePort: null,
         ext: extensionCounters(extensions),
         trace: threaded ? traceShare(np) : null,
+        meter: threaded ? FlowMeter.share(p.nic.rss.indirection.length) : null,
       });
     }
     const shares = this.sources.flatMap((s) => (s.trace ? [s.trace] : []));
@@ -175,7 +179,7 @@ export class DatapathThreads {
         pool: p.pool.shared(), keys: p.keys.shared(), ports: p.ports.shared(), macs: p.macs.shared(),
         portCount: names.length, queues: queues.map((r) => r.shared()),
         bell: bell.buffer, tx: s.tx.map((r) => r.shared()), mainBell: tx.bell.buffer, bellPorts,
-        nic: { ...nic, rings: s.produced.map((r) => r.shared()), bells: p.nic.bells.map((b) => b.buffer), counters: s.queues!.buffer },
+        nic: { ...nic, rings: s.produced.map((r) => r.shared()), bells: p.nic.bells.map((b) => b.buffer), counters: s.queues!.buffer, meter: s.meter! },
         portCounters: s.ports!.buffer, trace: s.trace!, links, readLinks, idleSpinMicros: p.idleSpinMicros, shapedSpinMicros: p.shapedSpinMicros, wakeFd,
         counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
         rules: { ports: names, queues: p.queues, rows: encodeRows(p.rules, p.rules.installedSlots()), maxRules: p.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },

@@ -3,6 +3,7 @@ import type { TraceShare } from './rate-trace.js';
 import { PoolShare } from '../nic/pool.js';
 import { RingShare } from '../nic/ring.js';
 import { NicShare } from '../nic/soft-nic.js';
+import type { MeterShare } from '../nic/flow-meter.js';
 import type { LinkShare } from '../endpoints/link.js';
 import { FlowKeysShare } from '../wire/flow-key.js';
 import { MacTableShare } from '../vswitch/mac-table.js';
@@ -48,7 +49,7 @@ export interface WorkerSetup {
   /** Ports whose transmit ring the main thread drains (1): staging frames for one rings mainBell. */
   bellPorts: Uint8Array;
   /** The NIC's steering as this worker runs it on what its links read: its own ring into each queue, each queue's bell, its queue counters. */
-  nic: NicShare & { rings: RingShare[]; bells: SharedArrayBuffer[]; counters: SharedArrayBuffer };
+  nic: NicShare & { rings: RingShare[]; bells: SharedArrayBuffer[]; counters: SharedArrayBuffer; meter: MeterShare };
   /** Port counters of this worker's native I/O (PORT_COUNTERS rows). */
   portCounters: SharedArrayBuffer;
   /** This worker's ring of 1 ms stamps of those counters (rate-trace.ts). */

@@ -83,6 +83,7 @@ for (;;) {
   control[beat]++; // heartbeat for the main thread's watchdog (a plain store: one writer)
   const turnAt = performance.now();
   trace.turn(origin + turnAt);
+  io.nic.meter.tick(origin + turnAt);
   if (rulesPending()) {
     replica.work();
     // While a change is under way, let this thread's event loop turn once per slice: V8 runs

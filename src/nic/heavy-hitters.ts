@@ -15,7 +15,8 @@
 import { KEY_STRIDE } from '../wire/flow-key.js';
 
 /** Key words a flow is identified by (src/flow/key.ts): word 1 (without the fragment bits), 5..13. */
-const WORDS = [1, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
+export const FLOW_WORDS = [1, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
+const WORDS = FLOW_WORDS;
 const NW = WORDS.length;
 const W1_MASK = 0xfffffff0 | 0; // EtherType, protocol, IP version; not the fragment bits
 const EMPTY = -1;
@@ -29,6 +30,8 @@ export class HeavyHitters {
   readonly bytes: Float64Array;
   readonly packets: Float64Array;
   readonly error: Float64Array;
+  /** A number the caller gives with each frame, the last one kept per flow (FlowMeter: its queue). */
+  readonly tag: Int32Array;
   /** Index: slot -> entry (EMPTY), linear probing; entries' positions in it. */
   private readonly index: Int32Array;
   private readonly slotOf: Int32Array;
@@ -47,6 +50,7 @@ export class HeavyHitters {
     this.keys = new Int32Array(capacity * NW);
     this.hashes = new Int32Array(capacity);
     this.bytes = new Float64Array(capacity); this.packets = new Float64Array(capacity); this.error = new Float64Array(capacity);
+    this.tag = new Int32Array(capacity);
     let n = 16;
     while (n < capacity * 2) n <<= 1;
     this.index = new Int32Array(n).fill(EMPTY);
@@ -59,13 +63,13 @@ export class HeavyHitters {
   /** Flows tracked now. */
   get size(): number { return this.used; }
 
-  /** Count a frame of `len` bytes whose packed key is at key[off..] (KEY_STRIDE words). */
-  add(key: Uint32Array, off: number, len: number): void {
+  /** Count a frame of `len` bytes whose packed key is at key[off..] (KEY_STRIDE words); a sample standing for `frames` frames counts `len` as their bytes. */
+  add(key: Uint32Array, off: number, len: number, tag = 0, frames = 1): void {
     this.total += len; this.frames++;
     const h = hashFlow(key, off);
     let s = h & this.mask;
     for (let e = this.index[s]; e !== EMPTY; s = (s + 1) & this.mask, e = this.index[s]) {
-      if (this.hashes[e] === h && this.same(e, key, off)) { this.bytes[e] += len; this.packets[e]++; this.down(this.heapPos[e]); return; }
+      if (this.hashes[e] === h && this.same(e, key, off)) { this.bytes[e] += len; this.packets[e] += frames; this.tag[e] = tag; this.down(this.heapPos[e]); return; }
     }
     let e: number;
     if (this.used < this.capacity) {
@@ -84,8 +88,13 @@ export class HeavyHitters {
     const k = e * NW;
     this.keys[k] = key[off + 1] & W1_MASK;
     for (let i = 1; i < NW; i++) this.keys[k + i] = key[off + WORDS[i]] | 0;
-    this.bytes[e] += len; this.packets[e] = 1;
+    this.bytes[e] += len; this.packets[e] = frames; this.tag[e] = tag;
     this.down(this.heapPos[e]);
+  }
+
+  /** Entry e's flow words (FLOW_WORDS order, as unsigned numbers) into out[o..]: entries 0..size-1 are the tracked flows, unordered. */
+  keyWords(e: number, out: Float64Array, o: number): void {
+    for (let i = 0; i < NW; i++) out[o + i] = this.keys[e * NW + i] >>> 0;
   }
 
   /** The tracked flows, most bytes first, at most `n` (allocates: for the control path). */

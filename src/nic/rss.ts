@@ -109,4 +109,7 @@ export class Rss {
 
   /** Queue for a hash. */
   queueOf(hash: number): number { return this.indirection[hash & this.mask]; }
+
+  /** The indirection entry (bucket) a hash falls in. */
+  bucketOf(hash: number): number { return hash & this.mask; }
 }

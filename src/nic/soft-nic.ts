@@ -21,6 +21,8 @@ import { PacketPool } from './pool.js';
 import { Ring } from './ring.js';
 import { Rss } from './rss.js';
 import { SteeringFilter, SteeringTable } from './steering.js';
+import { FlowMeter, MeterShare } from './flow-meter.js';
+import { KEY_STRIDE } from '../wire/flow-key.js';
 
 export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved'] as const;
 export const MAX_QUEUES = 64;
@@ -33,8 +35,8 @@ export interface SoftNicOptions {
   ringSize: number;
   rss?: Rss;
   filterCapacity?: number;
-  /** Another thread's instance of the same NIC: its own ring per queue and the bells of the threads serving them, its own counters. */
-  thread?: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer };
+  /** Another thread's instance of the same NIC: its own ring per queue and the bells of the threads serving them, its own counters and meter. */
+  thread?: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer; meter: MeterShare };
 }
 
 /** What a datapath thread needs to run the NIC's steering itself (its rings, bells and counters apart). */
@@ -50,7 +52,11 @@ export class SoftNic {
   readonly rss: Rss;
   readonly steering: SteeringTable;
   readonly counters: CounterBlock<typeof QUEUE_COUNTERS>;
+  /** Per RSS bucket and per (sampled) flow, for the queue manager (flow-meter.ts). */
+  readonly meter: FlowMeter;
+  readonly meterShare: MeterShare;
   private readonly c: Float64Array;
+  private readonly bk: Float64Array;
   // Handles parsed and steered, waiting for flush(): STAGE_MAX per queue.
   private readonly staged: Int32Array;
   private readonly stagedCount: Int32Array;
@@ -70,6 +76,9 @@ export class SoftNic {
     this.steering = new SteeringTable(o.queues, o.filterCapacity);
     this.counters = new CounterBlock(QUEUE_COUNTERS, o.queues, o.thread?.counters);
     this.c = this.counters.values;
+    this.meterShare = o.thread?.meter ?? FlowMeter.share(this.rss.indirection.length);
+    this.meter = new FlowMeter(this.meterShare);
+    this.bk = this.meter.buckets;
     this.staged = new Int32Array(o.queues * STAGE_MAX);
     this.stagedCount = new Int32Array(o.queues);
   }
@@ -80,7 +89,7 @@ export class SoftNic {
   }
 
   /** This NIC's instance in another thread (nic.share() there), producing into `thread.rings`. */
-  static forThread(pool: PacketPool, keys: FlowKeys, s: NicShare, thread: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer }): SoftNic {
+  static forThread(pool: PacketPool, keys: FlowKeys, s: NicShare, thread: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer; meter: MeterShare }): SoftNic {
     const nic = new SoftNic(pool, keys, { queues: s.queues, ringSize: s.ringSize, filterCapacity: s.filterCapacity, rss: new Rss(s.queues, s.rssKey, s.rssIndirection), thread });
     for (const f of s.filters) nic.steering.add(f);
     return nic;
@@ -112,9 +121,12 @@ export class SoftNic {
       } else {
         const hash = this.rss.hashKey(k, h);
         k.hash[h] = hash;
-        q = this.rss.queueOf(hash);
+        const b = this.rss.bucketOf(hash), bk = this.bk;
+        q = this.rss.indirection[b];
         c[q * nc + QC.byRss]++;
+        bk[2 * b]++; bk[2 * b + 1] += pool.len[h];
       }
+      if (--this.meter.gap === 0) this.meter.sample(k.packed, h * KEY_STRIDE, pool.len[h], q);
     }
     if (this.stagedCount[q] === STAGE_MAX) this.flushQueue(q);
     this.staged[q * STAGE_MAX + this.stagedCount[q]++] = h;

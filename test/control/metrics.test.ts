@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlApi } from '../../src/control/control-api.js';
 import { parseControl } from '../../src/control/control-address.js';
-import { blockSet, CounterRegistry, metricName } from '../../src/counter-registry.js';
+import { blockSet, CounterRegistry, metricName, setMetric } from '../../src/counter-registry.js';
 import { CounterBlock } from '../../src/counters.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 import { BCAST, MAC, memorySwitch } from '../helpers/switch.js';
@@ -37,7 +37,7 @@ test('the registry sums a subsystem over threads, matches rows by label, and esc
   assert.deepEqual([...m.get('sluice_port_rx_kernel_drops_total')!.samples], [['port="p\\\\2"', 9]]);
 });
 
-test('GET /metrics on a running switch: every registered counter, as a counter, equal to stats()', async () => {
+test('GET /metrics on a running switch: every registered counter, as a counter (a gauge where registered so), equal to stats()', async () => {
   const sw = await memorySwitch([{}, {}, {}]);
   const api = new ControlApi(sw.dp, {});
   const path = join(mkdtempSync(join(tmpdir(), 'sluice-metrics-')), 'ctl.sock');
@@ -52,10 +52,10 @@ test('GET /metrics on a running switch: every registered counter, as a counter, 
     let seen = 0;
     for (const set of sw.dp.registry.sets) {
       for (const n of set.names) {
-        const metric = metricName(set.subsystem, n);
+        const metric = setMetric(set, n);
         const fam = m.get(metric);
         assert.ok(fam, `${metric} is exported`);
-        assert.equal(fam.type, 'counter');
+        assert.equal(fam.type, set.gauge === true ? 'gauge' : 'counter');
         for (const row of set.rows()) { assert.ok(fam.samples.has(set.label ? `${set.label}="${row}"` : ''), `${metric} row ${row}`); seen++; }
       }
     }
@@ -63,7 +63,7 @@ test('GET /metrics on a running switch: every registered counter, as a counter, 
     // Every declared counter of the data path is registered (the token buckets are not in it yet).
     const declared: [string, readonly string[]][] = [['port', PORT_COUNTERS], ['port', PIPELINE_COUNTERS], ['queue', QUEUE_COUNTERS], ['flow_cache', FLOW_CACHE_COUNTERS], ['extension', EXT_COUNTERS], ['mac_table', MAC_COUNTERS]];
     for (const [sub, names] of declared) for (const n of names) assert.ok(m.has(metricName(sub, n)), `${sub} ${n} in /metrics`);
-    for (const name of m.keys()) assert.ok(name.endsWith('_total') && !/rate|per_s/.test(name), `${name}: a counter, not a rate`);
+    for (const [name, fam] of m) assert.ok(fam.type === 'gauge' ? !/rate|per_s/.test(name) : name.endsWith('_total') && !/rate|per_s/.test(name), `${name}: a counter or gauge, not a rate`);
     const st = sw.dp.stats();
     assert.equal(m.get('sluice_port_rx_packets_total')!.samples.get('port="p1"'), st.ports[0].counters.rxPackets);
     assert.equal(st.ports[0].counters.rxPackets, 1);

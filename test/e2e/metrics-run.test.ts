@@ -1,6 +1,7 @@
 // GET /metrics on a running `sluice run` process: the answer parses strictly as the Prometheus
 // text format 0.0.4, every counter the registry of the same configuration holds is in it (as a
-// counter with each of its rows), none is a rate, and the frames sent through are counted.
+// counter with each of its rows, or as a gauge where the registry says so), none is a rate,
+// and the frames sent through are counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDataplane } from '../../src/control/build.js';
 import { loadConfig } from '../../src/control/config.js';
-import { metricName } from '../../src/counter-registry.js';
+import { setMetric } from '../../src/counter-registry.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 import { raw } from '../helpers/http.js';
 import { CLI, Peer, receive, start } from '../helpers/processes.js';
@@ -39,14 +40,17 @@ test('GET /metrics of a running sluice run: Prometheus text, every registered co
     let samples = 0;
     for (const set of expected.sets) {
       for (const n of set.names) {
-        const fam = m.get(metricName(set.subsystem, n));
-        assert.ok(fam, `${metricName(set.subsystem, n)} is exported`);
-        assert.equal(fam.type, 'counter');
-        for (const row of set.rows()) { assert.ok(fam.samples.has(set.label ? `${set.label}="${row}"` : ''), `${metricName(set.subsystem, n)} row ${row}`); samples++; }
+        const fam = m.get(setMetric(set, n));
+        assert.ok(fam, `${setMetric(set, n)} is exported`);
+        assert.equal(fam.type, set.gauge === true ? 'gauge' : 'counter');
+        for (const row of set.rows()) { assert.ok(fam.samples.has(set.label ? `${set.label}="${row}"` : ''), `${setMetric(set, n)} row ${row}`); samples++; }
       }
     }
     assert.ok(samples > 100, `${samples} samples checked`);
-    for (const name of m.keys()) assert.ok(name.endsWith('_total') && !/rate|per_s/.test(name), `${name}: a counter, not a rate`);
+    for (const [name, fam] of m) assert.ok(fam.type === 'gauge' ? !/rate|per_s/.test(name) : name.endsWith('_total') && !/rate|per_s/.test(name), `${name}: a counter or gauge, not a rate`);
+    // The NIC's RSS bucket counters hold every frame RSS steered.
+    const rss = [...m.get('sluice_rss_bucket_packets_total')!.samples.values()].reduce((a, b) => a + b, 0);
+    assert.equal(rss, [...m.get('sluice_queue_by_rss_total')!.samples.values()].reduce((a, b) => a + b, 0), 'bucket counters sum to the frames RSS steered');
     assert.equal(m.get('sluice_port_rx_packets_total')!.samples.get('port="p1"'), 5);
     assert.equal(m.get('sluice_port_tx_packets_total')!.samples.get('port="p2"'), 5);
     // Extension rows exist once extensions are bound (the unstarted registry above has none).

@@ -1,0 +1,61 @@
+// `sluice queues`: the NIC's receive queues on the running switch, from its control API (GET
+// /queues): each queue's thread, depth and how its frames were steered; the steering filters;
+// the RSS table's busiest buckets; the heaviest flows of the last period with their queues.
+// Exit codes: 0, 1 unreachable or refused, 2 usage.
+
+import { ClientError, clientArgs, request } from './client.js';
+import type { QueueReport } from '../datapath/queue-report.js';
+
+export const QUEUES_HELP = `usage: sluice queues [options]
+
+  The NIC's receive queues: for each, the datapath thread that serves it, the frames waiting,
+  and how many frames each way of choosing a queue sent there (a steering filter, a rule's
+  queue action, RSS); the steering filters installed (and the table's capacity); the RSS
+  indirection table's busiest entries over the last period; and the heaviest flows the NIC
+  measured in the last period (100 ms), with their rates and the queue they went to. At low
+  rates every frame is counted; at high rates a sample of about 2048 frames a period, and the
+  rates are estimates; "± x" is the most a rate may be over (the flow table keeps 128 flows).
+
+options:
+  --control ADDRESS   the switch's control API: unix:PATH or loopback IP:PORT
+                      (default: $SLUICE_CONTROL or the default socket, see sluice run --help-config)
+  --json              print the API's JSON answer
+`;
+
+const rate = (bps: number): string => (bps >= 1e9 ? `${(bps / 1e9).toFixed(2)} Gb/s` : bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} Mb/s` : `${(bps / 1e3).toFixed(1)} kb/s`);
+
+/** The report as text for people. */
+export function queuesText(r: QueueReport): string {
+  const out = ['queue  thread              waiting     frames  by filter     by rule      by RSS  ring-full drops'];
+  for (const q of r.queues) {
+    const c = q.counters, n = (k: string) => String(c[k] ?? 0).padStart(10);
+    out.push(`${String(q.queue).padStart(5)}  ${q.thread.padEnd(18)}${String(q.depth).padStart(8)} ${n('packets')} ${n('byFilter')}  ${n('byRule')}  ${n('byRss')}  ${n('dropRingFull')}`);
+  }
+  out.push(`steering filters: ${r.filters.installed.length} of ${r.filters.capacity}`);
+  for (const f of r.filters.installed) out.push(`  ${f.kind === 'mac' ? `mac ${f.mac}${f.vlan !== undefined ? ` vlan ${f.vlan}` : ''}` : `${f.proto} ${f.src}:${f.sport} > ${f.dst}:${f.dport}`} -> queue ${f.queue}`);
+  out.push(`RSS: ${r.rss.buckets} indirection entries over queues ${[...new Set(r.rss.indirection)].sort((a, b) => a - b).join(', ')}`);
+  if (r.measured === null) { out.push('measured: nothing yet (the first periods are still running)'); } else {
+    for (const b of r.rss.busiest) out.push(`  entry ${String(b.bucket).padStart(4)} -> queue ${b.queue}: ${rate(b.bitsPerSecond)}, ${Math.round(b.packetsPerSecond)} frames/s`);
+    out.push(`heaviest flows, last ${Math.round(r.measured.periodMs)} ms (${r.measured.sampleMean === 1 ? 'every frame counted' : `sampled 1 in ${r.measured.sampleMean}`}):`);
+    if (r.measured.flows.length === 0) out.push('  none');
+    for (const f of r.measured.flows) out.push(`  ${f.flow.padEnd(52)} queue ${f.queue}  ${rate(f.bitsPerSecond)} ± ${rate(f.errorBitsPerSecond)}, ${Math.round(f.packetsPerSecond)} frames/s`);
+  }
+  out.push(`policy: ${r.policy}`);
+  return out.join('\n') + '\n';
+}
+
+export async function queuesCommand(args: string[]): Promise<number> {
+  if (args.includes('-h') || args.includes('--help')) { process.stdout.write(QUEUES_HELP); return 0; }
+  try {
+    const { control, json, rest } = clientArgs(args);
+    if (rest.length) { process.stderr.write(`sluice queues: unexpected ${JSON.stringify(rest[0])} (see sluice queues --help)\n`); return 2; }
+    const r = await request(control, 'GET', '/queues');
+    if (json) { process.stdout.write(r.text.endsWith('\n') ? r.text : r.text + '\n'); return r.ok ? 0 : 1; }
+    if (!r.ok) { process.stderr.write(`sluice queues: ${String(r.answer.error)}\n`); return 1; }
+    process.stdout.write(queuesText(r.answer as unknown as QueueReport));
+    return 0;
+  } catch (e) {
+    if (e instanceof ClientError) { process.stderr.write(`sluice queues: ${e.message}\n`); return e.code; }
+    throw e;
+  }
+}

@@ -1,0 +1,107 @@
+// QueueWatch: the NIC's measurements, gathered on the control tick once a period (PERIOD_MS) —
+// what the queue manager will decide from, and what `sluice queues` and /metrics show.
+//
+// Each producing thread's FlowMeter (the main thread's NIC and each worker's) publishes its
+// period's heavy flows; RSS bucket counters only grow. Every period this controller ticks the
+// main thread's meter, reads every thread's last period (a thread idle for two periods has
+// nothing current: its table is left out), merges flows by 5-tuple, and turns the bucket
+// counters' growth since the last look into rates.
+
+import ipaddr from 'ipaddr.js';
+import { Controller } from './control-tick.js';
+import { FlowMeter, MeterShare, MeteredFlow, PERIOD_MS, readMeter } from '../nic/flow-meter.js';
+
+/** Flows the view keeps (most bytes first). */
+export const VIEW_FLOWS = 16;
+
+export interface FlowRate { flow: string; queue: number; bitsPerSecond: number; packetsPerSecond: number; errorBitsPerSecond: number }
+export interface BucketRate { bucket: number; packetsPerSecond: number; bitsPerSecond: number }
+
+/** The last period's view. */
+export interface QueueView {
+  /** When it was taken (ms, the clock's time line) and over how long (ms). */
+  atMs: number;
+  periodMs: number;
+  /** Heavy flows, most bytes first (estimates from sampled frames, with Space-Saving's error bound). */
+  flows: FlowRate[];
+  /** The largest mean gap between samples of any thread at the end of its period (1: every frame counted). */
+  sampleMean: number;
+  /** Each RSS bucket's rates. */
+  buckets: BucketRate[];
+}
+
+export class QueueWatch implements Controller {
+  readonly name = 'queue-watch';
+  private readonly main: FlowMeter;
+  /** Every producing thread's meter (the main thread's first), and the RSS table's size. */
+  readonly shares: MeterShare[];
+  readonly bucketCount: number;
+  private last: Float64Array | null = null;
+  private lastMs = 0;
+  private next = -1;
+  /** The latest view (null until two periods have passed). */
+  view: QueueView | null = null;
+
+  /** `main`: the main thread's NIC meter (this controller ticks it); `shares`: every producing thread's, the main one's included. */
+  constructor(main: FlowMeter, shares: MeterShare[], buckets: number) {
+    this.main = main; this.shares = shares; this.bucketCount = buckets;
+  }
+
+  tick(nowUs: number): void {
+    const nowMs = nowUs / 1000;
+    this.main.tick(nowMs);
+    if (this.next >= 0 && nowMs < this.next) return;
+    this.next = nowMs + PERIOD_MS;
+    const sum = this.bucketTotals();
+    if (this.last !== null) {
+      const secs = (nowMs - this.lastMs) / 1000, buckets: BucketRate[] = [];
+      for (let b = 0; b < this.bucketCount; b++) {
+        buckets.push({ bucket: b, packetsPerSecond: (sum[2 * b] - this.last[2 * b]) / secs, bitsPerSecond: (8 * (sum[2 * b + 1] - this.last[2 * b + 1])) / secs });
+      }
+      const [flows, sampleMean] = this.flows(nowMs);
+      this.view = { atMs: nowMs, periodMs: nowMs - this.lastMs, flows, sampleMean, buckets };
+    }
+    this.last = sum; this.lastMs = nowMs;
+  }
+
+  private bucketTotals(): Float64Array {
+    const sum = new Float64Array(2 * this.bucketCount);
+    for (const s of this.shares) { const b = new Float64Array(s.buckets); for (let i = 0; i < sum.length; i++) sum[i] += b[i]; }
+    return sum;
+  }
+
+  // Every thread's current period merged by flow, as rates, heaviest first; and the largest mean gap.
+  private flows(nowMs: number): [FlowRate[], number] {
+    const merged = new Map<string, { f: MeteredFlow; secs: number }>();
+    let mean = 1;
+    for (const s of this.shares) {
+      const p = readMeter(s);
+      if (p === null || nowMs - (p.startMs + p.periodMs) > 2 * PERIOD_MS) continue;
+      mean = Math.max(mean, p.mean);
+      for (const f of p.flows) {
+        const id = flowText(f.key), m = merged.get(id);
+        // Rates per thread, then summed: threads' periods differ in length.
+        const secs = p.periodMs / 1000;
+        if (m) { m.f.bytes += (f.bytes / secs) * m.secs; m.f.packets += (f.packets / secs) * m.secs; m.f.error += (f.error / secs) * m.secs; } else merged.set(id, { f: { ...f }, secs });
+      }
+    }
+    const rates = [...merged].map(([flow, { f, secs }]) => ({ flow, queue: f.queue, bitsPerSecond: (8 * f.bytes) / secs, packetsPerSecond: f.packets / secs, errorBitsPerSecond: (8 * f.error) / secs }));
+    return [rates.sort((a, b) => b.bitsPerSecond - a.bitsPerSecond).slice(0, VIEW_FLOWS), mean];
+  }
+}
+
+const PROTOS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
+
+/** A flow's 5-tuple words (key layout of src/flow/key.ts) as text: "tcp 10.0.0.1:5000 > 10.0.0.2:80". */
+export function flowText(k: Uint32Array): string {
+  const etherType = k[1] >>> 16, proto = (k[1] >>> 8) & 0xff, version = (k[1] >>> 4) & 0xf;
+  if (version !== 4 && version !== 6) return `ethertype 0x${etherType.toString(16).padStart(4, '0')}`;
+  const addr = (w: number): string => {
+    if (version === 4) return ipaddr.fromByteArray([k[w] >>> 24, (k[w] >>> 16) & 255, (k[w] >>> 8) & 255, k[w] & 255]).toString();
+    const b: number[] = [];
+    for (let i = 0; i < 4; i++) b.push(k[w + i] >>> 24, (k[w + i] >>> 16) & 255, (k[w + i] >>> 8) & 255, k[w + i] & 255);
+    return `[${ipaddr.fromByteArray(b).toString()}]`;
+  };
+  const name = PROTOS[proto] ?? `proto ${proto}`, ports = proto === 6 || proto === 17 || proto === 132;
+  return ports ? `${name} ${addr(5)}:${k[13] >>> 16} > ${addr(9)}:${k[13] & 0xffff}` : `${name} ${addr(5)} > ${addr(9)}`;
+}

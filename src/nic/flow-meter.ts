@@ -1,0 +1,141 @@
+// FlowMeter: what the NIC measures for the queue manager, at a cost it can pay on every frame.
+//
+// - Per RSS indirection bucket: packets and bytes, in shared memory (each producing thread has
+//   its own; the reader sums them). What an RSS++-style rebalancer moves is buckets.
+// - Per flow (the 5-tuple, HeavyHitters' key): a sample of the frames — a countdown with random
+//   gaps of mean m, so traffic with a period cannot hide from it — goes into a Space-Saving
+//   table, each sample counting for m frames. m is set so that a period holds about
+//   TARGET_SAMPLES samples: every frame is sampled while the rate is low (the counts are then
+//   exact), and at any rate the table costs about TARGET_SAMPLES adds a period — not a share
+//   of every frame (1 in 8 cost the in-memory pipeline 12–16%). Each period starts with m from
+//   the last one's frames, and m doubles within a period at twice the target and at each target
+//   more (a sudden flood costs at most TARGET_SAMPLES·(2 + log2 m) adds in its first period).
+//   Every PERIOD_MS the thread publishes the table to shared memory (estimates, with
+//   Space-Saving's error bound) and starts again. A reader in another thread copies the table
+//   while its sequence word is even and unchanged across the copy (a seqlock: the writer never
+//   waits).
+//
+// Per frame (in SoftNic.receive): a bucket's two counters and a decrement; a sample also a
+// HeavyHitters.add (66–83 ns, native-free-bench/heavy-hitters.ts). The frames of a period are
+// counted from the gaps. Nothing is allocated.
+
+import { KEY_STRIDE } from '../wire/flow-key.js';
+import { FLOW_WORDS, HeavyHitters } from './heavy-hitters.js';
+
+/** Samples a period aims at (the mean gap between samples follows the rate). */
+export const TARGET_SAMPLES = 2048;
+/** Largest mean gap. */
+const MAX_MEAN = 1 << 16;
+/** A period: the table is published and started again this often (RSS++'s period). */
+export const PERIOD_MS = 100;
+/** Flows a thread keeps (and publishes) per period. */
+export const METER_FLOWS = 128;
+// The published table (Float64 words after the Int32 sequence word's 8 bytes): period start
+// (ms), its length (ms), flows in it, samples taken, frames counted, the last mean gap; then per
+// flow its key words, bytes, packets, error (all estimates) and the queue its last sample went to.
+const HEAD = 6, ENTRY = FLOW_WORDS.length + 4;
+
+/** A thread's meter memory (made by the main thread, posted to the worker). */
+export interface MeterShare { buckets: SharedArrayBuffer; table: SharedArrayBuffer }
+
+/** One flow of a period, as estimated. */
+export interface MeteredFlow { key: Uint32Array; bytes: number; packets: number; error: number; queue: number }
+
+/** One thread's last published period: its frames (exact), samples taken and the mean gap at its end, the flows. */
+export interface MeterPeriod { startMs: number; periodMs: number; frames: number; samples: number; mean: number; flows: MeteredFlow[] }
+
+export class FlowMeter {
+  /** Per bucket: packets at 2b, bytes at 2b + 1. */
+  readonly buckets: Float64Array;
+  private readonly hh = new HeavyHitters(METER_FLOWS);
+  private readonly seq: Int32Array;
+  private readonly table: Float64Array;
+  /** Frames until the next sample (the NIC counts it down). */
+  gap = 1;
+  // The gap last drawn; frames counted this period up to the last sample; the mean gap now.
+  private drawn = 1;
+  private seen = 0;
+  private mean = 1;
+  private samples = 0;
+  private rnd: number;
+  private start = -1;
+
+  static share(buckets: number): MeterShare {
+    return { buckets: new SharedArrayBuffer(16 * buckets), table: new SharedArrayBuffer(8 * (1 + HEAD + METER_FLOWS * ENTRY)) };
+  }
+
+  constructor(s: MeterShare, seed = 0x9e3779b9) {
+    this.buckets = new Float64Array(s.buckets);
+    this.seq = new Int32Array(s.table, 0, 1);
+    this.table = new Float64Array(s.table, 8);
+    this.rnd = seed | 1;
+  }
+
+  /**
+   * A parsed frame went to a queue: the NIC counts its RSS bucket in `buckets` (packets at 2b,
+   * bytes at 2b + 1) and decrements `gap` itself; when `gap` reaches 0 it calls sample().
+   */
+  count(packed: Uint32Array, off: number, len: number, bucket: number, queue: number): void {
+    if (bucket >= 0) { this.buckets[2 * bucket]++; this.buckets[2 * bucket + 1] += len; }
+    if (--this.gap === 0) this.sample(packed, off, len, queue);
+  }
+
+  /** The frame the gap ran out at (packed key at packed[off..], `len` bytes, sent to `queue`): it stands for `mean` frames. */
+  sample(packed: Uint32Array, off: number, len: number, queue: number): void {
+    const m = this.mean;
+    this.seen += this.drawn;
+    this.hh.add(packed, off, len * m, queue, m);
+    if (++this.samples === 2 * TARGET_SAMPLES && m < MAX_MEAN) { this.mean = 2 * m; this.samples = TARGET_SAMPLES; }
+    let x = this.rnd; // xorshift32
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    this.rnd = x;
+    this.gap = this.drawn = 1 + ((x >>> 0) % (2 * this.mean - 1));
+  }
+
+  /** Publish and start again when the period is over (the thread's loop calls this with its clock). */
+  tick(nowMs: number): void {
+    if (this.start < 0) { this.start = nowMs; return; }
+    if (nowMs - this.start < PERIOD_MS) return;
+    const t = this.table, hh = this.hh, n = hh.size;
+    Atomics.add(this.seq, 0, 1); // odd: writing
+    this.seen += this.drawn - this.gap; // the frames since the last sample
+    this.drawn = this.gap;
+    t[0] = this.start; t[1] = nowMs - this.start; t[2] = n; t[3] = hh.frames; t[4] = this.seen; t[5] = this.mean;
+    for (let e = 0; e < n; e++) {
+      const o = HEAD + e * ENTRY;
+      hh.keyWords(e, t, o);
+      t[o + FLOW_WORDS.length] = hh.bytes[e];
+      t[o + FLOW_WORDS.length + 1] = hh.packets[e];
+      t[o + FLOW_WORDS.length + 2] = hh.error[e];
+      t[o + FLOW_WORDS.length + 3] = hh.tag[e];
+    }
+    Atomics.add(this.seq, 0, 1); // even: done
+    hh.reset();
+    // The next period's mean gap from this one's frames; its first sample comes within one gap.
+    this.mean = Math.min(MAX_MEAN, Math.max(1, Math.round(this.seen / TARGET_SAMPLES)));
+    this.gap = this.drawn = Math.min(this.gap, this.mean);
+    this.seen = 0; this.samples = 0;
+    this.start = nowMs;
+  }
+}
+
+/** The last period `share`'s thread published (null: none yet, or it kept changing under the copy). */
+export function readMeter(share: MeterShare): MeterPeriod | null {
+  const seq = new Int32Array(share.table, 0, 1), t = new Float64Array(share.table, 8);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const before = Atomics.load(seq, 0);
+    if (before === 0) return null;
+    if (before & 1) continue;
+    const copy = t.slice(0, HEAD + Math.min(t[2], METER_FLOWS) * ENTRY); // the count may be torn: bounded, then checked
+    if (Atomics.load(seq, 0) !== before) continue;
+    const flows: MeteredFlow[] = [];
+    for (let e = 0; e < copy[2]; e++) {
+      const o = HEAD + e * ENTRY, key = new Uint32Array(KEY_STRIDE);
+      FLOW_WORDS.forEach((w, i) => { key[w] = copy[o + i]; });
+      const f = o + FLOW_WORDS.length;
+      flows.push({ key, bytes: copy[f], packets: copy[f + 1], error: copy[f + 2], queue: copy[f + 3] });
+    }
+    return { startMs: copy[0], periodMs: copy[1], samples: copy[3], frames: copy[4], mean: copy[5], flows };
+  }
+  return null;
+}
