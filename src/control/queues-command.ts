@@ -1,6 +1,6 @@
 // `sluice queues`: the NIC's receive queues on the running switch, from its control API (GET
 // /queues): each queue's thread, depth and how its frames were steered; the steering filters;
-// the RSS table's busiest buckets; the heaviest flows of the last period with their queues.
+// the RSS table's busiest buckets; the heaviest flows (with their queues) and VMs of the last period.
 // Exit codes: 0, 1 unreachable or refused, 2 usage.
 
 import { ClientError, clientArgs, request } from './client.js';
@@ -12,7 +12,8 @@ export const QUEUES_HELP = `usage: sluice queues [options]
   and how many frames each way of choosing a queue sent there (a steering filter, a rule's
   queue action, RSS); the steering filters installed (and the table's capacity); the RSS
   indirection table's busiest entries over the last period; and the heaviest flows the NIC
-  measured in the last period (100 ms), with their rates and the queue they went to. At low
+  measured in the last period (100 ms), with their rates and the queue they went to, and the
+  heaviest VMs (the frames to each destination MAC and VLAN, VMQ's unit). At low
   rates every frame is counted; at high rates a sample of about 2048 frames a period, and the
   rates are estimates; "± x" is the most a rate may be over (the flow table keeps 128 flows).
 
@@ -39,6 +40,9 @@ export function queuesText(r: QueueReport): string {
     out.push(`heaviest flows, last ${Math.round(r.measured.periodMs)} ms (${r.measured.sampleMean === 1 ? 'every frame counted' : `sampled 1 in ${r.measured.sampleMean}`}):`);
     if (r.measured.flows.length === 0) out.push('  none');
     for (const f of r.measured.flows) out.push(`  ${f.flow.padEnd(52)} queue ${f.queue}  ${rate(f.bitsPerSecond)} ± ${rate(f.errorBitsPerSecond)}, ${Math.round(f.packetsPerSecond)} frames/s`);
+    out.push('heaviest VMs (destination MAC, VLAN), same period:');
+    if (r.measured.vms.length === 0) out.push('  none');
+    for (const v of r.measured.vms) out.push(`  ${v.vm.padEnd(27)} ${rate(v.bitsPerSecond)} ± ${rate(v.errorBitsPerSecond)}, ${Math.round(v.packetsPerSecond)} frames/s`);
   }
   out.push(`policy: ${r.policy}`);
   return out.join('\n') + '\n';

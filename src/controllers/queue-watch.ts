@@ -4,17 +4,19 @@
 // Each producing thread's FlowMeter (the main thread's NIC and each worker's) publishes its
 // period's heavy flows; RSS bucket counters only grow. Every period this controller ticks the
 // main thread's meter, reads every thread's last period (a thread idle for two periods has
-// nothing current: its table is left out), merges flows by 5-tuple, and turns the bucket
-// counters' growth since the last look into rates.
+// nothing current: its table is left out), merges flows by 5-tuple and VMs by destination MAC
+// and VLAN, and turns the bucket counters' growth since the last look into rates.
 
 import ipaddr from 'ipaddr.js';
 import { Controller } from './control-tick.js';
-import { FlowMeter, MeterShare, MeteredFlow, PERIOD_MS, readMeter } from '../nic/flow-meter.js';
+import { FlowMeter, MeterPeriod, MeterShare, MeteredFlow, PERIOD_MS, readMeter } from '../nic/flow-meter.js';
 
 /** Flows the view keeps (most bytes first). */
 export const VIEW_FLOWS = 16;
 
 export interface FlowRate { flow: string; queue: number; bitsPerSecond: number; packetsPerSecond: number; errorBitsPerSecond: number }
+/** A VM (destination MAC and VLAN id: "02:00:00:00:00:02 vlan 10"; untagged is vlan 0) and what its frames' rates were, like a flow's. */
+export type VmRate = Omit<FlowRate, 'flow'> & { vm: string };
 export interface BucketRate { bucket: number; packetsPerSecond: number; bitsPerSecond: number }
 
 /** The last period's view. */
@@ -22,8 +24,9 @@ export interface QueueView {
   /** When it was taken (ms, the clock's time line) and over how long (ms). */
   atMs: number;
   periodMs: number;
-  /** Heavy flows, most bytes first (estimates from sampled frames, with Space-Saving's error bound). */
+  /** Heavy flows and VMs, most bytes first (estimates from sampled frames, with Space-Saving's error bound). */
   flows: FlowRate[];
+  vms: VmRate[];
   /** The largest mean gap between samples of any thread at the end of its period (1: every frame counted). */
   sampleMean: number;
   /** Each RSS bucket's rates. */
@@ -58,8 +61,11 @@ export class QueueWatch implements Controller {
       for (let b = 0; b < this.bucketCount; b++) {
         buckets.push({ bucket: b, packetsPerSecond: (sum[2 * b] - this.last[2 * b]) / secs, bitsPerSecond: (8 * (sum[2 * b + 1] - this.last[2 * b + 1])) / secs });
       }
-      const [flows, sampleMean] = this.flows(nowMs);
-      this.view = { atMs: nowMs, periodMs: nowMs - this.lastMs, flows, sampleMean, buckets };
+      const periods = this.shares.map(readMeter).filter((p): p is MeterPeriod => p !== null && nowMs - (p.startMs + p.periodMs) <= 2 * PERIOD_MS);
+      const flows = merge(periods, (p) => p.flows, flowText).map(({ name, ...r }) => ({ flow: name, ...r }));
+      const vms = merge(periods, (p) => p.vms, vmText).map(({ name, ...r }) => ({ vm: name, ...r }));
+      const sampleMean = periods.reduce((m, p) => Math.max(m, p.mean), 1);
+      this.view = { atMs: nowMs, periodMs: nowMs - this.lastMs, flows, vms, sampleMean, buckets };
     }
     this.last = sum; this.lastMs = nowMs;
   }
@@ -69,25 +75,28 @@ export class QueueWatch implements Controller {
     for (const s of this.shares) { const b = new Float64Array(s.buckets); for (let i = 0; i < sum.length; i++) sum[i] += b[i]; }
     return sum;
   }
+}
 
-  // Every thread's current period merged by flow, as rates, heaviest first; and the largest mean gap.
-  private flows(nowMs: number): [FlowRate[], number] {
-    const merged = new Map<string, { f: MeteredFlow; secs: number }>();
-    let mean = 1;
-    for (const s of this.shares) {
-      const p = readMeter(s);
-      if (p === null || nowMs - (p.startMs + p.periodMs) > 2 * PERIOD_MS) continue;
-      mean = Math.max(mean, p.mean);
-      for (const f of p.flows) {
-        const id = flowText(f.key), m = merged.get(id);
-        // Rates per thread, then summed: threads' periods differ in length.
-        const secs = p.periodMs / 1000;
-        if (m) { m.f.bytes += (f.bytes / secs) * m.secs; m.f.packets += (f.packets / secs) * m.secs; m.f.error += (f.error / secs) * m.secs; } else merged.set(id, { f: { ...f }, secs });
-      }
+// The threads' current periods merged by key (flows of one VM may come through several threads),
+// as rates, heaviest first; a thread idle for two periods has nothing current and is left out.
+function merge(periods: MeterPeriod[], pick: (p: MeterPeriod) => MeteredFlow[], name: (k: Uint32Array) => string): (Omit<FlowRate, 'flow'> & { name: string })[] {
+  const merged = new Map<string, { queue: number; bps: number; pps: number; err: number }>();
+  for (const p of periods) {
+    const secs = p.periodMs / 1000; // threads' periods differ in length: rates per thread, then summed
+    for (const f of pick(p)) {
+      const id = name(f.key), m = merged.get(id) ?? { queue: f.queue, bps: 0, pps: 0, err: 0 };
+      m.bps += (8 * f.bytes) / secs; m.pps += f.packets / secs; m.err += (8 * f.error) / secs;
+      merged.set(id, m);
     }
-    const rates = [...merged].map(([flow, { f, secs }]) => ({ flow, queue: f.queue, bitsPerSecond: (8 * f.bytes) / secs, packetsPerSecond: f.packets / secs, errorBitsPerSecond: (8 * f.error) / secs }));
-    return [rates.sort((a, b) => b.bitsPerSecond - a.bitsPerSecond).slice(0, VIEW_FLOWS), mean];
   }
+  return [...merged].map(([n, m]) => ({ name: n, queue: m.queue, bitsPerSecond: m.bps, packetsPerSecond: m.pps, errorBitsPerSecond: m.err }))
+    .sort((a, b) => b.bitsPerSecond - a.bitsPerSecond).slice(0, VIEW_FLOWS);
+}
+
+/** A VM entry's key (flow-meter.ts, VM_MARK) as text: "02:00:00:00:00:02 vlan 10". */
+export function vmText(k: Uint32Array): string {
+  const b = [(k[5] >>> 8) & 255, k[5] & 255, k[6] >>> 24, (k[6] >>> 16) & 255, (k[6] >>> 8) & 255, k[6] & 255];
+  return `${b.map((x) => x.toString(16).padStart(2, '0')).join(':')} vlan ${k[5] >>> 16}`;
 }
 
 const PROTOS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };

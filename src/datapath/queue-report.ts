@@ -1,6 +1,6 @@
 // The queues report (GET /queues, `sluice queues`): each receive queue with the thread serving
 // it, its depth and how its frames were chosen; the steering filters; the RSS indirection table
-// with the busiest buckets; and the heavy flows the NIC measured (QueueWatch) with their queues.
+// with the busiest buckets; and the heavy flows (with their queues) and VMs the NIC measured (QueueWatch).
 // No queue manager decides yet: `policy` says so.
 
 import type { CounterRegistry } from '../counter-registry.js';
@@ -16,7 +16,7 @@ export interface QueueReport {
   filters: { capacity: number; installed: SteeringFilter[] };
   rss: { buckets: number; indirection: number[]; busiest: { bucket: number; queue: number; packetsPerSecond: number; bitsPerSecond: number }[] };
   /** The NIC's measurements of the last period (null: not two periods yet); sampleMean 1: every frame counted. */
-  measured: { periodMs: number; sampleMean: number; flows: QueueView['flows'] } | null;
+  measured: { periodMs: number; sampleMean: number; flows: QueueView['flows']; vms: QueueView['vms'] } | null;
   policy: string;
 }
 
@@ -28,7 +28,7 @@ export function queueReport(nic: SoftNic, registry: CounterRegistry, workers: nu
     queues: Array.from({ length: nic.queues }, (_, q) => ({ queue: q, thread: workers === 0 ? 'main (inline)' : `datapath ${q % workers}`, depth: ringDepth(q), counters: byQueue.get(String(q)) ?? {} })),
     filters: { capacity: nic.steering.capacity, installed: nic.steering.list() },
     rss: { buckets: ind.length, indirection: ind, busiest },
-    measured: view ? { periodMs: view.periodMs, sampleMean: view.sampleMean, flows: view.flows } : null,
+    measured: view ? { periodMs: view.periodMs, sampleMean: view.sampleMean, flows: view.flows, vms: view.vms } : null,
     policy: 'none: queues, filters and the indirection table stay as configured (the queue manager runs in simulation only: native-free-bench/queue-policy.ts)',
   };
 }

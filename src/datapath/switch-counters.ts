@@ -10,7 +10,7 @@ import { MAC_COUNTERS, MacTable } from '../vswitch/mac-table.js';
 import { VTEP_COUNTERS } from '../endpoints/vtep-table.js';
 import type { PortLimits } from '../qos/port-limits.js';
 import { INTAKE_COUNTERS } from '../qos/notice-intake.js';
-import type { FlowRate, QueueWatch } from '../controllers/queue-watch.js';
+import type { FlowRate, QueueWatch, VmRate } from '../controllers/queue-watch.js';
 import { TARGET_SAMPLES } from '../nic/flow-meter.js';
 
 export interface SwitchCounterParts {
@@ -101,22 +101,27 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
 }
 
 // What the NIC measures for the queue manager: per RSS indirection entry, frames and bytes
-// (counters, summed over the threads that steer); the heaviest flows of the last period (gauges:
-// its estimated bytes and frames, the most the bytes may be over, and the flow's queue).
+// (counters, summed over the threads that steer); the heaviest flows and VMs of the last period
+// (gauges: estimated bytes and frames, the most the bytes may be over, and a flow's queue).
 function meterSets(reg: CounterRegistry, w: QueueWatch): void {
   const bucketRows = () => Array.from({ length: w.bucketCount }, (_, b) => String(b));
   w.shares.forEach((s, i) => {
     const b = new Float64Array(s.buckets);
     reg.add({ subsystem: 'rss_bucket', label: 'bucket', names: ['packets', 'bytes'], rows: bucketRows, read: (n, r) => b[2 * r + (n === 'bytes' ? 1 : 0)], thread: i === 0 ? 'main' : `datapath ${i - 1} I/O`, help: 'frames and bytes RSS sent through an indirection table entry' });
   });
-  let flows: FlowRate[] = [], secs = 0;
-  const read: Record<string, (f: FlowRate) => number> = {
-    periodBytes: (f) => (f.bitsPerSecond / 8) * secs, periodFrames: (f) => f.packetsPerSecond * secs, periodErrorBytes: (f) => (f.errorBitsPerSecond / 8) * secs, queue: (f) => f.queue,
+  const HELP = `(every frame counted at low rates; at high rates estimated from about ${TARGET_SAMPLES} frames a period)`;
+  const period = (subsystem: string, label: string, help: string, list: () => (FlowRate | VmRate)[], row: (x: FlowRate | VmRate) => string, withQueue: boolean) => {
+    let rows: (FlowRate | VmRate)[] = [], secs = 0;
+    const read: Record<string, (f: FlowRate | VmRate) => number> = {
+      periodBytes: (f) => (f.bitsPerSecond / 8) * secs, periodFrames: (f) => f.packetsPerSecond * secs, periodErrorBytes: (f) => (f.errorBitsPerSecond / 8) * secs,
+      ...(withQueue ? { queue: (f: FlowRate | VmRate) => f.queue } : {}),
+    };
+    reg.add({
+      subsystem, label, names: Object.keys(read), gauge: true, thread: 'main', help: `${help} ${HELP}`,
+      rows: () => { rows = list(); secs = (w.view?.periodMs ?? 0) / 1000; return rows.map(row); },
+      read: (n, r) => read[n](rows[r]),
+    });
   };
-  reg.add({
-    subsystem: 'heavy_flow', label: 'flow', names: Object.keys(read), gauge: true, thread: 'main',
-    help: `the heaviest flows the NIC measured in the last period (every frame counted at low rates; at high rates estimated from about ${TARGET_SAMPLES} frames a period)`,
-    rows: () => { flows = w.view?.flows ?? []; secs = (w.view?.periodMs ?? 0) / 1000; return flows.map((f) => f.flow); },
-    read: (n, r) => read[n](flows[r]),
-  });
+  period('heavy_flow', 'flow', 'the heaviest flows the NIC measured in the last period', () => w.view?.flows ?? [], (f) => (f as FlowRate).flow, true);
+  period('heavy_vm', 'vm', 'the VMs (destination MAC, VLAN) the NIC measured the most bytes to in the last period', () => w.view?.vms ?? [], (v) => (v as VmRate).vm, false);
 }

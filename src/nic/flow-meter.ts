@@ -2,7 +2,8 @@
 //
 // - Per RSS indirection bucket: packets and bytes, in shared memory (each producing thread has
 //   its own; the reader sums them). What an RSS++-style rebalancer moves is buckets.
-// - Per flow (the 5-tuple, HeavyHitters' key): a sample of the frames — a countdown with random
+// - Per flow (the 5-tuple, HeavyHitters' key) and per VM (destination MAC and VLAN, VMQ's unit,
+//   in a second table): a sample of the frames — a countdown with random
 //   gaps of mean m, so traffic with a period cannot hide from it — goes into a Space-Saving
 //   table, each sample counting for m frames. m is set so that a period holds about
 //   TARGET_SAMPLES samples: every frame is sampled while the rate is low (the counts are then
@@ -28,8 +29,11 @@ export const TARGET_SAMPLES = 2048;
 const MAX_MEAN = 1 << 16;
 /** A period: the table is published and started again this often (RSS++'s period). */
 export const PERIOD_MS = 100;
-/** Flows a thread keeps (and publishes) per period. */
+/** Flows a thread keeps (and publishes) per period, and VMs (destination MAC and VLAN). */
 export const METER_FLOWS = 128;
+export const METER_VMS = 64;
+/** A VM's entry in the published table: word 1 holds this mark (no EtherType), word 5 its VLAN id and MAC's first two bytes, word 6 the other four. */
+export const VM_MARK = 0xffff0000;
 // The published table (Float64 words after the Int32 sequence word's 8 bytes): period start
 // (ms), its length (ms), flows in it, samples taken, frames counted, the last mean gap; then per
 // flow its key words, bytes, packets, error (all estimates) and the queue its last sample went to.
@@ -41,13 +45,15 @@ export interface MeterShare { buckets: SharedArrayBuffer; table: SharedArrayBuff
 /** One flow of a period, as estimated. */
 export interface MeteredFlow { key: Uint32Array; bytes: number; packets: number; error: number; queue: number }
 
-/** One thread's last published period: its frames (exact), samples taken and the mean gap at its end, the flows. */
-export interface MeterPeriod { startMs: number; periodMs: number; frames: number; samples: number; mean: number; flows: MeteredFlow[] }
+/** One thread's last published period: its frames (exact), samples taken and the mean gap at its end, the flows and the VMs (key: VM_MARK entries). */
+export interface MeterPeriod { startMs: number; periodMs: number; frames: number; samples: number; mean: number; flows: MeteredFlow[]; vms: MeteredFlow[] }
 
 export class FlowMeter {
   /** Per bucket: packets at 2b, bytes at 2b + 1. */
   readonly buckets: Float64Array;
   private readonly hh = new HeavyHitters(METER_FLOWS);
+  private readonly vms = new HeavyHitters(METER_VMS);
+  private readonly vmKey = new Uint32Array(KEY_STRIDE);
   private readonly seq: Int32Array;
   private readonly table: Float64Array;
   /** Frames until the next sample (the NIC counts it down). */
@@ -61,7 +67,7 @@ export class FlowMeter {
   private start = -1;
 
   static share(buckets: number): MeterShare {
-    return { buckets: new SharedArrayBuffer(16 * buckets), table: new SharedArrayBuffer(8 * (1 + HEAD + METER_FLOWS * ENTRY)) };
+    return { buckets: new SharedArrayBuffer(16 * buckets), table: new SharedArrayBuffer(8 * (1 + HEAD + (METER_FLOWS + METER_VMS) * ENTRY)) };
   }
 
   constructor(s: MeterShare, seed = 0x9e3779b9) {
@@ -85,6 +91,10 @@ export class FlowMeter {
     const m = this.mean;
     this.seen += this.drawn;
     this.hh.add(packed, off, len * m, queue, m);
+    // The VM it goes to: destination MAC and VLAN id (packed key words 0, 2, 3: src/flow/key.ts).
+    const vk = this.vmKey;
+    vk[1] = VM_MARK; vk[5] = ((((packed[off] >>> 4) & 0xfff) << 16) | (packed[off + 2] >>> 16)) >>> 0; vk[6] = packed[off + 3];
+    this.vms.add(vk, 0, len * m, queue, m);
     if (++this.samples === 2 * TARGET_SAMPLES && m < MAX_MEAN) { this.mean = 2 * m; this.samples = TARGET_SAMPLES; }
     let x = this.rnd; // xorshift32
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
@@ -96,21 +106,23 @@ export class FlowMeter {
   tick(nowMs: number): void {
     if (this.start < 0) { this.start = nowMs; return; }
     if (nowMs - this.start < PERIOD_MS) return;
-    const t = this.table, hh = this.hh, n = hh.size;
+    const t = this.table, hh = this.hh;
     Atomics.add(this.seq, 0, 1); // odd: writing
     this.seen += this.drawn - this.gap; // the frames since the last sample
     this.drawn = this.gap;
-    t[0] = this.start; t[1] = nowMs - this.start; t[2] = n; t[3] = hh.frames; t[4] = this.seen; t[5] = this.mean;
-    for (let e = 0; e < n; e++) {
-      const o = HEAD + e * ENTRY;
-      hh.keyWords(e, t, o);
-      t[o + FLOW_WORDS.length] = hh.bytes[e];
-      t[o + FLOW_WORDS.length + 1] = hh.packets[e];
-      t[o + FLOW_WORDS.length + 2] = hh.error[e];
-      t[o + FLOW_WORDS.length + 3] = hh.tag[e];
+    t[0] = this.start; t[1] = nowMs - this.start; t[2] = hh.size + this.vms.size; t[3] = hh.frames; t[4] = this.seen; t[5] = this.mean;
+    let o = HEAD;
+    for (const table of [hh, this.vms]) {
+      for (let e = 0; e < table.size; e++, o += ENTRY) {
+        table.keyWords(e, t, o);
+        t[o + FLOW_WORDS.length] = table.bytes[e];
+        t[o + FLOW_WORDS.length + 1] = table.packets[e];
+        t[o + FLOW_WORDS.length + 2] = table.error[e];
+        t[o + FLOW_WORDS.length + 3] = table.tag[e];
+      }
+      table.reset();
     }
     Atomics.add(this.seq, 0, 1); // even: done
-    hh.reset();
     // The next period's mean gap from this one's frames; its first sample comes within one gap.
     this.mean = Math.min(MAX_MEAN, Math.max(1, Math.round(this.seen / TARGET_SAMPLES)));
     this.gap = this.drawn = Math.min(this.gap, this.mean);
@@ -126,16 +138,16 @@ export function readMeter(share: MeterShare): MeterPeriod | null {
     const before = Atomics.load(seq, 0);
     if (before === 0) return null;
     if (before & 1) continue;
-    const copy = t.slice(0, HEAD + Math.min(t[2], METER_FLOWS) * ENTRY); // the count may be torn: bounded, then checked
+    const copy = t.slice(0, HEAD + Math.min(t[2], METER_FLOWS + METER_VMS) * ENTRY); // the count may be torn: bounded, then checked
     if (Atomics.load(seq, 0) !== before) continue;
-    const flows: MeteredFlow[] = [];
+    const flows: MeteredFlow[] = [], vms: MeteredFlow[] = [];
     for (let e = 0; e < copy[2]; e++) {
       const o = HEAD + e * ENTRY, key = new Uint32Array(KEY_STRIDE);
       FLOW_WORDS.forEach((w, i) => { key[w] = copy[o + i]; });
       const f = o + FLOW_WORDS.length;
-      flows.push({ key, bytes: copy[f], packets: copy[f + 1], error: copy[f + 2], queue: copy[f + 3] });
+      (key[1] === VM_MARK ? vms : flows).push({ key, bytes: copy[f], packets: copy[f + 1], error: copy[f + 2], queue: copy[f + 3] });
     }
-    return { startMs: copy[0], periodMs: copy[1], samples: copy[3], frames: copy[4], mean: copy[5], flows };
+    return { startMs: copy[0], periodMs: copy[1], samples: copy[3], frames: copy[4], mean: copy[5], flows, vms };
   }
   return null;
 }

@@ -56,6 +56,9 @@ test('the NIC measures the heaviest flow and names its queue: GET /queues and sl
     // Its queue: four frames in five went there by RSS, so that queue took the most.
     const byRss = r.queues.map((q) => q.counters.byRss);
     assert.equal(top.queue, byRss.indexOf(Math.max(...byRss)), `the elephant's queue ${top.queue} took the most frames by RSS (${byRss})`);
+    // Every frame went to one VM: it carries at least the elephant's bytes.
+    assert.equal(m.vms[0]?.vm, '02:00:00:00:00:02 vlan 0');
+    assert.ok(m.vms[0].bitsPerSecond >= top.bitsPerSecond, `the VM's ${m.vms[0].bitsPerSecond} b/s hold the elephant's ${top.bitsPerSecond}`);
     for (const b of r.rss.busiest) assert.equal(b.queue, r.rss.indirection[b.bucket]);
     assert.ok(r.rss.busiest.length > 0 && r.rss.busiest.some((b) => b.queue === top.queue), 'the busiest RSS entries include the elephant\'s');
     assert.match(text.stdout, new RegExp(`${ELEPHANT.replace(/\./g, '\\.')} +queue ${top.queue} `));

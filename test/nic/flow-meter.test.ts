@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { CaptureReader, LINKTYPE_ETHERNET } from '../../src/capture/capture-reader.js';
-import { flowText } from '../../src/controllers/queue-watch.js';
+import { flowText, vmText } from '../../src/controllers/queue-watch.js';
 import { FlowMeter, PERIOD_MS, readMeter, TARGET_SAMPLES } from '../../src/nic/flow-meter.js';
 import { FlowKeys, KEY_STRIDE, PARSE_OK } from '../../src/wire/flow-key.js';
 
@@ -17,7 +17,7 @@ test('on the bundled captures: samples near the target, heavy flows published an
   for (const file of ['cip.pcap', 'tls2.pcap']) {
     const r = CaptureReader.open(new URL(`../../../test/fixtures/pcaps/${file}`, import.meta.url).pathname);
     const fk = new FlowKeys(1), share = FlowMeter.share(128), m = new FlowMeter(share);
-    const exact = new Map<string, { bytes: number; frames: number }>();
+    const exact = new Map<string, { bytes: number; frames: number }>(), exactVm = new Map<string, { bytes: number; frames: number }>();
     let total = 0, frames = 0;
     m.tick(0);
     while (r.next()) {
@@ -29,6 +29,12 @@ test('on the bundled captures: samples near the target, heavy flows published an
       const e = exact.get(id) ?? { bytes: 0, frames: 0 };
       e.bytes += r.origLen; e.frames++;
       exact.set(id, e);
+      // The VM: destination MAC and VLAN id, from the parsed fields (not the packed words the meter reads).
+      const mac = [fk.dstMacHi[0] >>> 8, fk.dstMacHi[0] & 255, fk.dstMacLo[0] >>> 24, (fk.dstMacLo[0] >>> 16) & 255, (fk.dstMacLo[0] >>> 8) & 255, fk.dstMacLo[0] & 255];
+      const vm = `${mac.map((x) => x.toString(16).padStart(2, '0')).join(':')} vlan ${fk.vlanCount[0] ? fk.vlanTci[0] & 0xfff : 0}`;
+      const v = exactVm.get(vm) ?? { bytes: 0, frames: 0 };
+      v.bytes += r.origLen; v.frames++;
+      exactVm.set(vm, v);
       total += r.origLen; frames++;
     }
     r.close();
@@ -52,6 +58,16 @@ test('on the bundled captures: samples near the target, heavy flows published an
       checked++;
     }
     assert.ok(checked >= 2, `${file}: ${checked} flows of 400 frames or more checked`);
+    const estVm = new Map(p.vms.map((f) => [vmText(f.key), f]));
+    let vms = 0;
+    for (const [id, e] of exactVm) {
+      if (e.frames < 400) continue;
+      const f = estVm.get(id);
+      assert.ok(f, `${file}: VM ${id} (${e.frames} frames) is published`);
+      assert.ok(Math.abs(f.bytes / e.bytes - 1) <= 3 * Math.sqrt(p.mean / e.frames), `${file}: VM ${id} estimated ${f.bytes} bytes, true ${e.bytes}`);
+      vms++;
+    }
+    assert.ok(vms >= 1, `${file}: ${vms} VMs checked`);
     const b = new Float64Array(share.buckets);
     let pk = 0, by = 0;
     for (let i = 0; i < 128; i++) { pk += b[2 * i]; by += b[2 * i + 1]; }
