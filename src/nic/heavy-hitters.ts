@@ -16,8 +16,7 @@ import { KEY_STRIDE } from '../wire/flow-key.js';
 
 /** Key words a flow is identified by (src/flow/key.ts): word 1 (without the fragment bits), 5..13. */
 export const FLOW_WORDS = [1, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
-const WORDS = FLOW_WORDS;
-const NW = WORDS.length;
+const NW = FLOW_WORDS.length;
 const W1_MASK = 0xfffffff0 | 0; // EtherType, protocol, IP version; not the fragment bits
 const EMPTY = -1;
 
@@ -87,7 +86,7 @@ export class HeavyHitters {
     this.index[s] = e; this.slotOf[e] = s; this.hashes[e] = h;
     const k = e * NW;
     this.keys[k] = key[off + 1] & W1_MASK;
-    for (let i = 1; i < NW; i++) this.keys[k + i] = key[off + WORDS[i]] | 0;
+    for (let i = 1; i < NW; i++) this.keys[k + i] = key[off + FLOW_WORDS[i]] | 0;
     this.bytes[e] += len; this.packets[e] = frames; this.tag[e] = tag;
     this.down(this.heapPos[e]);
   }
@@ -102,7 +101,7 @@ export class HeavyHitters {
     const order = Array.from({ length: this.used }, (_, e) => e).sort((a, b) => this.bytes[b] - this.bytes[a]).slice(0, n);
     return order.map((e) => {
       const key = new Uint32Array(KEY_STRIDE);
-      for (let i = 0; i < NW; i++) key[WORDS[i]] = this.keys[e * NW + i];
+      for (let i = 0; i < NW; i++) key[FLOW_WORDS[i]] = this.keys[e * NW + i];
       return { key, bytes: this.bytes[e], packets: this.packets[e], error: this.error[e] };
     });
   }
