@@ -9,7 +9,8 @@
 
 import ipaddr from 'ipaddr.js';
 import { Controller } from './control-tick.js';
-import { FlowMeter, MeterPeriod, MeterShare, MeteredFlow, PERIOD_MS, readMeter } from '../nic/flow-meter.js';
+import { MeterPeriod, MeterShare, MeteredFlow, PERIOD_MS, readMeter } from '../nic/flow-meter.js';
+import type { SoftNic } from '../nic/soft-nic.js';
 
 /** Flows the view keeps (most bytes first). */
 export const VIEW_FLOWS = 16;
@@ -35,7 +36,7 @@ export interface QueueView {
 
 export class QueueWatch implements Controller {
   readonly name = 'queue-watch';
-  private readonly main: FlowMeter;
+  private readonly main: SoftNic;
   /** Every producing thread's meter (the main thread's first), and the RSS table's size. */
   readonly shares: MeterShare[];
   readonly bucketCount: number;
@@ -45,14 +46,15 @@ export class QueueWatch implements Controller {
   /** The latest view (null until two periods have passed). */
   view: QueueView | null = null;
 
-  /** `main`: the main thread's NIC meter (this controller ticks it); `shares`: every producing thread's, the main one's included. */
-  constructor(main: FlowMeter, shares: MeterShare[], buckets: number) {
+  /** `main`: the main thread's NIC (this controller ticks its meter and its moves); `shares`: every producing thread's meter, the main one's included. */
+  constructor(main: SoftNic, shares: MeterShare[], buckets: number) {
     this.main = main; this.shares = shares; this.bucketCount = buckets;
   }
 
   tick(nowUs: number): void {
     const nowMs = nowUs / 1000;
-    this.main.tick(nowMs);
+    this.main.meter.tick(nowMs);
+    this.main.poll();
     if (this.next >= 0 && nowMs < this.next) return;
     this.next = nowMs + PERIOD_MS;
     const sum = this.bucketTotals();

@@ -133,7 +133,7 @@ export class Dataplane {
       native: this.native, idleSpinMicros: o.idleSpinMicros ?? DEFAULT_IDLE_SPIN_MICROS, shapedSpinMicros: o.shapedSpinMicros ?? DEFAULT_SHAPED_SPIN_MICROS,
     });
     this.trace = this.threads.trace;
-    this.queueWatch = new QueueWatch(this.nic.meter, [this.nic.meterShare, ...this.threads.sources.flatMap((s) => (s.meter ? [s.meter] : []))], this.nic.rss.indirection.length);
+    this.queueWatch = new QueueWatch(this.nic, [this.nic.meterShare, ...this.threads.sources.flatMap((s) => (s.meter ? [s.meter] : []))], this.nic.rss.indirection.length);
     this.tick.add(this.queueWatch);
     this.ruleApi = new SwitchRules(this.rules, this.threads, o.workers, this.nic.bells, () => this.failure);
     const sources = this.threads.sources;

@@ -84,6 +84,7 @@ for (;;) {
   const turnAt = performance.now();
   trace.turn(origin + turnAt);
   io.nic.meter.tick(origin + turnAt);
+  io.nic.poll();
   if (rulesPending()) {
     replica.work();
     // While a change is under way, let this thread's event loop turn once per slice: V8 runs

@@ -18,6 +18,12 @@
 // Counters: allocFailures (pool exhausted, this thread — the receiving endpoint counts the
 // drop too).
 //
+// Drain marks: a NIC instance marks each frame it puts on a queue with its current epoch
+// (`drainMark`, a code per producer and epoch); free() counts marked frames per code in this
+// thread's row of a shared table. A producer knows how many it marked, so once every thread's
+// count for a code reaches that number, every frame of that epoch has left the switch (sent or
+// dropped). SoftNic's order-keeping moves wait for that (soft-nic.ts).
+//
 // Slot size is a configuration choice: the default 2048 bytes holds a 1518-byte frame plus
 // four VLAN tags plus 128 bytes of headroom; jumbo frames need slotSize >= 9000 + 128 + 18.
 
@@ -39,6 +45,8 @@ export const MAGAZINE = 64;
 const LOCK = 0, COUNT = 1, STACK = 2;
 /** Most pool instances (threads mapping the pool) over its life; each has a word for its magazine's count. */
 export const MAX_POOL_THREADS = 256;
+/** Drain mark codes (0: none; a producer p uses 1 + 2p and 2 + 2p). */
+export const DRAIN_CODES = 128;
 // Magazine words: how many instances claimed one, then each one's count.
 const CLAIMED = 0;
 
@@ -51,6 +59,8 @@ export interface PoolShare {
   depot: SharedArrayBuffer;
   /** Every thread's magazine count (so `available` sees slots other threads hold free). */
   mags: SharedArrayBuffer;
+  /** Per thread, marked frames freed per drain code. */
+  drained: SharedArrayBuffer;
 }
 
 export class PacketPool {
@@ -72,6 +82,10 @@ export class PacketPool {
   private readonly vnet32: Int32Array;
   /** The remote VTEP a tunnel uplink received the frame from (its index + 1; 0: none), for learning. */
   readonly tunnel: Uint16Array;
+  /** The drain code the NIC marked the frame with when it queued it (0: none). */
+  readonly drainMark: Uint8Array;
+  private readonly drained: Int32Array;
+  private readonly drainedRow: Int32Array;
   private readonly share: PoolShare;
   private readonly depot: Int32Array;
   // This thread's magazine: free handles, the most recently freed last.
@@ -90,10 +104,11 @@ export class PacketPool {
     this.slots = slots;
     this.slotSize = slotSize;
     this.maxFrame = slotSize - HEADROOM;
-    const metaBytes = slots * (4 + 4 + 2 + 2 + VNET_HDR + 2);
+    const metaBytes = slots * (4 + 4 + 2 + 2 + VNET_HDR + 2 + 1);
     this.share = share ?? {
       slots, slotSize, data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(metaBytes),
       depot: new SharedArrayBuffer((STACK + slots) * 4), mags: new SharedArrayBuffer((1 + MAX_POOL_THREADS) * 4),
+      drained: new SharedArrayBuffer(MAX_POOL_THREADS * DRAIN_CODES * 4),
     };
     this.mags = new Int32Array(this.share.mags);
     this.me = 1 + Atomics.add(this.mags, CLAIMED, 1);
@@ -106,6 +121,9 @@ export class PacketPool {
     this.vnet = new Uint8Array(this.share.meta, slots * 12, slots * VNET_HDR);
     this.vnet32 = new Int32Array(this.share.meta, slots * 12, slots * (VNET_HDR >> 2));
     this.tunnel = new Uint16Array(this.share.meta, slots * (12 + VNET_HDR), slots);
+    this.drainMark = new Uint8Array(this.share.meta, slots * (14 + VNET_HDR), slots);
+    this.drained = new Int32Array(this.share.drained);
+    this.drainedRow = this.drained.subarray((this.me - 1) * DRAIN_CODES, this.me * DRAIN_CODES);
     this.depot = new Int32Array(this.share.depot);
     if (!share) {
       // Hand out low handles first: the stack's top is handle 0.
@@ -147,9 +165,19 @@ export class PacketPool {
 
   /** Return a slot (one this thread holds). */
   free(h: Handle): void {
+    const c = this.drainMark[h];
+    if (c !== 0) { this.drainMark[h] = 0; this.drainedRow[c]++; }
     if (this.magN === this.mag.length) this.spill(MAGAZINE);
     this.mag[this.magN++] = h;
     this.mags[this.me] = this.magN;
+  }
+
+  /** Frames marked `code` freed so far by every thread (an int32 count: compare with `| 0`). */
+  drainedCount(code: number): number {
+    let n = 0;
+    const claimed = Math.min(Atomics.load(this.mags, CLAIMED), MAX_POOL_THREADS);
+    for (let t = 0; t < claimed; t++) n = (n + Atomics.load(this.drained, t * DRAIN_CODES + code)) | 0;
+    return n;
   }
 
   /** Give this thread's magazine back to the depot (a thread that stops allocating). */

@@ -17,10 +17,11 @@ import { counterIndex, CounterBlock } from '../counters.js';
 import { FlowKeys, PARSE_OK } from '../wire/flow-key.js';
 import { FlowStage } from '../flow/flow-stage.js';
 import { Doorbell } from './doorbell.js';
-import { PacketPool } from './pool.js';
+import { DRAIN_CODES, PacketPool } from './pool.js';
 import { Ring } from './ring.js';
 import { Rss } from './rss.js';
-import { SteeringFilter, SteeringTable } from './steering.js';
+import { SteeringError, SteeringFilter, SteeringTable, TupleFilter } from './steering.js';
+import { FlowMove } from './flow-move.js';
 import { FlowMeter, MeterShare } from './flow-meter.js';
 import { KEY_STRIDE } from '../wire/flow-key.js';
 
@@ -35,6 +36,10 @@ export interface SoftNicOptions {
   ringSize: number;
   rss?: Rss;
   filterCapacity?: number;
+  /** Which producer it is for drain marks (pool.ts): 0 the main thread's, w + 1 worker w's. */
+  producer?: number;
+  /** Milliseconds for moves' deadlines (default: the performance clock). */
+  nowMs?: () => number;
   /** Another thread's instance of the same NIC: its own ring per queue and the bells of the threads serving them, its own counters and meter. */
   thread?: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer; meter: MeterShare };
 }
@@ -63,6 +68,17 @@ export class SoftNic {
   private pending = 0;
   /** Rules with `queue` actions, behind this thread's own flow cache; null: none programmed. */
   ruleQueues: FlowStage | null = null;
+  // Order-keeping moves (flow-move.ts): this producer's drain epoch, the frames it marked with
+  // each epoch (cumulative, int32), and the move under way.
+  private readonly producer: number;
+  private epoch = 0;
+  private readonly marked = new Int32Array(2);
+  private move: FlowMove | null = null;
+  private readonly nowMs: () => number;
+  /** Moves done and given up, frames held by moves. */
+  moves = 0;
+  movesGivenUp = 0;
+  framesHeld = 0;
 
   constructor(pool: PacketPool, keys: FlowKeys, o: SoftNicOptions) {
     if (!Number.isInteger(o.queues) || o.queues < 1 || o.queues > MAX_QUEUES) throw new RangeError(`queues must be 1..${MAX_QUEUES}, got ${o.queues}`);
@@ -79,6 +95,9 @@ export class SoftNic {
     this.meterShare = o.thread?.meter ?? FlowMeter.share(this.rss.indirection.length);
     this.meter = new FlowMeter(this.meterShare);
     this.bk = this.meter.buckets;
+    this.producer = o.producer ?? 0;
+    this.nowMs = o.nowMs ?? (() => performance.timeOrigin + performance.now());
+    if (!Number.isInteger(this.producer) || this.producer < 0 || 2 * this.producer + 2 >= DRAIN_CODES) throw new RangeError(`NIC producer must be 0..${(DRAIN_CODES >> 1) - 2}, got ${this.producer}`);
     this.staged = new Int32Array(o.queues * STAGE_MAX);
     this.stagedCount = new Int32Array(o.queues);
   }
@@ -89,8 +108,8 @@ export class SoftNic {
   }
 
   /** This NIC's instance in another thread (nic.share() there), producing into `thread.rings`. */
-  static forThread(pool: PacketPool, keys: FlowKeys, s: NicShare, thread: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer; meter: MeterShare }): SoftNic {
-    const nic = new SoftNic(pool, keys, { queues: s.queues, ringSize: s.ringSize, filterCapacity: s.filterCapacity, rss: new Rss(s.queues, s.rssKey, s.rssIndirection), thread });
+  static forThread(pool: PacketPool, keys: FlowKeys, s: NicShare, thread: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer; meter: MeterShare }, producer: number): SoftNic {
+    const nic = new SoftNic(pool, keys, { queues: s.queues, ringSize: s.ringSize, filterCapacity: s.filterCapacity, rss: new Rss(s.queues, s.rssKey, s.rssIndirection), thread, producer });
     for (const f of s.filters) nic.steering.add(f);
     return nic;
   }
@@ -104,52 +123,110 @@ export class SoftNic {
    * with one burst per queue (a full stage flushes itself). Returns the queue chosen.
    */
   receive(h: number, port: number): number {
-    const k = this.keys, pool = this.pool, c = this.c, nc = QUEUE_COUNTERS.length;
+    const k = this.keys, pool = this.pool;
     k.inPort[h] = port;
     k.hash[h] = 0; // set below when RSS hashes the frame (0: no RSS hash)
-    let q: number;
     if (k.extract(pool.data, pool.start(h), pool.len[h], h) !== PARSE_OK) {
-      q = 0;
-      c[QC.unparsed]++; // row 0: queue 0
-    } else {
-      q = this.steering.lookup(k, h);
-      const rq = this.ruleQueues;
-      if (q >= 0) {
-        c[q * nc + QC.byFilter]++;
-      } else if (rq !== null && rq.rules.queueRules !== 0 && (q = rq.verdictOf(k, h).queue) >= 0) {
-        c[q * nc + QC.byRule]++;
-      } else {
-        const hash = this.rss.hashKey(k, h);
-        k.hash[h] = hash;
-        const b = this.rss.bucketOf(hash), bk = this.bk;
-        q = this.rss.indirection[b];
-        c[q * nc + QC.byRss]++;
-        bk[2 * b]++; bk[2 * b + 1] += pool.len[h];
-      }
-      if (--this.meter.gap === 0) this.meter.sample(k.packed, h * KEY_STRIDE, pool.len[h], q);
+      this.c[QC.unparsed]++; // row 0: queue 0
+      this.stage(h, 0);
+      return 0;
     }
+    const m = this.move;
+    if (m !== null && m.matches(k, h)) {
+      if (m.hold(h)) { this.framesHeld++; return -1; }
+      this.endMove(false); // full: given up, the held frames first
+    }
+    return this.steer(h);
+  }
+
+  // Choose the queue of a parsed frame (filter, rule, RSS), count it, and stage it.
+  private steer(h: number): number {
+    const k = this.keys, pool = this.pool, c = this.c, nc = QUEUE_COUNTERS.length;
+    let q = this.steering.lookup(k, h);
+    const rq = this.ruleQueues;
+    if (q >= 0) {
+      c[q * nc + QC.byFilter]++;
+    } else if (rq !== null && rq.rules.queueRules !== 0 && (q = rq.verdictOf(k, h).queue) >= 0) {
+      c[q * nc + QC.byRule]++;
+    } else {
+      const hash = this.rss.hashKey(k, h);
+      k.hash[h] = hash;
+      const b = this.rss.bucketOf(hash), bk = this.bk;
+      q = this.rss.indirection[b];
+      c[q * nc + QC.byRss]++;
+      bk[2 * b]++; bk[2 * b + 1] += pool.len[h];
+    }
+    if (--this.meter.gap === 0) this.meter.sample(k.packed, h * KEY_STRIDE, pool.len[h], q);
+    this.stage(h, q);
+    return q;
+  }
+
+  private stage(h: number, q: number): void {
     if (this.stagedCount[q] === STAGE_MAX) this.flushQueue(q);
     this.staged[q * STAGE_MAX + this.stagedCount[q]++] = h;
     this.pending++;
-    return q;
   }
+
+  /**
+   * Move the flow of 5-tuple filter `f` to queue f.queue (`remove`: back to RSS, the filter
+   * taken away) without reordering it (flow-move.ts); the change happens once the frames queued
+   * so far have left the switch (see poll()). False when another move is under way. Throws
+   * SteeringError for a bad filter or a full table.
+   */
+  moveFlow(f: TupleFilter, remove: boolean): boolean {
+    if (this.move !== null) return false;
+    if (!remove && this.steering.size >= this.steering.capacity && !this.steering.list().some((x) => x.kind === 'tuple' && sameTuple(x, f))) {
+      throw new SteeringError(`steering table full: ${this.steering.capacity} of ${this.steering.capacity} filters in use; remove one first`);
+    }
+    this.flush(); // everything received so far goes out marked with the old epoch
+    const e = this.epoch;
+    this.move = new FlowMove(f, remove, this.queues, this.code(e), this.marked[e], this.nowMs()); // throws for a bad filter: nothing changed
+    this.epoch = e ^ 1;
+    this.poll();
+    return true;
+  }
+
+  /** A move under way (null: none). */
+  get moving(): FlowMove | null { return this.move; }
+
+  /** Finish the move under way when its old epoch has drained, or give it up after MOVE_TIMEOUT_MS (flush() and the threads' loops call this). */
+  poll(): void {
+    const m = this.move;
+    if (m === null) return;
+    if (((this.pool.drainedCount(m.code) - m.marked) | 0) === 0) this.endMove(true);
+    else if (this.nowMs() >= m.deadlineMs) this.endMove(false);
+  }
+
+  // Change the filter (done) or not (given up), then send the held frames where it says, in order.
+  private endMove(done: boolean): void {
+    const m = this.move!;
+    this.move = null;
+    if (done) { if (m.remove) this.steering.remove(m.filter); else this.steering.add(m.filter); this.moves++; } else this.movesGivenUp++;
+    for (let i = 0; i < m.count; i++) this.steer(m.held[i]);
+    this.flush();
+  }
+
+  private code(epoch: number): number { return 1 + 2 * this.producer + epoch; }
 
   /** Handles received but not yet published to their rings. */
   get unflushed(): number { return this.pending; }
 
   /** Publish every staged handle to its queue's ring and wake the workers concerned. */
   flush(): void {
-    if (this.pending === 0) return;
-    for (let q = 0; q < this.queues; q++) if (this.stagedCount[q] !== 0) this.flushQueue(q);
+    if (this.pending !== 0) for (let q = 0; q < this.queues; q++) if (this.stagedCount[q] !== 0) this.flushQueue(q);
+    if (this.move !== null) this.poll();
   }
 
   // One burst into ring q; what does not fit is dropped (dropRingFull) and freed at once.
   private flushQueue(q: number): void {
     const n = this.stagedCount[q], base = q * STAGE_MAX, c = this.c, row = q * QUEUE_COUNTERS.length, pool = this.pool;
-    const put = this.rings[q].enqueueBurst(this.staged, base, n);
+    // Marked before the ring: the consumer may free them at once (drops here are freed, and counted, too).
+    const code = this.code(this.epoch), mark = pool.drainMark, staged = this.staged;
     let bytes = 0;
-    for (let i = 0; i < put; i++) bytes += pool.len[this.staged[base + i]];
-    for (let i = put; i < n; i++) pool.free(this.staged[base + i]);
+    for (let i = 0; i < n; i++) { const h = staged[base + i]; mark[h] = code; bytes += pool.len[h]; }
+    this.marked[this.epoch] = (this.marked[this.epoch] + n) | 0;
+    const put = this.rings[q].enqueueBurst(staged, base, n);
+    for (let i = put; i < n; i++) { const h = staged[base + i]; bytes -= pool.len[h]; pool.free(h); }
     c[row + QC.packets] += put;
     c[row + QC.bytes] += bytes;
     c[row + QC.dropRingFull] += n - put;
@@ -158,3 +235,5 @@ export class SoftNic {
     if (put !== 0) this.bells[q].ring();
   }
 }
+
+const sameTuple = (a: TupleFilter, b: TupleFilter): boolean => a.proto === b.proto && a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport;

@@ -1,0 +1,55 @@
+// FlowMove: one flow changing queue (a 5-tuple steering filter added or removed) without
+// reordering it. The queue manager moves flows while they send; the old queue may still hold
+// frames of the flow, and another thread (or the same one, serving its queues in turn) could
+// send the new queue's frames first. So a move waits until the old frames have left:
+//
+// 1. The NIC publishes what it staged, and switches its drain epoch (pool.ts: every frame it
+//    queues carries its producer's current epoch; free() counts marked frames per epoch).
+// 2. Frames of the moving flow that arrive now are held here, in order (at most HOLD_MAX).
+// 3. Once every frame the NIC queued in the old epoch has been freed — sent or dropped, by
+//    whichever thread — none of the flow's older frames is anywhere in the switch: the filter
+//    changes and the held frames go, in order, where it says.
+// A move that does not drain within MOVE_TIMEOUT_MS, or whose flow sends more than HOLD_MAX
+// frames meanwhile, is given up: the held frames go where they would have gone without it
+// (after everything older on that path), and the filter stays as it was.
+// It waits for all of the epoch's frames, not only the flow's: no per-flow bookkeeping per
+// frame; a move costs the time the switch takes to empty its queues once (well under 1 ms
+// when it keeps up).
+
+import { FlowKeys } from '../wire/flow-key.js';
+import { SteeringTable, TupleFilter } from './steering.js';
+
+/** Frames of the moving flow held at most. */
+export const HOLD_MAX = 512;
+/** A move not drained after this long is given up. */
+export const MOVE_TIMEOUT_MS = 50;
+
+export class FlowMove {
+  readonly filter: TupleFilter;
+  /** The filter goes (the flow back to RSS), instead of being added. */
+  readonly remove: boolean;
+  /** Drain code of the old epoch and how many frames the NIC had marked with it. */
+  readonly code: number;
+  readonly marked: number;
+  readonly deadlineMs: number;
+  readonly held = new Int32Array(HOLD_MAX);
+  count = 0;
+  private readonly match: SteeringTable;
+
+  constructor(filter: TupleFilter, remove: boolean, queues: number, code: number, marked: number, nowMs: number) {
+    this.filter = filter; this.remove = remove; this.code = code; this.marked = marked;
+    this.deadlineMs = nowMs + MOVE_TIMEOUT_MS;
+    this.match = new SteeringTable(queues, 1);
+    this.match.add(filter); // throws SteeringError for a bad filter
+  }
+
+  /** The parsed frame of handle h belongs to the moving flow. */
+  matches(k: FlowKeys, h: number): boolean { return this.match.lookup(k, h) >= 0; }
+
+  /** Hold it (in arrival order); false when full. */
+  hold(h: number): boolean {
+    if (this.count === HOLD_MAX) return false;
+    this.held[this.count++] = h;
+    return true;
+  }
+}

@@ -1,0 +1,132 @@
+// Order-keeping moves (src/nic/flow-move.ts, SoftNic.moveFlow): a flow changes queue while it
+// sends, and a consumer that serves the new queue first — the order a second thread, or the
+// same thread serving its queues in turn, may take — still sees its frames in order; the same
+// consumer reorders them when the filter is simply added (the check can fail). Frames the
+// move holds wait for every frame queued before it to be freed, by any thread; a move that
+// does not drain in time, or whose flow sends more than HOLD_MAX frames meanwhile, is given up
+// and keeps the order too. Ring-full drops count as freed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HOLD_MAX, MOVE_TIMEOUT_MS } from '../../src/nic/flow-move.js';
+import { PacketPool } from '../../src/nic/pool.js';
+import { SoftNic } from '../../src/nic/soft-nic.js';
+import { TupleFilter } from '../../src/nic/steering.js';
+import { FlowKeys } from '../../src/wire/flow-key.js';
+import { buildFrame } from '../../src/wire/frame-builder.js';
+
+const SEQ_AT = 14 + 20 + 8; // Ethernet, IPv4, UDP
+
+function rig(ringSize = 1024) {
+  const pool = new PacketPool(4096, 2048), keys = new FlowKeys(4096);
+  const clock = { ms: 0 };
+  const nic = new SoftNic(pool, keys, { queues: 2, ringSize, nowMs: () => clock.ms });
+  const other = PacketPool.attach(pool.shared()); // a second thread's instance: frees count in its own row
+  const out: number[] = [];
+  const send = (sport: number, seq: number): number => {
+    const payload = new Uint8Array(16);
+    new DataView(payload.buffer).setUint32(0, seq);
+    const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { sport, dport: 9 }, payload });
+    const h = pool.allocFrom(f, 0, f.length);
+    return nic.receive(h, 0);
+  };
+  // Serve queue q: record the flow's sequence numbers, free every frame (half of them from the other thread).
+  const serve = (q: number, sport: number) => {
+    const batch = new Int32Array(2048), n = nic.rings[q].dequeueBurst(batch, batch.length);
+    for (let i = 0; i < n; i++) {
+      const h = batch[i], at = pool.start(h);
+      if (((pool.data[at + 34] << 8) | pool.data[at + 35]) === sport) out.push(new DataView(pool.data.buffer, pool.data.byteOffset + at + SEQ_AT, 4).getUint32(0));
+      (i % 2 ? other : pool).free(h);
+    }
+  };
+  return { pool, nic, out, send, serve, clock };
+}
+const F = 4000;
+const filter = (queue: number): TupleFilter => ({ kind: 'tuple', proto: 'udp', src: '10.0.0.1', dst: '10.0.0.2', sport: F, dport: 9, queue });
+const inOrder = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]);
+
+test('a flow moved while it sends keeps its order; simply adding the filter does not', () => {
+  for (const careful of [true, false]) {
+    const { nic, out, send, serve } = rig();
+    let seq = 0;
+    const qOld = send(F, seq++);
+    for (; seq < 10; seq++) { send(F, seq); send(5000 + seq, 0); }
+    nic.flush();
+    const qNew = 1 - qOld;
+    if (careful) assert.equal(nic.moveFlow(filter(qNew), false), true); else nic.steering.add(filter(qNew));
+    for (; seq < 20; seq++) assert.equal(send(F, seq), careful ? -1 : qNew, careful ? 'held while the old queue drains' : 'straight to the new queue');
+    nic.flush();
+    serve(qNew, F); // the new queue first
+    if (careful) { nic.poll(); assert.ok(nic.moving, 'not drained: the old queue still holds frames'); }
+    serve(qOld, F);
+    nic.poll();
+    assert.equal(nic.moving, null);
+    for (; seq < 30; seq++) send(F, seq);
+    nic.flush();
+    serve(qNew, F);
+    assert.equal(out.length, 30);
+    if (careful) {
+      assert.deepEqual(out, Array.from({ length: 30 }, (_, i) => i), 'in order');
+      assert.deepEqual([nic.moves, nic.movesGivenUp, nic.framesHeld], [1, 0, 10]);
+      assert.equal(nic.steering.list().length, 1);
+      // And back to RSS, the old queue (now qNew) served last this time.
+      assert.equal(nic.moveFlow(filter(qNew), true), true);
+      for (; seq < 40; seq++) send(F, seq);
+      nic.flush();
+      serve(qOld, F);
+      serve(qNew, F);
+      nic.poll();
+      serve(qOld, F);
+      assert.ok(inOrder(out) && (out.length as number) === 40, `back to RSS in order: ${out.slice(30)}`);
+      assert.equal(nic.steering.list().length, 0);
+    } else {
+      assert.ok(!inOrder(out), 'the plain filter change reorders the flow for this consumer: the check can fail');
+    }
+  }
+});
+
+test('a move that does not drain in time, or holds too many frames, is given up in order; ring-full drops count as freed', () => {
+  {
+    const { nic, out, send, serve, clock } = rig();
+    const qOld = send(F, 0);
+    nic.flush();
+    assert.ok(nic.moveFlow(filter(1 - qOld), false));
+    for (let s = 1; s < 5; s++) send(F, s);
+    clock.ms = MOVE_TIMEOUT_MS - 1;
+    nic.poll();
+    assert.ok(nic.moving);
+    clock.ms = MOVE_TIMEOUT_MS;
+    nic.poll();
+    assert.deepEqual([nic.moving, nic.moves, nic.movesGivenUp], [null, 0, 1]);
+    serve(1 - qOld, F); serve(qOld, F);
+    assert.deepEqual(out, [0, 1, 2, 3, 4], 'the held frames went the old way, after the older ones');
+    assert.equal(nic.steering.list().length, 0, 'the filter stayed as it was');
+  }
+  {
+    const { nic, out, send, serve } = rig(4096);
+    const qOld = send(F, 0);
+    nic.flush();
+    assert.ok(nic.moveFlow(filter(1 - qOld), false));
+    for (let s = 1; s <= HOLD_MAX + 1; s++) send(F, s);
+    assert.deepEqual([nic.moving, nic.movesGivenUp, nic.framesHeld], [null, 1, HOLD_MAX]);
+    nic.flush();
+    serve(1 - qOld, F); serve(qOld, F);
+    assert.deepEqual(out, Array.from({ length: HOLD_MAX + 2 }, (_, i) => i));
+  }
+  {
+    // A 16-entry ring: of 40 frames 24 are dropped at the ring (freed by the NIC itself, counted).
+    const { nic, out, send, serve } = rig(16);
+    const qOld = send(F, 0);
+    for (let s = 1; s < 40; s++) send(F, s);
+    nic.flush();
+    assert.ok(nic.moveFlow(filter(1 - qOld), false));
+    send(F, 40);
+    nic.poll();
+    assert.ok(nic.moving, 'the 16 queued frames are not freed yet');
+    serve(qOld, F);
+    nic.poll();
+    assert.deepEqual([nic.moving, nic.moves], [null, 1]);
+    nic.flush();
+    serve(1 - qOld, F);
+    assert.ok(inOrder(out) && out.at(-1) === 40, `${out}`);
+  }
+});
