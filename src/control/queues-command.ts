@@ -32,6 +32,8 @@ export function queuesText(r: QueueReport): string {
     const c = q.counters, n = (k: string) => String(c[k] ?? 0).padStart(10);
     out.push(`${String(q.queue).padStart(5)}  ${q.thread.padEnd(18)}${String(q.depth).padStart(8)} ${n('packets')} ${n('byFilter')}  ${n('byRule')}  ${n('byRss')}  ${n('dropRingFull')}`);
   }
+  const sum = (k: string) => r.queues.reduce((a, q) => a + (q.counters[k] ?? 0), 0);
+  out.push(`flow moves (POST /queues/moves, per NIC instance): ${sum('flowsMovedIn')} onto a queue, ${sum('flowsMovedOut')} back to RSS, ${sum('movesGivenUp')} given up; ${sum('framesHeld')} frames held while older ones left`);
   out.push(`steering filters: ${r.filters.installed.length} of ${r.filters.capacity}`);
   for (const f of r.filters.installed) out.push(`  ${f.kind === 'mac' ? `mac ${f.mac}${f.vlan !== undefined ? ` vlan ${f.vlan}` : ''}` : `${f.proto} ${f.src}:${f.sport} > ${f.dst}:${f.dport}`} -> queue ${f.queue}`);
   out.push(`RSS: ${r.rss.buckets} indirection entries over queues ${[...new Set(r.rss.indirection)].sort((a, b) => a - b).join(', ')}`);

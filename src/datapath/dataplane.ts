@@ -32,6 +32,7 @@ import { LinkWatch } from '../controllers/link-watch.js';
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
 import { SoftNic } from '../nic/soft-nic.js';
+import type { TupleFilter } from '../nic/steering.js';
 import { Endpoint, PORT_COUNTERS } from '../endpoints/endpoint.js';
 import { LinkEndpoint } from '../endpoints/link-endpoint.js';
 import { PolledReceive } from './polled-receive.js';
@@ -80,8 +81,7 @@ export class Dataplane {
   readonly extensions: ExtensionHost;
   /** Each port's side of its endpoint: receive counting, send completions. */
   private readonly io: PortChannel[];
-  /** Port life cycle and properties. */
-  readonly life: PortLife;
+  readonly life: PortLife; // port life cycle and properties
   /** Per port: 1 if its endpoint is native (read and written by the worker threads when there are any). */
   readonly native: Uint8Array;
   readonly limits: PortLimits; // ports' maximum rates (shapers on their native links)
@@ -90,10 +90,8 @@ export class Dataplane {
   private polled: PolledReceive | null = null; // reads the native endpoints when they have frames (none: no watcher thread)
   readonly tick: ControlTick; // the control thread's one timer (see controllers/)
   readonly queueWatch: QueueWatch; // heavy flows and RSS bucket rates, every period
-  /** Every counter block, for stats() and GET /metrics (switch-counters.ts). */
-  readonly registry: CounterRegistry;
-  /** Set when a worker died, threw or hung; the reason. */
-  failure: string | null = null;
+  readonly registry: CounterRegistry; // every counter block, for stats() and GET /metrics (switch-counters.ts)
+  failure: string | null = null; // set when a worker died, threw or hung: the reason
 
   constructor(o: DataplaneOptions) {
     this.o = o;
@@ -288,6 +286,8 @@ export class Dataplane {
     await this.extensions.stop();
   }
 
+  /** Move a flow by 5-tuple filter to f.queue (remove: back to RSS) on every NIC instance, keeping its order (SoftNic.moveFlow). */
+  moveFlow(f: TupleFilter, remove: boolean): void { this.nic.moveFlow(f, remove); this.threads.moveFlow({ filter: f, remove }); }
   /** Queues, their threads, filters, RSS table and the measured heavy flows (GET /queues). */
   queues(): QueueReport {
     return queueReport(this.nic, this.registry, this.o.workers, this.queueWatch.view, (q) => this.threads.queueRings(q).reduce((n, r) => n + r.count, 0));

@@ -1,7 +1,7 @@
 // The queues report (GET /queues, `sluice queues`): each receive queue with the thread serving
 // it, its depth and how its frames were chosen; the steering filters; the RSS indirection table
 // with the busiest buckets; and the heavy flows (with their queues) and VMs the NIC measured (QueueWatch).
-// No queue manager decides yet: `policy` says so.
+// No queue manager decides yet: `policy` says so; moves are asked for (queue-routes.ts).
 
 import type { CounterRegistry } from '../counter-registry.js';
 import type { QueueView } from '../controllers/queue-watch.js';
@@ -29,6 +29,6 @@ export function queueReport(nic: SoftNic, registry: CounterRegistry, workers: nu
     filters: { capacity: nic.steering.capacity, installed: nic.steering.list() },
     rss: { buckets: ind.length, indirection: ind, busiest },
     measured: view ? { periodMs: view.periodMs, sampleMean: view.sampleMean, flows: view.flows, vms: view.vms } : null,
-    policy: 'none: queues, filters and the indirection table stay as configured (the queue manager runs in simulation only: native-free-bench/queue-policy.ts)',
+    policy: 'none: filters change only when asked (POST /queues/moves), the indirection table and queue threads stay as configured (the queue manager runs in simulation only: native-free-bench/queue-policy.ts)',
   };
 }

@@ -1,5 +1,5 @@
 // Starting datapath worker threads: spawn one with its setup (shared memory descriptors and
-// its rule port), and wait until every one has loaded its extensions and serves its queues —
+// its message ports), and wait until every one has loaded its extensions and serves its queues —
 // or give up after a limit (a datapath() hook that never returns keeps its thread busy for
 // good, so the switch must not wait forever).
 
@@ -10,8 +10,8 @@ import { WorkerSetup } from './worker-setup.js';
 export interface WorkerEvent { ready?: boolean; fault?: string; originate?: { ext: number; port: number; frame: Uint8Array } }
 
 /** Spawn worker `w`; `ready` settles when it says so (rejects if it fails first); other events go to onEvent. */
-export function spawnWorker(setup: WorkerSetup, rulePort: MessagePort, w: number, onEvent: (m: WorkerEvent) => void): { worker: Worker; ready: Promise<void> } {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup, transferList: [rulePort] });
+export function spawnWorker(setup: WorkerSetup, ports: MessagePort[], w: number, onEvent: (m: WorkerEvent) => void): { worker: Worker; ready: Promise<void> } {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup, transferList: ports });
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: WorkerEvent) => { if (m.ready) resolve(); });
     worker.once('error', reject);

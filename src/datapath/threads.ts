@@ -39,7 +39,7 @@ import { DEFAULT_WATCHDOG_MS, WorkerSupervisor } from './supervisor.js';
 import { Transmitter, TX_BURST } from './transmit.js';
 import { RateTrace, TraceShare, traceShare } from './rate-trace.js';
 import { FlowMeter, MeterShare } from '../nic/flow-meter.js';
-import { controlWords, CTL_QUIESCE, CTL_STOP, WorkerSetup } from './worker-setup.js';
+import { controlWords, CTL_NIC_MOVES, CTL_QUIESCE, CTL_STOP, NicMove, WorkerSetup } from './worker-setup.js';
 
 /** One datapath thread's rings and counters (the main thread's view of it). */
 export interface ThreadSource {
@@ -52,6 +52,8 @@ export interface ThreadSource {
   /** The thread's rule counters and flow cache (in shared memory, read for stats). */
   ruleCounters: Float64Array; cache: CounterBlock<typeof FLOW_CACHE_COUNTERS>;
   rulePort: MessagePort | null;
+  /** Worker threads: where flow moves for its NIC go. */
+  nicPort: MessagePort | null;
   /** Worker threads: its ring of 1 ms stamps of its port counters (rate-trace.ts). */
   trace: TraceShare | null;
   /** Worker threads: what its NIC steering measures per RSS bucket and flow (flow-meter.ts). */
@@ -102,7 +104,7 @@ export class DatapathThreads {
         produced: threaded ? Array.from({ length: p.queues }, () => new Ring(p.nic.rings[0].capacity)) : [],
         ruleCounters: p.workers === 0 ? p.rules.counters : new Float64Array(new SharedArrayBuffer(ruleCounterBytes(p.rules.maxRules))),
         cache: new CounterBlock(FLOW_CACHE_COUNTERS),
-        rulePort: null,
+        rulePort: null, nicPort: null,
         ext: extensionCounters(extensions),
         trace: threaded ? traceShare(np) : null,
         meter: threaded ? FlowMeter.share(p.nic.rss.indirection.length) : null,
@@ -136,6 +138,13 @@ export class DatapathThreads {
 
   /** Rule ports of the worker threads (none inline). */
   rulePorts(): MessagePort[] { return this.sources.flatMap((x) => (x.rulePort ? [x.rulePort] : [])); }
+
+  /** Post a flow move to every worker's NIC (the main thread's NIC takes it itself). */
+  moveFlow(m: NicMove): void {
+    let n = 0;
+    for (const s of this.sources) if (s.nicPort) { s.nicPort.postMessage(m); n++; }
+    if (n !== 0) { Atomics.add(this.control, CTL_NIC_MOVES, 1); for (const b of new Set(this.p.nic.bells)) b.ring(); }
+  }
 
   /**
    * Start the datapath: assemble it inline, or spawn the workers and wait until every one has
@@ -173,8 +182,8 @@ export class DatapathThreads {
         bell.useEventfd(wakeFd);
         this.wakeFds.push({ bell, fd: wakeFd });
       }
-      const channel = new MessageChannel();
-      s.rulePort = channel.port1;
+      const channel = new MessageChannel(), nicChannel = new MessageChannel();
+      s.rulePort = channel.port1; s.nicPort = nicChannel.port1;
       const setup: WorkerSetup = {
         pool: p.pool.shared(), keys: p.keys.shared(), ports: p.ports.shared(), macs: p.macs.shared(),
         portCount: names.length, queues: queues.map((r) => r.shared()),
@@ -184,10 +193,10 @@ export class DatapathThreads {
         counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
         rules: { ports: names, queues: p.queues, rows: encodeRows(p.rules, p.rules.installedSlots()), maxRules: p.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },
         flowCache: { entries: p.flowCacheEntries, counters: s.cache.buffer },
-        rulePort: channel.port2,
+        rulePort: channel.port2, nicPort: nicChannel.port2,
         extensions: { ...ext(s, w + 1), state: host.state.buffer, counters: s.ext.buffer },
       };
-      const { worker, ready } = spawnWorker(setup, channel.port2, w, (m) => {
+      const { worker, ready } = spawnWorker(setup, [channel.port2, nicChannel.port2], w, (m) => {
         if (m.fault) host.note(m.fault);
         else if (m.originate) originate(s)(m.originate.ext, m.originate.port, m.originate.frame);
       });
@@ -239,7 +248,7 @@ export class DatapathThreads {
         }
       }
     }
-    for (const s of this.sources) s.rulePort?.close();
+    for (const s of this.sources) { s.rulePort?.close(); s.nicPort?.close(); }
   }
 
   /** Packets and bytes rule slot `slot` counted, summed over threads. */

@@ -4,6 +4,7 @@ import { PoolShare } from '../nic/pool.js';
 import { RingShare } from '../nic/ring.js';
 import { NicShare } from '../nic/soft-nic.js';
 import type { MeterShare } from '../nic/flow-meter.js';
+import type { TupleFilter } from '../nic/steering.js';
 import type { LinkShare } from '../endpoints/link.js';
 import { FlowKeysShare } from '../wire/flow-key.js';
 import { MacTableShare } from '../vswitch/mac-table.js';
@@ -19,7 +20,9 @@ export const CTL_STOP = 0;
 export const CTL_RULES = 1;
 /** Non-zero: the switch is stopping; workers read no more frames from their native ports. */
 export const CTL_QUIESCE = 2;
-const CTL_WORKER = 3;
+/** Flow moves posted to every worker's NIC so far (each worker takes that many from its NIC port). */
+export const CTL_NIC_MOVES = 3;
+const CTL_WORKER = 4;
 const PER_WORKER = 3;
 export const ackWord = (w: number) => CTL_WORKER + w * PER_WORKER;
 export const beatWord = (w: number) => CTL_WORKER + w * PER_WORKER + 1;
@@ -33,6 +36,9 @@ export const controlWords = (workers: number) => CTL_WORKER + Math.max(1, worker
  */
 /** A piece of rule change `version` for a worker: deleted slots, added rules as rows (rule-rows.ts), or the end with the counts. */
 export interface RuleMessage { version: number; del?: Int32Array; add?: Int32Array; end?: { added: number; deleted: number } }
+
+/** A flow move for a worker's NIC (SoftNic.moveFlow). */
+export interface NicMove { filter: TupleFilter; remove: boolean }
 
 export interface WorkerSetup {
   pool: PoolShare;
@@ -74,6 +80,8 @@ export interface WorkerSetup {
   flowCache: { entries: number; counters: SharedArrayBuffer };
   /** Rule changes arrive here (read with receiveMessageOnPort between batches). */
   rulePort: MessagePort;
+  /** Flow moves for its NIC (NicMove) arrive here, counted in CTL_NIC_MOVES. */
+  nicPort: MessagePort;
   /** Extensions to import and bind in this thread, their shared state and this thread's counters. */
   extensions: { bound: BoundSpec[]; state: SharedArrayBuffer; counters: SharedArrayBuffer; ports: string[]; limits: ExtensionLimits };
 }

@@ -10,7 +10,7 @@
 // are worked on in short slices between batches (never inside one), committed at once and
 // acknowledged through the control words (RuleReplica).
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { FlowCache } from '../flow/flow-cache.js';
 import { RuleSet } from '../flow/rule-set.js';
 import { systemClock } from '../clock.js';
@@ -25,7 +25,7 @@ import { BATCH_MAX, PIPELINE_COUNTERS } from '../vswitch/pipeline.js';
 import { PortTable } from '../vswitch/port-table.js';
 import { ExtensionState, extensionCounters } from '../vswitch/ext/state.js';
 import { ringsEmpty, serveQueues } from './serve.js';
-import { ackWord, beatWord, CTL_QUIESCE, CTL_RULES, CTL_STOP, hookWord, WorkerSetup } from './worker-setup.js';
+import { ackWord, beatWord, CTL_NIC_MOVES, CTL_QUIESCE, CTL_RULES, CTL_STOP, hookWord, NicMove, WorkerSetup } from './worker-setup.js';
 import { RuleReplica } from './rule-replica.js';
 import { assembleDatapath } from './assemble.js';
 import { ThreadIo } from './thread-io.js';
@@ -74,6 +74,14 @@ native?.timerSlack(1000);
 post({ ready: true });
 
 const beat = beatWord(s.index), ack = ackWord(s.index);
+// Flow moves the main thread posted (each arrives on the NIC port; the control word counts them).
+let movesTaken = 0;
+const takeMoves = () => {
+  for (let m; movesTaken !== Atomics.load(control, CTL_NIC_MOVES) && (m = receiveMessageOnPort(s.nicPort)); movesTaken++) {
+    const { filter, remove } = m.message as NicMove;
+    try { io.nic.moveFlow(filter, remove); } catch (e) { post({ fault: `flow move: ${(e as Error).message}` }); }
+  }
+};
 const rulesPending = () => replica.busy || Atomics.load(control, CTL_RULES) !== Atomics.load(control, ack);
 let lastWork = performance.now();
 // Its port counters stamped once a millisecond, for the rate trace (rate-trace.ts).
@@ -84,6 +92,7 @@ for (;;) {
   const turnAt = performance.now();
   trace.turn(origin + turnAt);
   io.nic.meter.tick(origin + turnAt);
+  if (Atomics.load(control, CTL_NIC_MOVES) !== movesTaken) takeMoves();
   io.nic.poll();
   if (rulesPending()) {
     replica.work();
@@ -104,7 +113,8 @@ for (;;) {
   if (spinMs > 0 && !stopping && turnAt - lastWork < spinMs) continue;
   const seq = bell.prepareSleep();
   if (!ringsEmpty(rings) || rulesPending() || Atomics.load(control, CTL_STOP) !== 0 && !stopping) { bell.wake(); continue; }
-  const sleepUs = due >= 0 ? Math.min(Math.ceil(due), SHAPED_SLEEP_MAX_US) : IDLE_SLEEP_US;
+  // A flow move under way waits for frames to leave: look again within a millisecond.
+  const sleepUs = due >= 0 ? Math.min(Math.ceil(due), SHAPED_SLEEP_MAX_US) : io.nic.moving !== null ? 1000 : IDLE_SLEEP_US;
   trace.asleep(nowMs());
   if (io.reading) {
     native!.pollIn(io.fds, io.fds.length, sleepUs, ready);

@@ -8,7 +8,9 @@
 // hash through the indirection table); frames that did not parse go to queue 0, where the pipeline counts
 // and drops them under their reason.
 // Counters per queue (QUEUE_COUNTERS): packets and bytes placed, drops by reason (ringFull),
-// and how the queue was chosen (byFilter, byRule, byRss, unparsed).
+// how the queue was chosen (byFilter, byRule, byRss, unparsed), and the order-keeping moves of
+// flows by filter to this queue (flowsMovedIn) or off it (flowsMovedOut), given up
+// (movesGivenUp), and the frames they held (framesHeld).
 // The main thread runs one instance for the frames its endpoints receive; a datapath thread
 // that reads native ports runs its own (forThread), producing into rings of its own — one per
 // queue, so every ring keeps one producer — with counters of its own (summed in the registry).
@@ -25,7 +27,7 @@ import { FlowMove } from './flow-move.js';
 import { FlowMeter, MeterShare } from './flow-meter.js';
 import { KEY_STRIDE } from '../wire/flow-key.js';
 
-export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved'] as const;
+export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved', 'flowsMovedIn', 'flowsMovedOut', 'movesGivenUp', 'framesHeld'] as const;
 export const MAX_QUEUES = 64;
 const QC = counterIndex(QUEUE_COUNTERS);
 /** Handles staged per queue before a flush publishes them in one burst. */
@@ -74,11 +76,9 @@ export class SoftNic {
   private epoch = 0;
   private readonly marked = new Int32Array(2);
   private move: FlowMove | null = null;
+  private readonly asked: { f: TupleFilter; remove: boolean }[] = [];
   private readonly nowMs: () => number;
-  /** Moves done and given up, frames held by moves. */
-  moves = 0;
-  movesGivenUp = 0;
-  framesHeld = 0;
+
 
   constructor(pool: PacketPool, keys: FlowKeys, o: SoftNicOptions) {
     if (!Number.isInteger(o.queues) || o.queues < 1 || o.queues > MAX_QUEUES) throw new RangeError(`queues must be 1..${MAX_QUEUES}, got ${o.queues}`);
@@ -133,7 +133,7 @@ export class SoftNic {
     }
     const m = this.move;
     if (m !== null && m.matches(k, h)) {
-      if (m.hold(h)) { this.framesHeld++; return -1; }
+      if (m.hold(h)) return -1;
       this.endMove(false); // full: given up, the held frames first
     }
     return this.steer(h);
@@ -169,21 +169,28 @@ export class SoftNic {
 
   /**
    * Move the flow of 5-tuple filter `f` to queue f.queue (`remove`: back to RSS, the filter
-   * taken away) without reordering it (flow-move.ts); the change happens once the frames queued
-   * so far have left the switch (see poll()). False when another move is under way. Throws
-   * SteeringError for a bad filter or a full table.
+   * taken away) without reordering it (flow-move.ts): the change happens once the frames queued
+   * so far have left the switch (see poll()); moves asked for meanwhile wait their turn.
+   * Throws SteeringError for a bad filter, or a full table.
    */
-  moveFlow(f: TupleFilter, remove: boolean): boolean {
-    if (this.move !== null) return false;
+  moveFlow(f: TupleFilter, remove: boolean): void {
+    new SteeringTable(this.queues, 1).add(f); // throws SteeringError: nothing changed
     if (!remove && this.steering.size >= this.steering.capacity && !this.steering.list().some((x) => x.kind === 'tuple' && sameTuple(x, f))) {
       throw new SteeringError(`steering table full: ${this.steering.capacity} of ${this.steering.capacity} filters in use; remove one first`);
     }
-    this.flush(); // everything received so far goes out marked with the old epoch
+    this.asked.push({ f, remove });
+    if (this.move === null) this.nextMove();
+  }
+
+  // Start the next move asked for: what was staged goes out in the old epoch, then the epoch changes.
+  private nextMove(): void {
+    const a = this.asked.shift();
+    if (a === undefined) return;
+    this.flush();
     const e = this.epoch;
-    this.move = new FlowMove(f, remove, this.queues, this.code(e), this.marked[e], this.nowMs()); // throws for a bad filter: nothing changed
+    this.move = new FlowMove(a.f, a.remove, this.queues, this.code(e), this.marked[e], this.nowMs());
     this.epoch = e ^ 1;
     this.poll();
-    return true;
   }
 
   /** A move under way (null: none). */
@@ -199,11 +206,20 @@ export class SoftNic {
 
   // Change the filter (done) or not (given up), then send the held frames where it says, in order.
   private endMove(done: boolean): void {
-    const m = this.move!;
+    const m = this.move!, c = this.c, row = m.filter.queue * QUEUE_COUNTERS.length;
     this.move = null;
-    if (done) { if (m.remove) this.steering.remove(m.filter); else this.steering.add(m.filter); this.moves++; } else this.movesGivenUp++;
+    try {
+      if (done && m.remove) { this.steering.remove(m.filter); c[row + QC.flowsMovedOut]++; }
+      if (done && !m.remove) { this.steering.add(m.filter); c[row + QC.flowsMovedIn]++; }
+    } catch (e) {
+      if (!(e instanceof SteeringError)) throw e;
+      done = false; // the table filled while the move waited
+    }
+    if (!done) c[row + QC.movesGivenUp]++;
+    c[row + QC.framesHeld] += m.count;
     for (let i = 0; i < m.count; i++) this.steer(m.held[i]);
     this.flush();
+    this.nextMove();
   }
 
   private code(epoch: number): number { return 1 + 2 * this.producer + epoch; }
