@@ -45,8 +45,8 @@ export const MAGAZINE = 64;
 const LOCK = 0, COUNT = 1, STACK = 2;
 /** Most pool instances (threads mapping the pool) over its life; each has a word for its magazine's count. */
 export const MAX_POOL_THREADS = 256;
-/** Drain mark codes (0: none; a producer p uses 1 + 2p and 2 + 2p). */
-export const DRAIN_CODES = 128;
+/** Drain mark codes (0: none; a producer p uses 1 + 2p and 2 + 2p: the main thread and up to 126 workers; the configuration allows 64). */
+export const DRAIN_CODES = 256;
 // Magazine words: how many instances claimed one, then each one's count.
 const CLAIMED = 0;
 

@@ -141,3 +141,9 @@ test('a move that does not drain in time, or holds too many frames, is given up 
     assert.ok(inOrder(out) && out.at(-1) === 40, `${out}`);
   }
 });
+
+test('every worker the configuration allows (64) has drain codes of its own', () => {
+  const pool = new PacketPool(64, 2048), keys = new FlowKeys(64);
+  for (const producer of [0, 1, 64]) assert.doesNotThrow(() => new SoftNic(pool, keys, { queues: 2, ringSize: 16, producer }));
+  assert.throws(() => new SoftNic(pool, keys, { queues: 2, ringSize: 16, producer: 127 }), /producer must be 0\.\.126/);
+});
