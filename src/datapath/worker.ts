@@ -109,7 +109,7 @@ for (;;) {
   // out as tokens come: turn again at once when the next is nearly due, else sleep until it is.
   const due = io.dueIn(systemClock.micros());
   if (due >= 0) { io.transmit(); if (!stopping && due < spinBelowUs) continue; }
-  if (stopping && ringsEmpty(rings)) break;
+  if (stopping && ringsEmpty(rings) && io.nic.moving === null) break; // a move's held frames go out first
   if (spinMs > 0 && !stopping && turnAt - lastWork < spinMs) continue;
   const seq = bell.prepareSleep();
   if (!ringsEmpty(rings) || rulesPending() || Atomics.load(control, CTL_STOP) !== 0 && !stopping) { bell.wake(); continue; }

@@ -224,8 +224,8 @@ export class SoftNic {
 
   private code(epoch: number): number { return 1 + 2 * this.producer + epoch; }
 
-  /** Handles received but not yet published to their rings. */
-  get unflushed(): number { return this.pending; }
+  /** Handles received but not yet published to their rings: staged, or held by a move (a stop waits for them). */
+  get unflushed(): number { return this.pending + (this.move?.count ?? 0); }
 
   /** Publish every staged handle to its queue's ring and wake the workers concerned. */
   flush(): void {

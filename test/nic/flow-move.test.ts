@@ -102,6 +102,7 @@ test('a move that does not drain in time, or holds too many frames, is given up 
     nic.flush();
     nic.moveFlow(filter(1 - qOld), false);
     for (let s = 1; s < 5; s++) send(F, s);
+    assert.equal(nic.unflushed, 4, 'held frames count as not yet published (a stop waits for them)');
     clock.ms = MOVE_TIMEOUT_MS - 1;
     nic.poll();
     assert.ok(nic.moving);
