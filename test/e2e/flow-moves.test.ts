@@ -6,13 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { QueueReport } from '../../src/datapath/queue-report.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 import { raw } from '../helpers/http.js';
-import { CLI, sleep, start } from '../helpers/processes.js';
+import { sleep, udpSwitch } from '../helpers/processes.js';
 
 const CONTROL = { host: '127.0.0.1', port: 44540 };
 const FLOW = { proto: 'udp', src: '10.0.0.1', sport: 7000, dst: '10.0.0.2', dport: 9 };
@@ -20,13 +17,7 @@ const SEQ_AT = 14 + 20 + 8;
 const post = (body: unknown) => raw(CONTROL, 'POST', '/queues/moves', { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 test('a flow moved 24 times while it sends arrives in order; bad moves are refused', { timeout: 60_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-moves-'));
-  const cfg = join(dir, 'moves.json');
-  writeFileSync(cfg, JSON.stringify({
-    workers: 2, nic: { queues: 4 }, stats: { intervalSeconds: 0 }, control: { listen: `${CONTROL.host}:${CONTROL.port}` },
-    ports: [1, 2].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:4454${n}`, remote: `127.0.0.1:5454${n}` } })),
-  }));
-  const sw = start([CLI, 'run', '--config', cfg]);
+  const sw = await udpSwitch({ workers: 2, queues: 4, control: CONTROL.port, base: 4454, peerBase: 5454 });
   const tx = createSocket('udp4'), rx = createSocket('udp4');
   const seqs: number[] = [];
   rx.on('message', (m) => { if (m.length >= SEQ_AT + 4 && m.readUInt16BE(34) === FLOW.sport) seqs.push(m.readUInt32BE(SEQ_AT)); });
@@ -39,7 +30,6 @@ test('a flow moved 24 times while it sends arrives in order; bad moves are refus
   };
   let sending = true, sent = 0;
   try {
-    await sw.waitLine(/control API on/);
     // 24 frames of the flow and 8 of others every millisecond or so.
     const sender = (async () => {
       while (sending) {

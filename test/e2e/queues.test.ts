@@ -5,32 +5,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { QueueReport } from '../../src/datapath/queue-report.js';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 import { raw } from '../helpers/http.js';
-import { CLI, Peer, sleep, start } from '../helpers/processes.js';
+import { CLI, Peer, sleep, udpSwitch } from '../helpers/processes.js';
 
 const CONTROL = { host: '127.0.0.1', port: 44530 };
 const ELEPHANT = 'udp 10.0.0.1:1000 > 10.0.0.2:2000';
 
 test('the NIC measures the heaviest flow and names its queue: GET /queues and sluice queues', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-queues-'));
-  const cfg = join(dir, 'queues.json');
-  writeFileSync(cfg, JSON.stringify({
-    workers: 1, nic: { queues: 4 }, stats: { intervalSeconds: 0 }, control: { listen: `${CONTROL.host}:${CONTROL.port}` },
-    ports: [1, 2].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:4453${n}`, remote: `127.0.0.1:5453${n}` } })),
-  }));
-  const sw = start([CLI, 'run', '--config', cfg]);
+  const sw = await udpSwitch({ workers: 1, queues: 4, control: CONTROL.port, base: 4453, peerBase: 5453 });
   const peers = [1, 2].map((n) => new Peer(`127.0.0.1:5453${n}`, `127.0.0.1:4453${n}`));
   const frame = (sport: number, payload: number) => buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { sport, dport: 2000 }, payload });
   const elephant = frame(1000, 1000), mice = Array.from({ length: 20 }, (_, i) => frame(3000 + i, 1000));
   let sending = true, rounds = 0;
   try {
-    await sw.waitLine(/control API on/);
     await Promise.all(peers.map((p) => p.ready()));
     // Every 2 ms: 4 elephant frames and one of a mouse (each mouse once in 20 rounds).
     const sender = (async () => { while (sending) { for (let i = 0; i < 4; i++) peers[0].send(elephant); peers[0].send(mice[rounds++ % 20]); await sleep(2); } })();

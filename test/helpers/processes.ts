@@ -1,6 +1,9 @@
 // Child-process helpers for end-to-end tests: the switch and its UDP peers each run in
 // their own process and talk over real sockets on 127.0.0.1.
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
@@ -61,4 +64,20 @@ export async function receive(peers: Peer[], expected: number[]): Promise<Uint8A
   while (peers.some((p, i) => p.pending() < expected[i]) && Date.now() < end) await sleep(10);
   await sleep(150);
   return peers.map((p) => p.take());
+}
+
+/**
+ * `sluice run` with two UDP ports p1, p2 (local 127.0.0.1:<base>1 and <base>2, remotes
+ * 127.0.0.1:<peerBase>1 and <peerBase>2), `workers` and `queues`, its control API on
+ * 127.0.0.1:`control`; resolves once the API answers.
+ */
+export async function udpSwitch(o: { workers: number; queues: number; control: number; base: number; peerBase: number }): Promise<Proc> {
+  const cfg = join(mkdtempSync(join(tmpdir(), 'sluice-udp-switch-')), 'switch.json');
+  writeFileSync(cfg, JSON.stringify({
+    workers: o.workers, nic: { queues: o.queues }, stats: { intervalSeconds: 0 }, control: { listen: `127.0.0.1:${o.control}` },
+    ports: [1, 2].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:${o.base}${n}`, remote: `127.0.0.1:${o.peerBase}${n}` } })),
+  }));
+  const sw = start([CLI, 'run', '--config', cfg]);
+  try { await sw.waitLine(/control API on/); } catch (e) { sw.child.kill('SIGKILL'); throw e; }
+  return sw;
 }
