@@ -1,15 +1,18 @@
-// The control API's /queues resources: GET /queues (queue-report.ts), and POST /queues/moves,
-// which moves one flow onto a receive queue of its own by a 5-tuple steering filter, or back
-// to RSS, on every NIC instance without reordering it (SoftNic.moveFlow): 202, the move
-// finishes once the frames queued before it have left the switch (GET /queues counts it).
-//   { "flow": { "proto": "udp", "src": "10.0.0.1", "sport": 5000, "dst": "10.0.0.2", "dport": 80 }, "queue": 3 }
-//   { "flow": { ... }, "queue": null }     (back to RSS: the flow's filter goes)
+// The control API's /queues resources: GET /queues (queue-report.ts); POST /queues/moves, which
+// moves one flow onto a receive queue by a 5-tuple steering filter, or back to RSS; and POST
+// /queues/rss, which points one RSS indirection entry (the flows hashing to it) at a queue. On
+// every NIC instance, without reordering (SoftNic.move): 202, the move finishes once the frames
+// queued before it have left the switch (GET /queues counts it).
+//   /queues/moves { "flow": { "proto": "udp", "src": "10.0.0.1", "sport": 5000, "dst": "10.0.0.2", "dport": 80 }, "queue": 3 }
+//   /queues/moves { "flow": { ... }, "queue": null }     (back to RSS: the flow's filter goes)
+//   /queues/rss   { "entry": 17, "queue": 2 }
 
 import type { Dataplane } from '../datapath/dataplane.js';
 import { SteeringError, TupleFilter } from '../nic/steering.js';
 import { HttpError } from './http-error.js';
 
 export const MOVE_SHAPE = '{ "flow": { "proto", "src", "sport", "dst", "dport" }, "queue": N or null }';
+const RSS_SHAPE = '{ "entry": N, "queue": N }';
 
 /** The answer to a /queues request: status and body. */
 export async function queueRoute(dp: Dataplane, method: string, path: string, body: () => Promise<Record<string, unknown>>): Promise<[number, Record<string, unknown>]> {
@@ -17,8 +20,17 @@ export async function queueRoute(dp: Dataplane, method: string, path: string, bo
     if (method !== 'GET') throw new HttpError(405, `${method} not allowed on /queues (GET)`);
     return [200, dp.queues() as unknown as Record<string, unknown>];
   }
-  if (method !== 'POST') throw new HttpError(405, `${method} not allowed on /queues/moves (POST)`);
-  const b = await body(), flow = b.flow as Record<string, unknown> | undefined;
+  if (method !== 'POST') throw new HttpError(405, `${method} not allowed on ${path} (POST)`);
+  const b = await body();
+  if (path === '/queues/rss') {
+    for (const k of ['entry', 'queue']) if (typeof b[k] !== 'number') throw new HttpError(400, `body must be ${RSS_SHAPE}`, k);
+    try { dp.move({ bucket: b.entry as number, queue: b.queue as number }); } catch (e) {
+      if (e instanceof RangeError) throw new HttpError(400, e.message, e.message.slice(0, e.message.indexOf(':')));
+      throw e;
+    }
+    return [202, { entry: b.entry, to: b.queue }];
+  }
+  const flow = b.flow as Record<string, unknown> | undefined;
   if (typeof flow !== 'object' || flow === null || Array.isArray(flow)) throw new HttpError(400, `body must be ${MOVE_SHAPE}`, 'flow');
   for (const k of ['src', 'dst']) if (typeof flow[k] !== 'string') throw new HttpError(400, `flow.${k}: an IPv4 or IPv6 address`, `flow.${k}`);
   for (const k of ['sport', 'dport']) if (typeof flow[k] !== 'number') throw new HttpError(400, `flow.${k}: a port (0..65535)`, `flow.${k}`);
@@ -30,7 +42,7 @@ export async function queueRoute(dp: Dataplane, method: string, path: string, bo
     if (!now) throw new HttpError(400, 'no steering filter holds this flow: it is on RSS already', 'flow');
     f.queue = now.queue;
   } else f.queue = b.queue as number;
-  try { dp.moveFlow(f, remove); } catch (e) {
+  try { dp.move({ filter: f, remove }); } catch (e) {
     if (e instanceof SteeringError) throw new HttpError(400, e.message, e.message.startsWith('filter.') ? e.message.slice(7, e.message.indexOf(':')) : 'flow');
     throw e;
   }

@@ -33,7 +33,7 @@ export function queuesText(r: QueueReport): string {
     out.push(`${String(q.queue).padStart(5)}  ${q.thread.padEnd(18)}${String(q.depth).padStart(8)} ${n('packets')} ${n('byFilter')}  ${n('byRule')}  ${n('byRss')}  ${n('dropRingFull')}`);
   }
   const sum = (k: string) => r.queues.reduce((a, q) => a + (q.counters[k] ?? 0), 0);
-  out.push(`flow moves (POST /queues/moves, per NIC instance): ${sum('flowsMovedIn')} onto a queue, ${sum('flowsMovedOut')} back to RSS, ${sum('movesGivenUp')} given up; ${sum('framesHeld')} frames held while older ones left`);
+  out.push(`moves (POST /queues/moves and /queues/rss, per NIC instance): flows ${sum('flowsMovedIn')} onto a queue, ${sum('flowsMovedOut')} back to RSS; RSS entries ${sum('entriesMovedIn')}; ${sum('movesGivenUp')} given up; ${sum('framesHeld')} frames held while older ones left`);
   out.push(`steering filters: ${r.filters.installed.length} of ${r.filters.capacity}`);
   for (const f of r.filters.installed) out.push(`  ${f.kind === 'mac' ? `mac ${f.mac}${f.vlan !== undefined ? ` vlan ${f.vlan}` : ''}` : `${f.proto} ${f.src}:${f.sport} > ${f.dst}:${f.dport}`} -> queue ${f.queue}`);
   out.push(`RSS: ${r.rss.buckets} indirection entries over queues ${[...new Set(r.rss.indirection)].sort((a, b) => a - b).join(', ')}`);

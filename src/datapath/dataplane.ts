@@ -32,7 +32,7 @@ import { LinkWatch } from '../controllers/link-watch.js';
 import { CounterBlock } from '../counters.js';
 import { PacketPool } from '../nic/pool.js';
 import { SoftNic } from '../nic/soft-nic.js';
-import type { TupleFilter } from '../nic/steering.js';
+import type { MoveAsk } from '../nic/flow-move.js';
 import { Endpoint, PORT_COUNTERS } from '../endpoints/endpoint.js';
 import { LinkEndpoint } from '../endpoints/link-endpoint.js';
 import { PolledReceive } from './polled-receive.js';
@@ -286,8 +286,8 @@ export class Dataplane {
     await this.extensions.stop();
   }
 
-  /** Move a flow by 5-tuple filter to f.queue (remove: back to RSS) on every NIC instance, keeping its order (SoftNic.moveFlow). */
-  moveFlow(f: TupleFilter, remove: boolean): void { this.nic.moveFlow(f, remove); this.threads.moveFlow({ filter: f, remove }); }
+  /** Move a flow (by its 5-tuple filter) or an RSS entry to another queue on every NIC instance, keeping the order (SoftNic.move). */
+  move(ask: MoveAsk): void { this.nic.move(ask); this.threads.move(ask); }
   /** Queues, their threads, filters, RSS table and the measured heavy flows (GET /queues). */
   queues(): QueueReport {
     return queueReport(this.nic, this.registry, this.o.workers, this.queueWatch.view, (q) => this.threads.queueRings(q).reduce((n, r) => n + r.count, 0));

@@ -29,6 +29,6 @@ export function queueReport(nic: SoftNic, registry: CounterRegistry, workers: nu
     filters: { capacity: nic.steering.capacity, installed: nic.steering.list() },
     rss: { buckets: ind.length, indirection: ind, busiest },
     measured: view ? { periodMs: view.periodMs, sampleMean: view.sampleMean, flows: view.flows, vms: view.vms } : null,
-    policy: 'none: filters change only when asked (POST /queues/moves), the indirection table and queue threads stay as configured (the queue manager runs in simulation only: native-free-bench/queue-policy.ts)',
+    policy: 'none: filters and RSS entries change only when asked (POST /queues/moves, /queues/rss), queue threads stay as configured (the queue manager runs in simulation only: native-free-bench/queue-policy.ts)',
   };
 }

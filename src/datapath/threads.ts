@@ -139,8 +139,8 @@ export class DatapathThreads {
   /** Rule ports of the worker threads (none inline). */
   rulePorts(): MessagePort[] { return this.sources.flatMap((x) => (x.rulePort ? [x.rulePort] : [])); }
 
-  /** Post a flow move to every worker's NIC (the main thread's NIC takes it itself). */
-  moveFlow(m: NicMove): void {
+  /** Post a move to every worker's NIC (the main thread's NIC takes it itself). */
+  move(m: NicMove): void {
     let n = 0;
     for (const s of this.sources) if (s.nicPort) { s.nicPort.postMessage(m); n++; }
     if (n !== 0) { Atomics.add(this.control, CTL_NIC_MOVES, 1); for (const b of new Set(this.p.nic.bells)) b.ring(); }

@@ -4,7 +4,7 @@ import { PoolShare } from '../nic/pool.js';
 import { RingShare } from '../nic/ring.js';
 import { NicShare } from '../nic/soft-nic.js';
 import type { MeterShare } from '../nic/flow-meter.js';
-import type { TupleFilter } from '../nic/steering.js';
+import type { MoveAsk } from '../nic/flow-move.js';
 import type { LinkShare } from '../endpoints/link.js';
 import { FlowKeysShare } from '../wire/flow-key.js';
 import { MacTableShare } from '../vswitch/mac-table.js';
@@ -37,8 +37,8 @@ export const controlWords = (workers: number) => CTL_WORKER + Math.max(1, worker
 /** A piece of rule change `version` for a worker: deleted slots, added rules as rows (rule-rows.ts), or the end with the counts. */
 export interface RuleMessage { version: number; del?: Int32Array; add?: Int32Array; end?: { added: number; deleted: number } }
 
-/** A flow move for a worker's NIC (SoftNic.moveFlow). */
-export interface NicMove { filter: TupleFilter; remove: boolean }
+/** A move for a worker's NIC (SoftNic.move). */
+export type NicMove = MoveAsk;
 
 export interface WorkerSetup {
   pool: PoolShare;

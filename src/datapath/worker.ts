@@ -78,8 +78,7 @@ const beat = beatWord(s.index), ack = ackWord(s.index);
 let movesTaken = 0;
 const takeMoves = () => {
   for (let m; movesTaken !== Atomics.load(control, CTL_NIC_MOVES) && (m = receiveMessageOnPort(s.nicPort)); movesTaken++) {
-    const { filter, remove } = m.message as NicMove;
-    try { io.nic.moveFlow(filter, remove); } catch (e) { post({ fault: `flow move: ${(e as Error).message}` }); }
+    try { io.nic.move(m.message as NicMove); } catch (e) { post({ fault: `queue move: ${(e as Error).message}` }); }
   }
 };
 const rulesPending = () => replica.busy || Atomics.load(control, CTL_RULES) !== Atomics.load(control, ack);

@@ -9,8 +9,8 @@
 // and drops them under their reason.
 // Counters per queue (QUEUE_COUNTERS): packets and bytes placed, drops by reason (ringFull),
 // how the queue was chosen (byFilter, byRule, byRss, unparsed), and the order-keeping moves of
-// flows by filter to this queue (flowsMovedIn) or off it (flowsMovedOut), given up
-// (movesGivenUp), and the frames they held (framesHeld).
+// flows by filter to this queue (flowsMovedIn) or off it (flowsMovedOut), of RSS entries to it
+// (entriesMovedIn), given up (movesGivenUp), and the frames they held (framesHeld).
 // The main thread runs one instance for the frames its endpoints receive; a datapath thread
 // that reads native ports runs its own (forThread), producing into rings of its own — one per
 // queue, so every ring keeps one producer — with counters of its own (summed in the registry).
@@ -23,11 +23,11 @@ import { DRAIN_CODES, PacketPool } from './pool.js';
 import { Ring } from './ring.js';
 import { Rss } from './rss.js';
 import { SteeringError, SteeringFilter, SteeringTable, TupleFilter } from './steering.js';
-import { FlowMove } from './flow-move.js';
+import { FlowMove, MoveAsk } from './flow-move.js';
 import { FlowMeter, MeterShare } from './flow-meter.js';
 import { KEY_STRIDE } from '../wire/flow-key.js';
 
-export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved', 'flowsMovedIn', 'flowsMovedOut', 'movesGivenUp', 'framesHeld'] as const;
+export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved', 'flowsMovedIn', 'flowsMovedOut', 'entriesMovedIn', 'movesGivenUp', 'framesHeld'] as const;
 export const MAX_QUEUES = 64;
 const QC = counterIndex(QUEUE_COUNTERS);
 /** Handles staged per queue before a flush publishes them in one burst. */
@@ -75,8 +75,8 @@ export class SoftNic {
   private readonly producer: number;
   private epoch = 0;
   private readonly marked = new Int32Array(2);
-  private move: FlowMove | null = null;
-  private readonly asked: { f: TupleFilter; remove: boolean }[] = [];
+  private current: FlowMove | null = null;
+  private readonly asked: MoveAsk[] = [];
   private readonly nowMs: () => number;
 
 
@@ -131,7 +131,7 @@ export class SoftNic {
       this.stage(h, 0);
       return 0;
     }
-    const m = this.move;
+    const m = this.current;
     if (m !== null && m.matches(k, h)) {
       if (m.hold(h)) return -1;
       this.endMove(false); // full: given up, the held frames first
@@ -151,7 +151,11 @@ export class SoftNic {
     } else {
       const hash = this.rss.hashKey(k, h);
       k.hash[h] = hash;
-      const b = this.rss.bucketOf(hash), bk = this.bk;
+      const b = this.rss.bucketOf(hash), bk = this.bk, m = this.current;
+      if (m !== null && m.bucket === b) {
+        if (m.hold(h)) return -1;
+        this.endMove(false); // full: given up, the held frames first
+      }
       q = this.rss.indirection[b];
       c[q * nc + QC.byRss]++;
       bk[2 * b]++; bk[2 * b + 1] += pool.len[h];
@@ -168,18 +172,25 @@ export class SoftNic {
   }
 
   /**
-   * Move the flow of 5-tuple filter `f` to queue f.queue (`remove`: back to RSS, the filter
-   * taken away) without reordering it (flow-move.ts): the change happens once the frames queued
-   * so far have left the switch (see poll()); moves asked for meanwhile wait their turn.
-   * Throws SteeringError for a bad filter, or a full table.
+   * Move, without reordering (flow-move.ts): the flow of 5-tuple filter `filter` to its queue
+   * (`remove`: back to RSS, the filter taken away), or RSS entry `bucket` to `queue`. The change
+   * happens once the frames queued so far have left the switch (see poll()); moves asked for
+   * meanwhile wait their turn. Throws SteeringError for a bad filter or a full table, RangeError
+   * for a bad entry or queue.
    */
-  moveFlow(f: TupleFilter, remove: boolean): void {
-    new SteeringTable(this.queues, 1).add(f); // throws SteeringError: nothing changed
-    if (!remove && this.steering.size >= this.steering.capacity && !this.steering.list().some((x) => x.kind === 'tuple' && sameTuple(x, f))) {
-      throw new SteeringError(`steering table full: ${this.steering.capacity} of ${this.steering.capacity} filters in use; remove one first`);
+  move(ask: MoveAsk): void {
+    if ('filter' in ask) {
+      const f = ask.filter;
+      new SteeringTable(this.queues, 1).add(f); // throws SteeringError: nothing changed
+      if (!ask.remove && this.steering.size >= this.steering.capacity && !this.steering.list().some((x) => x.kind === 'tuple' && sameTuple(x, f))) {
+        throw new SteeringError(`steering table full: ${this.steering.capacity} of ${this.steering.capacity} filters in use; remove one first`);
+      }
+    } else {
+      if (!Number.isInteger(ask.bucket) || ask.bucket < 0 || ask.bucket >= this.rss.indirection.length) throw new RangeError(`entry: ${ask.bucket} is not an RSS indirection entry (0..${this.rss.indirection.length - 1})`);
+      if (!Number.isInteger(ask.queue) || ask.queue < 0 || ask.queue >= this.queues) throw new RangeError(`queue: ${ask.queue} is not a receive queue (0..${this.queues - 1})`);
     }
-    this.asked.push({ f, remove });
-    if (this.move === null) this.nextMove();
+    this.asked.push(ask);
+    if (this.current === null) this.nextMove();
   }
 
   // Start the next move asked for: what was staged goes out in the old epoch, then the epoch changes.
@@ -188,29 +199,30 @@ export class SoftNic {
     if (a === undefined) return;
     this.flush();
     const e = this.epoch;
-    this.move = new FlowMove(a.f, a.remove, this.queues, this.code(e), this.marked[e], this.nowMs());
+    this.current = new FlowMove(a, this.queues, this.code(e), this.marked[e], this.nowMs());
     this.epoch = e ^ 1;
     this.poll();
   }
 
   /** A move under way (null: none). */
-  get moving(): FlowMove | null { return this.move; }
+  get moving(): FlowMove | null { return this.current; }
 
   /** Finish the move under way when its old epoch has drained, or give it up after MOVE_TIMEOUT_MS (flush() and the threads' loops call this). */
   poll(): void {
-    const m = this.move;
+    const m = this.current;
     if (m === null) return;
     if (((this.pool.drainedCount(m.code) - m.marked) | 0) === 0) this.endMove(true);
     else if (this.nowMs() >= m.deadlineMs) this.endMove(false);
   }
 
-  // Change the filter (done) or not (given up), then send the held frames where it says, in order.
+  // Change the filter or entry (done) or not (given up), then send the held frames where it says, in order.
   private endMove(done: boolean): void {
-    const m = this.move!, c = this.c, row = m.filter.queue * QUEUE_COUNTERS.length;
-    this.move = null;
+    const m = this.current!, a = m.ask, c = this.c, row = m.queue * QUEUE_COUNTERS.length;
+    this.current = null;
     try {
-      if (done && m.remove) { this.steering.remove(m.filter); c[row + QC.flowsMovedOut]++; }
-      if (done && !m.remove) { this.steering.add(m.filter); c[row + QC.flowsMovedIn]++; }
+      if (done && !('filter' in a)) { this.rss.indirection[a.bucket] = a.queue; c[row + QC.entriesMovedIn]++; }
+      if (done && 'filter' in a && a.remove) { this.steering.remove(a.filter); c[row + QC.flowsMovedOut]++; }
+      if (done && 'filter' in a && !a.remove) { this.steering.add(a.filter); c[row + QC.flowsMovedIn]++; }
     } catch (e) {
       if (!(e instanceof SteeringError)) throw e;
       done = false; // the table filled while the move waited
@@ -225,12 +237,12 @@ export class SoftNic {
   private code(epoch: number): number { return 1 + 2 * this.producer + epoch; }
 
   /** Handles received but not yet published to their rings: staged, or held by a move (a stop waits for them). */
-  get unflushed(): number { return this.pending + (this.move?.count ?? 0); }
+  get unflushed(): number { return this.pending + (this.current?.count ?? 0); }
 
   /** Publish every staged handle to its queue's ring and wake the workers concerned. */
   flush(): void {
     if (this.pending !== 0) for (let q = 0; q < this.queues; q++) if (this.stagedCount[q] !== 0) this.flushQueue(q);
-    if (this.move !== null) this.poll();
+    if (this.current !== null) this.poll();
   }
 
   // One burst into ring q; what does not fit is dropped (dropRingFull) and freed at once.

@@ -1,8 +1,9 @@
 // Flow moves through a running `sluice run` (two workers, four queues): while a UDP flow sends
 // numbered frames at a steady clip beside other flows, POST /queues/moves moves it 24 times —
-// onto each queue in turn (so between the two workers), and back to RSS at the end — and the
-// receiving side sees its numbers only ever grow: no frame overtook an older one. Every move is
-// counted on each NIC instance that took it, and bad requests are refused naming the field.
+// onto each queue in turn (so between the two workers), and back to RSS — then POST /queues/rss
+// points its RSS entry at each queue in turn, 8 times; the receiving side sees its numbers only
+// ever grow: no frame overtook an older one. Every move is counted on each NIC instance that
+// took it, and bad requests are refused naming the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -16,7 +17,7 @@ const FLOW = { proto: 'udp', src: '10.0.0.1', sport: 7000, dst: '10.0.0.2', dpor
 const SEQ_AT = 14 + 20 + 8;
 const post = (body: unknown) => raw(CONTROL, 'POST', '/queues/moves', { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-test('a flow moved 24 times while it sends arrives in order; bad moves are refused', { timeout: 60_000 }, async (t) => {
+test('a flow moved 24 times by filter and 8 by its RSS entry while it sends arrives in order; bad moves are refused', { timeout: 60_000 }, async (t) => {
   const sw = await udpSwitch({ workers: 2, queues: 4, control: CONTROL.port, base: 4454, peerBase: 5454 });
   const tx = createSocket('udp4'), rx = createSocket('udp4');
   const seqs: number[] = [];
@@ -45,6 +46,14 @@ test('a flow moved 24 times while it sends arrives in order; bad moves are refus
       assert.equal(r.status, 202, r.body);
       await sleep(40);
     }
+    // Back on RSS: the flow's entry is the busiest; point it at each queue in turn.
+    await sleep(250);
+    const entry = (JSON.parse((await raw(CONTROL, 'GET', '/queues')).body) as QueueReport).rss.busiest[0].bucket;
+    for (let i = 1; i <= 8; i++) {
+      const r = await raw(CONTROL, 'POST', '/queues/rss', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entry, queue: i % 4 }) });
+      assert.equal(r.status, 202, r.body);
+      await sleep(40);
+    }
     sending = false;
     await sender;
     await sleep(500);
@@ -53,15 +62,21 @@ test('a flow moved 24 times while it sends arrives in order; bad moves are refus
     t.diagnostic(`${seqs.length} of ${sent} frames of the flow arrived; moves held ${sum('framesHeld')} of them while they drained`);
     let behind = 0;
     for (let i = 1; i < seqs.length; i++) if (seqs[i] <= seqs[i - 1]) behind++;
-    const done = sum('flowsMovedIn') + sum('flowsMovedOut');
-    // Each move is taken by every NIC instance (the main thread's and the two workers'): 72 in all.
-    assert.equal(done + sum('movesGivenUp'), 3 * moves.length, `moves done ${done}, given up ${sum('movesGivenUp')}`);
+    const done = sum('flowsMovedIn') + sum('flowsMovedOut') + sum('entriesMovedIn');
+    // Each move is taken by every NIC instance (the main thread's and the two workers'): 96 in all.
+    assert.equal(done + sum('movesGivenUp'), 3 * (moves.length + 8), `moves done ${done}, given up ${sum('movesGivenUp')}`);
+    assert.equal(q.rss.indirection[entry], 0, 'the entry points where the last move said');
     assert.equal(behind, 0, `${behind} of ${seqs.length} frames arrived behind a later one`);
     assert.ok(seqs.length > 0.5 * sent, `${seqs.length} of ${sent} frames arrived`);
     assert.equal(q.filters.installed.length, 0, 'back to RSS at the end');
     // Refusals name the field.
     for (const [body, field] of [[{ flow: { ...FLOW, src: 'x' }, queue: 1 }, 'src'], [{ flow: FLOW, queue: 9 }, 'queue'], [{ flow: FLOW, queue: null }, 'flow'], [{ queue: 1 }, 'flow']] as const) {
       const r = await post(body);
+      assert.equal(r.status, 400, r.body);
+      assert.equal(JSON.parse(r.body).field, field, r.body);
+    }
+    for (const [body, field] of [[{ entry: 128, queue: 1 }, 'entry'], [{ entry: 0, queue: 4 }, 'queue'], [{ entry: 'x', queue: 1 }, 'entry']] as const) {
+      const r = await raw(CONTROL, 'POST', '/queues/rss', { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       assert.equal(r.status, 400, r.body);
       assert.equal(JSON.parse(r.body).field, field, r.body);
     }

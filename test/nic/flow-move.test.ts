@@ -1,10 +1,10 @@
-// Order-keeping moves (src/nic/flow-move.ts, SoftNic.moveFlow): a flow changes queue while it
+// Order-keeping moves (src/nic/flow-move.ts, SoftNic.move): a flow changes queue while it
 // sends, and a consumer that serves the new queue first — the order a second thread, or the
 // same thread serving its queues in turn, may take — still sees its frames in order; the same
 // consumer reorders them when the filter is simply added (the check can fail). Frames the
 // move holds wait for every frame queued before it to be freed, by any thread; a move that
 // does not drain in time, or whose flow sends more than HOLD_MAX frames meanwhile, is given up
-// and keeps the order too. Ring-full drops count as freed.
+// and keeps the order too. Ring-full drops count as freed. An RSS entry moves the same way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOLD_MAX, MOVE_TIMEOUT_MS } from '../../src/nic/flow-move.js';
@@ -17,7 +17,7 @@ import { buildFrame } from '../../src/wire/frame-builder.js';
 const SEQ_AT = 14 + 20 + 8; // Ethernet, IPv4, UDP
 
 function rig(ringSize = 1024) {
-  const pool = new PacketPool(4096, 2048), keys = new FlowKeys(4096);
+  const pool = new PacketPool(4096, 2048), keys = Object.assign(new FlowKeys(4096), { last: -1 });
   const clock = { ms: 0 };
   const nic = new SoftNic(pool, keys, { queues: 2, ringSize, nowMs: () => clock.ms });
   const other = PacketPool.attach(pool.shared()); // a second thread's instance: frees count in its own row
@@ -27,6 +27,7 @@ function rig(ringSize = 1024) {
     new DataView(payload.buffer).setUint32(0, seq);
     const f = buildFrame({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { sport, dport: 9 }, payload });
     const h = pool.allocFrom(f, 0, f.length);
+    keys.last = h;
     return nic.receive(h, 0);
   };
   // Serve queue q: record the flow's sequence numbers, free every frame (half of them from the other thread).
@@ -38,11 +39,11 @@ function rig(ringSize = 1024) {
       (i % 2 ? other : pool).free(h);
     }
   };
-  return { pool, nic, out, send, serve, clock };
+  return { pool, nic, out, send, serve, clock, keys };
 }
 const F = 4000;
 const filter = (queue: number): TupleFilter => ({ kind: 'tuple', proto: 'udp', src: '10.0.0.1', dst: '10.0.0.2', sport: F, dport: 9, queue });
-const tot = (nic: SoftNic, c: 'flowsMovedIn' | 'flowsMovedOut' | 'movesGivenUp' | 'framesHeld') => nic.counters.total(c);
+const tot = (nic: SoftNic, c: 'flowsMovedIn' | 'flowsMovedOut' | 'entriesMovedIn' | 'movesGivenUp' | 'framesHeld') => nic.counters.total(c);
 const inOrder = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]);
 
 test('a flow moved while it sends keeps its order; simply adding the filter does not', () => {
@@ -53,7 +54,7 @@ test('a flow moved while it sends keeps its order; simply adding the filter does
     for (; seq < 10; seq++) { send(F, seq); send(5000 + seq, 0); }
     nic.flush();
     const qNew = 1 - qOld;
-    if (careful) nic.moveFlow(filter(qNew), false); else nic.steering.add(filter(qNew));
+    if (careful) nic.move({ filter: filter(qNew), remove: false }); else nic.steering.add(filter(qNew));
     for (; seq < 20; seq++) assert.equal(send(F, seq), careful ? -1 : qNew, careful ? 'held while the old queue drains' : 'straight to the new queue');
     nic.flush();
     serve(qNew, F); // the new queue first
@@ -70,7 +71,7 @@ test('a flow moved while it sends keeps its order; simply adding the filter does
       assert.deepEqual([tot(nic, 'flowsMovedIn'), tot(nic, 'movesGivenUp'), tot(nic, 'framesHeld')], [1, 0, 10]);
       assert.equal(nic.steering.list().length, 1);
       // And back to RSS, the old queue (now qNew) served last this time.
-      nic.moveFlow(filter(qNew), true);
+      nic.move({ filter: filter(qNew), remove: true });
       for (; seq < 40; seq++) send(F, seq);
       nic.flush();
       serve(qOld, F);
@@ -83,7 +84,7 @@ test('a flow moved while it sends keeps its order; simply adding the filter does
       // Moves asked for while one is under way wait their turn (frames in flight: the first waits).
       for (let i = 0; i < 3; i++) send(F, seq++);
       nic.flush();
-      nic.moveFlow(filter(qNew), false); nic.moveFlow(filter(qNew), true);
+      nic.move({ filter: filter(qNew), remove: false }); nic.move({ filter: filter(qNew), remove: true });
       assert.ok(nic.moving);
       for (let i = 0; i < 3; i++) send(F, seq++);
       for (let i = 0; i < 4; i++) { serve(qNew, F); serve(qOld, F); nic.poll(); }
@@ -100,7 +101,7 @@ test('a move that does not drain in time, or holds too many frames, is given up 
     const { nic, out, send, serve, clock } = rig();
     const qOld = send(F, 0);
     nic.flush();
-    nic.moveFlow(filter(1 - qOld), false);
+    nic.move({ filter: filter(1 - qOld), remove: false });
     for (let s = 1; s < 5; s++) send(F, s);
     assert.equal(nic.unflushed, 4, 'held frames count as not yet published (a stop waits for them)');
     clock.ms = MOVE_TIMEOUT_MS - 1;
@@ -117,7 +118,7 @@ test('a move that does not drain in time, or holds too many frames, is given up 
     const { nic, out, send, serve } = rig(4096);
     const qOld = send(F, 0);
     nic.flush();
-    nic.moveFlow(filter(1 - qOld), false);
+    nic.move({ filter: filter(1 - qOld), remove: false });
     for (let s = 1; s <= HOLD_MAX + 1; s++) send(F, s);
     assert.deepEqual([nic.moving, tot(nic, 'movesGivenUp'), tot(nic, 'framesHeld')], [null, 1, HOLD_MAX]);
     nic.flush();
@@ -130,7 +131,7 @@ test('a move that does not drain in time, or holds too many frames, is given up 
     const qOld = send(F, 0);
     for (let s = 1; s < 40; s++) send(F, s);
     nic.flush();
-    nic.moveFlow(filter(1 - qOld), false);
+    nic.move({ filter: filter(1 - qOld), remove: false });
     send(F, 40);
     nic.poll();
     assert.ok(nic.moving, 'the 16 queued frames are not freed yet');
@@ -141,6 +142,29 @@ test('a move that does not drain in time, or holds too many frames, is given up 
     serve(1 - qOld, F);
     assert.ok(inOrder(out) && out.at(-1) === 40, `${out}`);
   }
+});
+
+test('an RSS entry pointed at another queue keeps the order of the flows hashing to it', () => {
+  const { nic, out, send, serve, keys } = rig();
+  const qOld = send(F, 0), b = nic.rss.bucketOf(keys.hash[keys.last]), qNew = 1 - qOld;
+  for (let s = 1; s < 10; s++) send(F, s);
+  nic.flush();
+  nic.move({ bucket: b, queue: qNew });
+  for (let s = 10; s < 20; s++) assert.equal(send(F, s), -1, 'held');
+  nic.flush();
+  serve(qNew, F);
+  nic.poll();
+  assert.ok(nic.moving, 'not drained yet');
+  serve(qOld, F);
+  nic.poll();
+  for (let s = 20; s < 25; s++) assert.equal(send(F, s), qNew);
+  nic.flush();
+  serve(qNew, F);
+  assert.deepEqual(out, Array.from({ length: 25 }, (_, i) => i));
+  assert.equal(nic.rss.indirection[b], qNew);
+  assert.deepEqual([tot(nic, 'entriesMovedIn'), tot(nic, 'framesHeld')], [1, 10]);
+  assert.throws(() => nic.move({ bucket: nic.rss.indirection.length, queue: 0 }), /^RangeError: entry: /);
+  assert.throws(() => nic.move({ bucket: 0, queue: 2 }), /^RangeError: queue: /);
 });
 
 test('every worker the configuration allows (64) has drain codes of its own', () => {
