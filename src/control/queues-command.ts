@@ -12,7 +12,8 @@ export const QUEUES_HELP = `usage: sluice queues [options]
   and how many frames each way of choosing a queue sent there (a steering filter, a rule's
   queue action, RSS); the steering filters installed (and the table's capacity); the RSS
   indirection table's busiest entries over the last period; and the heaviest flows the NIC
-  measured in the last period (100 ms), with their rates and the queue they went to, and the
+  measured in the last period (100 ms), with their rates and the queue they went to (and the
+  RSS entry, the one POST /queues/rss moves, or "filter or rule"), and the
   heaviest VMs (the frames to each destination MAC and VLAN, VMQ's unit). At low
   rates every frame is counted; at high rates a sample of about 2048 frames a period, and the
   rates are estimates; "± x" is the most a rate may be over (the flow table keeps 128 flows).
@@ -41,7 +42,7 @@ export function queuesText(r: QueueReport): string {
     for (const b of r.rss.busiest) out.push(`  entry ${String(b.bucket).padStart(4)} -> queue ${b.queue}: ${rate(b.bitsPerSecond)}, ${Math.round(b.packetsPerSecond)} frames/s`);
     out.push(`heaviest flows, last ${Math.round(r.measured.periodMs)} ms (${r.measured.sampleMean === 1 ? 'every frame counted' : `sampled 1 in ${r.measured.sampleMean}`}):`);
     if (r.measured.flows.length === 0) out.push('  none');
-    for (const f of r.measured.flows) out.push(`  ${f.flow.padEnd(52)} queue ${f.queue}  ${rate(f.bitsPerSecond)} ± ${rate(f.errorBitsPerSecond)}, ${Math.round(f.packetsPerSecond)} frames/s`);
+    for (const f of r.measured.flows) out.push(`  ${f.flow.padEnd(52)} queue ${f.queue} ${f.entry >= 0 ? `(RSS entry ${f.entry})` : '(filter or rule)'}  ${rate(f.bitsPerSecond)} ± ${rate(f.errorBitsPerSecond)}, ${Math.round(f.packetsPerSecond)} frames/s`);
     out.push('heaviest VMs (destination MAC, VLAN), same period:');
     if (r.measured.vms.length === 0) out.push('  none');
     for (const v of r.measured.vms) out.push(`  ${v.vm.padEnd(27)} ${rate(v.bitsPerSecond)} ± ${rate(v.errorBitsPerSecond)}, ${Math.round(v.packetsPerSecond)} frames/s`);

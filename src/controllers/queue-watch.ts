@@ -15,9 +15,10 @@ import type { SoftNic } from '../nic/soft-nic.js';
 /** Flows the view keeps (most bytes first). */
 export const VIEW_FLOWS = 16;
 
-export interface FlowRate { flow: string; queue: number; bitsPerSecond: number; packetsPerSecond: number; errorBitsPerSecond: number }
+/** A flow's rates, its queue and the RSS entry it hashes to (-1: a filter or rule chose its queue). */
+export interface FlowRate { flow: string; queue: number; entry: number; bitsPerSecond: number; packetsPerSecond: number; errorBitsPerSecond: number }
 /** A VM (destination MAC and VLAN id: "02:00:00:00:00:02 vlan 10"; untagged is vlan 0) and what its frames' rates were, like a flow's. */
-export type VmRate = Omit<FlowRate, 'flow'> & { vm: string };
+export type VmRate = Omit<FlowRate, 'flow' | 'entry'> & { vm: string };
 export interface BucketRate { bucket: number; packetsPerSecond: number; bitsPerSecond: number }
 
 /** The last period's view. */
@@ -65,7 +66,7 @@ export class QueueWatch implements Controller {
       }
       const periods = this.shares.map(readMeter).filter((p): p is MeterPeriod => p !== null && nowMs - (p.startMs + p.periodMs) <= 2 * PERIOD_MS);
       const flows = merge(periods, (p) => p.flows, flowText).map(({ name, ...r }) => ({ flow: name, ...r }));
-      const vms = merge(periods, (p) => p.vms, vmText).map(({ name, ...r }) => ({ vm: name, ...r }));
+      const vms = merge(periods, (p) => p.vms, vmText).map(({ name, entry, ...r }) => ({ vm: name, ...r }));
       const sampleMean = periods.reduce((m, p) => Math.max(m, p.mean), 1);
       this.view = { atMs: nowMs, periodMs: nowMs - this.lastMs, flows, vms, sampleMean, buckets };
     }
@@ -82,16 +83,16 @@ export class QueueWatch implements Controller {
 // The threads' current periods merged by key (flows of one VM may come through several threads),
 // as rates, heaviest first; a thread idle for two periods has nothing current and is left out.
 function merge(periods: MeterPeriod[], pick: (p: MeterPeriod) => MeteredFlow[], name: (k: Uint32Array) => string): (Omit<FlowRate, 'flow'> & { name: string })[] {
-  const merged = new Map<string, { queue: number; bps: number; pps: number; err: number }>();
+  const merged = new Map<string, { queue: number; entry: number; bps: number; pps: number; err: number }>();
   for (const p of periods) {
     const secs = p.periodMs / 1000; // threads' periods differ in length: rates per thread, then summed
     for (const f of pick(p)) {
-      const id = name(f.key), m = merged.get(id) ?? { queue: f.queue, bps: 0, pps: 0, err: 0 };
+      const id = name(f.key), m = merged.get(id) ?? { queue: f.queue, entry: f.entry, bps: 0, pps: 0, err: 0 };
       m.bps += (8 * f.bytes) / secs; m.pps += f.packets / secs; m.err += (8 * f.error) / secs;
       merged.set(id, m);
     }
   }
-  return [...merged].map(([n, m]) => ({ name: n, queue: m.queue, bitsPerSecond: m.bps, packetsPerSecond: m.pps, errorBitsPerSecond: m.err }))
+  return [...merged].map(([n, m]) => ({ name: n, queue: m.queue, entry: m.entry, bitsPerSecond: m.bps, packetsPerSecond: m.pps, errorBitsPerSecond: m.err }))
     .sort((a, b) => b.bitsPerSecond - a.bitsPerSecond).slice(0, VIEW_FLOWS);
 }
 

@@ -36,14 +36,16 @@ export const METER_VMS = 64;
 export const VM_MARK = 0xffff0000;
 // The published table (Float64 words after the Int32 sequence word's 8 bytes): period start
 // (ms), its length (ms), flows in it, samples taken, frames counted, the last mean gap; then per
-// flow its key words, bytes, packets, error (all estimates) and the queue its last sample went to.
+// flow its key words, bytes, packets, error (all estimates) and where its last sample went: its
+// queue, and its RSS entry + 1 (0: a filter or a rule chose the queue) times 256.
 const HEAD = 6, ENTRY = FLOW_WORDS.length + 4;
 
 /** A thread's meter memory (made by the main thread, posted to the worker). */
 export interface MeterShare { buckets: SharedArrayBuffer; table: SharedArrayBuffer }
 
 /** One flow of a period, as estimated. */
-export interface MeteredFlow { key: Uint32Array; bytes: number; packets: number; error: number; queue: number }
+/** `entry`: the RSS indirection entry its last sampled frame went through (-1: a filter or rule chose its queue). */
+export interface MeteredFlow { key: Uint32Array; bytes: number; packets: number; error: number; queue: number; entry: number }
 
 /** One thread's last published period: its frames (exact), samples taken and the mean gap at its end, the flows and the VMs (key: VM_MARK entries). */
 export interface MeterPeriod { startMs: number; periodMs: number; frames: number; samples: number; mean: number; flows: MeteredFlow[]; vms: MeteredFlow[] }
@@ -83,18 +85,19 @@ export class FlowMeter {
    */
   count(packed: Uint32Array, off: number, len: number, bucket: number, queue: number): void {
     if (bucket >= 0) { this.buckets[2 * bucket]++; this.buckets[2 * bucket + 1] += len; }
-    if (--this.gap === 0) this.sample(packed, off, len, queue);
+    if (--this.gap === 0) this.sample(packed, off, len, queue, bucket);
   }
 
-  /** The frame the gap ran out at (packed key at packed[off..], `len` bytes, sent to `queue`): it stands for `mean` frames. */
-  sample(packed: Uint32Array, off: number, len: number, queue: number): void {
+  /** The frame the gap ran out at (packed key at packed[off..], `len` bytes, sent to `queue` through RSS entry `bucket`, -1: none): it stands for `mean` frames. */
+  sample(packed: Uint32Array, off: number, len: number, queue: number, bucket: number): void {
+    const tag = queue | ((bucket + 1) << 8);
     const m = this.mean;
     this.seen += this.drawn;
-    this.hh.add(packed, off, len * m, queue, m);
+    this.hh.add(packed, off, len * m, tag, m);
     // The VM it goes to: destination MAC and VLAN id (packed key words 0, 2, 3: src/flow/key.ts).
     const vk = this.vmKey;
     vk[1] = VM_MARK; vk[5] = ((((packed[off] >>> 4) & 0xfff) << 16) | (packed[off + 2] >>> 16)) >>> 0; vk[6] = packed[off + 3];
-    this.vms.add(vk, 0, len * m, queue, m);
+    this.vms.add(vk, 0, len * m, tag, m);
     if (++this.samples === 2 * TARGET_SAMPLES && m < MAX_MEAN) { this.mean = 2 * m; this.samples = TARGET_SAMPLES; }
     let x = this.rnd; // xorshift32
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
@@ -145,7 +148,7 @@ export function readMeter(share: MeterShare): MeterPeriod | null {
       const o = HEAD + e * ENTRY, key = new Uint32Array(KEY_STRIDE);
       FLOW_WORDS.forEach((w, i) => { key[w] = copy[o + i]; });
       const f = o + FLOW_WORDS.length;
-      (key[1] === VM_MARK ? vms : flows).push({ key, bytes: copy[f], packets: copy[f + 1], error: copy[f + 2], queue: copy[f + 3] });
+      (key[1] === VM_MARK ? vms : flows).push({ key, bytes: copy[f], packets: copy[f + 1], error: copy[f + 2], queue: copy[f + 3] & 0xff, entry: (copy[f + 3] >> 8) - 1 });
     }
     return { startMs: copy[0], periodMs: copy[1], samples: copy[3], frames: copy[4], mean: copy[5], flows, vms };
   }

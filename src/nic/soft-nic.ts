@@ -142,7 +142,7 @@ export class SoftNic {
   // Choose the queue of a parsed frame (filter, rule, RSS), count it, and stage it.
   private steer(h: number): number {
     const k = this.keys, pool = this.pool, c = this.c, nc = QUEUE_COUNTERS.length;
-    let q = this.steering.lookup(k, h);
+    let q = this.steering.lookup(k, h), b = -1;
     const rq = this.ruleQueues;
     if (q >= 0) {
       c[q * nc + QC.byFilter]++;
@@ -151,7 +151,8 @@ export class SoftNic {
     } else {
       const hash = this.rss.hashKey(k, h);
       k.hash[h] = hash;
-      const b = this.rss.bucketOf(hash), bk = this.bk, m = this.current;
+      const bk = this.bk, m = this.current;
+      b = this.rss.bucketOf(hash);
       if (m !== null && m.bucket === b) {
         if (m.hold(h)) return -1;
         this.endMove(false); // full: given up, the held frames first
@@ -160,7 +161,7 @@ export class SoftNic {
       c[q * nc + QC.byRss]++;
       bk[2 * b]++; bk[2 * b + 1] += pool.len[h];
     }
-    if (--this.meter.gap === 0) this.meter.sample(k.packed, h * KEY_STRIDE, pool.len[h], q);
+    if (--this.meter.gap === 0) this.meter.sample(k.packed, h * KEY_STRIDE, pool.len[h], q, b);
     this.stage(h, q);
     return q;
   }

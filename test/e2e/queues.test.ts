@@ -50,8 +50,10 @@ test('the NIC measures the heaviest flow and names its queue: GET /queues and sl
     assert.equal(m.vms[0]?.vm, '02:00:00:00:00:02 vlan 0');
     assert.ok(m.vms[0].bitsPerSecond >= top.bitsPerSecond, `the VM's ${m.vms[0].bitsPerSecond} b/s hold the elephant's ${top.bitsPerSecond}`);
     for (const b of r.rss.busiest) assert.equal(b.queue, r.rss.indirection[b.bucket]);
+    assert.equal(top.entry, r.rss.busiest[0].bucket, 'the elephant\'s RSS entry is the busiest one');
+    assert.equal(r.rss.indirection[top.entry], top.queue);
     assert.ok(r.rss.busiest.length > 0 && r.rss.busiest.some((b) => b.queue === top.queue), 'the busiest RSS entries include the elephant\'s');
-    assert.match(text.stdout, new RegExp(`${ELEPHANT.replace(/\./g, '\\.')} +queue ${top.queue} `));
+    assert.match(text.stdout, new RegExp(`${ELEPHANT.replace(/\./g, '\\.')} +queue ${top.queue} \\(RSS entry ${top.entry}\\)`));
     assert.match(text.stdout, /^policy: none/m);
   } finally {
     sending = false;
