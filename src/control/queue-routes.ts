@@ -38,12 +38,12 @@ export async function queueRoute(dp: Dataplane, method: string, path: string, bo
   const f: TupleFilter = { kind: 'tuple', proto: flow.proto as TupleFilter['proto'], src: flow.src as string, dst: flow.dst as string, sport: flow.sport as number, dport: flow.dport as number, queue: 0 };
   const remove = b.queue === null;
   if (remove) {
-    const now = dp.nic.steering.list().find((x) => x.kind === 'tuple' && x.proto === f.proto && x.src === f.src && x.dst === f.dst && x.sport === f.sport && x.dport === f.dport);
+    const now = dp.nic.steering.find(f);
     if (!now) throw new HttpError(400, 'no steering filter holds this flow: it is on RSS already', 'flow');
     f.queue = now.queue;
   } else f.queue = b.queue as number;
   try { dp.move({ filter: f, remove }); } catch (e) {
-    if (e instanceof SteeringError) throw new HttpError(400, e.message, e.message.startsWith('filter.') ? e.message.slice(7, e.message.indexOf(':')) : 'flow');
+    if (e instanceof SteeringError) throw new HttpError(400, e.message, e.field);
     throw e;
   }
   return [202, { flow: f, to: remove ? 'rss' : f.queue }];

@@ -57,7 +57,8 @@ export class Classifier {
   probes = 0;
   /** Tuple pruning: which subtables can match a key (subtable-filter.ts), by subtable id. */
   private readonly filter = new SubtableFilter();
-  private byId: (Subtable | undefined)[] = [];
+  // Filter ids handed out so far, and those given back.
+  private ids = 0;
   private readonly freeIds: number[] = [];
   // Each subtable's probe rank by id; bitsets of ranks: the candidates' (scratch) and all (a plain scan's order).
   private rankOf = new Int32Array(1); private ranks = new Int32Array(1); private all = new Int32Array(1);
@@ -169,8 +170,7 @@ export class Classifier {
       const st = ps.sub[p]!;
       if (!st.probed) {
         st.probed = true; this.subtables.push(st); this.unsettled = true;
-        st.id = this.freeIds.length ? this.freeIds.pop()! : this.byId.length;
-        this.byId[st.id] = st;
+        st.id = this.freeIds.length ? this.freeIds.pop()! : this.ids++;
       }
       this.filter.change(st.id, st.mask, 0, ps.values, p * KEY_WORDS, 1);
       // Before the first entry r comes before (higher priority, then added first).
@@ -212,7 +212,7 @@ export class Classifier {
       }
       if (st.entries === 0) {
         st.probed = false; st.stale = false;
-        this.byId[st.id] = undefined; this.freeIds.push(st.id); st.id = -1;
+        this.freeIds.push(st.id); st.id = -1;
         this.subtables = this.subtables.filter((s) => s !== st);
         this.unsettled = true; // the ranks after it moved
         if (st.pending === 0) this.forget(st);
@@ -241,7 +241,7 @@ export class Classifier {
     }
     this.subtables.sort((a, b) => b.maxPriority - a.maxPriority);
     const n = this.subtables.length, words = Math.max(1, Math.ceil(n / 32));
-    if (this.rankOf.length < this.byId.length) this.rankOf = new Int32Array(this.byId.length * 2);
+    if (this.rankOf.length < this.ids) this.rankOf = new Int32Array(this.ids * 2);
     this.subtables.forEach((st, i) => { st.rank = i; this.rankOf[st.id] = i; });
     if (this.ranks.length < words) this.ranks = new Int32Array(words);
     this.all = new Int32Array(words);

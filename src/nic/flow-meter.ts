@@ -43,8 +43,7 @@ const HEAD = 6, ENTRY = FLOW_WORDS.length + 4;
 /** A thread's meter memory (made by the main thread, posted to the worker). */
 export interface MeterShare { buckets: SharedArrayBuffer; table: SharedArrayBuffer }
 
-/** One flow of a period, as estimated. */
-/** `entry`: the RSS indirection entry its last sampled frame went through (-1: a filter or rule chose its queue). */
+/** One flow (or VM) of a period, as estimated; `entry`: the RSS indirection entry its last sampled frame went through (-1: a filter or rule chose its queue). */
 export interface MeteredFlow { key: Uint32Array; bytes: number; packets: number; error: number; queue: number; entry: number }
 
 /** One thread's last published period: its frames (exact), samples taken and the mean gap at its end, the flows and the VMs (key: VM_MARK entries). */
@@ -55,6 +54,7 @@ export class FlowMeter {
   readonly buckets: Float64Array;
   private readonly hh = new HeavyHitters(METER_FLOWS);
   private readonly vms = new HeavyHitters(METER_VMS);
+  private readonly tables = [this.hh, this.vms];
   private readonly vmKey = new Uint32Array(KEY_STRIDE);
   private readonly seq: Int32Array;
   private readonly table: Float64Array;
@@ -115,7 +115,7 @@ export class FlowMeter {
     this.drawn = this.gap;
     t[0] = this.start; t[1] = nowMs - this.start; t[2] = hh.size + this.vms.size; t[3] = hh.frames; t[4] = this.seen; t[5] = this.mean;
     let o = HEAD;
-    for (const table of [hh, this.vms]) {
+    for (const table of this.tables) {
       for (let e = 0; e < table.size; e++, o += ENTRY) {
         table.keyWords(e, t, o);
         t[o + FLOW_WORDS.length] = table.bytes[e];

@@ -47,7 +47,7 @@ export class FlowMove {
     this.deadlineMs = nowMs + MOVE_TIMEOUT_MS;
     if ('filter' in ask) {
       this.match = new SteeringTable(queues, 1);
-      this.match.add(ask.filter); // throws SteeringError for a bad filter
+      this.match.add(ask.filter); // checked by the NIC when the move was asked for
       this.bucket = -1; this.queue = ask.filter.queue;
     } else {
       this.match = null; this.bucket = ask.bucket; this.queue = ask.queue;

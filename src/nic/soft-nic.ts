@@ -22,7 +22,7 @@ import { Doorbell } from './doorbell.js';
 import { DRAIN_CODES, PacketPool } from './pool.js';
 import { Ring } from './ring.js';
 import { Rss } from './rss.js';
-import { SteeringError, SteeringFilter, SteeringTable, TupleFilter } from './steering.js';
+import { SteeringError, SteeringFilter, SteeringTable } from './steering.js';
 import { FlowMove, MoveAsk } from './flow-move.js';
 import { FlowMeter, MeterShare } from './flow-meter.js';
 import { KEY_STRIDE } from '../wire/flow-key.js';
@@ -181,11 +181,7 @@ export class SoftNic {
    */
   move(ask: MoveAsk): void {
     if ('filter' in ask) {
-      const f = ask.filter;
-      new SteeringTable(this.queues, 1).add(f); // throws SteeringError: nothing changed
-      if (!ask.remove && this.steering.size >= this.steering.capacity && !this.steering.list().some((x) => x.kind === 'tuple' && sameTuple(x, f))) {
-        throw new SteeringError(`steering table full: ${this.steering.capacity} of ${this.steering.capacity} filters in use; remove one first`);
-      }
+      this.steering.check(ask.filter, !ask.remove); // throws SteeringError: nothing changed
     } else {
       if (!Number.isInteger(ask.bucket) || ask.bucket < 0 || ask.bucket >= this.rss.indirection.length) throw new RangeError(`entry: ${ask.bucket} is not an RSS indirection entry (0..${this.rss.indirection.length - 1})`);
       if (!Number.isInteger(ask.queue) || ask.queue < 0 || ask.queue >= this.queues) throw new RangeError(`queue: ${ask.queue} is not a receive queue (0..${this.queues - 1})`);
@@ -264,5 +260,3 @@ export class SoftNic {
     if (put !== 0) this.bells[q].ring();
   }
 }
-
-const sameTuple = (a: TupleFilter, b: TupleFilter): boolean => a.proto === b.proto && a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport;

@@ -23,7 +23,11 @@ export interface TupleFilter {
 }
 export type SteeringFilter = MacFilter | TupleFilter;
 
-export class SteeringError extends Error {}
+/** A bad filter or a full table; `field`: the filter's field at fault ("filters" for a full table). */
+export class SteeringError extends Error {
+  readonly field: string;
+  constructor(message: string) { super(message); this.field = /^filter\.(\w+):/.exec(message)?.[1] ?? 'filters'; }
+}
 
 export class SteeringTable {
   readonly capacity: number;
@@ -82,15 +86,26 @@ export class SteeringTable {
 
   /** Install (or re-target) a filter. Throws SteeringError when invalid or the table is full. */
   add(f: SteeringFilter): void {
+    const table = this.prepare(f, true);
+    table.set(this.key, f.queue);
+    this.installed.set(SteeringTable.id(f), { ...f });
+  }
+
+  /** Throw SteeringError unless `f` is a valid filter and — `adding` — the table has room for it (installed already, or below capacity). */
+  check(f: SteeringFilter, adding: boolean): void { this.prepare(f, adding); }
+
+  // check(), returning the table `f` belongs to (this.key holds its key).
+  private prepare(f: SteeringFilter, adding: boolean): ExactTable {
     if (!Number.isInteger(f.queue) || f.queue < 0 || f.queue >= this.queues) throw new SteeringError(`filter.queue: ${f.queue} is not a receive queue (0..${this.queues - 1})`);
     const table = this.encode(f);
-    const id = SteeringTable.id(f);
-    if (!this.installed.has(id) && this.installed.size >= this.capacity) {
+    if (adding && !this.installed.has(SteeringTable.id(f)) && this.installed.size >= this.capacity) {
       throw new SteeringError(`steering table full: ${this.capacity} of ${this.capacity} filters in use; remove one first`);
     }
-    table.set(this.key, f.queue);
-    this.installed.set(id, { ...f });
+    return table;
   }
+
+  /** The installed filter with the same match as `f` (its queue may differ), or undefined. */
+  find(f: SteeringFilter): SteeringFilter | undefined { return this.installed.get(SteeringTable.id(f)); }
 
   /** Remove a filter; false when it was not installed. */
   remove(f: SteeringFilter): boolean {
