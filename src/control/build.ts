@@ -17,7 +17,7 @@ export function buildDataplane(c: Config, b: BuildOptions = {}): Dataplane {
   const key = c.nic.rss.key ? Uint8Array.from(c.nic.rss.key.replace(/:/g, '').match(/../g)!.map((x) => parseInt(x, 16))) : MICROSOFT_RSS_KEY;
   const dp = new Dataplane({
     poolSlots: c.pool.slots, slotSize: c.pool.slotSize, queues: c.nic.queues, ringSize: c.nic.ringSize,
-    txRingSize: c.switch.txRingSize, workers: c.workers, idleSpinMicros: c.idleSpinMicros, shapedSpinMicros: c.shapedSpinMicros, filterCapacity: c.nic.filterCapacity,
+    txRingSize: c.switch.txRingSize, workers: c.workers, idleSpinMicros: c.idleSpinMicros, shapedSpinMicros: c.shapedSpinMicros, filterCapacity: c.nic.filterCapacity, queueManager: c.nic.manager,
     macTableSize: c.switch.macTableSize, macAgingSeconds: c.switch.macAgingSeconds, macReservedPercent: c.switch.macReservedPercent,
     rss: new Rss(c.nic.queues, key, c.nic.rss.indirection),
     ports: c.ports.map((p) => {

@@ -22,6 +22,7 @@ import { brief, fileProblem } from '../quote.js';
 import { DEFAULT_BURST_US, PortQos } from '../qos/port-limits.js';
 import { DEFAULT_QUEUE_BYTES } from '../qos/link-shaper.js';
 import { DEFAULT_PAIR_QUEUE_BYTES } from '../qos/pair-limiters.js';
+import { CompiledRules, QUEUE_RULES_SCHEMA, QueueRules } from '../controllers/queue-rules.js';
 
 export interface PortConfig {
   name: string;
@@ -38,7 +39,7 @@ export interface Config {
   idleSpinMicros: number;
   shapedSpinMicros: number;
   pool: { slots: number; slotSize: number };
-  nic: { queues: number; ringSize: number; filterCapacity: number; rss: { key?: string; indirection?: number[] }; filters: FilterConfig[] };
+  nic: { queues: number; ringSize: number; filterCapacity: number; rss: { key?: string; indirection?: number[] }; filters: FilterConfig[]; manager: QueueRules };
   switch: { macTableSize: number; macAgingSeconds: number; macReservedPercent: number; txRingSize: number };
   ports: PortConfig[];
   stats: { intervalSeconds: number };
@@ -121,6 +122,7 @@ export const CONFIG_SCHEMA: Schema = {
         indirection: f({ type: 'array', items: int(0, 63, 'queue'), minItems: 1, maxItems: 4096 }, 'queue per indirection entry, power-of-two length (default: 128 entries, round-robin)'),
       } }, 'receive side scaling', {}),
       filters: f({ type: 'array', items: filterSchema }, 'steering filters installed at start', []),
+      manager: f(QUEUE_RULES_SCHEMA, 'the queue manager: which flows get receive queues of their own, and the RSS table (docs/queues.md)', {}),
     } }, 'the software NIC', {}),
     switch: f({ type: 'object', fields: {
       macTableSize: f(int(16, 1 << 22, 'entries'), 'MAC learning table entries', 8192),
@@ -243,6 +245,7 @@ export function checkConfig(doc: unknown): Config {
     if (complete && fl.kind === 'tuple' && (parseIpv4(fl.src!) === null) !== (parseIpv4(fl.dst!) === null)) bad(`${at}.dst`, 'src and dst must be the same IP version');
   });
   if (c.nic.filters.length > c.nic.filterCapacity) bad('nic.filters', `${c.nic.filters.length} filters exceed nic.filterCapacity (${c.nic.filterCapacity})`);
+  try { new CompiledRules(c.nic.manager, c.ports.map((p) => p.name)); } catch (e) { if (e instanceof ConfigError) problems.push(...e.problems); else throw e; }
   const ind = c.nic.rss.indirection;
   if (ind) {
     if ((ind.length & (ind.length - 1)) !== 0) bad('nic.rss.indirection', `length ${ind.length} is not a power of two`);

@@ -17,7 +17,8 @@
 //   GET  /qos            -> 200 ports' limits; per uplink with guarantees its detector, notices, pair limiters
 //   GET  /qos/trace[?since=MS] -> 200 every port's bytes each way in 1 ms bins since MS (rate-trace.ts)
 //   GET  /queues         -> 200 queues, threads, filters, RSS entries, heavy flows and VMs (queue-report.ts)
-//   POST /queues/moves { flow: {proto, src, sport, dst, dport}, queue: N | null }, /queues/rss { entry, queue } -> 202 (queue-routes.ts)
+//   POST /queues/moves { flow: {proto, src, sport, dst, dport}, queue: N | null }, /queues/rss { entry, queue } -> 202;
+//   GET, PUT /queues/policy -> 200 the queue manager's rules (queue-routes.ts)
 //   GET  /extensions     -> 200 { extensions: [{name, kind, enabled, position, status, counters, dropReasons}] }
 //   POST /extensions/NAME/enable | /disable, POST /extensions/order { order: [names] }
 //                        -> 200 { extensions } | 400 { error } (e.g. a second forwarding extension)
@@ -35,7 +36,7 @@
 // Unknown paths 404, other methods 405; 500 only for a fault of the switch itself.
 
 import { HttpError } from './http-error.js';
-import { MOVE_SHAPE, queueRoute } from './queue-routes.js';
+import { QUEUE_PATHS, queueRoute } from './queue-routes.js';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -255,7 +256,7 @@ export class ControlApi {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on ${path} (GET)`);
         return send(200, path === '/qos' ? qosOf(this.dp.stats()) : traceOf(this.dp.trace, query.has('since') ? count(query, 'since', 0, Number.MAX_SAFE_INTEGER) : undefined));
       }
-      if (path === '/queues' || path === '/queues/moves' || path === '/queues/rss') return send(...(await queueRoute(this.dp, req.method ?? '', path, async () => objectBody(await this.readBody(req), MOVE_SHAPE))));
+      if (QUEUE_PATHS.includes(path)) return send(...(await queueRoute(this.dp, req.method ?? '', path, async (shape) => objectBody(await this.readBody(req), shape))));
       if (path === '/metrics') {
         if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on /metrics (GET)`);
         if (res.headersSent || res.destroyed) return;
@@ -264,7 +265,7 @@ export class ControlApi {
         res.end(text);
         return;
       }
-      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /qos, /qos/trace, /queues, /queues/moves, /queues/rss, /metrics)`);
+      throw new HttpError(404, `no such resource ${brief(path)} (/rules, /rules/ID, /extensions, /properties/NAME, /ports/NAME/connect, /stats, /qos, /qos/trace, ${QUEUE_PATHS.join(', ')}, /metrics)`);
     } catch (e) {
       const clip = (s: string) => (s.length > MAX_ERROR ? `${s.slice(0, MAX_ERROR)}…` : s);
       if (e instanceof RuleError) return send(400, { error: clip(e.message), field: e.field.slice(0, 64) });

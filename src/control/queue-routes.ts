@@ -6,22 +6,37 @@
 //   /queues/moves { "flow": { "proto": "udp", "src": "10.0.0.1", "sport": 5000, "dst": "10.0.0.2", "dport": 80 }, "queue": 3 }
 //   /queues/moves { "flow": { ... }, "queue": null }     (back to RSS: the flow's filter goes)
 //   /queues/rss   { "entry": 17, "queue": 2 }
+// GET and PUT /queues/policy: the queue manager's policy rules (controllers/queue-rules.ts),
+// replaced whole by a PUT (400 naming the field at fault; nothing changed).
 
 import type { Dataplane } from '../datapath/dataplane.js';
 import { SteeringError, TupleFilter } from '../nic/steering.js';
 import { HttpError } from './http-error.js';
+import { ConfigError } from '../schema.js';
 
-export const MOVE_SHAPE = '{ "flow": { "proto", "src", "sport", "dst", "dport" }, "queue": N or null }';
+const MOVE_SHAPE = '{ "flow": { "proto", "src", "sport", "dst", "dport" }, "queue": N or null }';
+/** The resources queueRoute answers. */
+export const QUEUE_PATHS = ['/queues', '/queues/moves', '/queues/rss', '/queues/policy'];
 const RSS_SHAPE = '{ "entry": N, "queue": N }';
 
 /** The answer to a /queues request: status and body. */
-export async function queueRoute(dp: Dataplane, method: string, path: string, body: () => Promise<Record<string, unknown>>): Promise<[number, Record<string, unknown>]> {
+export async function queueRoute(dp: Dataplane, method: string, path: string, body: (shape: string) => Promise<Record<string, unknown>>): Promise<[number, Record<string, unknown>]> {
   if (path === '/queues') {
     if (method !== 'GET') throw new HttpError(405, `${method} not allowed on /queues (GET)`);
     return [200, dp.queues() as unknown as Record<string, unknown>];
   }
+  if (path === '/queues/policy') {
+    if (method === 'GET') return [200, { policy: dp.queueControl.manager.rules.rules }];
+    if (method !== 'PUT') throw new HttpError(405, `${method} not allowed on /queues/policy (GET, PUT)`);
+    const doc = await body('{ "enabled", "minFramesPerSecond", "holdMs", "always", "ports" }');
+    try { dp.queueControl.manager.setRules(dp.queueControl.compile(doc, '')); } catch (e) {
+      if (e instanceof ConfigError) throw new HttpError(400, e.message, e.path);
+      throw e;
+    }
+    return [200, { policy: dp.queueControl.manager.rules.rules }];
+  }
   if (method !== 'POST') throw new HttpError(405, `${method} not allowed on ${path} (POST)`);
-  const b = await body();
+  const b = await body(path === '/queues/rss' ? RSS_SHAPE : MOVE_SHAPE);
   if (path === '/queues/rss') {
     for (const k of ['entry', 'queue']) if (typeof b[k] !== 'number') throw new HttpError(400, `body must be ${RSS_SHAPE}`, k);
     try { dp.move({ bucket: b.entry as number, queue: b.queue as number }); } catch (e) {

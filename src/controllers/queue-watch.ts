@@ -15,10 +15,10 @@ import type { SoftNic } from '../nic/soft-nic.js';
 /** Flows the view keeps (most bytes first). */
 export const VIEW_FLOWS = 16;
 
-/** A flow's rates, its queue and the RSS entry it hashes to (-1: a filter or rule chose its queue). */
-export interface FlowRate { flow: string; queue: number; entry: number; bitsPerSecond: number; packetsPerSecond: number; errorBitsPerSecond: number }
+/** A flow's rates, its queue, the RSS entry it hashes to (-1: a filter or rule chose its queue) and the port it comes in on. */
+export interface FlowRate { flow: string; queue: number; entry: number; port: number; bitsPerSecond: number; packetsPerSecond: number; errorBitsPerSecond: number }
 /** A VM (destination MAC and VLAN id: "02:00:00:00:00:02 vlan 10"; untagged is vlan 0) and what its frames' rates were, like a flow's. */
-export type VmRate = Omit<FlowRate, 'flow' | 'entry'> & { vm: string };
+export type VmRate = Omit<FlowRate, 'flow' | 'entry' | 'port'> & { vm: string };
 export interface BucketRate { bucket: number; packetsPerSecond: number; bitsPerSecond: number }
 
 /** The last period's view. */
@@ -26,8 +26,10 @@ export interface QueueView {
   /** When it was taken (ms, the clock's time line) and over how long (ms). */
   atMs: number;
   periodMs: number;
-  /** Heavy flows and VMs, most bytes first (estimates from sampled frames, with Space-Saving's error bound). */
+  /** Heavy flows and VMs, most bytes first (estimates from sampled frames, with Space-Saving's error bound): VIEW_FLOWS at most. */
   flows: FlowRate[];
+  /** Every flow the threads' tables held (the queue manager's candidates), with their keys. */
+  all: (FlowRate & { key: Uint32Array })[];
   vms: VmRate[];
   /** The largest mean gap between samples of any thread at the end of its period (1: every frame counted). */
   sampleMean: number;
@@ -65,10 +67,11 @@ export class QueueWatch implements Controller {
         buckets.push({ bucket: b, packetsPerSecond: (sum[2 * b] - this.last[2 * b]) / secs, bitsPerSecond: (8 * (sum[2 * b + 1] - this.last[2 * b + 1])) / secs });
       }
       const periods = this.shares.map(readMeter).filter((p): p is MeterPeriod => p !== null && nowMs - (p.startMs + p.periodMs) <= 2 * PERIOD_MS);
-      const flows = merge(periods, (p) => p.flows, flowText).map(({ name, ...r }) => ({ flow: name, ...r }));
-      const vms = merge(periods, (p) => p.vms, vmText).map(({ name, entry, ...r }) => ({ vm: name, ...r }));
+      const all = merge(periods, (p) => p.flows, flowText).map(({ name, ...r }) => ({ flow: name, ...r }));
+      const flows = all.slice(0, VIEW_FLOWS).map(({ key, ...r }) => r);
+      const vms = merge(periods, (p) => p.vms, vmText).slice(0, VIEW_FLOWS).map(({ name, entry, port, key, ...r }) => ({ vm: name, ...r }));
       const sampleMean = periods.reduce((m, p) => Math.max(m, p.mean), 1);
-      this.view = { atMs: nowMs, periodMs: nowMs - this.lastMs, flows, vms, sampleMean, buckets };
+      this.view = { atMs: nowMs, periodMs: nowMs - this.lastMs, flows, all, vms, sampleMean, buckets };
     }
     this.last = sum; this.lastMs = nowMs;
   }
@@ -82,18 +85,18 @@ export class QueueWatch implements Controller {
 
 // The threads' current periods merged by key (flows of one VM may come through several threads),
 // as rates, heaviest first; a thread idle for two periods has nothing current and is left out.
-function merge(periods: MeterPeriod[], pick: (p: MeterPeriod) => MeteredFlow[], name: (k: Uint32Array) => string): (Omit<FlowRate, 'flow'> & { name: string })[] {
-  const merged = new Map<string, { queue: number; entry: number; bps: number; pps: number; err: number }>();
+function merge(periods: MeterPeriod[], pick: (p: MeterPeriod) => MeteredFlow[], name: (k: Uint32Array) => string): (Omit<FlowRate, 'flow'> & { name: string; key: Uint32Array })[] {
+  const merged = new Map<string, { key: Uint32Array; queue: number; entry: number; port: number; bps: number; pps: number; err: number }>();
   for (const p of periods) {
     const secs = p.periodMs / 1000; // threads' periods differ in length: rates per thread, then summed
     for (const f of pick(p)) {
-      const id = name(f.key), m = merged.get(id) ?? { queue: f.queue, entry: f.entry, bps: 0, pps: 0, err: 0 };
+      const id = name(f.key), m = merged.get(id) ?? { key: f.key, queue: f.queue, entry: f.entry, port: f.port, bps: 0, pps: 0, err: 0 };
       m.bps += (8 * f.bytes) / secs; m.pps += f.packets / secs; m.err += (8 * f.error) / secs;
       merged.set(id, m);
     }
   }
-  return [...merged].map(([n, m]) => ({ name: n, queue: m.queue, entry: m.entry, bitsPerSecond: m.bps, packetsPerSecond: m.pps, errorBitsPerSecond: m.err }))
-    .sort((a, b) => b.bitsPerSecond - a.bitsPerSecond).slice(0, VIEW_FLOWS);
+  return [...merged].map(([n, m]) => ({ name: n, key: m.key, queue: m.queue, entry: m.entry, port: m.port, bitsPerSecond: m.bps, packetsPerSecond: m.pps, errorBitsPerSecond: m.err }))
+    .sort((a, b) => b.bitsPerSecond - a.bitsPerSecond);
 }
 
 /** A VM entry's key (flow-meter.ts, VM_MARK) as text: "02:00:00:00:00:02 vlan 10". */
@@ -104,16 +107,24 @@ export function vmText(k: Uint32Array): string {
 
 const PROTOS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
 
-/** A flow's 5-tuple words (key layout of src/flow/key.ts) as text: "tcp 10.0.0.1:5000 > 10.0.0.2:80". */
-export function flowText(k: Uint32Array): string {
-  const etherType = k[1] >>> 16, proto = (k[1] >>> 8) & 0xff, version = (k[1] >>> 4) & 0xf;
-  if (version !== 4 && version !== 6) return `ethertype 0x${etherType.toString(16).padStart(4, '0')}`;
+/** An IP flow's fields from its key words (key layout of src/flow/key.ts); null when the key is not IPv4 or IPv6. */
+export function keyFields(k: Uint32Array): { version: 4 | 6; proto: number; src: string; dst: string; sport: number; dport: number } | null {
+  const proto = (k[1] >>> 8) & 0xff, version = (k[1] >>> 4) & 0xf;
+  if (version !== 4 && version !== 6) return null;
   const addr = (w: number): string => {
     if (version === 4) return ipaddr.fromByteArray([k[w] >>> 24, (k[w] >>> 16) & 255, (k[w] >>> 8) & 255, k[w] & 255]).toString();
     const b: number[] = [];
     for (let i = 0; i < 4; i++) b.push(k[w + i] >>> 24, (k[w + i] >>> 16) & 255, (k[w + i] >>> 8) & 255, k[w + i] & 255);
-    return `[${ipaddr.fromByteArray(b).toString()}]`;
+    return ipaddr.fromByteArray(b).toString();
   };
-  const name = PROTOS[proto] ?? `proto ${proto}`, ports = proto === 6 || proto === 17 || proto === 132;
-  return ports ? `${name} ${addr(5)}:${k[13] >>> 16} > ${addr(9)}:${k[13] & 0xffff}` : `${name} ${addr(5)} > ${addr(9)}`;
+  return { version, proto, src: addr(5), dst: addr(9), sport: k[13] >>> 16, dport: k[13] & 0xffff };
+}
+
+/** A flow's 5-tuple words as text: "tcp 10.0.0.1:5000 > 10.0.0.2:80". */
+export function flowText(k: Uint32Array): string {
+  const f = keyFields(k);
+  if (f === null) return `ethertype 0x${(k[1] >>> 16).toString(16).padStart(4, '0')}`;
+  const name = PROTOS[f.proto] ?? `proto ${f.proto}`, ports = f.proto === 6 || f.proto === 17 || f.proto === 132;
+  const a = (x: string) => (f.version === 6 ? `[${x}]` : x);
+  return ports ? `${name} ${a(f.src)}:${f.sport} > ${a(f.dst)}:${f.dport}` : `${name} ${a(f.src)} > ${a(f.dst)}`;
 }

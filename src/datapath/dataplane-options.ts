@@ -64,6 +64,8 @@ export interface DataplaneOptions {
    * sleeping. Default DEFAULT_SHAPED_SPIN_MICROS.
    */
   shapedSpinMicros?: number;
+  /** The queue manager's policy rules (controllers/queue-rules.ts; default: its defaults, on). */
+  queueManager?: unknown;
 }
 
 /**

@@ -50,8 +50,8 @@ import { RateTrace } from './rate-trace.js';
 import { ExtensionHost, ExtensionReport } from '../vswitch/ext/host.js';
 import { EXT_COUNTERS } from '../vswitch/ext/state.js';
 import { PortLimits } from '../qos/port-limits.js';
-import { QueueWatch } from '../controllers/queue-watch.js';
-import { QueueReport, queueReport } from './queue-report.js';
+import { QueueControl } from './queue-control.js';
+import type { QueueReport } from './queue-report.js';
 
 export type { DataplaneStats, PortState, RuleStat };
 export type { DataplaneOptions, PortSpec } from './dataplane-options.js';
@@ -89,7 +89,7 @@ export class Dataplane {
   private txLoopDone: Promise<void> | null = null;
   private polled: PolledReceive | null = null; // reads the native endpoints when they have frames (none: no watcher thread)
   readonly tick: ControlTick; // the control thread's one timer (see controllers/)
-  readonly queueWatch: QueueWatch; // heavy flows and RSS bucket rates, every period
+  readonly queueControl: QueueControl; // heavy flows and RSS bucket rates every period, and the queue manager
   readonly registry: CounterRegistry; // every counter block, for stats() and GET /metrics (switch-counters.ts)
   failure: string | null = null; // set when a worker died, threw or hung: the reason
 
@@ -131,8 +131,7 @@ export class Dataplane {
       native: this.native, idleSpinMicros: o.idleSpinMicros ?? DEFAULT_IDLE_SPIN_MICROS, shapedSpinMicros: o.shapedSpinMicros ?? DEFAULT_SHAPED_SPIN_MICROS,
     });
     this.trace = this.threads.trace;
-    this.queueWatch = new QueueWatch(this.nic, [this.nic.meterShare, ...this.threads.sources.flatMap((s) => (s.meter ? [s.meter] : []))], this.nic.rss.indirection.length);
-    this.tick.add(this.queueWatch);
+    this.queueControl = new QueueControl({ nic: this.nic, shares: [this.nic.meterShare, ...this.threads.sources.flatMap((s) => (s.meter ? [s.meter] : []))], workers: o.workers, portNames: o.ports.map((p) => p.name), rules: o.queueManager, move: (a) => this.move(a) }, this.tick);
     this.ruleApi = new SwitchRules(this.rules, this.threads, o.workers, this.nic.bells, () => this.failure);
     const sources = this.threads.sources;
     // With worker threads the native ports are written by the workers; the rest from here.
@@ -142,7 +141,7 @@ export class Dataplane {
     this.registry = switchCounters({
       ports: o.ports, portCounters: this.portCounters, queues: this.nic.counters, macs: this.macs, tick: this.tick,
       threads: sources.map((s) => ({ pipeline: s.counters, cache: s.cache, ext: s.ext, ports: s.ports, queues: s.queues })),
-      extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters, limits: this.limits, queueWatch: this.queueWatch,
+      extensionNames: () => this.extensions.bound.map((b) => b.name), extensionControl: this.extensions.controlCounters, limits: this.limits, queueControl: this.queueControl,
     });
   }
 
@@ -290,7 +289,7 @@ export class Dataplane {
   move(ask: MoveAsk): void { this.nic.move(ask); this.threads.move(ask); }
   /** Queues, their threads, filters, RSS table and the measured heavy flows (GET /queues). */
   queues(): QueueReport {
-    return queueReport(this.nic, this.registry, this.o.workers, this.queueWatch.view, (q) => this.threads.queueRings(q).reduce((n, r) => n + r.count, 0));
+    return this.queueControl.report(this.registry, (q) => this.threads.queueRings(q).reduce((n, r) => n + r.count, 0));
   }
 
   /** Counters summed over threads, per port; queue counters; MAC table, pool, flows, extensions, controllers. */

@@ -11,6 +11,8 @@ import { VTEP_COUNTERS } from '../endpoints/vtep-table.js';
 import type { PortLimits } from '../qos/port-limits.js';
 import { INTAKE_COUNTERS } from '../qos/notice-intake.js';
 import type { FlowRate, QueueWatch, VmRate } from '../controllers/queue-watch.js';
+import { MANAGER_COUNTERS } from '../controllers/queue-manager.js';
+import type { QueueControl } from './queue-control.js';
 import { TARGET_SAMPLES } from '../nic/flow-meter.js';
 
 export interface SwitchCounterParts {
@@ -26,7 +28,7 @@ export interface SwitchCounterParts {
   macs: MacTable;
   tick: ControlTick;
   limits: PortLimits;
-  queueWatch: QueueWatch;
+  queueControl: QueueControl;
 }
 
 export function switchCounters(p: SwitchCounterParts): CounterRegistry {
@@ -49,7 +51,9 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
   reg.add(blockSet('queue', 'queue', queueRows, p.queues, 'main', QUEUE));
   p.threads.forEach((t, i) => { if (t.queues) reg.add(blockSet('queue', 'queue', queueRows, t.queues, `datapath ${i} I/O`, QUEUE)); });
   p.threads.forEach((t, i) => reg.add(blockSet('flow_cache', null, () => ['all'], t.cache, `datapath ${i}`, 'flow cache lookups of the datapath threads')));
-  meterSets(reg, p.queueWatch);
+  meterSets(reg, p.queueControl.watch);
+  const m = p.queueControl.manager;
+  reg.add({ subsystem: 'queue_manager', label: null, names: MANAGER_COUNTERS, rows: () => ['all'], read: (n) => m.counters[n as (typeof MANAGER_COUNTERS)[number]], thread: 'main', help: 'the queue manager\'s periods and the moves it asked the NIC for' });
   const EXT = 'what an extension saw and did, and its faults';
   const extRows = p.extensionNames;
   reg.add(blockSet('extension', 'extension', extRows, p.extensionControl, 'main', EXT));

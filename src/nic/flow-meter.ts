@@ -36,15 +36,16 @@ export const METER_VMS = 64;
 export const VM_MARK = 0xffff0000;
 // The published table (Float64 words after the Int32 sequence word's 8 bytes): period start
 // (ms), its length (ms), flows in it, samples taken, frames counted, the last mean gap; then per
-// flow its key words, bytes, packets, error (all estimates) and where its last sample went: its
-// queue, and its RSS entry + 1 (0: a filter or a rule chose the queue) times 256.
+// flow its key words, bytes, packets, error (all estimates) and where its last sample came from
+// and went: its queue, plus its RSS entry + 1 (0: a filter or a rule chose the queue) times 2^8,
+// plus its ingress port times 2^21.
 const HEAD = 6, ENTRY = FLOW_WORDS.length + 4;
 
 /** A thread's meter memory (made by the main thread, posted to the worker). */
 export interface MeterShare { buckets: SharedArrayBuffer; table: SharedArrayBuffer }
 
-/** One flow (or VM) of a period, as estimated; `entry`: the RSS indirection entry its last sampled frame went through (-1: a filter or rule chose its queue). */
-export interface MeteredFlow { key: Uint32Array; bytes: number; packets: number; error: number; queue: number; entry: number }
+/** One flow (or VM) of a period, as estimated; `entry`: the RSS indirection entry its last sampled frame went through (-1: a filter or rule chose its queue); `port`: the port it came in on. */
+export interface MeteredFlow { key: Uint32Array; bytes: number; packets: number; error: number; queue: number; entry: number; port: number }
 
 /** One thread's last published period: its frames (exact), samples taken and the mean gap at its end, the flows and the VMs (key: VM_MARK entries). */
 export interface MeterPeriod { startMs: number; periodMs: number; frames: number; samples: number; mean: number; flows: MeteredFlow[]; vms: MeteredFlow[] }
@@ -90,7 +91,7 @@ export class FlowMeter {
 
   /** The frame the gap ran out at (packed key at packed[off..], `len` bytes, sent to `queue` through RSS entry `bucket`, -1: none): it stands for `mean` frames. */
   sample(packed: Uint32Array, off: number, len: number, queue: number, bucket: number): void {
-    const tag = queue | ((bucket + 1) << 8);
+    const tag = queue | ((bucket + 1) << 8) | ((packed[off] >>> 16) << 21); // packed word 0: in port (src/flow/key.ts)
     const m = this.mean;
     this.seen += this.drawn;
     this.hh.add(packed, off, len * m, tag, m);
@@ -148,7 +149,7 @@ export function readMeter(share: MeterShare): MeterPeriod | null {
       const o = HEAD + e * ENTRY, key = new Uint32Array(KEY_STRIDE);
       FLOW_WORDS.forEach((w, i) => { key[w] = copy[o + i]; });
       const f = o + FLOW_WORDS.length;
-      (key[1] === VM_MARK ? vms : flows).push({ key, bytes: copy[f], packets: copy[f + 1], error: copy[f + 2], queue: copy[f + 3] & 0xff, entry: (copy[f + 3] >> 8) - 1 });
+      (key[1] === VM_MARK ? vms : flows).push({ key, bytes: copy[f], packets: copy[f + 1], error: copy[f + 2], queue: copy[f + 3] & 0xff, entry: ((copy[f + 3] >> 8) & 0x1fff) - 1, port: copy[f + 3] >>> 21 });
     }
     return { startMs: copy[0], periodMs: copy[1], samples: copy[3], frames: copy[4], mean: copy[5], flows, vms };
   }

@@ -53,7 +53,7 @@ test('MAC aging sweeps every half aging time (1..10 s), removing only what expir
 test('the switch ages its MAC table through its control tick, on its own clock', async () => {
   const s = await memorySwitch([{}, {}]);
   try {
-    assert.deepEqual(s.dp.tick.report().map((c) => c.name), ['mac-aging', 'queue-watch']);
+    assert.deepEqual(s.dp.tick.report().map((c) => c.name), ['mac-aging', 'queue-watch', 'queue-manager']);
     s.send(0, buildFrame({ dst: BCAST, src: MAC(1) }));
     assert.equal(s.dp.macs.count, 1);
     s.dp.tick.run();

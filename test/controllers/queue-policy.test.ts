@@ -12,10 +12,9 @@ import { prng as rng } from '../helpers/qos-sim.js';
 test('random loads (50 seeds): filters and shared queues respected, never/always obeyed, every bucket on a shared queue', () => {
   for (let seed = 1; seed <= 50; seed++) {
     const r = rng(seed), queues = [4, 8, 16][seed % 3], threads = [2, 4][seed % 2], filterCapacity = Math.floor(r() * 6);
-    const never = new Set([1]), always = new Set([7]);
-    const p = new QueuePolicy({ queues, threads, filterCapacity, buckets: 64, minRate: 100, never, always });
+    const p = new QueuePolicy({ queues, threads, filterCapacity, buckets: 64, minRate: 100 });
     for (let period = 0; period < 60; period++) {
-      const flows: FlowLoad[] = Array.from({ length: 40 }, (_, id) => ({ id, port: id % 4, bucket: (id * 7) % 64, load: (id === 1 ? 5000 : 0) + r() * (id < 10 ? 800 : 50) }));
+      const flows: FlowLoad[] = Array.from({ length: 40 }, (_, id) => ({ id, port: id % 4, bucket: (id * 7) % 64, load: (id === 1 ? 5000 : 0) + r() * (id < 10 ? 800 : 50), weight: id % 4 === 1 ? 0 : 100, always: id === 7 }));
       const a = p.decide(flows);
       const held = [...a.dedicated.values()];
       assert.ok(a.dedicated.size <= Math.min(filterCapacity, queues - Math.max(2, threads)), `seed ${seed}: ${a.dedicated.size} dedicated queues, ${filterCapacity} filters, ${queues} queues`);

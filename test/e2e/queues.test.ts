@@ -53,8 +53,10 @@ test('the NIC measures the heaviest flow and names its queue: GET /queues and sl
     assert.equal(top.entry, r.rss.busiest[0].bucket, 'the elephant\'s RSS entry is the busiest one');
     assert.equal(r.rss.indirection[top.entry], top.queue);
     assert.ok(r.rss.busiest.length > 0 && r.rss.busiest.some((b) => b.queue === top.queue), 'the busiest RSS entries include the elephant\'s');
-    assert.match(text.stdout, new RegExp(`${ELEPHANT.replace(/\./g, '\\.')} +queue ${top.queue} \\(RSS entry ${top.entry}\\)`));
-    assert.match(text.stdout, /^policy: none/m);
+    assert.equal(top.portName, 'p1');
+    assert.match(text.stdout, new RegExp(`${ELEPHANT.replace(/\./g, '\\.')} +from p1, queue ${top.queue} \\(RSS entry ${top.entry}\\)`));
+    // Under the manager's minimum rate (10,000 frames/s): no queue of its own.
+    assert.match(text.stdout, /^queue manager: on, a queue for a flow at 10000 frames\/s or more; \d+ periods decided, 0 flows given queues/m);
   } finally {
     sending = false;
     await Promise.all(peers.map((p) => p.close()));

@@ -69,12 +69,13 @@ export async function receive(peers: Peer[], expected: number[]): Promise<Uint8A
 /**
  * `sluice run` with two UDP ports p1, p2 (local 127.0.0.1:<base>1 and <base>2, remotes
  * 127.0.0.1:<peerBase>1 and <peerBase>2), `workers` and `queues`, its control API on
- * 127.0.0.1:`control`; resolves once the API answers.
+ * 127.0.0.1:`control`, the queue manager's rules `manager` (nic.manager; default: its own);
+ * resolves once the API answers.
  */
-export async function udpSwitch(o: { workers: number; queues: number; control: number; base: number; peerBase: number }): Promise<Proc> {
+export async function udpSwitch(o: { workers: number; queues: number; control: number; base: number; peerBase: number; manager?: object }): Promise<Proc> {
   const cfg = join(mkdtempSync(join(tmpdir(), 'sluice-udp-switch-')), 'switch.json');
   writeFileSync(cfg, JSON.stringify({
-    workers: o.workers, nic: { queues: o.queues }, stats: { intervalSeconds: 0 }, control: { listen: `127.0.0.1:${o.control}` },
+    workers: o.workers, nic: { queues: o.queues, ...(o.manager ? { manager: o.manager } : {}) }, stats: { intervalSeconds: 0 }, control: { listen: `127.0.0.1:${o.control}` },
     ports: [1, 2].map((n) => ({ name: `p${n}`, endpoint: { type: 'udp', local: `127.0.0.1:${o.base}${n}`, remote: `127.0.0.1:${o.peerBase}${n}` } })),
   }));
   const sw = start([CLI, 'run', '--config', cfg]);
