@@ -17,7 +17,7 @@
 //   GET  /qos            -> 200 ports' limits; per uplink with guarantees its detector, notices, pair limiters
 //   GET  /qos/trace[?since=MS] -> 200 every port's bytes each way in 1 ms bins since MS (rate-trace.ts)
 //   GET  /queues         -> 200 queues, threads, filters, RSS entries, heavy flows and VMs (queue-report.ts)
-//   POST /queues/moves { flow: {proto, src, sport, dst, dport}, queue: N | null }, /queues/rss { entry, queue } -> 202;
+//   POST /queues/moves { flow: {proto, src, sport, dst, dport}, queue: N | null }, /queues/rss { entry, queue }, /queues/threads { queue, thread } -> 202;
 //   GET, PUT /queues/policy -> 200 the queue manager's rules (queue-routes.ts)
 //   GET  /extensions     -> 200 { extensions: [{name, kind, enabled, position, status, counters, dropReasons}] }
 //   POST /extensions/NAME/enable | /disable, POST /extensions/order { order: [names] }

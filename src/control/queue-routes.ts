@@ -6,6 +6,7 @@
 //   /queues/moves { "flow": { "proto": "udp", "src": "10.0.0.1", "sport": 5000, "dst": "10.0.0.2", "dport": 80 }, "queue": 3 }
 //   /queues/moves { "flow": { ... }, "queue": null }     (back to RSS: the flow's filter goes)
 //   /queues/rss   { "entry": 17, "queue": 2 }
+//   /queues/threads { "queue": 3, "thread": 1 }  (a datapath worker serves the queue once the one serving it has drained it: queue-owners.ts)
 // GET and PUT /queues/policy: the queue manager's policy rules (controllers/queue-rules.ts),
 // replaced whole by a PUT (400 naming the field at fault; nothing changed).
 
@@ -16,7 +17,8 @@ import { ConfigError } from '../schema.js';
 
 const MOVE_SHAPE = '{ "flow": { "proto", "src", "sport", "dst", "dport" }, "queue": N or null }';
 /** The resources queueRoute answers. */
-export const QUEUE_PATHS = ['/queues', '/queues/moves', '/queues/rss', '/queues/policy'];
+export const QUEUE_PATHS = ['/queues', '/queues/moves', '/queues/rss', '/queues/threads', '/queues/policy'];
+const THREAD_SHAPE = '{ "queue": N, "thread": N }';
 const RSS_SHAPE = '{ "entry": N, "queue": N }';
 
 /** The answer to a /queues request: status and body. */
@@ -36,7 +38,15 @@ export async function queueRoute(dp: Dataplane, method: string, path: string, bo
     return [200, { policy: dp.queueControl.manager.rules.rules }];
   }
   if (method !== 'POST') throw new HttpError(405, `${method} not allowed on ${path} (POST)`);
-  const b = await body(path === '/queues/rss' ? RSS_SHAPE : MOVE_SHAPE);
+  const b = await body(path === '/queues/rss' ? RSS_SHAPE : path === '/queues/threads' ? THREAD_SHAPE : MOVE_SHAPE);
+  if (path === '/queues/threads') {
+    for (const k of ['queue', 'thread']) if (typeof b[k] !== 'number') throw new HttpError(400, `body must be ${THREAD_SHAPE}`, k);
+    try { dp.queueControl.moveQueue(b.queue as number, b.thread as number); } catch (e) {
+      if (e instanceof RangeError) throw new HttpError(400, e.message, e.message.slice(0, e.message.indexOf(':')));
+      throw e;
+    }
+    return [202, { queue: b.queue, thread: b.thread }];
+  }
   if (path === '/queues/rss') {
     for (const k of ['entry', 'queue']) if (typeof b[k] !== 'number') throw new HttpError(400, `body must be ${RSS_SHAPE}`, k);
     try { dp.move({ bucket: b.entry as number, queue: b.queue as number }); } catch (e) {

@@ -30,8 +30,9 @@ export const QUEUES_HELP = `usage: sluice queues [options]
   while filters and queues remain (as many queues as datapath threads, at least two, stay on
   RSS; queue 0 always does); a heavier flow (load x its port's weight) may take the queue of
   one half its weight; a flow under half the minimum for holdMs gives it back; and RSS entries
-  move between queues served by different threads to even out their load. Moves never reorder
-  a flow. Filters you install (nic.filters, POST /queues/moves) and rules' queue actions are
+  move between queues served by different threads to even out their load; with two workers or
+  more it deals the queues to the threads (all on one while they carry under
+  coalesceBelowFramesPerSecond). Moves never reorder a flow. Filters you install (nic.filters, POST /queues/moves) and rules' queue actions are
   left alone.
 
   sluice queues policy             print the manager's rules (JSON)
@@ -39,6 +40,7 @@ export const QUEUES_HELP = `usage: sluice queues [options]
     sluice queues policy '{"minFramesPerSecond": 20000, "always": [{"proto": "tcp", "dport": 5201}],
                            "ports": [{"port": "p3", "weight": 0}, {"port": "p1", "maxQueues": 1}]}'
     fields: enabled (false: the manager's flows go back to RSS), minFramesPerSecond, holdMs,
+    coalesceBelowFramesPerSecond,
     always (flow patterns: proto, src, dst (address or prefix), sport, dport, port), ports
     (port, weight 0..100 (0: never), maxQueues). See sluice run --help-config, nic.manager.
 
@@ -76,7 +78,7 @@ export function queuesText(r: QueueReport): string {
   if (!m.rules.enabled) out.push('queue manager: off (filters and RSS entries change only when asked; sluice queues policy \'{"enabled": true}\' turns it on)');
   else {
     out.push(`queue manager: on, a queue for a flow at ${m.rules.minFramesPerSecond} frames/s or more; ${c.periods} periods decided, ${c.flowsGiven} flows given queues, ${c.flowsTaken} taken back, ${c.entriesMoved} RSS entries moved, ${c.movesRefused} moves refused`);
-    for (const f of m.flows) out.push(`  holds queue ${f.queue}: ${f.flow}`);
+    for (const f of m.flows) out.push(`  holds queue ${f.queue}: ${f.flow}${f.installed ? '' : ' (its filter waits for older frames to leave)'}`);
   }
   if (m.decisions.length) out.push('last decisions (oldest first):');
   for (const d of m.decisions) out.push(`  ${d.kind.padEnd(6)} ${d.what} ${d.kind === 'take' ? 'off queue' : d.kind === 'thread' ? '-> thread' : '-> queue'} ${d.to}: ${d.reason}`);

@@ -10,7 +10,9 @@
 // Loads are frames per second (a thread's cost goes by frames): per heavy flow the NIC's
 // estimate; per RSS entry its exact count less the heavy flows listed on it. The policy's
 // filters are those the manager installed; filters and rule `queue` actions of others are left
-// alone, and the flows they pin are no candidates. Queue q stays on thread q mod workers.
+// alone, and the flows they pin are no candidates. With two workers or more it also deals the
+// queues to the threads (datapath/queue-owners.ts hands a queue over once its old thread has
+// drained it), coalescing them on one thread while all carry under coalesceBelowFramesPerSecond.
 
 import type { Controller } from './control-tick.js';
 import { QueueDecision, QueuePolicy, FlowLoad } from './queue-policy.js';
@@ -19,6 +21,7 @@ import { keyFields, QueueView, QueueWatch } from './queue-watch.js';
 import { PERIOD_MS } from '../nic/flow-meter.js';
 import type { MoveAsk } from '../nic/flow-move.js';
 import type { SoftNic } from '../nic/soft-nic.js';
+import type { QueueOwners } from '../datapath/queue-owners.js';
 import { SteeringError, TupleFilter } from '../nic/steering.js';
 
 /** Decisions the manager remembers (newest last). */
@@ -26,13 +29,13 @@ const LOG_SIZE = 32;
 /** Flow ids forgotten after this many periods unseen (a held flow is kept). */
 const FORGET_PERIODS = 50;
 
-export const MANAGER_COUNTERS = ['periods', 'periodsWaited', 'flowsGiven', 'flowsTaken', 'entriesMoved', 'movesRefused'] as const;
+export const MANAGER_COUNTERS = ['periods', 'periodsWaited', 'flowsGiven', 'flowsTaken', 'entriesMoved', 'queuesMoved', 'movesRefused'] as const;
 
 /** One decision as the report shows it: when (ms, the clock's time line), what, where to, why. */
 export interface ManagerDecision { atMs: number; kind: QueueDecision['kind']; what: string; to: number; reason: string }
 
-/** What the manager acts on: the main thread's NIC (its filters and RSS table are the truth it starts from) and the switch's moves. */
-export interface ManagedNic { nic: SoftNic; move(ask: MoveAsk): void; workers: number; portNames: readonly string[] }
+/** What the manager acts on: the main thread's NIC (its filters and RSS table are the truth it starts from), the switch's moves, and which thread serves each queue. */
+export interface ManagedNic { nic: SoftNic; move(ask: MoveAsk): void; workers: number; portNames: readonly string[]; owners: QueueOwners; moveQueue(q: number, thread: number): void }
 
 export class QueueManager implements Controller {
   readonly name = 'queue-manager';
@@ -61,8 +64,8 @@ export class QueueManager implements Controller {
   setRules(r: CompiledRules): void {
     const was = this.compiled.rules.enabled;
     this.compiled = r;
-    const o = this.policy.o as { minRate: number; holdPeriods: number; portQueues: ReadonlyMap<number, number> };
-    o.minRate = r.rules.minFramesPerSecond; o.holdPeriods = holdPeriods(r); o.portQueues = r.maxQueues;
+    const o = this.policy.o;
+    o.minRate = r.rules.minFramesPerSecond; o.holdPeriods = holdPeriods(r); o.portQueues = r.maxQueues; o.coalesceBelow = r.rules.coalesceBelowFramesPerSecond;
     if (was && !r.rules.enabled) {
       for (const [id, f] of this.ours) this.ask({ filter: f, remove: true }, { kind: 'take', id, to: f.queue, reason: 'the queue manager was turned off' });
       this.ours.clear();
@@ -74,20 +77,20 @@ export class QueueManager implements Controller {
     const nic = this.sw.nic, r = this.compiled;
     return new QueuePolicy({
       queues: nic.queues, threads: Math.max(1, this.sw.workers), filterCapacity: nic.steering.capacity, buckets: nic.rss.indirection.length,
-      minRate: r.rules.minFramesPerSecond, holdPeriods: holdPeriods(r), heavyPeriods: 1, placeThreads: false, portQueues: r.maxQueues,
+      minRate: r.rules.minFramesPerSecond, holdPeriods: holdPeriods(r), heavyPeriods: 1, placeThreads: this.sw.workers >= 2, coalesceBelow: r.rules.coalesceBelowFramesPerSecond, portQueues: r.maxQueues,
     });
   }
 
   tick(): void {
     const v = this.watch.view;
     if (!this.compiled.rules.enabled || v === null || v.atMs === this.seenAt) return;
-    if (this.sw.nic.moving !== null) { this.counters.periodsWaited++; return; } // the last period's moves are under way
+    if (this.sw.nic.moving !== null || this.sw.owners.pending() !== 0) { this.counters.periodsWaited++; return; } // the last period's moves are under way
     this.seenAt = v.atMs;
     this.period++;
     this.counters.periods++;
     this.sync();
     const { flows, unlisted } = this.loads(v);
-    const p = this.policy, before = Int32Array.from(p.a.indirection), held = new Map(p.a.dedicated);
+    const p = this.policy, before = Int32Array.from(p.a.indirection), held = new Map(p.a.dedicated), threads = Int32Array.from(p.a.thread);
     p.decide(flows, unlisted);
     const why = new Map(p.decisions.map((d) => [`${d.kind} ${d.id}`, d]));
     // Flows that gave their queue back (or changed it) first, then the entries, then the new holders.
@@ -108,6 +111,12 @@ export class QueueManager implements Controller {
       const filter: TupleFilter = { kind: 'tuple', proto: fields.proto === 6 ? 'tcp' : 'udp', src: fields.src, dst: fields.dst, sport: fields.sport, dport: fields.dport, queue: q };
       if (this.ask({ filter, remove: false }, why.get(`give ${id}`) ?? { kind: 'give', id, to: q, reason: 'the policy gave it' })) this.ours.set(id, filter);
       else p.a.dedicated.delete(id);
+    }
+    for (let q = 0; q < threads.length; q++) {
+      if (p.a.thread[q] === threads[q]) continue;
+      this.sw.moveQueue(q, p.a.thread[q]);
+      this.counters.queuesMoved++;
+      this.record(why.get(`thread ${q}`) ?? { kind: 'thread', id: q, to: p.a.thread[q], reason: 'the policy moved it' });
     }
     this.forget();
   }
@@ -135,6 +144,7 @@ export class QueueManager implements Controller {
   private sync(): void {
     const nic = this.sw.nic, p = this.policy;
     p.a.indirection.set(nic.rss.indirection);
+    if (this.sw.workers >= 2) p.a.thread.set(this.sw.owners.owner);
     for (const [id, f] of this.ours) {
       if (nic.steering.find(f)?.queue === f.queue && p.a.dedicated.get(id) === f.queue) continue;
       this.ours.delete(id); p.a.dedicated.delete(id);
@@ -171,8 +181,9 @@ export class QueueManager implements Controller {
   }
 
   /** What the report shows: the rules, the filters the manager holds and its last decisions. */
-  report(): { rules: CompiledRules['rules']; flows: { flow: string; queue: number }[]; decisions: ManagerDecision[]; counters: QueueManager['counters'] } {
-    return { rules: this.compiled.rules, flows: [...this.ours].map(([id, f]) => ({ flow: this.names.get(id) ?? `flow ${id}`, queue: f.queue })), decisions: [...this.log], counters: { ...this.counters } };
+  report(): { rules: CompiledRules['rules']; flows: { flow: string; queue: number; installed: boolean }[]; decisions: ManagerDecision[]; counters: QueueManager['counters'] } {
+    const installed = (f: TupleFilter) => this.sw.nic.steering.find(f)?.queue === f.queue; // false while its move waits for older frames to leave
+    return { rules: this.compiled.rules, flows: [...this.ours].map(([id, f]) => ({ flow: this.names.get(id) ?? `flow ${id}`, queue: f.queue, installed: installed(f) })), decisions: [...this.log], counters: { ...this.counters } };
   }
 }
 

@@ -15,6 +15,8 @@
 //    lightest holder (by load × weight, not an `always` one) when it weighs twice as much.
 // 2. Threads (when `placeThreads`). Queues are dealt to threads largest load first, each to the
 //    least loaded thread (LPT); the plan is taken only if it cuts the imbalance by `hysteresis`.
+//    At low load (all queues under `coalesceBelow`) every queue goes to the busiest thread, so
+//    the others can sleep (as dynamic VMQ coalesces); they are dealt out again at twice that.
 // Steps 2 and 3 go by moving averages of the loads (the latest period weighs SMOOTH), so a load
 // that flaps is seen near its mean.
 // 3. RSS buckets of the shared queues: while the busiest thread is above the mean by more than
@@ -47,6 +49,8 @@ export interface QueuePolicyOptions {
   heavyPeriods?: number;
   /** Deal queues to threads (default true; false: queue q stays on thread q mod threads). */
   placeThreads?: boolean;
+  /** Total load under which all queues go to one thread (default 0: never). */
+  coalesceBelow?: number;
   /** Dedicated queues a port's flows may hold at most (ports not listed: no limit). */
   portQueues?: ReadonlyMap<number, number>;
 }
@@ -96,7 +100,7 @@ export class QueuePolicy {
 
   constructor(o: QueuePolicyOptions) {
     if (o.queues < 1 || o.threads < 1 || o.buckets < o.queues) throw new RangeError('queue policy: at least one queue and thread, and a bucket per queue');
-    this.o = { hysteresis: 0.05, holdPeriods: 5, heavyPeriods: 2, placeThreads: true, portQueues: new Map(), ...o };
+    this.o = { hysteresis: 0.05, holdPeriods: 5, heavyPeriods: 2, placeThreads: true, coalesceBelow: 0, portQueues: new Map(), ...o };
     const ind = new Int32Array(o.buckets), thr = new Int32Array(o.queues);
     for (let b = 0; b < o.buckets; b++) ind[b] = b % o.queues;
     for (let q = 0; q < o.queues; q++) thr[q] = q % o.threads;
@@ -216,19 +220,30 @@ export class QueuePolicy {
   }
 
   // LPT: largest queue first to the least loaded thread; a queue moves only when that helps enough.
+  // At low load, all on the busiest thread (coalesced) until the load doubles.
   private placeQueues(queueLoad: Float64Array): void {
-    const o = this.o, plan = new Int32Array(o.queues), t = new Float64Array(o.threads);
-    const order = Array.from({ length: o.queues }, (_, q) => q).sort((x, y) => queueLoad[y] - queueLoad[x]);
-    for (const q of order) { let best = 0; for (let i = 1; i < o.threads; i++) if (t[i] < t[best]) best = i; plan[q] = best; t[best] += queueLoad[q]; }
-    const now = imbalance(this.threadLoads(queueLoad)), planned = imbalance(t);
-    if (now - planned <= o.hysteresis * Math.max(1, now)) return;
+    const o = this.o, plan = new Int32Array(o.queues), t = new Float64Array(o.threads), cur = this.threadLoads(queueLoad);
+    const total = queueLoad.reduce((a, x) => a + x, 0), coalesced = this.a.thread.every((x) => x === this.a.thread[0]);
+    let now = imbalance(cur), planned: number, why: string;
+    if (total < o.coalesceBelow || (coalesced && total < 2 * o.coalesceBelow)) {
+      if (coalesced) return;
+      const busiest = cur.indexOf(Math.max(...cur));
+      plan.fill(busiest); t[busiest] = total;
+      planned = now = 0; why = `all queues carry ${Math.round(total)} frames/s, under ${o.coalesceBelow}: coalesced on thread ${busiest}`;
+    } else {
+      const order = Array.from({ length: o.queues }, (_, q) => q).sort((x, y) => queueLoad[y] - queueLoad[x]);
+      for (const q of order) { let best = 0; for (let i = 1; i < o.threads; i++) if (t[i] < t[best]) best = i; plan[q] = best; t[best] += queueLoad[q]; }
+      planned = imbalance(t);
+      const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : 'a thread idle');
+      why = coalesced && o.coalesceBelow > 0 ? `load ${Math.round(total)} frames/s: spread over the threads` : `threads' imbalance ${pct(now)} -> ${pct(planned)}`;
+      if (!coalesced && now - planned <= o.hysteresis * Math.max(1, now)) return;
+    }
     // The plan is taken whole or not at all: half of it can leave a thread with nothing.
     for (let q = 0; q < o.queues; q++) if (plan[q] !== this.a.thread[q] && this.period - this.queueMoved[q] < o.holdPeriods) return;
-    const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : 'a thread idle');
     for (let q = 0; q < o.queues; q++) {
       if (plan[q] === this.a.thread[q]) continue;
       this.a.thread[q] = plan[q]; this.queueMoved[q] = this.period; this.moves++;
-      this.decisions.push({ kind: 'thread', id: q, to: plan[q], reason: `threads' imbalance ${pct(now)} -> ${pct(planned)}` });
+      this.decisions.push({ kind: 'thread', id: q, to: plan[q], reason: why });
     }
   }
 

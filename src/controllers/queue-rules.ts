@@ -16,12 +16,14 @@ import { brief } from '../quote.js';
 
 export const DEFAULT_MIN_FPS = 10_000;
 export const DEFAULT_HOLD_MS = 500;
+export const DEFAULT_COALESCE_FPS = 20_000;
 
 export interface FlowPattern { proto?: 'tcp' | 'udp'; src?: string; dst?: string; sport?: number; dport?: number; port?: string }
 export interface QueueRules {
   enabled: boolean;
   minFramesPerSecond: number;
   holdMs: number;
+  coalesceBelowFramesPerSecond: number;
   always: FlowPattern[];
   ports: { port: string; weight?: number; maxQueues?: number }[];
 }
@@ -36,6 +38,7 @@ export const QUEUE_RULES_SCHEMA: Schema = {
     enabled: f({ type: 'boolean' }, 'the queue manager runs: it gives heavy flows receive queues of their own (steering filters) and moves RSS entries to even out the datapath threads, every 100 ms (false: filters and RSS entries change only when asked)', true),
     minFramesPerSecond: f(int(1, 1e9, 'frames/s'), 'a flow earns a queue of its own at this rate, held for a whole measuring period (100 ms)', DEFAULT_MIN_FPS),
     holdMs: f(int(100, 3_600_000, 'ms'), 'hysteresis: a flow under half the minimum rate (or idle) this long gives its queue back, and a moved RSS entry stays this long', DEFAULT_HOLD_MS),
+    coalesceBelowFramesPerSecond: f(int(0, 1e9, 'frames/s'), 'with two datapath workers or more: while all queues together carry less, they are all served by one thread (the others sleep); at twice this they are dealt out again, and then moved between threads to even out their load (0: never coalesce)', DEFAULT_COALESCE_FPS),
     always: f({ type: 'array', maxItems: 64, items: { type: 'object', doc: 'a flow pattern', fields: {
       proto: f({ type: 'string', enum: ['tcp', 'udp'] }, 'protocol'),
       src: f({ type: 'string', check: prefix }, 'source address or prefix'),

@@ -11,7 +11,7 @@
 //  each thread's return ring.
 //
 // workers = 0 runs the pipeline inline on this thread (tests, benchmarks, one-core hosts);
-// workers >= 1 spreads the queues over that many worker threads (queue q -> worker q % N).
+// workers >= 1 spreads the queues over that many worker threads (queue q -> worker q % N at start)).
 // Native endpoints (LinkEndpoint) are read and written by the worker threads (thread-io.ts),
 // or inline by this thread, woken by an fd watcher (polled-receive.ts); the others deliver
 // frames to this thread through their own callbacks.
@@ -131,7 +131,7 @@ export class Dataplane {
       native: this.native, idleSpinMicros: o.idleSpinMicros ?? DEFAULT_IDLE_SPIN_MICROS, shapedSpinMicros: o.shapedSpinMicros ?? DEFAULT_SHAPED_SPIN_MICROS,
     });
     this.trace = this.threads.trace;
-    this.queueControl = new QueueControl({ nic: this.nic, shares: [this.nic.meterShare, ...this.threads.sources.flatMap((s) => (s.meter ? [s.meter] : []))], workers: o.workers, portNames: o.ports.map((p) => p.name), rules: o.queueManager, move: (a) => this.move(a) }, this.tick);
+    this.queueControl = new QueueControl({ nic: this.nic, shares: [this.nic.meterShare, ...this.threads.sources.flatMap((s) => (s.meter ? [s.meter] : []))], workers: o.workers, portNames: o.ports.map((p) => p.name), rules: o.queueManager, move: (a) => this.move(a), threads: this.threads }, this.tick);
     this.ruleApi = new SwitchRules(this.rules, this.threads, o.workers, this.nic.bells, () => this.failure);
     const sources = this.threads.sources;
     // With worker threads the native ports are written by the workers; the rest from here.

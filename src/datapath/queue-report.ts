@@ -9,6 +9,7 @@ import type { QueueView } from '../controllers/queue-watch.js';
 import type { QueueManager } from '../controllers/queue-manager.js';
 import type { SoftNic } from '../nic/soft-nic.js';
 import type { SteeringFilter } from '../nic/steering.js';
+import type { QueueOwners } from './queue-owners.js';
 
 /** Buckets the report lists (busiest first). */
 const REPORT_BUCKETS = 8;
@@ -25,16 +26,21 @@ export interface QueueReport {
   threads: string;
 }
 
-export function queueReport(nic: SoftNic, registry: CounterRegistry, workers: number, view: QueueView | null, ringDepth: (q: number) => number, manager: QueueReport['manager'], portNames: readonly string[]): QueueReport {
+export function queueReport(nic: SoftNic, registry: CounterRegistry, workers: number, view: QueueView | null, ringDepth: (q: number) => number, manager: QueueReport['manager'], portNames: readonly string[], owners: QueueOwners): QueueReport {
+  const thread = (q: number) => {
+    if (workers === 0) return 'main (inline)';
+    const now = Atomics.load(owners.owner, q), want = owners.want(q);
+    return `datapath ${now}${want !== now ? ` (to ${want})` : ''}`;
+  };
   const byQueue = registry.totals('queue'), ind = Array.from(nic.rss.indirection);
   const busiest = (view?.buckets ?? []).filter((b) => b.packetsPerSecond > 0).sort((a, b) => b.bitsPerSecond - a.bitsPerSecond).slice(0, REPORT_BUCKETS)
     .map((b) => ({ bucket: b.bucket, queue: ind[b.bucket], packetsPerSecond: b.packetsPerSecond, bitsPerSecond: b.bitsPerSecond }));
   return {
-    queues: Array.from({ length: nic.queues }, (_, q) => ({ queue: q, thread: workers === 0 ? 'main (inline)' : `datapath ${q % workers}`, depth: ringDepth(q), counters: byQueue.get(String(q)) ?? {} })),
+    queues: Array.from({ length: nic.queues }, (_, q) => ({ queue: q, thread: thread(q), depth: ringDepth(q), counters: byQueue.get(String(q)) ?? {} })),
     filters: { capacity: nic.steering.capacity, installed: nic.steering.list() },
     rss: { buckets: ind.length, indirection: ind, busiest },
     measured: view ? { periodMs: view.periodMs, sampleMean: view.sampleMean, flows: view.flows.map((f) => ({ ...f, portName: portNames[f.port] ?? `port ${f.port}` })), vms: view.vms } : null,
     manager,
-    threads: workers === 0 ? 'every queue on the main thread (workers = 0)' : `queue q on datapath thread q mod ${workers}, fixed`,
+    threads: workers === 0 ? 'every queue on the main thread (workers = 0)' : workers === 1 ? 'every queue on datapath thread 0 (workers = 1)' : `dealt by the queue manager, or POST /queues/threads (queue q on thread q mod ${workers} at start)`,
   };
 }

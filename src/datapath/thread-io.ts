@@ -36,7 +36,7 @@ export class ThreadIo {
   readonly fds: Int32Array;
 
   constructor(s: WorkerSetup, pool: PacketPool, keys: FlowKeys, rules: RuleSet, txRings: Ring[]) {
-    this.nic = SoftNic.forThread(pool, keys, s.nic, { rings: s.nic.rings.map(Ring.attach), bells: s.nic.bells.map((b) => new Doorbell(b)), counters: s.nic.counters, meter: s.nic.meter }, s.index + 1);
+    this.nic = SoftNic.forThread(pool, keys, s.nic, { rings: s.nic.rings.map(Ring.attach), bells: s.bells.map((b) => new Doorbell(b)), owner: new Int32Array(s.owners, 0, s.queueRings.length), counters: s.nic.counters, meter: s.nic.meter }, s.index + 1);
     this.nic.ruleQueues = new FlowStage(rules, new FlowCache(NIC_FLOW_CACHE_ENTRIES), s.portCount);
     const counters = new CounterBlock(PORT_COUNTERS, s.portCount, s.portCounters);
     const release = (h: number) => { if (Atomics.sub(pool.refs, h, 1) === 1) pool.free(h); };

@@ -2,7 +2,8 @@
 // transmit rings, its counters (pipeline, flow cache, extensions, rules, and for the native
 // ports it reads and writes: port and queue counters), its rule port — and their life: start
 // inline (workers = 0: this thread runs the pipeline, see serveInline) or as worker threads
-// (queue q -> worker q % N), supervised (supervisor.ts), and stopped once their rings are
+// (queue q -> worker q % N at start; moveQueue changes it, queue-owners.ts), supervised
+// (supervisor.ts), and stopped once their rings are
 // empty. Frames left on the queues of a worker that failed are counted (dropUnserved) and
 // freed.
 //
@@ -39,6 +40,7 @@ import { DEFAULT_WATCHDOG_MS, WorkerSupervisor } from './supervisor.js';
 import { Transmitter, TX_BURST } from './transmit.js';
 import { RateTrace, TraceShare, traceShare } from './rate-trace.js';
 import { FlowMeter, MeterShare } from '../nic/flow-meter.js';
+import { QueueOwners } from './queue-owners.js';
 import { controlWords, CTL_NIC_MOVES, CTL_QUIESCE, CTL_STOP, NicMove, WorkerSetup } from './worker-setup.js';
 
 /** One datapath thread's rings and counters (the main thread's view of it). */
@@ -89,10 +91,15 @@ export class DatapathThreads {
   private readonly batch = new Int32Array(BATCH_MAX);
   /** Eventfds made for workers that poll (closed when they are gone). */
   private readonly wakeFds: { bell: Doorbell; fd: number }[] = [];
+  /** Which worker serves each queue (queue-owners.ts), and each worker's bell. */
+  readonly owners: QueueOwners;
+  private readonly bells: Doorbell[];
 
   constructor(p: ThreadParts) {
     this.p = p;
     this.control = new Int32Array(new SharedArrayBuffer(controlWords(p.workers) * 4));
+    this.owners = new QueueOwners(p.queues, Math.max(1, p.workers));
+    this.bells = Array.from({ length: p.workers }, () => new Doorbell());
     const np = p.portNames.length, extensions = p.host.count;
     for (let w = 0; w < Math.max(1, p.workers); w++) {
       const threaded = p.workers > 0;
@@ -126,11 +133,18 @@ export class DatapathThreads {
     return [this.p.nic.rings[q], ...this.sources.flatMap((s) => (s.produced.length !== 0 ? [s.produced[q]] : []))];
   }
 
-  /** The rings worker w serves: those of each of its queues (q -> worker q % N). */
+  /** The rings worker w serves now: those of each of its queues. */
   inputRings(w: number): Ring[] {
     const out: Ring[] = [];
-    for (let q = w; q < this.p.queues; q += this.p.workers) out.push(...this.queueRings(q));
+    for (let q = 0; q < this.p.queues; q++) if (Atomics.load(this.owners.owner, q) === w) out.push(...this.queueRings(q));
     return out;
+  }
+
+  /** Ask for queue q to be served by worker `thread` (it changes once the worker serving it now has drained it: queue-owners.ts). */
+  moveQueue(q: number, thread: number): void {
+    if (!Number.isInteger(q) || q < 0 || q >= this.p.queues) throw new RangeError(`queue: ${q} is not a receive queue (0..${this.p.queues - 1})`);
+    if (!Number.isInteger(thread) || thread < 0 || thread >= this.p.workers) throw new RangeError(`thread: ${thread} is not a datapath thread (0..${this.p.workers - 1})`);
+    this.owners.ask(q, thread, this.bells);
   }
 
   /** Inline mode's pipeline (null with workers, or before start). */
@@ -166,12 +180,11 @@ export class DatapathThreads {
       return;
     }
     const readies: Promise<void>[] = [];
-    const bells = Array.from({ length: p.workers }, () => new Doorbell());
-    for (let q = 0; q < p.queues; q++) p.nic.assign(q, bells[q % p.workers]);
+    const bells = this.bells;
+    p.nic.serveBy(bells, this.owners.owner);
     const nic = p.nic.share(), bellPorts = Uint8Array.from(p.native, (n) => 1 - n);
     for (let w = 0; w < p.workers; w++) {
       const bell = bells[w];
-      const queues = this.inputRings(w);
       const s = this.sources[w];
       const readLinks = links.map((_, i) => i).filter((i) => i % p.workers === w);
       // A worker that reads native ports sleeps in poll(): its bell signals an eventfd as well.
@@ -186,9 +199,9 @@ export class DatapathThreads {
       s.rulePort = channel.port1; s.nicPort = nicChannel.port1;
       const setup: WorkerSetup = {
         pool: p.pool.shared(), keys: p.keys.shared(), ports: p.ports.shared(), macs: p.macs.shared(),
-        portCount: names.length, queues: queues.map((r) => r.shared()),
-        bell: bell.buffer, tx: s.tx.map((r) => r.shared()), mainBell: tx.bell.buffer, bellPorts,
-        nic: { ...nic, rings: s.produced.map((r) => r.shared()), bells: p.nic.bells.map((b) => b.buffer), counters: s.queues!.buffer, meter: s.meter! },
+        portCount: names.length, queueRings: Array.from({ length: p.queues }, (_, q) => this.queueRings(q).map((r) => r.shared())), owners: this.owners.buffer,
+        bells: bells.map((b) => b.buffer), tx: s.tx.map((r) => r.shared()), mainBell: tx.bell.buffer, bellPorts,
+        nic: { ...nic, rings: s.produced.map((r) => r.shared()), counters: s.queues!.buffer, meter: s.meter! },
         portCounters: s.ports!.buffer, trace: s.trace!, links, readLinks, idleSpinMicros: p.idleSpinMicros, shapedSpinMicros: p.shapedSpinMicros, wakeFd,
         counters: s.counters.buffer, control: this.control.buffer as SharedArrayBuffer, index: w,
         rules: { ports: names, queues: p.queues, rows: encodeRows(p.rules, p.rules.installedSlots()), maxRules: p.rules.maxRules, counters: s.ruleCounters.buffer as SharedArrayBuffer },

@@ -46,16 +46,19 @@ export interface WorkerSetup {
   ports: PortTableShare;
   macs: MacTableShare;
   portCount: number;
-  /** Receive queue rings this worker serves. */
-  queues: RingShare[];
-  bell: SharedArrayBuffer;
+  /** Every receive queue's rings (one per producing thread): the worker serves those of the queues it owns. */
+  queueRings: RingShare[][];
+  /** Which worker serves each queue (queue-owners.ts). */
+  owners: SharedArrayBuffer;
+  /** Every worker's bell (its own at `index`). */
+  bells: SharedArrayBuffer[];
   /** One transmit ring per port (withTags: the egress tag op beside each handle), worker -> main. */
   tx: RingShare[];
   mainBell: SharedArrayBuffer;
   /** Ports whose transmit ring the main thread drains (1): staging frames for one rings mainBell. */
   bellPorts: Uint8Array;
-  /** The NIC's steering as this worker runs it on what its links read: its own ring into each queue, each queue's bell, its queue counters. */
-  nic: NicShare & { rings: RingShare[]; bells: SharedArrayBuffer[]; counters: SharedArrayBuffer; meter: MeterShare };
+  /** The NIC's steering as this worker runs it on what its links read: its own ring into each queue, its queue counters and meter. */
+  nic: NicShare & { rings: RingShare[]; counters: SharedArrayBuffer; meter: MeterShare };
   /** Port counters of this worker's native I/O (PORT_COUNTERS rows). */
   portCounters: SharedArrayBuffer;
   /** This worker's ring of 1 ms stamps of those counters (rate-trace.ts). */

@@ -45,6 +45,12 @@ export class Ring {
   /** Handles waiting to be read. */
   get count(): number { return (Atomics.load(this.idx, TAIL) - Atomics.load(this.idx, HEAD)) | 0; }
 
+  /** How far the ring has been written (the producer's index; int32, wraps). */
+  get written(): number { return Atomics.load(this.idx, TAIL); }
+
+  /** Has the consumer read everything written up to `mark` (a `written` value)? */
+  readPast(mark: number): boolean { return ((Atomics.load(this.idx, HEAD) - mark) | 0) >= 0; }
+
   /** Producer: add one handle; false when full. */
   enqueue(h: number): boolean {
     const tail = this.idx[TAIL]; // own index: plain read is fine

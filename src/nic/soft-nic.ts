@@ -10,7 +10,8 @@
 // Counters per queue (QUEUE_COUNTERS): packets and bytes placed, drops by reason (ringFull),
 // how the queue was chosen (byFilter, byRule, byRss, unparsed), and the order-keeping moves of
 // flows by filter to this queue (flowsMovedIn) or off it (flowsMovedOut), of RSS entries to it
-// (entriesMovedIn), given up (movesGivenUp), and the frames they held (framesHeld).
+// (entriesMovedIn), given up (movesGivenUp), and the frames they held (framesHeld); and the
+// queue's changes of serving thread (threadChanges; threadChangesGivenUp: datapath/queue-owners.ts).
 // The main thread runs one instance for the frames its endpoints receive; a datapath thread
 // that reads native ports runs its own (forThread), producing into rings of its own — one per
 // queue, so every ring keeps one producer — with counters of its own (summed in the registry).
@@ -27,7 +28,7 @@ import { FlowMove, MoveAsk } from './flow-move.js';
 import { FlowMeter, MeterShare } from './flow-meter.js';
 import { KEY_STRIDE } from '../wire/flow-key.js';
 
-export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved', 'flowsMovedIn', 'flowsMovedOut', 'entriesMovedIn', 'movesGivenUp', 'framesHeld'] as const;
+export const QUEUE_COUNTERS = ['packets', 'bytes', 'dropRingFull', 'byFilter', 'byRule', 'byRss', 'unparsed', 'dropUnserved', 'flowsMovedIn', 'flowsMovedOut', 'entriesMovedIn', 'movesGivenUp', 'framesHeld', 'threadChanges', 'threadChangesGivenUp'] as const;
 export const MAX_QUEUES = 64;
 const QC = counterIndex(QUEUE_COUNTERS);
 /** Handles staged per queue before a flush publishes them in one burst. */
@@ -42,9 +43,12 @@ export interface SoftNicOptions {
   producer?: number;
   /** Milliseconds for moves' deadlines (default: the performance clock). */
   nowMs?: () => number;
-  /** Another thread's instance of the same NIC: its own ring per queue and the bells of the threads serving them, its own counters and meter. */
-  thread?: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer; meter: MeterShare };
+  /** Another thread's instance of the same NIC: its own ring per queue, the serving threads' bells and which serves each queue, its own counters and meter. */
+  thread?: NicThread;
 }
+
+/** A thread's own instance's parts: its ring per queue, the serving threads' bells, the owner of each queue, its counters and meter. */
+export interface NicThread { rings: Ring[]; bells: Doorbell[]; owner: Int32Array; counters: SharedArrayBuffer; meter: MeterShare }
 
 /** What a datapath thread needs to run the NIC's steering itself (its rings, bells and counters apart). */
 export interface NicShare { queues: number; ringSize: number; filterCapacity: number; rssKey: Uint8Array; rssIndirection: Uint8Array; filters: SteeringFilter[] }
@@ -55,7 +59,9 @@ export class SoftNic {
   readonly queues: number;
   readonly rings: Ring[];
   /** Doorbell of the worker serving each queue (several queues may share one). */
+  /** The bell of each thread serving queues, and per queue the thread serving it (shared: datapath/queue-owners.ts changes it at run time). */
   readonly bells: Doorbell[];
+  private owner: Int32Array;
   readonly rss: Rss;
   readonly steering: SteeringTable;
   readonly counters: CounterBlock<typeof QUEUE_COUNTERS>;
@@ -87,7 +93,8 @@ export class SoftNic {
     this.queues = o.queues;
     this.rings = o.thread?.rings ?? [];
     for (let q = this.rings.length; q < o.queues; q++) this.rings.push(new Ring(o.ringSize));
-    this.bells = o.thread?.bells ?? this.rings.map(() => new Doorbell());
+    this.bells = o.thread?.bells ?? [new Doorbell()];
+    this.owner = o.thread?.owner ?? new Int32Array(o.queues);
     this.rss = o.rss ?? new Rss(o.queues);
     this.steering = new SteeringTable(o.queues, o.filterCapacity);
     this.counters = new CounterBlock(QUEUE_COUNTERS, o.queues, o.thread?.counters);
@@ -108,14 +115,14 @@ export class SoftNic {
   }
 
   /** This NIC's instance in another thread (nic.share() there), producing into `thread.rings`. */
-  static forThread(pool: PacketPool, keys: FlowKeys, s: NicShare, thread: { rings: Ring[]; bells: Doorbell[]; counters: SharedArrayBuffer; meter: MeterShare }, producer: number): SoftNic {
+  static forThread(pool: PacketPool, keys: FlowKeys, s: NicShare, thread: NicThread, producer: number): SoftNic {
     const nic = new SoftNic(pool, keys, { queues: s.queues, ringSize: s.ringSize, filterCapacity: s.filterCapacity, rss: new Rss(s.queues, s.rssKey, s.rssIndirection), thread, producer });
     for (const f of s.filters) nic.steering.add(f);
     return nic;
   }
 
-  /** Serve queue q by doorbell `bell` (workers call this when they take their queues). */
-  assign(q: number, bell: Doorbell): void { this.bells[q] = bell; }
+  /** The worker threads serve the queues: `bells` theirs, `owner` (shared) which serves each queue. */
+  serveBy(bells: Doorbell[], owner: Int32Array): void { this.bells.splice(0, this.bells.length, ...bells); this.owner = owner; }
 
   /**
    * Take the frame in slot h (received on `port`): parse it and choose its queue. The handle
@@ -257,6 +264,6 @@ export class SoftNic {
     c[row + QC.dropRingFull] += n - put;
     this.stagedCount[q] = 0;
     this.pending -= n;
-    if (put !== 0) this.bells[q].ring();
+    if (put !== 0) this.bells[this.owner[q]].ring();
   }
 }

@@ -43,3 +43,35 @@ test('a load that flaps between two threads every period moves at most once per 
   }
   assert.ok(p.moves <= Math.ceil(100 / hold) * 2, `${p.moves} moves in 100 periods`);
 });
+
+test('at low load the queues coalesce on one thread, spread again at twice that, and not in between', () => {
+  const p = new QueuePolicy({ queues: 4, threads: 2, filterCapacity: 0, buckets: 8, minRate: Infinity, holdPeriods: 1, coalesceBelow: 1000 });
+  const threadsUsed = () => new Set(p.a.thread).size;
+  const at = (total: number) => { p.decide(Array.from({ length: 8 }, (_, b) => ({ id: b, port: 0, bucket: b, load: total / 8 }))); return threadsUsed(); };
+  assert.equal(at(500), 1, 'under 1000: one thread');
+  assert.match(p.decisions.map((d) => d.reason).join(), /coalesced on thread \d/);
+  assert.equal(at(1500), 1, 'between: stays coalesced');
+  assert.equal(at(1500), 1);
+  // The moving average needs a few periods to pass 2000.
+  let spread = 0;
+  for (let i = 0; i < 6 && spread !== 2; i++) spread = at(3000);
+  assert.equal(spread, 2, 'at twice: spread');
+  assert.match(p.decisions.map((d) => d.reason).join(), /spread over the threads/);
+  for (let i = 0; i < 6; i++) assert.equal(at(1500), 2, 'between: stays spread');
+  let back = 2;
+  for (let i = 0; i < 6 && back !== 1; i++) back = at(200);
+  assert.equal(back, 1, 'under again: coalesced');
+});
+
+test('weights rank flows for the one queue left; a port limit holds; unlisted load counts on its bucket', () => {
+  const p = new QueuePolicy({ queues: 4, threads: 2, filterCapacity: 1, buckets: 8, minRate: 100, heavyPeriods: 1, portQueues: new Map([[2, 0]]) });
+  const flows = [
+    { id: 1, port: 0, bucket: 1, load: 1000, weight: 10 }, // weighs 10,000
+    { id: 2, port: 1, bucket: 2, load: 600, weight: 100 }, // weighs 60,000
+    { id: 3, port: 2, bucket: 3, load: 5000 }, // port 2 may hold no queue
+  ];
+  const a = p.decide(flows, new Float64Array(8).fill(50));
+  assert.deepEqual([...a.dedicated.keys()], [2], 'the flow weighing most holds the one filter');
+  assert.equal(p.decisions.filter((d) => d.kind === 'give').length, 1);
+  assert.match(p.decisions.find((d) => d.kind === 'give')!.reason, /minimum rate for 1 period; queue \d left the RSS table/);
+});

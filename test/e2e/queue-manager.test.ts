@@ -45,7 +45,7 @@ test('the queue manager gives a heavy flow a queue and takes it back when its po
     }
   })();
   try {
-    const given = await until(async () => (await report()).manager.flows.some((f) => f.flow === FLOW), 5000);
+    const given = await until(async () => (await report()).manager.flows.some((f) => f.flow === FLOW && f.installed), 5000);
     const r = await report();
     assert.ok(given, `the flow got a queue: ${JSON.stringify(r.manager)}`);
     const q = r.manager.flows[0].queue;
