@@ -1,4 +1,5 @@
-// QueueWatch: the NIC's measurements, gathered on the control tick once a period (PERIOD_MS) —
+// QueueWatch: the NIC's measurements, gathered on the control tick once a period (PERIOD_MS,
+// just after the threads' aligned periods end) —
 // what the queue manager will decide from, and what `sluice queues` and /metrics show.
 //
 // Each producing thread's FlowMeter (the main thread's NIC and each worker's) publishes its
@@ -9,7 +10,10 @@
 
 import ipaddr from 'ipaddr.js';
 import { Controller } from './control-tick.js';
-import { MeterPeriod, MeterShare, MeteredFlow, PERIOD_MS, readMeter } from '../nic/flow-meter.js';
+import { MeterPeriod, MeterShare, MeteredFlow, PERIOD_MS, periodStart, readMeter } from '../nic/flow-meter.js';
+
+/** The view is taken this long after the threads' periods end (they publish on their next loop turn). */
+const SETTLE_MS = 3;
 import type { SoftNic } from '../nic/soft-nic.js';
 
 /** Flows the view keeps (most bytes first). */
@@ -59,7 +63,7 @@ export class QueueWatch implements Controller {
     this.main.meter.tick(nowMs);
     this.main.poll();
     if (this.next >= 0 && nowMs < this.next) return;
-    this.next = nowMs + PERIOD_MS;
+    this.next = periodStart(nowMs) + PERIOD_MS + SETTLE_MS;
     const sum = this.bucketTotals();
     if (this.last !== null) {
       const secs = (nowMs - this.lastMs) / 1000, buckets: BucketRate[] = [];

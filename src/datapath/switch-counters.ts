@@ -97,9 +97,9 @@ export function switchCounters(p: SwitchCounterParts): CounterRegistry {
   reg.add({ subsystem: 'mac_table', label: null, names: MAC_COUNTERS, rows: () => ['all'], read: (n) => p.macs.counter(n as (typeof MAC_COUNTERS)[number]), thread: 'datapath (atomic)', help: 'MAC learning and its refusals' });
   let reports: ReturnType<ControlTick['report']> = [];
   reg.add({
-    subsystem: 'controller', label: 'controller', names: ['ticks', 'faults'], thread: 'main', help: 'control tick runs and faults of a controller',
+    subsystem: 'controller', label: 'controller', names: ['ticks', 'faults', 'busyMicros'], thread: 'main', help: 'control tick runs and faults of a controller, and the time its runs took (µs)',
     rows: () => (reports = p.tick.report()).map((c) => c.name), // read once per collection
-    read: (n, r) => (n === 'ticks' ? reports[r].ticks : reports[r].faults),
+    read: (n, r) => reports[r][n as 'ticks' | 'faults' | 'busyMicros'],
   });
   return reg;
 }

@@ -11,7 +11,7 @@
 //   of every frame (1 in 8 cost the in-memory pipeline 12–16%). Each period starts with m from
 //   the last one's frames, and m doubles within a period at twice the target and at each target
 //   more (a sudden flood costs at most TARGET_SAMPLES·(2 + log2 m) adds in its first period).
-//   Every PERIOD_MS the thread publishes the table to shared memory (estimates, with
+//   Every PERIOD_MS (aligned to the clock) the thread publishes the table to shared memory (estimates, with
 //   Space-Saving's error bound) and starts again. A reader in another thread copies the table
 //   while its sequence word is even and unchanged across the copy (a seqlock: the writer never
 //   waits).
@@ -27,8 +27,12 @@ import { FLOW_WORDS, HeavyHitters } from './heavy-hitters.js';
 export const TARGET_SAMPLES = 2048;
 /** Largest mean gap. */
 const MAX_MEAN = 1 << 16;
-/** A period: the table is published and started again this often (RSS++'s period). */
-export const PERIOD_MS = 100;
+/**
+ * A period: the table is published and started again this often. Periods are aligned to the
+ * clock (they end at multiples of PERIOD_MS), so every thread's ends together and the queue
+ * manager sees a new elephant within one or two periods (RSS++ balances every 100 ms).
+ */
+export const PERIOD_MS = 50;
 /** Flows a thread keeps (and publishes) per period, and VMs (destination MAC and VLAN). */
 export const METER_FLOWS = 128;
 export const METER_VMS = 64;
@@ -108,7 +112,7 @@ export class FlowMeter {
 
   /** Publish and start again when the period is over (the thread's loop calls this with its clock). */
   tick(nowMs: number): void {
-    if (this.start < 0) { this.start = nowMs; return; }
+    if (this.start < 0) { this.start = periodStart(nowMs); return; }
     if (nowMs - this.start < PERIOD_MS) return;
     const t = this.table, hh = this.hh;
     Atomics.add(this.seq, 0, 1); // odd: writing
@@ -131,9 +135,12 @@ export class FlowMeter {
     this.mean = Math.min(MAX_MEAN, Math.max(1, Math.round(this.seen / TARGET_SAMPLES)));
     this.gap = this.drawn = Math.min(this.gap, this.mean);
     this.seen = 0; this.samples = 0;
-    this.start = nowMs;
+    this.start = periodStart(nowMs);
   }
 }
+
+/** The start of the period `nowMs` falls in (periods end at multiples of PERIOD_MS). */
+export const periodStart = (nowMs: number): number => Math.floor(nowMs / PERIOD_MS) * PERIOD_MS;
 
 /** The last period `share`'s thread published (null: none yet, or it kept changing under the copy). */
 export function readMeter(share: MeterShare): MeterPeriod | null {

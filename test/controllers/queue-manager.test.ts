@@ -1,5 +1,5 @@
-// The queue manager on a switch of memory ports (inline pipeline, manual clock; every 100 ms of
-// virtual time the test sends a period's frames and runs the control tick): a heavy flow gets a
+// The queue manager on a switch of memory ports (inline pipeline, manual clock; every period of
+// virtual time (PERIOD_MS) the test sends a period's frames and runs the control tick): a heavy flow gets a
 // queue of its own (a steering filter; its queue leaves the RSS table) and gives it back once
 // idle for the hold time; its frames arrive in order across both moves; a port of weight 0
 // never gets one, and a rule change to weight 0 takes the queue back; an `always` flow gets
@@ -11,10 +11,12 @@ import assert from 'node:assert/strict';
 import { buildFrame } from '../../src/wire/frame-builder.js';
 import { CompiledRules } from '../../src/controllers/queue-rules.js';
 import { ConfigError } from '../../src/schema.js';
+import { PERIOD_MS } from '../../src/nic/flow-meter.js';
 import { BCAST, MAC, memorySwitch } from '../helpers/switch.js';
 
 const ELEPHANT = 'udp 10.0.0.1:1000 > 10.0.0.2:2000';
 const SEQ_AT = 14 + 20 + 8;
+const HOLD_MS = 3 * PERIOD_MS;
 
 function frame(sport: number, seq: number, src = '10.0.0.1'): Uint8Array {
   const payload = new Uint8Array(64);
@@ -28,7 +30,7 @@ async function rig(manager: object, filterCapacity = 64) {
   s.got();
   const seqs: number[] = [];
   let seq = 0;
-  /** One period: `heavy` frames of each heavy flow (source port -> count), 5 of each of 10 mice, then 100 ms and a tick. */
+  /** One period: `heavy` frames of each heavy flow (source port -> count), 5 of each of 10 mice, then PERIOD_MS and a tick. */
   const period = (heavy: Record<number, number>) => {
     for (let i = 0; i < 200; i++) {
       for (const [sport, n] of Object.entries(heavy)) if (i < n) s.eps[0].inject(frame(Number(sport), Number(sport) === 1000 ? seq++ : 0));
@@ -37,7 +39,7 @@ async function rig(manager: object, filterCapacity = 64) {
     }
     s.dp.poll();
     for (const f of s.got()[1]) if (((f[34] << 8) | f[35]) === 1000) seqs.push(new DataView(f.buffer, f.byteOffset).getUint32(SEQ_AT));
-    s.clock.advance(0.1);
+    s.clock.advance(PERIOD_MS / 1000);
     s.dp.tick.run();
     s.dp.poll(); // the moves asked for finish once what was queued has left
   };
@@ -47,8 +49,8 @@ async function rig(manager: object, filterCapacity = 64) {
 }
 
 test('a heavy flow gets a queue of its own and gives it back when idle, in order; its queue leaves the RSS table', async () => {
-  const { s, m, period, seqs, held } = await rig({ minFramesPerSecond: 1000, holdMs: 300 });
-  for (let i = 0; i < 4; i++) period({ 1000: 200 }); // 2,000 frames/s
+  const { s, m, period, seqs, held } = await rig({ minFramesPerSecond: 1000, holdMs: HOLD_MS });
+  for (let i = 0; i < 4; i++) period({ 1000: 200 }); // 200 a period: at least 2,000 frames/s
   assert.deepEqual(held().map((f) => f.flow), [ELEPHANT], JSON.stringify(m.report()));
   const q = held()[0].queue, filters = s.dp.nic.steering.list();
   assert.ok(q !== 0, 'queue 0 stays shared');
@@ -57,7 +59,7 @@ test('a heavy flow gets a queue of its own and gives it back when idle, in order
   const give = m.report().decisions.find((d) => d.kind === 'give');
   assert.match(give?.reason ?? '', /minimum rate for 1 period; queue \d left the RSS table/);
   assert.equal(give?.what, ELEPHANT);
-  // Idle: after 3 periods (holdMs 300) it gives the queue back.
+  // Idle: after 3 periods (holdMs) it gives the queue back.
   for (let i = 0; i < 5; i++) period({});
   assert.deepEqual(held(), []);
   assert.equal(s.dp.nic.steering.size, 0);
@@ -105,7 +107,7 @@ test('filters of others count against the capacity: one left, two heavy flows, o
 });
 
 test('a flow flapping between heavy and idle every period moves at most once per hold time', async () => {
-  const { s, m, period } = await rig({ minFramesPerSecond: 1000, holdMs: 300 });
+  const { s, m, period } = await rig({ minFramesPerSecond: 1000, holdMs: HOLD_MS });
   for (let i = 0; i < 30; i++) period(i % 2 === 0 ? { 1000: 200 } : {});
   const moves = m.counters.flowsGiven + m.counters.flowsTaken;
   assert.ok(moves >= 1 && moves <= 30 / 3, `${moves} moves in 30 periods`);
