@@ -48,7 +48,7 @@ export class QueueManager implements Controller {
   private seenAt = -1;
   private period = 0;
   /** Flow text -> id (and its key, and the period it was last seen); id -> the filter the manager installed. */
-  private readonly ids = new Map<string, { id: number; key: Uint32Array; seen: number }>();
+  private readonly ids = new Map<string, { id: number; key: Uint32Array; seen: number; fields: ReturnType<typeof keyFields> }>();
   private readonly names = new Map<number, string>();
   private readonly ours = new Map<number, TupleFilter>();
   private nextId = 1;
@@ -106,7 +106,7 @@ export class QueueManager implements Controller {
     }
     for (const [id, q] of p.a.dedicated) {
       if (held.get(id) === q) continue;
-      const e = this.names.get(id), fields = e === undefined ? null : keyFields(this.ids.get(e)!.key);
+      const e = this.names.get(id), fields = e === undefined ? null : this.ids.get(e)!.fields;
       if (fields === null) { p.a.dedicated.delete(id); continue; }
       const filter: TupleFilter = { kind: 'tuple', proto: fields.proto === 6 ? 'tcp' : 'udp', src: fields.src, dst: fields.dst, sport: fields.sport, dport: fields.dport, queue: q };
       if (this.ask({ filter, remove: false }, why.get(`give ${id}`) ?? { kind: 'give', id, to: q, reason: 'the policy gave it' })) this.ours.set(id, filter);
@@ -158,11 +158,11 @@ export class QueueManager implements Controller {
     const unlisted = Float64Array.from(v.buckets, (b) => b.packetsPerSecond), flows: FlowLoad[] = [], r = this.compiled;
     for (const m of v.all) {
       if (m.entry >= 0) unlisted[m.entry] -= m.packetsPerSecond;
-      const k = keyFields(m.key);
-      if (k === null || (k.proto !== 6 && k.proto !== 17)) continue;
       let e = this.ids.get(m.flow);
-      if (e === undefined) { e = { id: this.nextId++, key: m.key, seen: 0 }; this.ids.set(m.flow, e); this.names.set(e.id, m.flow); }
+      if (e === undefined) { e = { id: this.nextId++, key: m.key, seen: 0, fields: keyFields(m.key) }; this.ids.set(m.flow, e); this.names.set(e.id, m.flow); }
       e.seen = this.period;
+      const k = e.fields;
+      if (k === null || (k.proto !== 6 && k.proto !== 17)) continue;
       const port = m.port < r.weight.length ? m.port : 0;
       flows.push({
         id: e.id, port, bucket: m.entry, queue: m.entry < 0 ? m.queue : undefined, load: m.packetsPerSecond,
