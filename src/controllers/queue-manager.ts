@@ -21,7 +21,6 @@ import { keyFields, QueueView, QueueWatch } from './queue-watch.js';
 import { PERIOD_MS } from '../nic/flow-meter.js';
 import type { MoveAsk } from '../nic/flow-move.js';
 import type { SoftNic } from '../nic/soft-nic.js';
-import type { QueueOwners } from '../datapath/queue-owners.js';
 import { SteeringError, TupleFilter } from '../nic/steering.js';
 
 /** Decisions the manager remembers (newest last). */
@@ -35,7 +34,12 @@ export const MANAGER_COUNTERS = ['periods', 'periodsWaited', 'flowsGiven', 'flow
 export interface ManagerDecision { atMs: number; kind: QueueDecision['kind']; what: string; to: number; reason: string }
 
 /** What the manager acts on: the main thread's NIC (its filters and RSS table are the truth it starts from), the switch's moves, and which thread serves each queue. */
-export interface ManagedNic { nic: SoftNic; move(ask: MoveAsk): void; workers: number; portNames: readonly string[]; owners: QueueOwners; moveQueue(q: number, thread: number): void }
+export interface ManagedNic {
+  nic: SoftNic; move(ask: MoveAsk): void; workers: number; portNames: readonly string[];
+  /** Per queue its worker now, and how many queues are asked to change (datapath/queue-owners.ts). */
+  owners: { readonly owner: Int32Array; pending(): number };
+  moveQueue(q: number, thread: number): void;
+}
 
 export class QueueManager implements Controller {
   readonly name = 'queue-manager';
