@@ -41,18 +41,12 @@ export async function queueRoute(dp: Dataplane, method: string, path: string, bo
   const b = await body(path === '/queues/rss' ? RSS_SHAPE : path === '/queues/threads' ? THREAD_SHAPE : MOVE_SHAPE);
   if (path === '/queues/threads') {
     for (const k of ['queue', 'thread']) if (typeof b[k] !== 'number') throw new HttpError(400, `body must be ${THREAD_SHAPE}`, k);
-    try { dp.queueControl.moveQueue(b.queue as number, b.thread as number); } catch (e) {
-      if (e instanceof RangeError) throw new HttpError(400, e.message, e.message.slice(0, e.message.indexOf(':')));
-      throw e;
-    }
+    refusing(() => dp.queueControl.moveQueue(b.queue as number, b.thread as number));
     return [202, { queue: b.queue, thread: b.thread }];
   }
   if (path === '/queues/rss') {
     for (const k of ['entry', 'queue']) if (typeof b[k] !== 'number') throw new HttpError(400, `body must be ${RSS_SHAPE}`, k);
-    try { dp.move({ bucket: b.entry as number, queue: b.queue as number }); } catch (e) {
-      if (e instanceof RangeError) throw new HttpError(400, e.message, e.message.slice(0, e.message.indexOf(':')));
-      throw e;
-    }
+    refusing(() => dp.move({ bucket: b.entry as number, queue: b.queue as number }));
     return [202, { entry: b.entry, to: b.queue }];
   }
   const flow = b.flow as Record<string, unknown> | undefined;
@@ -72,4 +66,12 @@ export async function queueRoute(dp: Dataplane, method: string, path: string, bo
     throw e;
   }
   return [202, { flow: f, to: remove ? 'rss' : f.queue }];
+}
+
+// A RangeError "field: problem" from a move is a 400 naming the field.
+function refusing(move: () => void): void {
+  try { move(); } catch (e) {
+    if (e instanceof RangeError) throw new HttpError(400, e.message, e.message.slice(0, e.message.indexOf(':')));
+    throw e;
+  }
 }

@@ -224,16 +224,16 @@ export class QueuePolicy {
   private placeQueues(queueLoad: Float64Array): void {
     const o = this.o, plan = new Int32Array(o.queues), t = new Float64Array(o.threads), cur = this.threadLoads(queueLoad);
     const total = queueLoad.reduce((a, x) => a + x, 0), coalesced = this.a.thread.every((x) => x === this.a.thread[0]);
-    let now = imbalance(cur), planned: number, why: string;
+    let why: string;
     if (total < o.coalesceBelow || (coalesced && total < 2 * o.coalesceBelow)) {
       if (coalesced) return;
       const busiest = cur.indexOf(Math.max(...cur));
       plan.fill(busiest); t[busiest] = total;
-      planned = now = 0; why = `all queues carry ${Math.round(total)} frames/s, under ${o.coalesceBelow}: coalesced on thread ${busiest}`;
+      why = `all queues carry ${Math.round(total)} frames/s, under ${o.coalesceBelow}: coalesced on thread ${busiest}`;
     } else {
       const order = Array.from({ length: o.queues }, (_, q) => q).sort((x, y) => queueLoad[y] - queueLoad[x]);
       for (const q of order) { let best = 0; for (let i = 1; i < o.threads; i++) if (t[i] < t[best]) best = i; plan[q] = best; t[best] += queueLoad[q]; }
-      planned = imbalance(t);
+      const now = imbalance(cur), planned = imbalance(t);
       const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : 'a thread idle');
       why = coalesced && o.coalesceBelow > 0 ? `load ${Math.round(total)} frames/s: spread over the threads` : `threads' imbalance ${pct(now)} -> ${pct(planned)}`;
       if (!coalesced && now - planned <= o.hysteresis * Math.max(1, now)) return;
