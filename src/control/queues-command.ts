@@ -17,15 +17,15 @@ export const QUEUES_HELP = `usage: sluice queues [options]
   and how many frames each way of choosing a queue sent there (a steering filter, a rule's
   queue action, RSS); the steering filters installed (and the table's capacity); the RSS
   indirection table's busiest entries over the last period; and the heaviest flows the NIC
-  measured in the last period (50 ms), with their rates and the queue they went to (and the
+  measured in the last period (25 ms), with their rates and the queue they went to (and the
   RSS entry, the one POST /queues/rss moves, or "filter or rule"), and the
   heaviest VMs (the frames to each destination MAC and VLAN, VMQ's unit). At low
-  rates every frame is counted; at high rates a sample of about 2048 frames a period, and the
+  rates every frame is counted; at high rates a sample of about 1024 frames a period, and the
   rates are estimates; "± x" is the most a rate may be over (the flow table keeps 128 flows).
   Then the queue manager: the flows it gave queues of their own and its last decisions, each
   with its reason.
 
-  The queue manager (on by default) decides every 50 ms: a TCP or UDP flow at or above
+  The queue manager (on by default) decides every 25 ms: a TCP or UDP flow at or above
   minFramesPerSecond for a whole period gets a receive queue of its own (a steering filter),
   while filters and queues remain (as many queues as datapath threads, at least two, stay on
   RSS; queue 0 always does); a heavier flow (load x its port's weight) may take the queue of

@@ -7,8 +7,11 @@
 // flows get their filters. It decides again only once the main thread's NIC has finished the
 // last period's moves, and starts from what the NIC holds (a move given up is seen as not done).
 //
-// Loads are frames per second (a thread's cost goes by frames): per heavy flow the NIC's
-// estimate; per RSS entry its exact count less the heavy flows listed on it. The policy's
+// Loads are frames per second (a thread's cost goes by frames): per heavy flow what the NIC's
+// estimate guarantees — less Space-Saving's error bound (with more flows than the table holds,
+// an entry's count is mostly inherited error) and less three standard deviations of sampling
+// (a period's F frames counted from samples one in m: √(F·(m − 1))) — so that among a thousand
+// light flows none looks heavy by chance; per RSS entry its exact count less the listed flows'. The policy's
 // filters are those the manager installed; filters and rule `queue` actions of others are left
 // alone, and the flows they pin are no candidates. With two workers or more it also deals the
 // queues to the threads (datapath/queue-owners.ts hands a queue over once its old thread has
@@ -25,6 +28,8 @@ import { SteeringError, TupleFilter } from '../nic/steering.js';
 
 /** Decisions the manager remembers (newest last). */
 const LOG_SIZE = 32;
+/** Standard deviations of sampling error taken off a flow's estimate. */
+const SIGMAS = 3;
 /** Flow ids forgotten after this many periods unseen (a held flow is kept). */
 const FORGET_PERIODS = 50;
 
@@ -157,11 +162,14 @@ export class QueueManager implements Controller {
     (p.o as { filterCapacity: number }).filterCapacity = Math.max(0, nic.steering.capacity - (nic.steering.size - this.ours.size));
   }
 
-  // The period's loads: each measured TCP or UDP flow (frames/s), and per RSS entry what the listed flows leave of its count.
+  // The period's loads: each measured TCP or UDP flow (frames/s, its guaranteed part), and per RSS entry what the listed flows leave of its count.
   private loads(v: QueueView): { flows: FlowLoad[]; unlisted: Float64Array } {
     const unlisted = Float64Array.from(v.buckets, (b) => b.packetsPerSecond), flows: FlowLoad[] = [], r = this.compiled;
+    const secs = v.periodMs / 1000, gap = v.sampleMean;
     for (const m of v.all) {
-      if (m.entry >= 0) unlisted[m.entry] -= m.packetsPerSecond;
+      const frames = m.packetsPerSecond * secs, sure = m.bitsPerSecond > 0 ? frames * (1 - m.errorBitsPerSecond / m.bitsPerSecond) : 0;
+      const load = Math.max(0, sure - SIGMAS * Math.sqrt(frames * (gap - 1))) / secs;
+      if (m.entry >= 0) unlisted[m.entry] -= load;
       let e = this.ids.get(m.flow);
       if (e === undefined) { e = { id: this.nextId++, key: m.key, seen: 0, fields: keyFields(m.key) }; this.ids.set(m.flow, e); this.names.set(e.id, m.flow); }
       e.seen = this.period;
@@ -169,7 +177,7 @@ export class QueueManager implements Controller {
       if (k === null || (k.proto !== 6 && k.proto !== 17)) continue;
       const port = m.port < r.weight.length ? m.port : 0;
       flows.push({
-        id: e.id, port, bucket: m.entry, queue: m.entry < 0 ? m.queue : undefined, load: m.packetsPerSecond,
+        id: e.id, port, bucket: m.entry, queue: m.entry < 0 ? m.queue : undefined, load,
         weight: r.weight[port], always: r.always({ proto: k.proto, src: k.src, dst: k.dst, sport: k.sport, dport: k.dport, port }),
       });
     }

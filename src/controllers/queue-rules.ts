@@ -13,6 +13,7 @@
 import ipaddr from 'ipaddr.js';
 import { ConfigError, ConfigProblem, Field, Schema, validate } from '../schema.js';
 import { brief } from '../quote.js';
+import { PERIOD_MS } from '../nic/flow-meter.js';
 
 export const DEFAULT_MIN_FPS = 10_000;
 export const DEFAULT_HOLD_MS = 500;
@@ -35,9 +36,9 @@ const prefix = (s: string) => { try { parse(s); return null; } catch { return `$
 export const QUEUE_RULES_SCHEMA: Schema = {
   type: 'object', doc: 'the queue manager\'s policy',
   fields: {
-    enabled: f({ type: 'boolean' }, 'the queue manager runs: it gives heavy flows receive queues of their own (steering filters) and moves RSS entries to even out the datapath threads, every 50 ms (false: filters and RSS entries change only when asked)', true),
-    minFramesPerSecond: f(int(1, 1e9, 'frames/s'), 'a flow earns a queue of its own at this rate, measured over a whole period (50 ms)', DEFAULT_MIN_FPS),
-    holdMs: f(int(100, 3_600_000, 'ms'), 'hysteresis: a flow under half the minimum rate (or idle) this long gives its queue back, and a moved RSS entry stays this long', DEFAULT_HOLD_MS),
+    enabled: f({ type: 'boolean' }, 'the queue manager runs: it gives heavy flows receive queues of their own (steering filters) and moves RSS entries to even out the datapath threads, every 25 ms (false: filters and RSS entries change only when asked)', true),
+    minFramesPerSecond: f(int(1, 1e9, 'frames/s'), 'a flow earns a queue of its own at this rate, measured over a whole period (25 ms)', DEFAULT_MIN_FPS),
+    holdMs: f(int(PERIOD_MS, 3_600_000, 'ms'), 'hysteresis: a flow under half the minimum rate (or idle) this long gives its queue back, and a moved RSS entry stays this long', DEFAULT_HOLD_MS),
     coalesceBelowFramesPerSecond: f(int(0, 1e9, 'frames/s'), 'with two datapath workers or more: while all queues together carry less, they are all served by one thread (the others sleep); at twice this they are dealt out again, and then moved between threads to even out their load (0: never coalesce)', DEFAULT_COALESCE_FPS),
     always: f({ type: 'array', maxItems: 64, items: { type: 'object', doc: 'a flow pattern', fields: {
       proto: f({ type: 'string', enum: ['tcp', 'udp'] }, 'protocol'),

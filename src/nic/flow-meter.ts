@@ -24,7 +24,7 @@ import { KEY_STRIDE } from '../wire/flow-key.js';
 import { FLOW_WORDS, HeavyHitters } from './heavy-hitters.js';
 
 /** Samples a period aims at (the mean gap between samples follows the rate). */
-export const TARGET_SAMPLES = 2048;
+export const TARGET_SAMPLES = 1024;
 /** Largest mean gap. */
 const MAX_MEAN = 1 << 16;
 /**
@@ -32,7 +32,7 @@ const MAX_MEAN = 1 << 16;
  * clock (they end at multiples of PERIOD_MS), so every thread's ends together and the queue
  * manager sees a new elephant within one or two periods (RSS++ balances every 100 ms).
  */
-export const PERIOD_MS = 50;
+export const PERIOD_MS = 25;
 /** Flows a thread keeps (and publishes) per period, and VMs (destination MAC and VLAN). */
 export const METER_FLOWS = 128;
 export const METER_VMS = 64;

@@ -19,6 +19,7 @@ import { Testbed } from '../../scripts/testbed.js';
 import { sleep } from '../helpers/processes.js';
 import { raw } from '../helpers/http.js';
 import type { DataplaneStats } from '../../src/datapath/dataplane-stats.js';
+import type { QueueReport } from '../../src/datapath/queue-report.js';
 
 const RATE = 100, GOODPUT_SHARE = (0.95 * RATE / 2) * (1386 / 1538); // γC/2 in TCP payload (1,386 of 1,538 wire bytes a frame)
 const skip = requireRoot() || requireNative() || (!have('iperf3') ? 'iperf3 is not installed' : false);
@@ -29,7 +30,7 @@ async function delivered(control: string, names: string[]): Promise<number[]> {
   return names.map((n) => st.ports.find((p) => p.name === n)!.counters.txBytes);
 }
 
-async function run(on: boolean): Promise<{ tcp: number; share: number; notices: number; upStats: DataplaneStats['ports'][number] }> {
+async function run(on: boolean): Promise<{ tcp: number; share: number; notices: number; upStats: DataplaneStats['ports'][number]; manager: string }> {
   const tb = await Testbed.up({ hosts: 3, vms: 2, linux: false, vni: 42, port: 4789, prefix: 'gs', rateMbps: RATE, queueBytes: 65536, ...(on ? { guarantees: {} } : {}) });
   try {
     const [h1, h2, h3] = tb.hosts, T = h2.vms[0], U = h2.vms[1];
@@ -48,7 +49,13 @@ async function run(on: boolean): Promise<{ tcp: number; share: number; notices: 
     for (const s of servers) s.kill();
     const st = JSON.parse((await raw({ socketPath: h2.control! }, 'GET', '/stats')).body) as DataplaneStats;
     const up = st.ports.find((p) => p.name === 'uplink')!;
-    return { tcp: j.end.sum_received.bits_per_second / 1e6, share: dT / (dT + dU), notices: up.tunnels?.watch?.counters.noticesSent ?? 0, upStats: up };
+    // What each host's queue manager did (a diagnostic: its moves hold frames of the moving flow).
+    const manager = (await Promise.all(tb.hosts.map(async (h) => {
+      const q = JSON.parse((await raw({ socketPath: h.control! }, 'GET', '/queues')).body) as QueueReport, c = q.manager.counters;
+      const held = q.queues.reduce((a, x) => a + (x.counters.framesHeld ?? 0), 0), gaveUp = q.queues.reduce((a, x) => a + (x.counters.movesGivenUp ?? 0), 0);
+      return `${h.name}: ${c.flowsGiven} given, ${c.flowsTaken} taken, ${c.entriesMoved} entries, ${gaveUp} given up, ${held} frames held`;
+    }))).join('; ');
+    return { tcp: j.end.sum_received.bits_per_second / 1e6, share: dT / (dT + dU), notices: up.tunnels?.watch?.counters.noticesSent ?? 0, upStats: up, manager };
   } finally {
     const codes = await tb.down();
     assert.deepEqual(codes, [0, 0, 0], 'every sluice host stopped cleanly');
@@ -60,7 +67,7 @@ test('a TCP tenant keeps its guarantee beside a UDP flood with the pillar on, an
   const on = await run(true);
   const w = on.upStats.tunnels!.watch!.counters;
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-  t.diagnostic(`TCP goodput: pillar off ${off.tcp.toFixed(1)} Mb/s, on ${on.tcp.toFixed(1)} Mb/s (guarantee ${GOODPUT_SHARE.toFixed(1)} of payload); TCP VM's share of the bytes delivered while it ran: off ${pct(off.share)}, on ${pct(on.share)} (weighted half 50%); receiving host sent ${on.notices} notices, ${(100 * w.noticeBytes / w.dataBytes).toFixed(3)}% of the data bytes`);
+  t.diagnostic(`TCP goodput: pillar off ${off.tcp.toFixed(1)} Mb/s, on ${on.tcp.toFixed(1)} Mb/s (guarantee ${GOODPUT_SHARE.toFixed(1)} of payload); TCP VM's share of the bytes delivered while it ran: off ${pct(off.share)}, on ${pct(on.share)} (weighted half 50%); receiving host sent ${on.notices} notices, ${(100 * w.noticeBytes / w.dataBytes).toFixed(3)}% of the data bytes; queue managers (on run) ${on.manager}`);
   assert.ok(on.share >= 0.85 * 0.5, `pillar on: the TCP VM got ${pct(on.share)} of the delivered bytes, below 85% of its half`);
   assert.ok(off.share < 0.5 * on.share, `pillar off: the TCP VM got ${pct(off.share)}, not less than half of ${pct(on.share)}: the flood did not hurt it, the test shows nothing`);
   assert.ok(on.notices > 0 && w.noticeBytes / w.dataBytes <= 0.005, 'notices flowed, within 0.5% of the data bytes');
