@@ -178,7 +178,7 @@ export class QueueManager implements Controller {
       const port = m.port < r.weight.length ? m.port : 0;
       flows.push({
         id: e.id, port, bucket: m.entry, queue: m.entry < 0 ? m.queue : undefined, load,
-        weight: r.weight[port], always: r.always({ proto: k.proto, src: k.src, dst: k.dst, sport: k.sport, dport: k.dport, port }),
+        weight: r.weight[port], always: r.hasAlways && r.always({ proto: k.proto, src: k.src, dst: k.dst, sport: k.sport, dport: k.dport, port }),
       });
     }
     for (let b = 0; b < unlisted.length; b++) if (unlisted[b] < 0) unlisted[b] = 0;

@@ -102,5 +102,8 @@ export class CompiledRules {
   }
 
   /** Does an always pattern match the flow? */
-  always(x: FlowFacts): boolean { return this.patterns.some((m) => m(x)); }
+  always(x: FlowFacts): boolean { return this.patterns.length !== 0 && this.patterns.some((m) => m(x)); }
+
+  /** Are there always patterns at all (the caller skips building facts when not)? */
+  get hasAlways(): boolean { return this.patterns.length !== 0; }
 }
