@@ -13,6 +13,7 @@
 import ipaddr from 'ipaddr.js';
 import { ConfigError, ConfigProblem, Field, Schema, validate } from '../schema.js';
 import { brief } from '../quote.js';
+import { IpPrefix, parsePrefix } from '../wire/ip-prefix.js';
 import { PERIOD_MS } from '../nic/flow-meter.js';
 
 export const DEFAULT_MIN_FPS = 10_000;
@@ -31,7 +32,7 @@ export interface QueueRules {
 
 const f = (schema: Schema, doc: string, def?: unknown, required = false): Field => ({ schema, doc, default: def, required });
 const int = (min: number, max: number, doc: string): Schema => ({ type: 'integer', min, max, doc });
-const prefix = (s: string) => { try { parse(s); return null; } catch { return `${brief(s)} is not an address or a prefix like "10.0.0.0/24"`; } };
+const prefix = (s: string) => (parsePrefix(s) === null ? `${brief(s)} is not an address or a prefix like "10.0.0.0/24"` : null);
 
 export const QUEUE_RULES_SCHEMA: Schema = {
   type: 'object', doc: 'the queue manager\'s policy',
@@ -56,7 +57,6 @@ export const QUEUE_RULES_SCHEMA: Schema = {
   },
 };
 
-const parse = (s: string): [ipaddr.IPv4 | ipaddr.IPv6, number] => (s.includes('/') ? ipaddr.parseCIDR(s) : ((a) => [a, a.kind() === 'ipv4' ? 32 : 128] as [ipaddr.IPv4 | ipaddr.IPv6, number])(ipaddr.parse(s)));
 
 /** A flow as the manager sees it: protocol number, addresses (text, as ipaddr parses them), ports and the port index it came in on. */
 export interface FlowFacts { proto: number; src: string; dst: string; sport: number; dport: number; port: number }
@@ -88,12 +88,12 @@ export class CompiledRules {
     });
     this.patterns = r.always.map((p, i) => {
       const port = p.port === undefined ? -1 : index(p.port, `${at}.always[${i}].port`);
-      const src = p.src === undefined ? null : parse(p.src), dst = p.dst === undefined ? null : parse(p.dst);
+      const src = p.src === undefined ? null : parsePrefix(p.src), dst = p.dst === undefined ? null : parsePrefix(p.dst);
       const proto = p.proto === undefined ? -1 : p.proto === 'tcp' ? 6 : 17;
-      const inside = (text: string, net: [ipaddr.IPv4 | ipaddr.IPv6, number] | null) => {
+      const inside = (text: string, net: IpPrefix | null) => {
         if (net === null) return true;
         const a = ipaddr.parse(text);
-        return a.kind() === net[0].kind() && a.match(net);
+        return a.kind() === net.addr.kind() && a.match([net.addr, net.bits] as [ipaddr.IPv4 | ipaddr.IPv6, number]);
       };
       return (x: FlowFacts) => (proto < 0 || x.proto === proto) && (port < 0 || x.port === port) && (p.sport === undefined || x.sport === p.sport)
         && (p.dport === undefined || x.dport === p.dport) && inside(x.src, src) && inside(x.dst, dst);

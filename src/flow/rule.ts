@@ -8,9 +8,8 @@
 // Errors: RuleError naming the field (`match.srcIp`, `actions[1].output`, ...); a rule that
 // fails anywhere is refused whole.
 
-import ipaddr from 'ipaddr.js';
-import { isIP } from 'node:net';
 import { parseMac } from '../wire/bytes.js';
+import { parsePrefix } from '../wire/ip-prefix.js';
 import { KEY_WORDS } from './key.js';
 import { brief } from '../quote.js';
 
@@ -151,19 +150,9 @@ export function compileRule(spec: RuleSpec, ctx: RuleContext): CompiledRule {
     const s = m[field];
     if (s === undefined) continue;
     if (typeof s !== 'string') throw new RuleError(`match.${field}`, 'expected an address or CIDR prefix');
-    let addr: ipaddr.IPv4 | ipaddr.IPv6, bits: number;
-    // The version is decided first: ipaddr.parseCIDR tries IPv6 and throws for every IPv4
-    // text, which made compiling a rule 10x slower.
-    const slash = s.indexOf('/');
-    const version = isIP(slash < 0 ? s : s.slice(0, slash));
-    try {
-      if (version === 0) throw new Error('not an address');
-      const kind = version === 4 ? ipaddr.IPv4 : ipaddr.IPv6;
-      if (slash >= 0) [addr, bits] = kind.parseCIDR(s);
-      else { addr = kind.parse(s); bits = version === 4 ? 32 : 128; }
-    } catch {
-      throw new RuleError(`match.${field}`, `${brief(s)} is not an IPv4/IPv6 address or CIDR prefix`);
-    }
+    const p = parsePrefix(s);
+    if (p === null) throw new RuleError(`match.${field}`, `${brief(s)} is not an IPv4/IPv6 address or CIDR prefix`);
+    const { addr, bits } = p;
     const v = addr.kind() === 'ipv4' ? 4 : 6;
     if (ipVersion !== 0 && ipVersion !== v) throw new RuleError(`match.${field}`, 'srcIp and dstIp must be the same IP version');
     ipVersion = v;
